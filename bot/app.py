@@ -1,0 +1,236 @@
+"""The one place that builds the client, database and dispatcher, and runs the sync loop.
+
+Sync rules (see the README): the very first sync is never answered (it is history); the sync
+token is stored after each batch has been handled; a "limited" timeline is completed with
+/messages back to the stored token; every command event is answered once (by event id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinResponse,
+    LoginResponse,
+    MessageDirection,
+    RoomMessagesResponse,
+    RoomMessageText,
+    SyncResponse,
+    WhoamiResponse,
+)
+
+from bot.config import Config
+from bot.content import message_content, transaction_id
+from bot.dispatch import CommandSet, Dispatcher, Incoming
+from bot.i18n import t
+from bot.matrix import Matrix
+from bot.roles import Role, role_of
+from commands import help as help_commands
+from commands import registration, sessions
+from storage import repo
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+ROUTERS = (help_commands.router, sessions.router, registration.router)
+SYNC_TIMEOUT_MS = 30_000
+GAP_PAGE = 100
+GAP_MAX_PAGES = 50
+FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}
+
+
+class LoginFailed(Exception):
+    """The homeserver did not accept the bot's credentials."""
+
+
+def server_of(user_id: str) -> str:
+    return user_id.split(":", 1)[1] if ":" in user_id else ""
+
+
+def thread_root(event: RoomMessageText) -> str | None:
+    relates = event.source.get("content", {}).get("m.relates_to") or {}
+    return relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+
+
+def is_edit(event: RoomMessageText) -> bool:
+    relates = event.source.get("content", {}).get("m.relates_to") or {}
+    return relates.get("rel_type") == "m.replace"
+
+
+def backoff_delay(attempt: int, cap: float = 60.0) -> float:
+    """Exponential backoff with full jitter: 1 s, 2 s, 4 s … up to `cap`, randomised."""
+    return random.uniform(0.5, 1.0) * min(cap, 2.0 ** attempt)
+
+
+class Bot:
+    """regiobot: one Matrix account, one database, one dispatcher."""
+
+    def __init__(self, config: Config, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.config = config
+        self.clock = clock
+        self.db = Database(config.storage_url)
+        config.matrix.store_dir.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(
+            config.matrix.homeserver, config.matrix.user_id, device_id=config.matrix.device_id,
+            store_path=str(config.matrix.store_dir),
+            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=False),
+        )
+        self.matrix = Matrix(self.client)
+        self.commands = CommandSet(ROUTERS)
+        self.dispatcher = Dispatcher(config, self.db, self.matrix, self.commands, self._role_in_room)
+        self._stop = asyncio.Event()
+        self._first_sync_ms = 0
+
+    def _role_in_room(self, user_id: str, power_level: int) -> Role:
+        return role_of(user_id, self.config.roles, power_level)
+
+    async def start(self) -> None:
+        """Migrate the database and log in."""
+        await self.db.migrate()
+        matrix = self.config.matrix
+        if matrix.access_token:
+            self.client.access_token = matrix.access_token
+            who = await self.client.whoami()
+            if not isinstance(who, WhoamiResponse):
+                raise LoginFailed(f"access token not accepted: {who}")
+            self.client.user_id = who.user_id
+            self.client.device_id = who.device_id or matrix.device_id
+        else:
+            response = await self.client.login(matrix.password or "", device_name="regiobot")
+            if not isinstance(response, LoginResponse):
+                raise LoginFailed(f"login failed: {getattr(response, 'message', response)}")
+        log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
+
+    def stop(self) -> None:
+        """Ask the loop to stop after the batch it is handling."""
+        self._stop.set()
+
+    async def close(self) -> None:
+        await self.client.close()
+        await self.db.close()
+
+    async def run(self) -> None:
+        """Sync until stopped; reconnect with backoff when the homeserver is away."""
+        async with self.db.transaction() as s:
+            since = await repo.get_state(s, "next_batch")
+            if since is None:
+                await repo.set_state(s, "first_sync_at", self.clock().isoformat())
+            first_sync_at = datetime.fromisoformat(await repo.get_state(s, "first_sync_at") or
+                                                   self.clock().isoformat())
+        self._first_sync_ms = int(first_sync_at.timestamp() * 1000)
+        failures = 0
+        while not self._stop.is_set():
+            response = await self._sync(since)
+            if response is None:
+                return
+            if not isinstance(response, SyncResponse):
+                failures += 1
+                delay = backoff_delay(failures)
+                log.warning("sync failed (%s), retrying in %.1f s", getattr(response, "message", response), delay)
+                try:
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                except TimeoutError:
+                    pass
+                continue
+            failures = 0
+            await self._accept_invites(response)
+            if since is not None:
+                await self._handle_batch(response, since)
+            since = response.next_batch
+            async with self.db.transaction() as s:
+                await repo.set_state(s, "next_batch", since)
+
+    async def _sync(self, since: str | None) -> Any:
+        """One long-poll, abandoned when stop() is called; None when stopping."""
+        sync = asyncio.ensure_future(self.client.sync(
+            timeout=SYNC_TIMEOUT_MS, since=since, full_state=since is None,
+            sync_filter=FIRST_SYNC_FILTER if since is None else None,
+        ))
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({sync, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not sync.done():
+            sync.cancel()
+            return None
+        try:
+            return sync.result()
+        except Exception as exc:  # connection refused, reset … : treated like a failed sync
+            return exc
+
+    def _allowed(self, user_id: str) -> bool:
+        return server_of(user_id) in self.config.matrix.allowed_servers
+
+    async def _accept_invites(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.invite.items():
+            inviter = next((e.sender for e in info.invite_state if isinstance(e, InviteMemberEvent)
+                            and e.state_key == self.client.user_id and e.membership == "invite"), None)
+            if inviter is None or not self._allowed(inviter):
+                log.info("declining invite to %s from a server that is not allowed", room_id)
+                await self.client.room_leave(room_id)
+                continue
+            joined = await self.client.join(room_id)
+            if not isinstance(joined, JoinResponse):
+                log.warning("could not join %s: %s", room_id, joined)
+                continue
+            content = message_content(t("bot.welcome", self.config.language, prefix=self.config.command_prefix))
+            await self.matrix.send(room_id, content, transaction_id("welcome", room_id))
+
+    async def _handle_batch(self, response: SyncResponse, since: str) -> None:
+        rooms = []
+        for room_id, info in response.rooms.join.items():
+            events = list(info.timeline.events)
+            if info.timeline.limited:
+                events = await self._fill_gap(room_id, info.timeline.prev_batch, since) + events
+            candidates = [e for e in events if self._is_candidate(e)]
+            if candidates:
+                rooms.append(self._handle_room(room_id, candidates))
+        await asyncio.gather(*rooms)
+
+    def _is_candidate(self, event: Any) -> bool:
+        return (isinstance(event, RoomMessageText) and event.sender != self.client.user_id
+                and not is_edit(event) and self._allowed(event.sender)
+                and event.server_timestamp >= self._first_sync_ms)
+
+    async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
+        """Events between the stored token and the start of a limited timeline, oldest first."""
+        collected: list[Any] = []
+        start = prev_batch
+        for _ in range(GAP_MAX_PAGES):
+            if not start:
+                break
+            page = await self.client.room_messages(room_id, start=start, end=since,
+                                                   direction=MessageDirection.back, limit=GAP_PAGE)
+            if not isinstance(page, RoomMessagesResponse):
+                log.warning("could not fetch missed messages in %s: %s", room_id, page)
+                break
+            collected.extend(page.chunk)
+            if not page.chunk or page.end in (None, start):
+                break
+            start = page.end
+        log.info("fetched %d missed events in %s", len(collected), room_id)
+        return list(reversed(collected))
+
+    async def _handle_room(self, room_id: str, events: list[RoomMessageText]) -> None:
+        """Answer a room's commands in order, each at most once."""
+        async with self.db.transaction() as s:
+            done = await repo.handled(s, [e.event_id for e in events])
+        seen: set[str] = set()
+        for event in events:
+            if event.event_id in done or event.event_id in seen:
+                continue
+            seen.add(event.event_id)
+            incoming = Incoming(room_id, event.sender, event.event_id, event.body, thread_root(event),
+                                self.matrix.power_level(room_id, event.sender))
+            if await self.dispatcher.handle(incoming, self.clock()):
+                async with self.db.transaction() as s:
+                    await repo.mark_handled(s, event.event_id, room_id, self.clock())

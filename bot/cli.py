@@ -1,0 +1,110 @@
+"""The `regiobot` command: run, demo, when."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config import Config, ConfigError, load_config
+from bot.i18n import t
+from commands.dates import DateError, parse_when
+
+log = logging.getLogger("regiobot")
+
+
+async def serve(config: Config) -> None:
+    """Run the bot until SIGINT/SIGTERM; the batch in hand is finished first."""
+    from bot.app import Bot
+
+    bot = Bot(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, bot.stop)
+    try:
+        await bot.start()
+        await bot.run()
+    finally:
+        await bot.close()
+        log.info("stopped")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(Path(args.config), os.environ)
+    except ConfigError as exc:
+        print(f"Konfigurationsfehler / configuration error: {exc}", file=sys.stderr)
+        return 2
+    from bot.app import LoginFailed
+
+    try:
+        asyncio.run(serve(config))
+    except LoginFailed as exc:
+        print(f"Anmeldung am Homeserver fehlgeschlagen / login failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_when(args: argparse.Namespace) -> int:
+    try:
+        zone = ZoneInfo(args.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        print(f"unknown time zone: {args.tz}", file=sys.stderr)
+        return 2
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    except ValueError:
+        print(f"--now must be an ISO 8601 date-time, e.g. 2026-11-22T10:00:00+01:00: {args.now}", file=sys.stderr)
+        return 2
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=zone)
+    try:
+        when = parse_when(" ".join(args.text), now, zone)
+    except DateError as exc:
+        print(t(exc.key, args.language, **exc.params).plain, file=sys.stderr)
+        return 2
+    print(when.iso())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(Path(args.dir), args.port))
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="regiobot", description="Matrix-Bot der Regiopol Akademie")
+    sub = root.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="den Bot starten / run the bot")
+    run.add_argument("--config", required=True, help="Pfad zur TOML-Konfiguration")
+    run.set_defaults(func=cmd_run)
+    when = sub.add_parser("when", help="zeigen, wie eine Zeitangabe verstanden wird / parse a date")
+    when.add_argument("text", nargs="+")
+    when.add_argument("--now", help="Bezugszeitpunkt (ISO 8601), Standard: jetzt")
+    when.add_argument("--tz", default="Europe/Berlin", help="Zeitzone, Standard: Europe/Berlin")
+    when.add_argument("--language", default="de", choices=("de", "en"))
+    when.set_defaults(func=cmd_when)
+    demo = sub.add_parser("demo", help="lokaler Synapse + Bot zum Ausprobieren / local demo")
+    demo.add_argument("--dir", default=".demo", help="Arbeitsverzeichnis (wird neu angelegt)")
+    demo.add_argument("--port", type=int, default=8008)
+    demo.set_defaults(func=cmd_demo)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("nio", "aiohttp", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

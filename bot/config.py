@@ -1,0 +1,202 @@
+"""Loading and validating the TOML configuration. No side effects beyond reading the file."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.i18n import LANGUAGES
+
+_USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
+_DURATION = re.compile(r"^(\d+)\s*(d|h|m)$")
+_DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; `key` names the offending setting."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    homeserver: str
+    user_id: str
+    password: str | None
+    access_token: str | None
+    device_id: str
+    store_dir: Path
+    allowed_servers: tuple[str, ...]
+
+    @property
+    def server_name(self) -> str:
+        return self.user_id.split(":", 1)[1]
+
+
+@dataclass(frozen=True)
+class RolesConfig:
+    coordinators: frozenset[str] = frozenset()
+    moderators: frozenset[str] = frozenset()
+    coordinator_power_level: int = 100
+    moderator_power_level: int = 50
+
+
+@dataclass(frozen=True)
+class Config:
+    matrix: MatrixConfig
+    storage_url: str
+    timezone: ZoneInfo
+    language: str = "de"
+    command_prefix: str = "!"
+    default_capacity: int | None = None
+    session_minutes: int = 60
+    roles: RolesConfig = field(default_factory=RolesConfig)
+    announce_before: tuple[timedelta, ...] = ()
+    remind_before: tuple[timedelta, ...] = ()
+
+
+def parse_duration(text: str) -> timedelta:
+    """'14d', '1d', '2h', '15m' → timedelta; ValueError otherwise."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    return timedelta(**{_DURATION_UNITS[match.group(2)]: int(match.group(1))})
+
+
+class _Reader:
+    """Typed access to one TOML table, raising ConfigError with the full key name."""
+
+    def __init__(self, data: Mapping[str, Any], section: str) -> None:
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"[{section}]", "muss eine Tabelle sein / must be a table")
+        self.table = table
+        self.section = section
+
+    def key(self, name: str) -> str:
+        return f"[{self.section}] {name}"
+
+    def get(self, name: str, kind: type, default: Any = None, required: bool = False) -> Any:
+        if name not in self.table:
+            if required:
+                raise ConfigError(self.key(name), "fehlt / is missing")
+            return default
+        value = self.table[name]
+        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+            raise ConfigError(self.key(name), f"muss vom Typ {kind.__name__} sein / must be a {kind.__name__}")
+        return value
+
+    def user_ids(self, name: str) -> frozenset[str]:
+        values = self.get(name, list, [])
+        for value in values:
+            if not isinstance(value, str) or not _USER_ID.match(value):
+                raise ConfigError(self.key(name), f"{value!r} ist keine Matrix-ID wie @name:server / "
+                                                  "is not a Matrix user id like @name:server")
+        return frozenset(values)
+
+    def durations(self, name: str, default: list[str]) -> tuple[timedelta, ...]:
+        values = self.get(name, list, default)
+        try:
+            return tuple(sorted((parse_duration(str(v)) for v in values), reverse=True))
+        except ValueError as exc:
+            raise ConfigError(self.key(name), f"{exc.args[0]!r} ist keine Dauer wie \"14d\", \"2h\" oder \"15m\" "
+                                              "/ is not a duration") from None
+
+
+def load_config(path: Path, environ: Mapping[str, str]) -> Config:
+    """Read and validate the config at `path`; secrets may come from `environ`."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "Datei nicht gefunden / file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"kein gültiges TOML / not valid TOML ({exc})") from None
+    return parse_config(data, environ, base_dir=path.parent)
+
+
+def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: Path) -> Config:
+    """Validate parsed TOML `data` into a Config."""
+    matrix = _Reader(data, "matrix")
+    homeserver = matrix.get("homeserver", str, required=True)
+    if urlparse(homeserver).scheme not in ("http", "https") or not urlparse(homeserver).netloc:
+        raise ConfigError(matrix.key("homeserver"), "muss eine URL wie https://matrix.example.org sein / "
+                                                    "must be an http(s) URL")
+    user_id = matrix.get("user_id", str, required=True)
+    if not _USER_ID.match(user_id):
+        raise ConfigError(matrix.key("user_id"), "muss eine Matrix-ID wie @regiobot:example.org sein / "
+                                                 "must be a Matrix user id")
+    password = environ.get("REGIOBOT_PASSWORD") or matrix.get("password", str)
+    token = environ.get("REGIOBOT_ACCESS_TOKEN") or matrix.get("access_token", str)
+    if not password and not token:
+        raise ConfigError(matrix.key("password"), "password oder access_token angeben (oder REGIOBOT_PASSWORD / "
+                                                  "REGIOBOT_ACCESS_TOKEN setzen) / set a password or access token")
+    device_id = matrix.get("device_id", str, "REGIOBOT")
+    if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", device_id):
+        raise ConfigError(matrix.key("device_id"), "nur Buchstaben, Ziffern, - und _ / letters, digits, - and _ only")
+    store_dir = base_dir / matrix.get("store_dir", str, "store")
+    server_name = user_id.split(":", 1)[1]
+    allowed = matrix.get("allowed_servers", list, [server_name])
+    if not all(isinstance(s, str) and s for s in allowed):
+        raise ConfigError(matrix.key("allowed_servers"), "muss eine Liste von Servernamen sein / "
+                                                         "must be a list of server names")
+
+    storage = _Reader(data, "storage")
+    url = storage.get("url", str, f"sqlite+aiosqlite:///{base_dir / 'regiobot.db'}")
+    if not url.startswith("sqlite+aiosqlite://"):
+        raise ConfigError(storage.key("url"), "muss mit sqlite+aiosqlite:// beginnen / "
+                                              "must start with sqlite+aiosqlite://")
+
+    bot = _Reader(data, "bot")
+    zone_name = bot.get("timezone", str, "Europe/Berlin")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(bot.key("timezone"), f"unbekannte Zeitzone {zone_name!r}, z. B. \"Europe/Berlin\" / "
+                                               "unknown time zone") from None
+    language = bot.get("language", str, "de")
+    if language not in LANGUAGES:
+        raise ConfigError(bot.key("language"), f"muss eine von {', '.join(LANGUAGES)} sein / must be one of them")
+    prefix = bot.get("command_prefix", str, "!")
+    if not prefix or any(c.isspace() for c in prefix) or len(prefix) > 3:
+        raise ConfigError(bot.key("command_prefix"), "ein bis drei Zeichen ohne Leerzeichen, z. B. \"!\" / "
+                                                     "one to three non-space characters")
+    capacity = bot.get("default_capacity", int)
+    if capacity is not None and capacity < 1:
+        raise ConfigError(bot.key("default_capacity"), "muss mindestens 1 sein / must be at least 1")
+    minutes = bot.get("session_minutes", int, 60)
+    if not 5 <= minutes <= 24 * 60:
+        raise ConfigError(bot.key("session_minutes"), "zwischen 5 und 1440 / between 5 and 1440")
+
+    roles = _Reader(data, "roles")
+    schedule = _Reader(data, "schedule")
+    return Config(
+        matrix=MatrixConfig(
+            homeserver=homeserver.rstrip("/"), user_id=user_id, password=password, access_token=token,
+            device_id=device_id, store_dir=store_dir, allowed_servers=tuple(allowed),
+        ),
+        storage_url=url,
+        timezone=zone,
+        language=language,
+        command_prefix=prefix,
+        default_capacity=capacity,
+        session_minutes=minutes,
+        roles=RolesConfig(
+            coordinators=roles.user_ids("coordinators"),
+            moderators=roles.user_ids("moderators"),
+            coordinator_power_level=roles.get("coordinator_power_level", int, 100),
+            moderator_power_level=roles.get("moderator_power_level", int, 50),
+        ),
+        announce_before=schedule.durations("announce_before", ["14d", "2d"]),
+        remind_before=schedule.durations("remind_before", ["1d", "15m"]),
+    )

@@ -1,0 +1,47 @@
+"""Building Matrix event contents (pure): notices, mentions, replies and threads."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from typing import Any
+
+from bot.i18n import Message
+
+HTML_FORMAT = "org.matrix.custom.html"
+
+
+def transaction_id(kind: str, *parts: str) -> str:
+    """A deterministic transaction id, so a retried send is deduplicated by the homeserver."""
+    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+    return f"rb-{kind}-{digest}"
+
+
+def relation(reply_to: str, thread_root: str | None) -> dict[str, Any]:
+    """`m.relates_to` answering `reply_to`, inside its thread if it was in one."""
+    if thread_root:
+        return {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": False,
+                "m.in_reply_to": {"event_id": reply_to}}
+    return {"m.in_reply_to": {"event_id": reply_to}}
+
+
+def message_content(message: Message, *, notice: bool = True, reply_to: str | None = None,
+                    thread_root: str | None = None, mentions: tuple[str, ...] = ()) -> dict[str, Any]:
+    """An m.notice (or m.text when it must notify) with plain and HTML bodies and explicit mentions."""
+    content: dict[str, Any] = {
+        "msgtype": "m.notice" if notice else "m.text",
+        "body": message.plain,
+        "format": HTML_FORMAT,
+        "formatted_body": message.html,
+        "m.mentions": {"user_ids": list(mentions)} if mentions else {},
+    }
+    if reply_to:
+        content["m.relates_to"] = relation(reply_to, thread_root)
+    return content
+
+
+def pill(user_id: str, display_name: str | None = None) -> Message:
+    """A user mention: the name in plain text, a matrix.to link in HTML."""
+    name = display_name or user_id
+    href = html.escape(f"https://matrix.to/#/{user_id}", quote=True)
+    return Message(name, f'<a href="{href}">{html.escape(name, quote=False)}</a>')

@@ -1,0 +1,235 @@
+"""From a message to a command handler: parsing, routing, roles, and one place for errors.
+
+Handlers are declared on a Router with a decorator (German name, English aliases, help text,
+required role). The Dispatcher catches every exception: users get a short German message
+(with a reference number when it is our fault), the log gets the traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.config import Config
+from bot.content import message_content, pill, transaction_id
+from bot.i18n import Message, t
+from bot.roles import Role
+from commands.errors import UserError
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Context", str], Awaitable[None]]
+_NAME = re.compile(r"[^\W\d_]")
+
+
+class Outbox(Protocol):
+    """Where messages go (the Matrix layer, or a fake in unit tests)."""
+
+    async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str: ...
+
+    def display_name(self, room_id: str, user_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Command:
+    """A declared command; `name` may be two words ("termin neu")."""
+
+    name: str
+    aliases: tuple[str, ...]
+    help_key: str
+    role: Role
+    handler: Handler
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+class Router:
+    """A family of commands, declared with `@router.command(...)`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.commands: list[Command] = []
+
+    def command(self, name: str, *, aliases: Iterable[str] = (), help: str,
+                role: Role = Role.STAFF) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.commands.append(Command(name, tuple(aliases), help, role, handler))
+            return handler
+        return register
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Drop the quoted `> ` lines a client puts in front of a reply's body."""
+    lines = body.split("\n")
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    if lines and not lines[0].strip():
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """`!name args` as typed: `words` are the lower-cased first two words."""
+
+    words: tuple[str, ...]
+    args: str
+
+
+def parse_invocation(body: str, prefix: str) -> Invocation | None:
+    """The command in a message body, or None when the message is not a command."""
+    text = strip_reply_fallback(body).strip()
+    if not text.startswith(prefix):
+        return None
+    rest = text[len(prefix):]
+    if not _NAME.match(rest):
+        return None
+    head, _, args = rest.partition("\n")
+    words = head.split()
+    tail = head[len(words[0]):].strip() if words else ""
+    args = f"{tail}\n{args}".strip() if args else tail
+    return Invocation(tuple(w.lower() for w in words[:2]), args)
+
+
+class CommandSet:
+    """All commands of all routers, looked up by name or alias."""
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        self.commands = [c for r in routers for c in r.commands]
+        self._by_name: dict[str, Command] = {}
+        for command in self.commands:
+            for name in command.names:
+                if name in self._by_name:
+                    raise ValueError(f"command name declared twice: {name}")
+                self._by_name[name] = command
+
+    def resolve(self, invocation: Invocation) -> tuple[Command, str] | None:
+        """The command and its arguments; two-word names win over one-word names."""
+        if len(invocation.words) == 2:
+            command = self._by_name.get(" ".join(invocation.words))
+            if command:
+                args = invocation.args.split(None, 1)
+                return command, args[1] if len(args) > 1 else ""
+        command = self._by_name.get(invocation.words[0])
+        return (command, invocation.args) if command else None
+
+    def suggest(self, word: str) -> str | None:
+        names = [n for n in self._by_name if " " not in n]
+        close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+        return close[0] if close else None
+
+    def visible_to(self, role: Role) -> list[Command]:
+        return [c for c in self.commands if c.role <= role]
+
+
+@dataclass
+class Context:
+    """Everything a handler may use for one command."""
+
+    config: Config
+    db: Database
+    outbox: Outbox
+    commands: CommandSet
+    room_id: str
+    sender: str
+    event_id: str
+    thread_root: str | None
+    now: datetime
+    role: Role
+    replies: int = field(default=0)
+
+    @property
+    def language(self) -> str:
+        return self.config.language
+
+    @property
+    def prefix(self) -> str:
+        return self.config.command_prefix
+
+    def t(self, key: str, **params: Any) -> Message:
+        return t(key, self.language, prefix=self.prefix, **params)
+
+    async def reply(self, key_or_message: str | Message, **params: Any) -> str:
+        """Answer the command as an m.notice in reply (and in its thread)."""
+        message = key_or_message if isinstance(key_or_message, Message) else self.t(key_or_message, **params)
+        self.replies += 1
+        content = message_content(message, reply_to=self.event_id, thread_root=self.thread_root)
+        return await self.outbox.send(self.room_id, content,
+                                      transaction_id("reply", self.event_id, str(self.replies)))
+
+    async def notify(self, room_id: str, user_id: str, key: str, **params: Any) -> str:
+        """A message that must reach `user_id`: m.text that mentions them (it notifies)."""
+        who = pill(user_id, self.outbox.display_name(room_id, user_id))
+        content = message_content(self.t(key, user=who, **params), notice=False, mentions=(user_id,))
+        return await self.outbox.send(room_id, content, transaction_id("notify", self.event_id, user_id, key))
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A text message that may be a command."""
+
+    room_id: str
+    sender: str
+    event_id: str
+    body: str
+    thread_root: str | None
+    power_level: int
+
+
+class Dispatcher:
+    """Runs the command in a message, whatever happens."""
+
+    def __init__(self, config: Config, db: Database, outbox: Outbox, commands: CommandSet,
+                 role_of: Callable[[str, int], Role]) -> None:
+        self.config = config
+        self.db = db
+        self.outbox = outbox
+        self.commands = commands
+        self.role_of = role_of
+
+    async def handle(self, message: Incoming, now: datetime) -> bool:
+        """Answer the message if it is a command; True when it was one."""
+        invocation = parse_invocation(message.body, self.config.command_prefix)
+        if invocation is None:
+            return False
+        ctx = Context(self.config, self.db, self.outbox, self.commands, message.room_id, message.sender,
+                      message.event_id, message.thread_root, now,
+                      self.role_of(message.sender, message.power_level))
+        resolved = self.commands.resolve(invocation)
+        name = " ".join(invocation.words[:1])
+        try:
+            if resolved is None:
+                suggestion = self.commands.suggest(invocation.words[0])
+                if suggestion:
+                    raise UserError("errors.unknown_command_suggest", name=name, suggestion=suggestion)
+                raise UserError("errors.unknown_command", name=name)
+            command, args = resolved
+            name = command.name
+            if command.role > ctx.role:
+                raise UserError("errors.role_required", command=command.name,
+                                role=ctx.t(f"roles.{command.role.name.lower()}"))
+            await command.handler(ctx, args)
+            log.info("command handled", extra={"command": name, "outcome": "ok"})
+        except UserError as exc:
+            log.info("command refused", extra={"command": name, "outcome": exc.key})
+            await self._answer_safely(ctx, exc.key, exc.params)
+        except Exception:
+            reference = secrets.token_hex(3).upper()
+            log.exception("command failed (Ref. %s)", reference, extra={"command": name, "outcome": "error"})
+            await self._answer_safely(ctx, "errors.internal", {"reference": reference})
+        return True
+
+    async def _answer_safely(self, ctx: Context, key: str, params: dict[str, Any]) -> None:
+        try:
+            await ctx.reply(key, **params)
+        except Exception:
+            log.exception("could not send the answer to %s", ctx.event_id)

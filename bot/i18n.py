@@ -1,0 +1,89 @@
+"""Message catalogues (German first, English second) and safe rendering to plain text and HTML.
+
+Catalogue entries are TOML strings with `{name}` placeholders and `**bold**` markup. Parameters
+are user text: in the HTML variant they are escaped, so a title like `<script>` shows as text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import string
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("de", "en")
+DEFAULT_LANGUAGE = "de"
+_LOCALES = Path(__file__).with_name("locales")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered message: `plain` for `body`, `html` for `formatted_body`."""
+
+    plain: str
+    html: str
+
+    def __add__(self, other: Message) -> Message:
+        return Message(self.plain + other.plain, self.html + other.html)
+
+    @staticmethod
+    def text(value: str) -> Message:
+        """User or computed text as a message: escaped for HTML."""
+        return Message(value, _escape(value))
+
+    @staticmethod
+    def join(parts: list[Message], separator: str = "\n") -> Message:
+        return Message(
+            separator.join(p.plain for p in parts),
+            _escape(separator).join(p.html for p in parts),
+        )
+
+
+def _escape(value: str) -> str:
+    return html.escape(value, quote=False).replace("\n", "<br>")
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+@cache
+def catalogue(language: str) -> dict[str, Any]:
+    """All entries of one language, keyed by dotted name ("registration.confirmed")."""
+    with open(_LOCALES / f"{language}.toml", "rb") as fh:
+        return _flatten(tomllib.load(fh))
+
+
+def placeholders(template: str) -> set[str]:
+    """The `{name}` placeholders a template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def entry(key: str, language: str = DEFAULT_LANGUAGE) -> Any:
+    """A raw catalogue entry (string or list), falling back to German."""
+    entries = catalogue(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    if key in entries:
+        return entries[key]
+    return catalogue(DEFAULT_LANGUAGE)[key]
+
+
+def t(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> Message:
+    """Render catalogue entry `key` with `params`; parameters may be strings or Messages."""
+    template = entry(key, language)
+    plain_params = {k: v.plain if isinstance(v, Message) else str(v) for k, v in params.items()}
+    html_params = {k: v.html if isinstance(v, Message) else _escape(str(v)) for k, v in params.items()}
+    plain = _BOLD.sub(r"\1", template).format(**plain_params)
+    markup = _BOLD.sub(r"<strong>\1</strong>", _escape(template)).format(**html_params)
+    return Message(plain, markup)

@@ -1,0 +1,47 @@
+"""A thin layer over matrix-nio: errors become exceptions, sends are idempotent.
+
+nio itself waits out 429 M_LIMIT_EXCEEDED (it honours `retry_after_ms`) and retries
+timeouts, resending with the same transaction id, so a retry never posts twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nio import AsyncClient, ErrorResponse, RoomSendResponse
+
+
+class MatrixError(Exception):
+    """The homeserver refused a request."""
+
+
+class Matrix:
+    """Sending on behalf of the bot."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+
+    async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
+        """Send an m.room.message; returns the event id."""
+        response = await self.client.room_send(
+            room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True,
+        )
+        if not isinstance(response, RoomSendResponse):
+            raise MatrixError(_describe(response))
+        return str(response.event_id)
+
+    def power_level(self, room_id: str, user_id: str) -> int:
+        """The user's power level in the room as of the last sync (0 if unknown)."""
+        room = self.client.rooms.get(room_id)
+        return int(room.power_levels.get_user_level(user_id)) if room else 0
+
+    def display_name(self, room_id: str, user_id: str) -> str | None:
+        room = self.client.rooms.get(room_id)
+        user = room.users.get(user_id) if room else None
+        return user.display_name if user else None
+
+
+def _describe(response: Any) -> str:
+    if isinstance(response, ErrorResponse):
+        return f"{response.status_code}: {response.message}"
+    return type(response).__name__

@@ -1,0 +1,20 @@
+"""!hilfe: the commands the sender may use, generated from their declarations."""
+
+from __future__ import annotations
+
+from bot.dispatch import Command, Context, Router
+from bot.i18n import Message
+
+router = Router("help")
+
+
+def help_line(ctx: Context, command: Command) -> Message:
+    aliases = ", ".join(f"{ctx.prefix}{a}" for a in command.aliases)
+    return ctx.t("help.line", name=f"{ctx.prefix}{command.name}", text=ctx.t(command.help_key),
+                 aliases=ctx.t("help.aliases", aliases=aliases) if aliases else "")
+
+
+@router.command("hilfe", aliases=("help",), help="help.help")
+async def show_help(ctx: Context, args: str) -> None:
+    lines = [help_line(ctx, c) for c in ctx.commands.visible_to(ctx.role)]
+    await ctx.reply(Message.join([ctx.t("help.head"), *lines, ctx.t("help.foot")]))
