@@ -87,6 +87,7 @@ class Bot:
         self.commands = CommandSet(ROUTERS)
         self.dispatcher = Dispatcher(config, self.db, self.matrix, self.commands, self._role_in_room)
         self._stop = asyncio.Event()
+        self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._first_sync_ms = 0
 
     def _role_in_room(self, user_id: str, power_level: int) -> Role:
@@ -147,6 +148,7 @@ class Bot:
             since = response.next_batch
             async with self.db.transaction() as s:
                 await repo.set_state(s, "next_batch", since)
+            self.ready.set()
 
     async def _sync(self, since: str | None) -> Any:
         """One long-poll, abandoned when stop() is called; None when stopping."""

@@ -1,0 +1,147 @@
+"""`make demo`: a throwaway Synapse on loopback, two demo users, a room, a few sessions, the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from nio import AsyncClient, RoomCreateResponse
+
+from bot.app import Bot
+from bot.config import load_config
+from bot.devserver import Synapse, free_port, port_is_free
+from storage import repo
+from storage.models import Session
+
+BOT = ("regiobot", "regiobot-demo-passwort")
+COORDINATOR = ("anna", "anna-demo")
+STAFF = ("bernd", "bernd-demo")
+ROOM_NAME = "Regiopol Akademie (Demo)"
+
+SESSIONS = (
+    # title, talk, speaker, days ahead, start hour, capacity
+    ("Kommunale Wärmeplanung", "Schulterblick aus der Praxis: Wärmeplan in 12 Monaten", "Stadt Gütersloh", 10, 14, 2),
+    ("OZG in der Praxis", "Online-Dienste, die Bürgerinnen und Bürger wirklich nutzen", "Kreis Paderborn", 24, 10, 30),
+    ("Starkregenvorsorge", "Gefahrenkarten und Kommunikation", "Stadt Bielefeld", 45, 14, None),
+)
+
+CONFIG = """# Demo configuration written by `regiobot demo`; see config.example.toml for every key.
+[matrix]
+homeserver = "{url}"
+user_id = "{bot_id}"
+password = "{password}"
+device_id = "REGIOBOTDEMO"
+store_dir = "store"
+
+[storage]
+url = "sqlite+aiosqlite:///{db}"
+
+[bot]
+timezone = "Europe/Berlin"
+language = "de"
+
+[roles]
+coordinators = ["{coordinator}"]
+"""
+
+
+def _local_at(days: int, hour: int) -> datetime:
+    zone = ZoneInfo("Europe/Berlin")
+    day = (datetime.now(zone) + timedelta(days=days)).date()
+    return datetime(day.year, day.month, day.day, hour, tzinfo=zone)
+
+
+async def _create_room(synapse: Synapse, bot_id: str) -> str:
+    """Anna creates the room and invites the bot; Bernd joins."""
+    anna = AsyncClient(synapse.url, synapse.user_id(COORDINATOR[0]))
+    bernd = AsyncClient(synapse.url, synapse.user_id(STAFF[0]))
+    try:
+        await anna.login(COORDINATOR[1])
+        await bernd.login(STAFF[1])
+        created = await anna.room_create(name=ROOM_NAME, topic="Termine, Anmeldung und Fragen – Demo",
+                                         invite=[bot_id, bernd.user_id])
+        if not isinstance(created, RoomCreateResponse):
+            raise RuntimeError(f"could not create the demo room: {created}")
+        await bernd.join(created.room_id)
+        return created.room_id
+    finally:
+        await anna.close()
+        await bernd.close()
+
+
+async def _seed(bot: Bot, room_id: str, coordinator: str) -> None:
+    now = datetime.now(UTC)
+    async with bot.db.transaction() as s:
+        for title, talk, speaker, days, hour, capacity in SESSIONS:
+            start = _local_at(days, hour)
+            await repo.add_session(s, Session(
+                title=title, talk=talk, speaker=speaker, starts_at=start, ends_at=start + timedelta(hours=1),
+                capacity=capacity, link="https://meet.example.org/regiopol-akademie", room_id=room_id,
+                created_by=coordinator, created_at=now,
+            ))
+
+
+def _banner(synapse: Synapse) -> str:
+    return f"""
+================================================================================
+ regiobot-Demo läuft / demo is running
+
+ Homeserver:  {synapse.url}   (nur auf diesem Rechner / loopback only)
+ Raum:        „{ROOM_NAME}“ (Sie sind schon Mitglied)
+
+ Anmelden mit einem beliebigen Matrix-Client (z. B. Element Desktop:
+ „Homeserver bearbeiten“ → {synapse.url}):
+   Koordination:  {COORDINATOR[0]}  /  Passwort {COORDINATOR[1]}
+   Teilnehmer:    {STAFF[0]}  /  Passwort {STAFF[1]}
+
+ Probieren Sie im Raum:  !termine   !termin #1   !anmelden #1   !meine
+   !abmelden #1   !hilfe   und als anna:  !termin neu Test | morgen 10 Uhr | Plätze: 5
+ (#1 hat nur 2 Plätze: melden Sie beide an und sehen Sie die Warteliste.)
+
+ Beenden mit Strg+C / stop with Ctrl+C. Alles liegt in .demo/ und wird beim
+ nächsten Start neu angelegt.
+================================================================================
+"""
+
+
+async def run_demo(directory: Path, port: int) -> int:
+    """Start everything, run the bot until Ctrl+C, then stop Synapse."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    directory = directory.resolve()
+    if not port_is_free(port):
+        port = free_port()
+    synapse = Synapse(directory / "synapse", port=port)
+    print("Starte Synapse auf 127.0.0.1 … / starting Synapse …", flush=True)
+    try:
+        await synapse.start()
+        bot_id = await synapse.register(*BOT)
+        coordinator = await synapse.register(*COORDINATOR)
+        await synapse.register(*STAFF)
+        room_id = await _create_room(synapse, bot_id)
+        config_path = directory / "config.toml"
+        config_path.write_text(CONFIG.format(url=synapse.url, bot_id=bot_id, password=BOT[1],
+                                             db=directory / "regiobot.db", coordinator=coordinator))
+        bot = Bot(load_config(config_path, os.environ))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, bot.stop)
+        await bot.start()
+        await _seed(bot, room_id, coordinator)
+        runner = asyncio.create_task(bot.run())
+        ready = asyncio.create_task(bot.ready.wait())
+        await asyncio.wait({runner, ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if bot.ready.is_set():
+            print(_banner(synapse), flush=True)
+        await runner
+        await bot.close()
+    finally:
+        synapse.stop()
+    return 0

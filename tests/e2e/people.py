@@ -1,0 +1,114 @@
+"""Real Matrix clients that play staff, moderators and coordinators in the end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from nio import AsyncClient, JoinResponse, LoginResponse, RoomCreateResponse, RoomSendResponse, SyncResponse
+
+from bot.devserver import Synapse
+
+Event = dict[str, Any]
+
+
+def replied_to(event: Event) -> str | None:
+    """The event id an event answers (m.in_reply_to), if any."""
+    relates = event.get("content", {}).get("m.relates_to") or {}
+    return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+class Person:
+    """A logged-in user who sees every event of their rooms (a background sync)."""
+
+    def __init__(self, synapse: Synapse, localpart: str, password: str) -> None:
+        self.client = AsyncClient(synapse.url, synapse.user_id(localpart))
+        self.password = password
+        self.events: list[Event] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def user_id(self) -> str:
+        return str(self.client.user_id)
+
+    async def start(self) -> Person:
+        response = await self.client.login(self.password)
+        assert isinstance(response, LoginResponse), response
+        first = await self.client.sync(timeout=0, full_state=True)
+        assert isinstance(first, SyncResponse), first
+        self._task = asyncio.create_task(self._sync_forever(first.next_batch))
+        return self
+
+    async def _sync_forever(self, since: str) -> None:
+        while True:
+            response = await self.client.sync(timeout=500, since=since)
+            if not isinstance(response, SyncResponse):
+                await asyncio.sleep(0.2)
+                continue
+            since = response.next_batch
+            fresh = [dict(e.source, room_id=room_id) for room_id, info in response.rooms.join.items()
+                     for e in info.timeline.events]
+            if fresh:
+                async with self._changed:
+                    self.events.extend(fresh)
+                    self._changed.notify_all()
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self.client.close()
+
+    async def create_room(self, invite: list[str], name: str = "Regiopol Akademie (Test)") -> str:
+        response = await self.client.room_create(name=name, invite=invite)
+        assert isinstance(response, RoomCreateResponse), response
+        return str(response.room_id)
+
+    async def join(self, room_id: str) -> None:
+        response = await self.client.join(room_id)
+        assert isinstance(response, JoinResponse), response
+
+    async def say(self, room_id: str, body: str, thread_root: str | None = None,
+                  msgtype: str = "m.text", extra: dict[str, Any] | None = None) -> str:
+        content: dict[str, Any] = {"msgtype": msgtype, "body": body, **(extra or {})}
+        if thread_root:
+            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
+                                       "is_falling_back": True, "m.in_reply_to": {"event_id": thread_root}}
+        response = await self.client.room_send(room_id, "m.room.message", content)
+        assert isinstance(response, RoomSendResponse), response
+        return str(response.event_id)
+
+    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 15.0,
+                       count: int = 1) -> list[Event]:
+        """The first `count` events matching `predicate`, waiting up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                found = [e for e in self.events if predicate(e)]
+                if len(found) >= count:
+                    return found[:count]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{self.user_id} saw {len(found)} of {count} expected events")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+                except TimeoutError:
+                    pass
+
+    def answers_to(self, event_id: str) -> list[Event]:
+        return [e for e in self.events if replied_to(e) == event_id]
+
+    async def answer(self, room_id: str, event_id: str, timeout: float = 15.0) -> Event:
+        """The bot's answer to one command."""
+        return (await self.wait_for(lambda e: replied_to(e) == event_id and e["room_id"] == room_id,
+                                    timeout))[0]
+
+    async def ask(self, room_id: str, body: str, **kwargs: Any) -> Event:
+        """Send a command and return the bot's answer."""
+        return await self.answer(room_id, await self.say(room_id, body, **kwargs))
+
+
+def body(event: Event) -> str:
+    return str(event["content"]["body"])
