@@ -53,7 +53,10 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     async def migrate(self) -> None:
-        """Bring the schema up to the newest migration."""
+        """Bring the schema up to the newest migration (creating the SQLite file's folder)."""
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
 
         def upgrade(connection: Connection) -> None:
             cfg = alembic_config(self.url)

@@ -1,0 +1,88 @@
+"""Configuration: every key validated, one clear message naming the key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import ConfigError, load_config, parse_config
+
+BASE = {"matrix": {"homeserver": "http://127.0.0.1:8008", "user_id": "@regiobot:localhost", "password": "x"}}
+
+
+def config_with(**sections):
+    data = {k: dict(v) for k, v in BASE.items()}
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return data
+
+
+def test_example_config_is_valid():
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    config = load_config(example, {"REGIOBOT_PASSWORD": "secret"})
+    assert config.timezone.key == "Europe/Berlin"
+    assert config.announce_before == (timedelta(days=14), timedelta(days=2))
+
+
+def test_defaults():
+    config = parse_config(BASE, {}, Path("/srv/regiobot"))
+    assert config.command_prefix == "!" and config.language == "de"
+    assert config.matrix.allowed_servers == ("localhost",)
+    assert config.matrix.device_id == "REGIOBOT"
+    assert config.storage_url == "sqlite+aiosqlite:////srv/regiobot/regiobot.db"
+    assert config.roles.coordinator_power_level == 100 and config.roles.moderator_power_level == 50
+
+
+def test_secrets_from_environment_win():
+    data = config_with(matrix={"password": None})
+    del data["matrix"]["password"]
+    config = parse_config(data, {"REGIOBOT_ACCESS_TOKEN": "syt_abc"}, Path("."))
+    assert config.matrix.access_token == "syt_abc" and config.matrix.password is None
+
+
+@pytest.mark.parametrize(("sections", "key"), [
+    ({"matrix": {"homeserver": "matrix.example.org"}}, "[matrix] homeserver"),
+    ({"matrix": {"user_id": "regiobot"}}, "[matrix] user_id"),
+    ({"matrix": {"device_id": "a b"}}, "[matrix] device_id"),
+    ({"bot": {"timezone": "Europe/Bielefeld"}}, "[bot] timezone"),
+    ({"bot": {"language": "fr"}}, "[bot] language"),
+    ({"bot": {"command_prefix": ""}}, "[bot] command_prefix"),
+    ({"bot": {"default_capacity": 0}}, "[bot] default_capacity"),
+    ({"bot": {"session_minutes": True}}, "[bot] session_minutes"),
+    ({"roles": {"coordinators": ["anna"]}}, "[roles] coordinators"),
+    ({"schedule": {"remind_before": ["1 Tag"]}}, "[schedule] remind_before"),
+    ({"storage": {"url": "mysql://x"}}, "[storage] url"),
+])
+def test_invalid_values_name_the_key(sections, key):
+    with pytest.raises(ConfigError) as info:
+        parse_config(config_with(**sections), {}, Path("."))
+    assert info.value.key == key
+
+
+def test_missing_credentials_and_missing_keys():
+    with pytest.raises(ConfigError, match=r"\[matrix\] password"):
+        parse_config({"matrix": {"homeserver": "https://m.example.org", "user_id": "@b:example.org"}}, {}, Path("."))
+    with pytest.raises(ConfigError, match=r"\[matrix\] homeserver: fehlt"):
+        parse_config({"matrix": {}}, {}, Path("."))
+
+
+def test_run_with_bad_config_exits_2_without_traceback(tmp_path, capsys):
+    path = tmp_path / "config.toml"
+    path.write_text('[matrix]\nhomeserver = "http://127.0.0.1:1"\nuser_id = "@bot:localhost"\n'
+                    'password = "x"\n[bot]\ntimezone = "Mars/Olympus"\n')
+    assert main(["run", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "[bot] timezone" in err and "Traceback" not in err
+    path.write_text("[matrix\n")
+    assert main(["run", "--config", str(path)]) == 2
+    assert main(["run", "--config", str(tmp_path / "missing.toml")]) == 2
+
+
+def test_when_command(capsys):
+    assert main(["when", "Do 10.12. 14–15 Uhr", "--now", "2026-11-22T10:00:00+01:00"]) == 0
+    assert capsys.readouterr().out.strip() == "2026-12-10T14:00:00+01:00/2026-12-10T15:00:00+01:00"
+    assert main(["when", "gestern", "10", "Uhr", "--now", "2026-11-22T10:00:00+01:00"]) == 2
+    assert "Vergangenheit" in capsys.readouterr().err
