@@ -31,7 +31,7 @@ from bot.config import Config
 from bot.content import message_content, transaction_id
 from bot.dispatch import CommandSet, Dispatcher, Incoming
 from bot.i18n import t
-from bot.matrix import Matrix
+from bot.matrix import Matrix, MatrixError
 from bot.roles import Role, role_of
 from commands import help as help_commands
 from commands import registration, sessions
@@ -185,7 +185,10 @@ class Bot:
                 log.warning("could not join %s: %s", room_id, joined)
                 continue
             content = message_content(t("bot.welcome", self.config.language, prefix=self.config.command_prefix))
-            await self.matrix.send(room_id, content, transaction_id("welcome", room_id))
+            try:
+                await self.matrix.send(room_id, content, transaction_id("welcome", room_id))
+            except MatrixError:
+                log.warning("could not greet %s", room_id, exc_info=True)
 
     async def _handle_batch(self, response: SyncResponse, since: str) -> None:
         rooms = []

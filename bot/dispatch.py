@@ -218,13 +218,13 @@ class Dispatcher:
                 raise UserError("errors.role_required", command=command.name,
                                 role=ctx.t(f"roles.{command.role.name.lower()}"))
             await command.handler(ctx, args)
-            log.info("command handled", extra={"command": name, "outcome": "ok"})
+            log.info("command %s: ok", name)
         except UserError as exc:
-            log.info("command refused", extra={"command": name, "outcome": exc.key})
+            log.info("command %s: refused (%s)", name, exc.key)
             await self._answer_safely(ctx, exc.key, exc.params)
         except Exception:
             reference = secrets.token_hex(3).upper()
-            log.exception("command failed (Ref. %s)", reference, extra={"command": name, "outcome": "error"})
+            log.exception("command %s: failed (Ref. %s)", name, reference)
             await self._answer_safely(ctx, "errors.internal", {"reference": reference})
         return True
 
