@@ -34,13 +34,13 @@ from bot.i18n import t
 from bot.matrix import Matrix, MatrixError
 from bot.roles import Role, role_of
 from commands import help as help_commands
-from commands import registration, sessions
+from commands import coordination, registration, sessions
 from storage import repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (help_commands.router, sessions.router, registration.router)
+ROUTERS = (help_commands.router, sessions.router, registration.router, coordination.router)
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
 GAP_MAX_PAGES = 50

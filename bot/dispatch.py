@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.config import Config
-from bot.content import message_content, pill, transaction_id
+from bot.content import message_content, pill, relation, transaction_id
 from bot.i18n import Message, t
 from bot.roles import Role
 from commands.errors import UserError
@@ -26,6 +26,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context", str], Awaitable[None]]
+MENTIONS_PER_MESSAGE = 100
 _NAME = re.compile(r"[^\W\d_]")
 
 
@@ -33,6 +34,10 @@ class Outbox(Protocol):
     """Where messages go (the Matrix layer, or a fake in unit tests)."""
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str: ...
+
+    async def upload(self, data: bytes, content_type: str, filename: str) -> str: ...
+
+    async def direct_room(self, user_id: str) -> str: ...
 
     def display_name(self, room_id: str, user_id: str) -> str | None: ...
 
@@ -166,11 +171,24 @@ class Context:
         return await self.outbox.send(self.room_id, content,
                                       transaction_id("reply", self.event_id, str(self.replies)))
 
-    async def notify(self, room_id: str, user_id: str, key: str, **params: Any) -> str:
-        """A message that must reach `user_id`: m.text that mentions them (it notifies)."""
-        who = pill(user_id, self.outbox.display_name(room_id, user_id))
-        content = message_content(self.t(key, user=who, **params), notice=False, mentions=(user_id,))
-        return await self.outbox.send(room_id, content, transaction_id("notify", self.event_id, user_id, key))
+    async def notify(self, room_id: str, user_ids: list[str], key: str, **params: Any) -> None:
+        """A message that must reach these people: m.text that mentions them (it notifies).
+
+        Long lists go out in several messages, so no event comes near the 64 KiB limit."""
+        for start in range(0, len(user_ids), MENTIONS_PER_MESSAGE):
+            chunk = user_ids[start:start + MENTIONS_PER_MESSAGE]
+            who = Message.join([pill(u, self.outbox.display_name(room_id, u)) for u in chunk], ", ")
+            content = message_content(self.t(key, user=who, **params), notice=False, mentions=tuple(chunk))
+            await self.outbox.send(room_id, content, transaction_id("notify", self.event_id, key, str(start)))
+
+    async def send_file(self, room_id: str, data: bytes, filename: str, mimetype: str) -> str:
+        """Upload `data` and post it as an m.file (in reply to the command when in its room)."""
+        uri = await self.outbox.upload(data, mimetype, filename)
+        content: dict[str, Any] = {"msgtype": "m.file", "body": filename, "filename": filename, "url": uri,
+                                   "info": {"mimetype": mimetype, "size": len(data)}, "m.mentions": {}}
+        if room_id == self.room_id:
+            content["m.relates_to"] = relation(self.event_id, self.thread_root)
+        return await self.outbox.send(room_id, content, transaction_id("file", self.event_id, room_id, filename))
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,18 @@ timeouts, resending with the same transaction id, so a retry never posts twice.
 
 from __future__ import annotations
 
+import asyncio
+import io
 from typing import Any
 
-from nio import AsyncClient, ErrorResponse, RoomSendResponse
+from nio import (
+    AsyncClient,
+    ErrorResponse,
+    RoomCreateResponse,
+    RoomPreset,
+    RoomSendResponse,
+    UploadResponse,
+)
 
 
 class MatrixError(Exception):
@@ -16,10 +25,12 @@ class MatrixError(Exception):
 
 
 class Matrix:
-    """Sending on behalf of the bot."""
+    """Sending, uploading and direct rooms on behalf of the bot."""
 
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
+        self._direct: dict[str, str] = {}
+        self._direct_lock = asyncio.Lock()
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
         """Send an m.room.message; returns the event id."""
@@ -29,6 +40,30 @@ class Matrix:
         if not isinstance(response, RoomSendResponse):
             raise MatrixError(_describe(response))
         return str(response.event_id)
+
+    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+        """Upload bytes to the media repository; returns the mxc:// URI."""
+        response, _ = await self.client.upload(io.BytesIO(data), content_type=content_type,
+                                               filename=filename, filesize=len(data))
+        if not isinstance(response, UploadResponse):
+            raise MatrixError(_describe(response))
+        return str(response.content_uri)
+
+    async def direct_room(self, user_id: str) -> str:
+        """A room with only the bot and `user_id`: an existing one, or a new direct chat."""
+        async with self._direct_lock:
+            if user_id in self._direct:
+                return self._direct[user_id]
+            for room_id, room in self.client.rooms.items():
+                if set(room.users) | set(room.invited_users) == {self.client.user_id, user_id}:
+                    self._direct[user_id] = str(room_id)
+                    return str(room_id)
+            response = await self.client.room_create(invite=[user_id], is_direct=True,
+                                                     preset=RoomPreset.trusted_private_chat)
+            if not isinstance(response, RoomCreateResponse):
+                raise MatrixError(_describe(response))
+            self._direct[user_id] = str(response.room_id)
+            return str(response.room_id)
 
     def power_level(self, room_id: str, user_id: str) -> int:
         """The user's power level in the room as of the last sync (0 if unknown)."""

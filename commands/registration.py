@@ -42,6 +42,10 @@ async def register(ctx: Context, args: str) -> None:
     async with ctx.db.transaction() as s:
         session = await choose_session(ctx, s, number)
         check_open(session, ctx.now)
+        if session.registration_deadline and session.registration_deadline <= ctx.now:
+            raise UserError("registration.deadline_passed", ref=f"#{session.id}", title=session.title,
+                            deadline=format_short(session.registration_deadline, ctx.config.timezone,
+                                                  ctx.language))
         current = await repo.active_registrations(s, session.id)
         seats = repo.seats(current)
         mine = next((r for r in current if r.user_id == ctx.sender), None)
@@ -84,15 +88,25 @@ async def unregister(ctx: Context, args: str) -> None:
         was_waiting = row.status == RegistrationStatus.WAITLISTED
         row.status, row.updated_at = RegistrationStatus.CANCELLED, ctx.now
         await repo.save(s, row)
-        current = await repo.active_registrations(s, session.id)
-        promoted = waitlist.promotions(session.capacity, repo.seats(current))
-        for moved in (r for r in current if r.user_id in promoted):
-            moved.status, moved.updated_at = RegistrationStatus.REGISTERED, ctx.now
-            await repo.save(s, moved)
+        promoted = await promote_waiting(s, session, ctx)
     key = "registration.left_waitlist" if was_waiting else "registration.cancelled"
     await ctx.reply(key, ref=f"#{session.id}", title=session.title)
-    for user_id in promoted:
-        await ctx.notify(session.room_id, user_id, "registration.promoted", ref=f"#{session.id}",
+    await tell_promoted(ctx, session, promoted)
+
+
+async def promote_waiting(s: AsyncSession, session: Session, ctx: Context) -> list[str]:
+    """Move people up from the waiting list into free places; returns who moved up."""
+    current = await repo.active_registrations(s, session.id)
+    promoted = waitlist.promotions(session.capacity, repo.seats(current))
+    for moved in (r for r in current if r.user_id in promoted):
+        moved.status, moved.updated_at = RegistrationStatus.REGISTERED, ctx.now
+        await repo.save(s, moved)
+    return promoted
+
+
+async def tell_promoted(ctx: Context, session: Session, promoted: list[str]) -> None:
+    if promoted:
+        await ctx.notify(session.room_id, promoted, "registration.promoted", ref=f"#{session.id}",
                          title=session.title, when=_when(ctx, session))
 
 

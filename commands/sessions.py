@@ -1,19 +1,17 @@
-"""Sessions of the series: list, details, and basic creation by coordinators."""
+"""Sessions of the series: list, details, calendar file."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from urllib.parse import urlparse
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.dispatch import Context, Router
 from bot.i18n import Message
-from bot.roles import Role
-from commands.dates import format_short, format_when, parse_when
+from commands.calendar_file import filename as calendar_filename
+from commands.calendar_file import session_calendar
+from commands.dates import format_short, format_when
 from commands.errors import UserError
 from storage import repo
 from storage.models import Session, SessionStatus
@@ -22,9 +20,6 @@ from storage.repo import SessionSummary
 router = Router("sessions")
 
 _REF = re.compile(r"^#?(\d{1,9})\b\s*(.*)$", re.DOTALL)
-MAX_TITLE = 200
-MAX_CAPACITY = 10_000
-FIELD_NAMES = {"plätze": "capacity", "plaetze": "capacity", "places": "capacity", "link": "link"}
 
 
 def parse_ref(args: str) -> tuple[int | None, str]:
@@ -80,67 +75,22 @@ def session_details(ctx: Context, summary: SessionSummary) -> Message:
     lines = [ctx.t("sessions.details_head", ref=f"#{session.id}", title=session.title),
              ctx.t("sessions.details_when",
                    when=format_when(session.starts_at, session.ends_at, ctx.config.timezone, ctx.language))]
-    for key, value in (("talk", session.talk), ("speaker", session.speaker),
-                       ("description", session.description), ("link", session.link)):
+    deadline = session.registration_deadline
+    for key, value in (("talk", session.talk), ("speaker", session.speaker), ("region", session.region),
+                       ("description", session.description), ("link", session.link),
+                       ("deadline", deadline and format_short(deadline, ctx.config.timezone, ctx.language))):
         if value:
             lines.append(ctx.t(f"sessions.details_{key}", value=value))
     lines.append(ctx.t("sessions.details_places", places=places_text(ctx, summary)))
     if summary.waitlisted:
         lines.append(ctx.t("sessions.details_waitlist", count=summary.waitlisted))
     if session.status == SessionStatus.CANCELLED:
-        lines.append(ctx.t("sessions.details_cancelled"))
+        lines.append(ctx.t("sessions.details_cancelled", reason=session.cancel_reason or "–"))
     elif session.starts_at <= ctx.now:
         lines.append(ctx.t("sessions.details_past"))
     else:
         lines.append(ctx.t("sessions.details_howto", ref=f"#{session.id}"))
     return Message.join(lines)
-
-
-@dataclass(frozen=True)
-class NewSession:
-    """What `!termin neu` asked for, checked."""
-
-    title: str
-    start: datetime
-    end: datetime
-    capacity: int | None
-    link: str | None
-
-
-def _capacity(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= MAX_CAPACITY:
-        raise UserError("sessions.bad_capacity", value=value, maximum=MAX_CAPACITY)
-    return int(value)
-
-
-def _link(value: str) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in value):
-        raise UserError("sessions.bad_link", value=value)
-    return value
-
-
-def parse_new_session(args: str, now: datetime, tz: ZoneInfo, default_capacity: int | None,
-                      minutes: int) -> NewSession:
-    """Parse '<Titel> | <Wann> [| Plätze: 30] [| Link: https://…]' (pure)."""
-    parts = [p.strip() for p in args.split("|")]
-    if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise UserError("sessions.new_usage")
-    title, when_text, *extras = parts
-    if len(title) > MAX_TITLE:
-        raise UserError("sessions.title_too_long", maximum=MAX_TITLE)
-    when = parse_when(when_text, now, tz)
-    fields: dict[str, str] = {}
-    for extra in extras:
-        name, sep, value = extra.partition(":")
-        key = FIELD_NAMES.get(name.strip().lower())
-        if not sep or key is None or not value.strip():
-            raise UserError("sessions.unknown_field", field=extra)
-        fields[key] = value.strip()
-    capacity = _capacity(fields["capacity"]) if "capacity" in fields else default_capacity
-    link = _link(fields["link"]) if "link" in fields else None
-    end = when.end or when.start + timedelta(minutes=minutes)
-    return NewSession(" ".join(title.split()), when.start, end, capacity, link)
 
 
 @router.command("termine", aliases=("sessions",), help="help.sessions")
@@ -164,15 +114,10 @@ async def show_session(ctx: Context, args: str) -> None:
     await ctx.reply(session_details(ctx, summary))
 
 
-@router.command("termin neu", aliases=("session new",), help="help.session_new", role=Role.COORDINATOR)
-async def create_session(ctx: Context, args: str) -> None:
-    new = parse_new_session(args, ctx.now, ctx.config.timezone, ctx.config.default_capacity,
-                            ctx.config.session_minutes)
+@router.command("kalender", aliases=("calendar", "ics"), help="help.calendar")
+async def calendar(ctx: Context, args: str) -> None:
+    number, _ = require_ref(args, f"{ctx.prefix}kalender #N")
     async with ctx.db.transaction() as s:
-        session = await repo.add_session(s, Session(
-            title=new.title, starts_at=new.start, ends_at=new.end, capacity=new.capacity, link=new.link,
-            room_id=ctx.room_id, created_by=ctx.sender, created_at=ctx.now,
-        ))
-    await ctx.reply("sessions.created", ref=f"#{session.id}", title=session.title,
-                    when=format_when(session.starts_at, session.ends_at, ctx.config.timezone, ctx.language),
-                    places=places_text(ctx, SessionSummary(session, 0, 0)))
+        session = await find_session(s, number)
+    data = session_calendar(session, ctx.config.timezone, ctx.now, ctx.config.matrix.server_name)
+    await ctx.send_file(ctx.room_id, data, calendar_filename(session), "text/calendar")

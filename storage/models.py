@@ -57,8 +57,13 @@ class Session(SQLModel, table=True):
     description: str | None = None
     link: str | None = None
     capacity: int | None = None
+    registration_deadline: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    region: str | None = None
     room_id: str
     status: str = Field(default=SessionStatus.SCHEDULED, sa_column=Column(String(16), nullable=False))
+    cancel_reason: str | None = None
+    # Raised on every change that calendar entries must follow (ICS SEQUENCE).
+    sequence: int = 0
     created_by: str
     created_at: datetime = Field(sa_column=_utc_column())
 

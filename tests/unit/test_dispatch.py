@@ -13,7 +13,7 @@ from bot.config import parse_config
 from bot.dispatch import CommandSet, Dispatcher, Incoming, Invocation, Router, parse_invocation, strip_reply_fallback
 from bot.roles import Role, role_of
 from commands import help as help_commands
-from commands import registration, sessions
+from commands import coordination, registration, sessions
 from storage.db import Database
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -53,7 +53,8 @@ async def bot(tmp_path: Path):
     db = Database(config.storage_url)
     await db.migrate()
     outbox = FakeOutbox()
-    commands = CommandSet([help_commands.router, sessions.router, registration.router, broken])
+    commands = CommandSet([help_commands.router, sessions.router, registration.router, coordination.router,
+                           broken])
     dispatcher = Dispatcher(config, db, outbox, commands, lambda user, level: role_of(user, config.roles, level))
     yield dispatcher, outbox
     await db.close()
@@ -79,7 +80,7 @@ def test_parse_invocation(body, expected):
 
 
 def test_two_word_commands_win_and_names_are_unique():
-    commands = CommandSet([sessions.router])
+    commands = CommandSet([sessions.router, coordination.router])
     command, args = commands.resolve(Invocation(("termin", "neu"), "neu A | B"))
     assert command.name == "termin neu" and args == "A | B"
     command, args = commands.resolve(Invocation(("termin", "#2"), "#2"))
