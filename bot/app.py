@@ -21,6 +21,7 @@ from nio import (
     JoinResponse,
     LoginResponse,
     MessageDirection,
+    RoomCreateEvent,
     RoomMessagesResponse,
     RoomMessageText,
     SyncResponse,
@@ -128,8 +129,9 @@ class Bot:
                                                    self.clock().isoformat())
         self._first_sync_ms = int(first_sync_at.timestamp() * 1000)
         failures = 0
+        full_state = True  # once per start: nio keeps room state (power levels) only in memory
         while not self._stop.is_set():
-            response = await self._sync(since)
+            response = await self._sync(since, full_state)
             if response is None:
                 return
             if not isinstance(response, SyncResponse):
@@ -142,6 +144,8 @@ class Bot:
                     pass
                 continue
             failures = 0
+            full_state = False
+            self._note_creations(response)
             await self._accept_invites(response)
             if since is not None:
                 await self._handle_batch(response, since)
@@ -150,10 +154,10 @@ class Bot:
                 await repo.set_state(s, "next_batch", since)
             self.ready.set()
 
-    async def _sync(self, since: str | None) -> Any:
+    async def _sync(self, since: str | None, full_state: bool) -> Any:
         """One long-poll, abandoned when stop() is called; None when stopping."""
         sync = asyncio.ensure_future(self.client.sync(
-            timeout=SYNC_TIMEOUT_MS, since=since, full_state=since is None,
+            timeout=0 if full_state else SYNC_TIMEOUT_MS, since=since, full_state=full_state,
             sync_filter=FIRST_SYNC_FILTER if since is None else None,
         ))
         stopping = asyncio.ensure_future(self._stop.wait())
@@ -171,6 +175,12 @@ class Bot:
 
     def _allowed(self, user_id: str) -> bool:
         return server_of(user_id) in self.config.matrix.allowed_servers
+
+    def _note_creations(self, response: SyncResponse) -> None:
+        for room_id, info in response.rooms.join.items():
+            for event in (*info.state, *info.timeline.events):
+                if isinstance(event, RoomCreateEvent):
+                    self.matrix.note_creation(room_id, event)
 
     async def _accept_invites(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.invite.items():

@@ -13,11 +13,17 @@ from typing import Any
 from nio import (
     AsyncClient,
     ErrorResponse,
+    RoomCreateEvent,
     RoomCreateResponse,
     RoomPreset,
     RoomSendResponse,
     UploadResponse,
 )
+
+
+# Room version 12 (MSC4289) gives creators a power above any number; they are not in the map.
+PRIVILEGED_CREATORS_FROM = 12
+CREATOR_POWER_LEVEL = 2**53 - 1
 
 
 class MatrixError(Exception):
@@ -31,6 +37,7 @@ class Matrix:
         self.client = client
         self._direct: dict[str, str] = {}
         self._direct_lock = asyncio.Lock()
+        self._creators: dict[str, set[str]] = {}
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
         """Send an m.room.message; returns the event id."""
@@ -65,8 +72,17 @@ class Matrix:
             self._direct[user_id] = str(response.room_id)
             return str(response.room_id)
 
+    def note_creation(self, room_id: str, event: RoomCreateEvent) -> None:
+        """Remember a room's creators: from room version 12 on they outrank every power level."""
+        version = event.room_version
+        if version.isdigit() and int(version) >= PRIVILEGED_CREATORS_FROM:
+            extra = event.source.get("content", {}).get("additional_creators") or []
+            self._creators[room_id] = {event.sender, *(u for u in extra if isinstance(u, str))}
+
     def power_level(self, room_id: str, user_id: str) -> int:
         """The user's power level in the room as of the last sync (0 if unknown)."""
+        if user_id in self._creators.get(room_id, ()):
+            return CREATOR_POWER_LEVEL
         room = self.client.rooms.get(room_id)
         return int(room.power_levels.get_user_level(user_id)) if room else 0
 

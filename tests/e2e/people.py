@@ -7,7 +7,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nio import AsyncClient, JoinResponse, LoginResponse, RoomCreateResponse, RoomSendResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    JoinResponse,
+    LoginResponse,
+    MemoryDownloadResponse,
+    RoomCreateResponse,
+    RoomSendResponse,
+    SyncResponse,
+)
 
 from bot.devserver import Synapse
 
@@ -49,6 +57,8 @@ class Person:
                 await asyncio.sleep(0.2)
                 continue
             since = response.next_batch
+            for room_id in response.rooms.invite:
+                await self.client.join(room_id)
             fresh = [dict(e.source, room_id=room_id) for room_id, info in response.rooms.join.items()
                      for e in info.timeline.events]
             if fresh:
@@ -108,6 +118,13 @@ class Person:
     async def ask(self, room_id: str, body: str, **kwargs: Any) -> Event:
         """Send a command and return the bot's answer."""
         return await self.answer(room_id, await self.say(room_id, body, **kwargs))
+
+
+    async def download(self, event: Event) -> bytes:
+        """The content of an m.file event."""
+        response = await self.client.download(mxc=event["content"]["url"])
+        assert isinstance(response, MemoryDownloadResponse), response
+        return bytes(response.body)
 
 
 def body(event: Event) -> str:

@@ -1,0 +1,113 @@
+"""Coordinators run the series from the chat: create (both forms), change, cancel, participants, calendar."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from icalendar import Calendar
+
+from tests.e2e.people import body
+from tests.e2e.test_registration_flow import shared_room
+
+pytestmark = pytest.mark.e2e
+
+
+def mentions(user_id: str):
+    return lambda e: user_id in e.get("content", {}).get("m.mentions", {}).get("user_ids", [])
+
+
+async def test_change_and_cancel_tell_the_people_registered(people, bot_config, run_bot):
+    anna, bernd, clara = await people("anna"), await people("bernd"), await people("clara")
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
+    room = await shared_room(anna, bot.user_id, bernd, clara)
+
+    created = await anna.ask(room, "!termin neu\nTitel: Starkregenvorsorge\nWann: 10.12.2099 14–15 Uhr\n"
+                                   "Input: Gefahrenkarten lesen\nReferent: Stadt Bielefeld\nPlätze: 1\n"
+                                   "Region: Bielefeld\nAnmeldeschluss: 8.12.2099 12 Uhr")
+    text = body(created)
+    assert "Termin #1 angelegt" in text and "Input: Gefahrenkarten lesen" in text
+    assert "Region: Bielefeld" in text and "Anmeldeschluss: Di 08.12.2099, 12:00 Uhr" in text
+
+    assert "Sie sind angemeldet" in body(await bernd.ask(room, "!anmelden #1 Stadt Bielefeld"))
+    assert "Warteliste an Platz 1" in body(await clara.ask(room, "!anmelden #1 Kreis Lippe"))
+
+    refused = await bernd.ask(room, "!termin ändern #1 Plätze: 5")
+    assert "Koordination" in body(refused)
+
+    moved = await anna.ask(room, "!termin ändern #1 Wann: 11.12.2099 15 Uhr")
+    assert "Termin #1 geändert" in body(moved) and "Freitag, 11. Dezember 2099, 15:00–16:00 Uhr" in body(moved)
+    told = (await bernd.wait_for(mentions(bernd.user_id)))[0]
+    assert "hat sich geändert" in body(told) and "11. Dezember 2099" in body(told)
+    assert clara.user_id in told["content"]["m.mentions"]["user_ids"]
+    assert told["content"]["msgtype"] == "m.text"
+
+    more = await anna.ask(room, "!termin ändern #1 Plätze: 2")
+    assert "2 von 2" not in body(more)
+    promoted = await clara.wait_for(lambda e: mentions(clara.user_id)(e) and "Platz frei" in body(e))
+    assert promoted
+
+    same = await anna.ask(room, "!termin ändern #1 Plätze: 2")
+    assert "nichts geändert" in body(same)
+    assert "Felder:" in body(await anna.ask(room, "!termin ändern #1 Farbe: blau"))
+
+    cancelled = await anna.ask(room, "!termin absagen #1 Referentin erkrankt")
+    assert "abgesagt" in body(cancelled) and "2 angemeldete" in body(cancelled)
+    notice = (await clara.wait_for(lambda e: mentions(clara.user_id)(e) and "fällt leider aus" in body(e)))[0]
+    assert "Referentin erkrankt" in body(notice) and bernd.user_id in notice["content"]["m.mentions"]["user_ids"]
+    assert "abgesagt" in body(await bernd.ask(room, "!anmelden #1"))
+    assert "keinen kommenden Termin" in body(await bernd.ask(room, "!meine"))
+    assert "vorbehalten" in body(await bernd.ask(room, "!termin absagen #1"))
+    assert "abgesagt" in body(await anna.ask(room, "!termin absagen #1"))
+
+
+async def test_participant_list_goes_privately_and_calendar_files_follow_changes(people, bot_config, run_bot):
+    anna, bernd = await people("anna"), await people("bernd")
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
+    room = await shared_room(anna, bot.user_id, bernd)
+    await anna.ask(room, "!termin neu Fördermittel kompakt | 14.01.2099, 14:00 – 15:30 Uhr | Plätze: 20"
+                         " | Link: https://meet.example.org/foerder")
+    await bernd.ask(room, "!anmelden #1 Stadt Paderborn")
+    await anna.ask(room, "!anmelden #1")
+
+    summary = await anna.ask(room, "!teilnehmer #1")
+    assert "2 angemeldet" in body(summary) and "1 Kommunen" in body(summary) and "privat" in body(summary)
+    assert bernd.user_id not in body(summary)
+    assert "Koordination" in body(await bernd.ask(room, "!teilnehmer #1"))
+    (csv_event,) = await anna.wait_for(lambda e: e["content"].get("msgtype") == "m.file"
+                                       and e["room_id"] != room)
+    assert csv_event["content"]["info"]["mimetype"] == "text/csv"
+    rows = list(csv.reader(io.StringIO((await anna.download(csv_event)).decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:4] == ["Name", "Matrix-ID", "Kommune", "Status"]
+    assert [r[1] for r in rows[1:]] == [f"'{bernd.user_id}", f"'{anna.user_id}"]
+    assert rows[1][2:4] == ["Stadt Paderborn", "angemeldet"]
+
+    first = await bernd.ask(room, "!kalender #1")
+    assert first["content"]["msgtype"] == "m.file" and first["content"]["info"]["mimetype"] == "text/calendar"
+    calendar = Calendar.from_ical(await bernd.download(first))
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["summary"]) == "Fördermittel kompakt" and event["sequence"] == 0
+    assert event.decoded("dtend").strftime("%H:%M") == "15:30"
+
+    await anna.ask(room, "!termin ändern #1 Link: https://meet.example.org/neu")
+    await anna.ask(room, "!termin absagen #1")
+    last = await bernd.ask(room, "!kalender #1")
+    cancelled = Calendar.from_ical(await bernd.download(last))
+    (event2,) = cancelled.walk("VEVENT")
+    assert str(cancelled["method"]) == "CANCEL" and event2["sequence"] == 2
+    assert str(event2["uid"]) == str(event["uid"])
+
+
+async def test_room_power_levels_make_coordinators(people, bot_config, run_bot):
+    anna, bernd = await people("anna"), await people("bernd")
+    bot = await run_bot(await bot_config())  # nobody listed: roles come from the room alone
+    room = await shared_room(anna, bot.user_id, bernd)  # anna created the room: power level 100
+    assert "Termin #1 angelegt" in body(await anna.ask(room, "!termin neu Vergaberecht | morgen 10 Uhr"))
+    assert "!termin absagen" in body(await anna.ask(room, "!hilfe"))
+    assert "!termin absagen" not in body(await bernd.ask(room, "!hilfe"))
+    assert "vorbehalten" in body(await bernd.ask(room, "!termin neu X | morgen 10 Uhr"))
+    # After a restart the bot learns the rooms' state again.
+    await bot.stop()
+    await bot.start()
+    assert "Termin #2 angelegt" in body(await anna.ask(room, "!termin neu Mobiles Arbeiten | morgen 11 Uhr"))
