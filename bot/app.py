@@ -232,7 +232,8 @@ class Bot:
             if not page.chunk or page.end in (None, start):
                 break
             start = page.end
-        log.info("fetched %d missed events in %s", len(collected), room_id)
+        if collected:
+            log.info("fetched %d missed events in %s", len(collected), room_id)
         return list(reversed(collected))
 
     async def _handle_room(self, room_id: str, events: list[RoomMessageText]) -> None:
