@@ -28,14 +28,6 @@ class Message:
     plain: str
     html: str
 
-    def __add__(self, other: Message) -> Message:
-        return Message(self.plain + other.plain, self.html + other.html)
-
-    @staticmethod
-    def text(value: str) -> Message:
-        """User or computed text as a message: escaped for HTML."""
-        return Message(value, _escape(value))
-
     @staticmethod
     def join(parts: list[Message], separator: str = "\n") -> Message:
         return Message(

@@ -31,7 +31,7 @@ def test_markup_in_parameters_is_not_interpreted():
 
 
 def test_join_keeps_lines():
-    joined = Message.join([Message.text("a<"), Message.text("b")])
+    joined = Message.join([Message("a<", "a&lt;"), Message("b", "b")])
     assert joined.plain == "a<\nb"
     assert joined.html == "a&lt;<br>b"
 
