@@ -123,11 +123,11 @@ class Bot:
         """Sync until stopped; reconnect with backoff when the homeserver is away."""
         async with self.db.transaction() as s:
             since = await repo.get_state(s, "next_batch")
-            if since is None:
-                await repo.set_state(s, "first_sync_at", self.clock().isoformat())
-            first_sync_at = datetime.fromisoformat(await repo.get_state(s, "first_sync_at") or
-                                                   self.clock().isoformat())
-        self._first_sync_ms = int(first_sync_at.timestamp() * 1000)
+            first_sync_at = await repo.get_state(s, "first_sync_at")
+            if first_sync_at is None:
+                first_sync_at = self.clock().isoformat()
+                await repo.set_state(s, "first_sync_at", first_sync_at)
+        self._first_sync_ms = int(datetime.fromisoformat(first_sync_at).timestamp() * 1000)
         failures = 0
         full_state = True  # once per start: nio keeps room state (power levels) only in memory
         while not self._stop.is_set():

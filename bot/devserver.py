@@ -95,12 +95,8 @@ class Synapse:
         """Start the server and wait until it answers /versions."""
         if not port_is_free(self.port):
             raise RuntimeError(f"port {self.port} on 127.0.0.1 is already in use")
-        if not (self.directory / "homeserver.yaml").exists():
+        if not self.shared_secret:
             self.configure()
-        else:
-            match = re.search(r'registration_shared_secret: "?([^"\n]+)"?',
-                              (self.directory / "homeserver.yaml").read_text())
-            self.shared_secret = match.group(1) if match else ""
         log = open(self.directory / "synapse.out", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
             [sys.executable, "-m", "synapse.app.homeserver",

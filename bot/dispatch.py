@@ -223,7 +223,7 @@ class Dispatcher:
                       message.event_id, message.thread_root, now,
                       self.role_of(message.sender, message.power_level))
         resolved = self.commands.resolve(invocation)
-        name = " ".join(invocation.words[:1])
+        name = invocation.words[0]
         try:
             if resolved is None:
                 suggestion = self.commands.suggest(invocation.words[0])

@@ -44,8 +44,6 @@ async def change_session(ctx: Context, args: str) -> None:
         check_open(session, ctx.now)
         values = parse_values(split_fields(rest), ctx.now, ctx.config.timezone,
                               session.ends_at - session.starts_at)
-        if "title" in values and not values["title"]:
-            raise UserError("fields.empty", field="title")
         changed = {k: v for k, v in values.items() if getattr(session, k) != v}
         check_deadline(changed.get("registration_deadline", session.registration_deadline),
                        changed.get("starts_at", session.starts_at))

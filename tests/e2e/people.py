@@ -127,5 +127,14 @@ class Person:
         return bytes(response.body)
 
 
+async def shared_room(coordinator: Person, bot_id: str, *staff: Person) -> str:
+    room_id = await coordinator.create_room(invite=[bot_id, *(p.user_id for p in staff)])
+    for person in staff:
+        await person.join(room_id)
+    await coordinator.wait_for(lambda e: e["sender"] == bot_id and e["room_id"] == room_id
+                               and e.get("type") == "m.room.message")
+    return room_id
+
+
 def body(event: Event) -> str:
     return str(event["content"]["body"])

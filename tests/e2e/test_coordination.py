@@ -8,8 +8,7 @@ import io
 import pytest
 from icalendar import Calendar
 
-from tests.e2e.people import body
-from tests.e2e.test_registration_flow import shared_room
+from tests.e2e.people import body, shared_room
 
 pytestmark = pytest.mark.e2e
 

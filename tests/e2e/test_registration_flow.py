@@ -6,18 +6,9 @@ import html
 
 import pytest
 
-from tests.e2e.people import Person, body, replied_to
+from tests.e2e.people import body, replied_to, shared_room
 
 pytestmark = pytest.mark.e2e
-
-
-async def shared_room(coordinator: Person, bot_id: str, *staff: Person) -> str:
-    room_id = await coordinator.create_room(invite=[bot_id, *(p.user_id for p in staff)])
-    for person in staff:
-        await person.join(room_id)
-    await coordinator.wait_for(lambda e: e["sender"] == bot_id and e["room_id"] == room_id
-                               and e.get("type") == "m.room.message")
-    return room_id
 
 
 def assert_answer_shape(answer: dict, command_id: str) -> None:

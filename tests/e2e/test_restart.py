@@ -8,7 +8,6 @@ import asyncio
 import pytest
 
 from tests.e2e.people import body, replied_to
-from tests.e2e.test_registration_flow import shared_room
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +53,7 @@ async def test_history_is_not_answered_and_downtime_commands_are_answered_once(p
     assert order == sent
 
 
-async def test_invites_only_from_allowed_servers(people, bot_config, run_bot, synapse):
+async def test_invites_only_from_allowed_servers(people, bot_config, run_bot):
     anna = await people("anna")
     config = await bot_config(matrix={"allowed_servers": ["example.org"]})
     bot = await run_bot(config)
