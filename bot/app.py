@@ -21,6 +21,7 @@ from nio import (
     JoinResponse,
     LoginResponse,
     MessageDirection,
+    ReactionEvent,
     RoomCreateEvent,
     RoomMessagesResponse,
     RoomMessageText,
@@ -34,14 +35,18 @@ from bot.dispatch import CommandSet, Dispatcher, Incoming
 from bot.i18n import t
 from bot.matrix import Matrix, MatrixError
 from bot.roles import Role, role_of
+from bot.scheduler import Scheduler
 from commands import help as help_commands
-from commands import coordination, registration, sessions
+from commands import coordination, followups, registration, sessions, status
 from storage import repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (help_commands.router, sessions.router, registration.router, coordination.router)
+ROUTERS = (help_commands.router, sessions.router, registration.router, coordination.router, followups.router,
+           status.router)
+# Reactions on an announcement that register (with and without the emoji variation selector).
+REGISTER_REACTIONS = frozenset({"✅", "✅\ufe0f", "✔️", "✔", "☑️", "☑"})
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
 GAP_MAX_PAGES = 50
@@ -59,6 +64,15 @@ def server_of(user_id: str) -> str:
 def thread_root(event: RoomMessageText) -> str | None:
     relates = event.source.get("content", {}).get("m.relates_to") or {}
     return relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+
+
+def redacted_id(event: Any) -> str | None:
+    """The event a redaction removes (top level before room version 11, in the content after)."""
+    source = getattr(event, "source", {})
+    if source.get("type") != "m.room.redaction":
+        return None
+    redacts = source.get("redacts") or source.get("content", {}).get("redacts")
+    return redacts if isinstance(redacts, str) else None
 
 
 def is_edit(event: RoomMessageText) -> bool:
@@ -86,7 +100,8 @@ class Bot:
         )
         self.matrix = Matrix(self.client)
         self.commands = CommandSet(ROUTERS)
-        self.dispatcher = Dispatcher(config, self.db, self.matrix, self.commands, self._role_in_room)
+        self.scheduler = Scheduler(config, self.db, self.matrix, clock)
+        self.dispatcher = Dispatcher(config, self.db, self.matrix, self.scheduler, self.commands, self._role_in_room)
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._first_sync_ms = 0
@@ -116,6 +131,7 @@ class Bot:
         self._stop.set()
 
     async def close(self) -> None:
+        await self.scheduler.stop()
         await self.client.close()
         await self.db.close()
 
@@ -147,6 +163,8 @@ class Bot:
             full_state = False
             self._note_creations(response)
             await self._accept_invites(response)
+            if not self.scheduler.running:  # after the first sync: direct rooms are known by then
+                await self.scheduler.start()
             if since is not None:
                 await self._handle_batch(response, since)
             since = response.next_batch
@@ -212,9 +230,32 @@ class Bot:
         await asyncio.gather(*rooms)
 
     def _is_candidate(self, event: Any) -> bool:
-        return (isinstance(event, RoomMessageText) and event.sender != self.client.user_id
-                and not is_edit(event) and self._allowed(event.sender)
-                and event.server_timestamp >= self._first_sync_ms)
+        if getattr(event, "sender", None) == self.client.user_id or not self._allowed(getattr(event, "sender", "")):
+            return False
+        if getattr(event, "server_timestamp", 0) < self._first_sync_ms:
+            return False
+        if isinstance(event, RoomMessageText):
+            return not is_edit(event)
+        return (isinstance(event, ReactionEvent) and event.key in REGISTER_REACTIONS) or redacted_id(event) is not None
+
+    async def _incoming(self, room_id: str, event: Any) -> Incoming | None:
+        """The command an event stands for: a message, ✅ on an announcement, or taking the ✅ back."""
+        level = self.matrix.power_level(room_id, event.sender)
+        if isinstance(event, RoomMessageText):
+            return Incoming(room_id, event.sender, event.event_id, event.body, thread_root(event), level)
+        prefix = self.config.command_prefix
+        async with self.db.transaction() as s:
+            if isinstance(event, ReactionEvent):
+                announced = await repo.announcement_by_event(s, event.reacts_to)
+                if announced is None:
+                    return None
+                return Incoming(room_id, event.sender, event.event_id, f"{prefix}anmelden #{announced.session_id}",
+                                None, level, by_reaction=True)
+            registration = await repo.registration_by_reaction(s, redacted_id(event) or "")
+        if registration is None or registration.user_id != event.sender:
+            return None
+        return Incoming(room_id, event.sender, event.event_id, f"{prefix}abmelden #{registration.session_id}",
+                        None, level, by_reaction=True)
 
     async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
         """Events between the stored token and the start of a limited timeline, oldest first."""
@@ -236,7 +277,7 @@ class Bot:
             log.info("fetched %d missed events in %s", len(collected), room_id)
         return list(reversed(collected))
 
-    async def _handle_room(self, room_id: str, events: list[RoomMessageText]) -> None:
+    async def _handle_room(self, room_id: str, events: list[Any]) -> None:
         """Answer a room's commands in order, each at most once."""
         async with self.db.transaction() as s:
             done = await repo.handled(s, [e.event_id for e in events])
@@ -245,8 +286,7 @@ class Bot:
             if event.event_id in done or event.event_id in seen:
                 continue
             seen.add(event.event_id)
-            incoming = Incoming(room_id, event.sender, event.event_id, event.body, thread_root(event),
-                                self.matrix.power_level(room_id, event.sender))
-            if await self.dispatcher.handle(incoming, self.clock()):
+            incoming = await self._incoming(room_id, event)
+            if incoming and await self.dispatcher.handle(incoming, self.clock()):
                 async with self.db.transaction() as s:
                     await repo.mark_handled(s, event.event_id, room_id, self.clock())

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.i18n import LANGUAGES
 
 _USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
-_DURATION = re.compile(r"^(\d+)\s*(d|h|m)$")
-_DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+_DURATION = re.compile(r"^(\d+)\s*(d|h|m|s)$")
+_DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 
 
 class ConfigError(Exception):
@@ -63,10 +63,11 @@ class Config:
     roles: RolesConfig = field(default_factory=RolesConfig)
     announce_before: tuple[timedelta, ...] = ()
     remind_before: tuple[timedelta, ...] = ()
+    grace: timedelta = timedelta(hours=6)
 
 
 def parse_duration(text: str) -> timedelta:
-    """'14d', '1d', '2h', '15m' → timedelta; ValueError otherwise."""
+    """'14d', '1d', '2h', '15m', '30s' → timedelta; ValueError otherwise."""
     match = _DURATION.match(text.strip())
     if not match:
         raise ValueError(text)
@@ -106,10 +107,16 @@ class _Reader:
 
     def durations(self, name: str, default: list[str]) -> tuple[timedelta, ...]:
         values = self.get(name, list, default)
+        return tuple(sorted({self._duration(name, str(v)) for v in values}, reverse=True))
+
+    def duration(self, name: str, default: str) -> timedelta:
+        return self._duration(name, self.get(name, str, default))
+
+    def _duration(self, name: str, text: str) -> timedelta:
         try:
-            return tuple(sorted((parse_duration(str(v)) for v in values), reverse=True))
-        except ValueError as exc:
-            raise ConfigError(self.key(name), f"{exc.args[0]!r} ist keine Dauer wie \"14d\", \"2h\" oder \"15m\" "
+            return parse_duration(text)
+        except ValueError:
+            raise ConfigError(self.key(name), f"{text!r} ist keine Dauer wie \"14d\", \"2h\" oder \"15m\" "
                                               "/ is not a duration") from None
 
 
@@ -199,4 +206,5 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         ),
         announce_before=schedule.durations("announce_before", ["14d", "2d"]),
         remind_before=schedule.durations("remind_before", ["1d", "15m"]),
+        grace=schedule.duration("grace", "6h"),
     )

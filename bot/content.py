@@ -45,3 +45,22 @@ def pill(user_id: str, display_name: str | None = None) -> Message:
     name = display_name or user_id
     href = html.escape(f"https://matrix.to/#/{user_id}", quote=True)
     return Message(name, f'<a href="{href}">{html.escape(name, quote=False)}</a>')
+
+
+def edit_content(original_event_id: str, new_content: dict[str, Any]) -> dict[str, Any]:
+    """An `m.replace` edit: the fallback body is marked with "* ", and nobody is pinged again
+    (the edit's own `m.mentions` is empty; the full mentions live in `m.new_content`)."""
+    return {
+        "msgtype": new_content["msgtype"],
+        "body": f"* {new_content['body']}",
+        "format": HTML_FORMAT,
+        "formatted_body": f"* {new_content['formatted_body']}",
+        "m.new_content": new_content,
+        "m.mentions": {},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": original_event_id},
+    }
+
+
+def digest(content: dict[str, Any]) -> str:
+    """A short fingerprint of what a message says (to edit only when it changed)."""
+    return hashlib.sha256(f"{content['body']}\x1f{content.get('formatted_body', '')}".encode()).hexdigest()[:32]

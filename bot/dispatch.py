@@ -136,21 +136,19 @@ class CommandSet:
         return [c for c in self.commands if c.role <= role]
 
 
+class Plans(Protocol):
+    """The scheduler, as commands see it."""
+
+    def changed(self, session_id: int) -> None:
+        """A session or its planned messages changed: derive its jobs again, refresh its announcement."""
+
+
 @dataclass
-class Context:
-    """Everything a handler may use for one command."""
+class Voice:
+    """What rendering a message needs: language, time zone and prefix (the config) and the time."""
 
     config: Config
-    db: Database
-    outbox: Outbox
-    commands: CommandSet
-    room_id: str
-    sender: str
-    event_id: str
-    thread_root: str | None
     now: datetime
-    role: Role
-    replies: int = field(default=0)
 
     @property
     def language(self) -> str:
@@ -163,13 +161,35 @@ class Context:
     def t(self, key: str, **params: Any) -> Message:
         return t(key, self.language, prefix=self.prefix, **params)
 
+
+@dataclass
+class Context(Voice):
+    """Everything a handler may use for one command."""
+
+    db: Database
+    outbox: Outbox
+    plans: Plans
+    commands: CommandSet
+    room_id: str
+    sender: str
+    event_id: str
+    thread_root: str | None
+    role: Role
+    by_reaction: bool = False
+    replies: int = field(default=0)
+
     async def reply(self, key_or_message: str | Message, **params: Any) -> str:
-        """Answer the command as an m.notice in reply (and in its thread)."""
+        """Answer the command as an m.notice in reply (and in its thread).
+
+        A command given by reaction (✅ on an announcement) is answered by direct message:
+        a reaction has no place in the timeline to answer to, and others need not read it."""
         message = key_or_message if isinstance(key_or_message, Message) else self.t(key_or_message, **params)
         self.replies += 1
+        tx_id = transaction_id("reply", self.event_id, str(self.replies))
+        if self.by_reaction:
+            return await self.outbox.send(await self.outbox.direct_room(self.sender), message_content(message), tx_id)
         content = message_content(message, reply_to=self.event_id, thread_root=self.thread_root)
-        return await self.outbox.send(self.room_id, content,
-                                      transaction_id("reply", self.event_id, str(self.replies)))
+        return await self.outbox.send(self.room_id, content, tx_id)
 
     async def notify(self, room_id: str, user_ids: list[str], key: str, **params: Any) -> None:
         """A message that must reach these people: m.text that mentions them (it notifies).
@@ -193,7 +213,7 @@ class Context:
 
 @dataclass(frozen=True)
 class Incoming:
-    """A text message that may be a command."""
+    """A text message that may be a command (or a reaction standing for one, see `by_reaction`)."""
 
     room_id: str
     sender: str
@@ -201,16 +221,18 @@ class Incoming:
     body: str
     thread_root: str | None
     power_level: int
+    by_reaction: bool = False
 
 
 class Dispatcher:
     """Runs the command in a message, whatever happens."""
 
-    def __init__(self, config: Config, db: Database, outbox: Outbox, commands: CommandSet,
+    def __init__(self, config: Config, db: Database, outbox: Outbox, plans: Plans, commands: CommandSet,
                  role_of: Callable[[str, int], Role]) -> None:
         self.config = config
         self.db = db
         self.outbox = outbox
+        self.plans = plans
         self.commands = commands
         self.role_of = role_of
 
@@ -219,9 +241,10 @@ class Dispatcher:
         invocation = parse_invocation(message.body, self.config.command_prefix)
         if invocation is None:
             return False
-        ctx = Context(self.config, self.db, self.outbox, self.commands, message.room_id, message.sender,
-                      message.event_id, message.thread_root, now,
-                      self.role_of(message.sender, message.power_level))
+        ctx = Context(config=self.config, now=now, db=self.db, outbox=self.outbox, plans=self.plans,
+                      commands=self.commands, room_id=message.room_id, sender=message.sender,
+                      event_id=message.event_id, thread_root=message.thread_root,
+                      role=self.role_of(message.sender, message.power_level), by_reaction=message.by_reaction)
         resolved = self.commands.resolve(invocation)
         name = invocation.words[0]
         try:

@@ -9,6 +9,7 @@ from bot.i18n import Message
 from bot.roles import Role
 from commands import participants_file, waitlist
 from commands.errors import UserError
+from commands.planning import plan_session
 from commands.registration import promote_waiting, tell_promoted
 from commands.session_fields import check_deadline, parse_new, parse_values, split_fields
 from commands.sessions import check_open, find_session, require_ref, session_details
@@ -29,6 +30,8 @@ async def create_session(ctx: Context, args: str) -> None:
     async with ctx.db.transaction() as s:
         session = await repo.add_session(s, Session(**values, room_id=ctx.room_id, created_by=ctx.sender,
                                                     created_at=ctx.now))
+        await plan_session(s, session, ctx.config, ctx.now)
+    ctx.plans.changed(session.id)
     await ctx.reply(Message.join([ctx.t("coordination.created", ref=f"#{session.id}"),
                                   session_details(ctx, SessionSummary(session, 0, 0))]))
 
@@ -53,10 +56,13 @@ async def change_session(ctx: Context, args: str) -> None:
         if notify:
             session.sequence += 1
         s.add(session)
+        if "starts_at" in changed:
+            await plan_session(s, session, ctx.config, ctx.now)
         promoted = await promote_waiting(s, session, ctx) if "capacity" in changed else []
         people = [r.user_id for r in await repo.active_registrations(s, session.id)]
         summary = await repo.session_summary(s, session.id)
     assert summary is not None
+    ctx.plans.changed(session.id)
     details = session_details(ctx, summary)
     key = "coordination.changed" if changed else "coordination.unchanged"
     await ctx.reply(Message.join([ctx.t(key, ref=f"#{session.id}"), details]))
@@ -75,7 +81,9 @@ async def cancel_session(ctx: Context, args: str) -> None:
         session.status, session.cancel_reason = SessionStatus.CANCELLED, reason or None
         session.sequence += 1
         s.add(session)
+        await plan_session(s, session, ctx.config, ctx.now)
         people = [r.user_id for r in await repo.active_registrations(s, session.id)]
+    ctx.plans.changed(session.id)
     because = ctx.t("coordination.reason", reason=reason) if reason else ""
     await ctx.reply("coordination.cancelled", ref=f"#{session.id}", title=session.title, count=len(people))
     if people:

@@ -11,10 +11,11 @@ from commands.dates import format_short, format_when
 from commands.errors import UserError
 from commands.sessions import check_open, find_session, parse_ref
 from storage import repo
-from storage.models import Registration, RegistrationStatus, Session
+from storage.models import PersonSettings, Registration, RegistrationStatus, Session
 
 router = Router("registration")
 MAX_MUNICIPALITY = 100
+SWITCH = {"an": True, "ein": True, "ja": True, "on": True, "aus": False, "nein": False, "off": False}
 
 
 async def choose_session(ctx: Context, s: AsyncSession, number: int | None) -> Session:
@@ -49,18 +50,24 @@ async def register(ctx: Context, args: str) -> None:
         current = await repo.active_registrations(s, session.id)
         seats = repo.seats(current)
         mine = next((r for r in current if r.user_id == ctx.sender), None)
-        if mine is not None:
-            if mine.status == RegistrationStatus.REGISTERED:
-                raise UserError("registration.already_registered", ref=f"#{session.id}", title=session.title)
-            raise UserError("registration.already_waiting", ref=f"#{session.id}", title=session.title,
-                            position=waitlist.waitlist_position(seats, ctx.sender))
-        placement = waitlist.place(session.capacity, seats)
-        row = await repo.registration(s, session.id, ctx.sender) or Registration(
-            session_id=session.id, user_id=ctx.sender, status=placement.status,
-            queued_at=ctx.now, updated_at=ctx.now)
-        row.status, row.queued_at, row.updated_at = placement.status, ctx.now, ctx.now
-        row.municipality = municipality or row.municipality
-        await repo.save(s, row)
+        if mine is not None and ctx.by_reaction:  # taking this ✅ back will withdraw the registration
+            mine.reaction_event_id = ctx.event_id
+            await repo.save(s, mine)
+        if mine is None:
+            placement = waitlist.place(session.capacity, seats)
+            row = await repo.registration(s, session.id, ctx.sender) or Registration(
+                session_id=session.id, user_id=ctx.sender, status=placement.status,
+                queued_at=ctx.now, updated_at=ctx.now)
+            row.status, row.queued_at, row.updated_at = placement.status, ctx.now, ctx.now
+            row.municipality = municipality or row.municipality
+            row.reaction_event_id = ctx.event_id if ctx.by_reaction else None
+            await repo.save(s, row)
+    if mine is not None:
+        if mine.status == RegistrationStatus.REGISTERED:
+            raise UserError("registration.already_registered", ref=f"#{session.id}", title=session.title)
+        raise UserError("registration.already_waiting", ref=f"#{session.id}", title=session.title,
+                        position=waitlist.waitlist_position(seats, ctx.sender))
+    ctx.plans.changed(session.id)
     if placement.status == RegistrationStatus.REGISTERED:
         await ctx.reply("registration.confirmed", ref=f"#{session.id}", title=session.title, when=_when(ctx, session))
     else:
@@ -86,9 +93,10 @@ async def unregister(ctx: Context, args: str) -> None:
         if row is None or row.status == RegistrationStatus.CANCELLED:
             raise UserError("registration.not_registered", ref=f"#{session.id}", title=session.title)
         was_waiting = row.status == RegistrationStatus.WAITLISTED
-        row.status, row.updated_at = RegistrationStatus.CANCELLED, ctx.now
+        row.status, row.updated_at, row.reaction_event_id = RegistrationStatus.CANCELLED, ctx.now, None
         await repo.save(s, row)
         promoted = await promote_waiting(s, session, ctx)
+    ctx.plans.changed(session.id)
     key = "registration.left_waitlist" if was_waiting else "registration.cancelled"
     await ctx.reply(key, ref=f"#{session.id}", title=session.title)
     await tell_promoted(ctx, session, promoted)
@@ -127,3 +135,18 @@ async def mine(ctx: Context, args: str) -> None:
             lines.append(ctx.t("registration.mine_waiting", ref=f"#{row.session.id}", date=date,
                                title=row.session.title, position=row.position))
     await ctx.reply(Message.join(lines))
+
+
+@router.command("erinnerung", aliases=("erinnerungen", "reminders"), help="help.reminders")
+async def reminders(ctx: Context, args: str) -> None:
+    """Reminders by direct message, for every session one is registered for: on, off, or as it is."""
+    choice = args.strip().lower()
+    if choice and choice not in SWITCH:
+        raise UserError("registration.reminders_usage")
+    async with ctx.db.transaction() as s:
+        settings = await repo.person_settings(s, ctx.sender) or PersonSettings(user_id=ctx.sender, updated_at=ctx.now)
+        if choice:
+            settings.dm_reminders, settings.updated_at = SWITCH[choice], ctx.now
+            await repo.save_settings(s, settings)
+    state = "on" if settings.dm_reminders else "off"
+    await ctx.reply(f"registration.reminders_{state}" if choice else f"registration.reminders_now_{state}")

@@ -64,7 +64,7 @@ def _capacity(value: str) -> int | None:
     return int(value)
 
 
-def _link(value: str) -> str:
+def parse_link(value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in value):
         raise UserError("fields.bad_link", value=value)
@@ -103,7 +103,7 @@ def parse_values(entries: list[tuple[str, str]], now: datetime, tz: ZoneInfo,
         elif field == "capacity":
             values[field] = _capacity(value)
         elif field == "link":
-            values[field] = _link(value) if value else None
+            values[field] = parse_link(value) if value else None
         elif field == "registration_deadline":
             values[field] = parse_when(value, now, tz).start if value else None
         elif field == "region":

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.dispatch import Context, Router
+from bot.dispatch import Context, Router, Voice
 from bot.i18n import Message
 from commands.calendar_file import filename as calendar_filename
 from commands.calendar_file import session_calendar
@@ -52,7 +52,7 @@ def check_open(session: Session, now: datetime) -> None:
         raise UserError("errors.session_past", ref=f"#{session.id}", title=session.title)
 
 
-def places_text(ctx: Context, summary: SessionSummary) -> Message:
+def places_text(ctx: Voice, summary: SessionSummary) -> Message:
     capacity = summary.session.capacity
     if capacity is None:
         return ctx.t("sessions.places_unlimited", registered=summary.registered)
@@ -62,15 +62,15 @@ def places_text(ctx: Context, summary: SessionSummary) -> Message:
     return ctx.t("sessions.places_left", left=left, capacity=capacity)
 
 
-def session_line(ctx: Context, summary: SessionSummary) -> Message:
+def session_line(ctx: Voice, summary: SessionSummary) -> Message:
     session = summary.session
     return ctx.t("sessions.line", ref=f"#{session.id}",
                  date=format_short(session.starts_at, ctx.config.timezone, ctx.language),
                  title=session.title, places=places_text(ctx, summary))
 
 
-def session_details(ctx: Context, summary: SessionSummary) -> Message:
-    """The full description of one session, as shown by `!termin #N`."""
+def session_details(ctx: Voice, summary: SessionSummary, howto: str = "sessions.details_howto") -> Message:
+    """The full description of one session, as shown by `!termin #N`; `howto` says how to register."""
     session = summary.session
     lines = [ctx.t("sessions.details_head", ref=f"#{session.id}", title=session.title),
              ctx.t("sessions.details_when",
@@ -89,7 +89,7 @@ def session_details(ctx: Context, summary: SessionSummary) -> Message:
     elif session.starts_at <= ctx.now:
         lines.append(ctx.t("sessions.details_past"))
     else:
-        lines.append(ctx.t("sessions.details_howto", ref=f"#{session.id}"))
+        lines.append(ctx.t(howto, ref=f"#{session.id}"))
     return Message.join(lines)
 
 

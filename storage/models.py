@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -64,6 +64,7 @@ class Session(SQLModel, table=True):
     cancel_reason: str | None = None
     # Raised on every change that calendar entries must follow (ICS SEQUENCE).
     sequence: int = 0
+    protocol_url: str | None = None
     created_by: str
     created_at: datetime = Field(sa_column=_utc_column())
 
@@ -86,6 +87,8 @@ class Registration(SQLModel, table=True):
     municipality: str | None = None
     queued_at: datetime = Field(sa_column=_utc_column())
     updated_at: datetime = Field(sa_column=_utc_column())
+    # The ✅ reaction that registered this person (removing it withdraws the registration).
+    reaction_event_id: str | None = Field(default=None, index=True)
 
 
 class BotState(SQLModel, table=True):
@@ -105,3 +108,73 @@ class HandledEvent(SQLModel, table=True):
     event_id: str = Field(primary_key=True)
     room_id: str
     handled_at: datetime = Field(sa_column=_utc_column())
+
+
+class PlannedStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class PlannedMessage(SQLModel, table=True):
+    """A message the bot must post once at `due_at`: the source of truth for the scheduler.
+
+    It goes to `room_id`, or to `user_id` by direct message. `key` names it for good (no
+    second row for the same purpose); `revision` is raised when a sent message is planned
+    anew (a moved session), so its transaction id changes with it.
+    """
+
+    __tablename__ = "planned_messages"
+    __table_args__ = (
+        Index("ix_planned_messages_status_due", "status", "due_at"),
+        Index("ix_planned_messages_session", "session_id"),
+        Index("ix_planned_messages_sent_event", "sent_event_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String, nullable=False, unique=True))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"),
+                                             nullable=False))
+    room_id: str | None = None
+    user_id: str | None = None
+    due_at: datetime = Field(sa_column=_utc_column())
+    status: str = Field(default=PlannedStatus.PENDING, sa_column=Column(String(16), nullable=False))
+    revision: int = 0
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    attempts: int = 0
+    # After a refused send: not before this time again.
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # Why the last attempt failed, or why the message was skipped.
+    last_error: str | None = None
+    late: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    sent_event_id: str | None = None
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # What the sent message last said, so an announcement is edited only when it changes.
+    content_digest: str | None = None
+    created_at: datetime = Field(sa_column=_utc_column())
+
+
+class Material(SQLModel, table=True):
+    """Slides and other documents of a session (`!material`)."""
+
+    __tablename__ = "materials"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"),
+                                             nullable=False, index=True))
+    url: str
+    title: str | None = None
+    added_by: str
+    added_at: datetime = Field(sa_column=_utc_column())
+
+
+class PersonSettings(SQLModel, table=True):
+    """A person's choices that hold for every session (reminders by direct message)."""
+
+    __tablename__ = "person_settings"
+
+    user_id: str = Field(primary_key=True)
+    dm_reminders: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    updated_at: datetime = Field(sa_column=_utc_column())

@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, delete, func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from commands.waitlist import Seat
-from storage.models import BotState, HandledEvent, Registration, RegistrationStatus, Session, SessionStatus
+from storage.models import (
+    BotState,
+    HandledEvent,
+    Material,
+    PersonSettings,
+    PlannedMessage,
+    PlannedStatus,
+    Registration,
+    RegistrationStatus,
+    Session,
+    SessionStatus,
+)
 
 ACTIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
 
@@ -148,3 +160,121 @@ async def my_registrations(s: AsyncSession, user_id: str, now: datetime) -> list
         MyRegistration(row[0], row[1], row[2] + 1 if row[1] == RegistrationStatus.WAITLISTED else None)
         for row in (await s.exec(query)).all()
     ]
+
+
+async def prune_handled(s: AsyncSession, before: datetime) -> None:
+    """Forget answered events older than `before` (sync never hands them out again)."""
+    await s.exec(delete(HandledEvent).where(col(HandledEvent.handled_at) < before))
+
+
+async def registration_by_reaction(s: AsyncSession, reaction_event_id: str) -> Registration | None:
+    query = select(Registration).where(Registration.reaction_event_id == reaction_event_id)
+    return (await s.exec(query)).first()
+
+
+async def registered_user_ids(s: AsyncSession, session_id: int) -> list[str]:
+    """People with a place (not waiting), in the order they registered."""
+    query = (select(Registration.user_id)
+             .where(Registration.session_id == session_id, Registration.status == RegistrationStatus.REGISTERED)
+             .order_by(col(Registration.queued_at), col(Registration.id)))
+    return list((await s.exec(query)).all())
+
+
+async def dm_reminder_user_ids(s: AsyncSession, session_id: int) -> list[str]:
+    """Registered people who asked for reminders by direct message."""
+    query = (select(Registration.user_id)
+             .join(PersonSettings, col(PersonSettings.user_id) == col(Registration.user_id))
+             .where(Registration.session_id == session_id, Registration.status == RegistrationStatus.REGISTERED,
+                    col(PersonSettings.dm_reminders).is_(True))
+             .order_by(col(Registration.queued_at), col(Registration.id)))
+    return list((await s.exec(query)).all())
+
+
+async def person_settings(s: AsyncSession, user_id: str) -> PersonSettings | None:
+    return await s.get(PersonSettings, user_id)
+
+
+async def save_settings(s: AsyncSession, settings: PersonSettings) -> None:
+    await s.merge(settings)
+
+
+async def planned_by_key(s: AsyncSession, key: str) -> PlannedMessage | None:
+    return (await s.exec(select(PlannedMessage).where(PlannedMessage.key == key))).first()
+
+
+async def planned_of_session(s: AsyncSession, session_id: int, kinds: Iterable[str]) -> list[PlannedMessage]:
+    query = (select(PlannedMessage)
+             .where(PlannedMessage.session_id == session_id, col(PlannedMessage.kind).in_(list(kinds)))
+             .order_by(col(PlannedMessage.due_at), col(PlannedMessage.id)))
+    return list((await s.exec(query)).all())
+
+
+async def pending(s: AsyncSession, session_id: int | None = None, due_by: datetime | None = None,
+                  limit: int | None = None) -> list[PlannedMessage]:
+    """Messages still to send, soonest first (of one session, or due by a time)."""
+    query = select(PlannedMessage).where(PlannedMessage.status == PlannedStatus.PENDING)
+    if session_id is not None:
+        query = query.where(PlannedMessage.session_id == session_id)
+    if due_by is not None:
+        query = query.where(col(PlannedMessage.due_at) <= due_by)
+    query = query.order_by(col(PlannedMessage.due_at), col(PlannedMessage.id)).limit(limit)
+    return list((await s.exec(query)).all())
+
+
+async def planned(s: AsyncSession, planned_id: int) -> PlannedMessage | None:
+    return await s.get(PlannedMessage, planned_id)
+
+
+async def save_planned(s: AsyncSession, row: PlannedMessage) -> PlannedMessage:
+    s.add(row)
+    await s.flush()
+    return row
+
+
+async def announcement_by_event(s: AsyncSession, event_id: str) -> PlannedMessage | None:
+    query = select(PlannedMessage).where(PlannedMessage.sent_event_id == event_id,
+                                         PlannedMessage.kind == "announcement")
+    return (await s.exec(query)).first()
+
+
+async def latest_announcement(s: AsyncSession, session_id: int) -> PlannedMessage | None:
+    """The announcement of a session sent last: the one kept current."""
+    query = (select(PlannedMessage)
+             .where(PlannedMessage.session_id == session_id, PlannedMessage.kind == "announcement",
+                    PlannedMessage.status == PlannedStatus.SENT)
+             .order_by(col(PlannedMessage.sent_at).desc(), col(PlannedMessage.id).desc()))
+    return (await s.exec(query)).first()
+
+
+async def troubled(s: AsyncSession, since: datetime, limit: int = 20) -> list[PlannedMessage]:
+    """Messages that were skipped, failed or sent late since `since`, newest first."""
+    query = (select(PlannedMessage)
+             .where(col(PlannedMessage.due_at) >= since,
+                    or_(col(PlannedMessage.status).in_([PlannedStatus.SKIPPED, PlannedStatus.FAILED]),
+                        and_(PlannedMessage.status == PlannedStatus.SENT, col(PlannedMessage.late).is_(True)),
+                        and_(PlannedMessage.status == PlannedStatus.PENDING, col(PlannedMessage.attempts) > 0)))
+             .order_by(col(PlannedMessage.due_at).desc())
+             .limit(limit))
+    return list((await s.exec(query)).all())
+
+
+async def add_material(s: AsyncSession, material: Material) -> None:
+    s.add(material)
+    await s.flush()
+
+
+async def past_sessions(s: AsyncSession, now: datetime, limit: int = 20) -> list[Session]:
+    """Sessions that have ended (not cancelled), latest first."""
+    query = (select(Session)
+             .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) <= now)
+             .order_by(col(Session.starts_at).desc())
+             .limit(limit))
+    return list((await s.exec(query)).all())
+
+
+async def materials(s: AsyncSession, session_ids: list[int]) -> list[Material]:
+    if not session_ids:
+        return []
+    query = (select(Material).where(col(Material.session_id).in_(session_ids))
+             .order_by(col(Material.added_at), col(Material.id)))
+    return list((await s.exec(query)).all())

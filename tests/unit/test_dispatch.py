@@ -33,8 +33,21 @@ class FakeOutbox:
     def display_name(self, room_id: str, user_id: str) -> str | None:
         return None
 
+    async def direct_room(self, user_id: str) -> str:
+        return f"!dm-{user_id}"
+
     def bodies(self) -> list[str]:
         return [c["body"] for _, c, _ in self.sent]
+
+
+class RecordingPlans:
+    """Stands in for the scheduler: remembers which sessions changed."""
+
+    def __init__(self) -> None:
+        self.changed_sessions: list[int] = []
+
+    def changed(self, session_id: int) -> None:
+        self.changed_sessions.append(session_id)
 
 
 broken = Router("broken")
@@ -55,7 +68,8 @@ async def bot(tmp_path: Path):
     outbox = FakeOutbox()
     commands = CommandSet([help_commands.router, sessions.router, registration.router, coordination.router,
                            broken])
-    dispatcher = Dispatcher(config, db, outbox, commands, lambda user, level: role_of(user, config.roles, level))
+    dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), commands,
+                            lambda user, level: role_of(user, config.roles, level))
     yield dispatcher, outbox
     await db.close()
 

@@ -1,0 +1,76 @@
+"""What planned messages say (pure): announcements, reminders, protocol, material, follow-ups.
+
+Everything is rendered when the message goes out, from the session as it is then: a late
+reminder says how long it really is until the start, and it says that it is late.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.dispatch import Voice
+from bot.i18n import Message
+from commands.dates import format_short
+from commands.sessions import session_details
+from commands.timing import Kind, starts_in
+from storage.models import Session
+from storage.repo import SessionSummary
+
+# Reminders this close to the start carry the link to join.
+JOIN_LINK_WITHIN = timedelta(hours=1)
+# Mentions carried silently (no pills) by a protocol post; stays far below the 64 KiB event limit.
+MAX_SILENT_MENTIONS = 1000
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A rendered planned message: m.notice unless it must notify, with its mentions."""
+
+    message: Message
+    notice: bool
+    mentions: tuple[str, ...] = ()
+
+
+def payload(row_payload: str | None) -> dict[str, Any]:
+    return json.loads(row_payload) if row_payload else {}
+
+
+def announcement(voice: Voice, summary: SessionSummary) -> Message:
+    return Message.join([voice.t("planned.announcement_head"),
+                         session_details(voice, summary, howto="planned.announcement_howto")])
+
+
+def reminder(voice: Voice, session: Session, late: bool) -> Message:
+    key, params = starts_in(session.starts_at, voice.now, voice.config.timezone)
+    when = voice.t(f"planned.starts_{key}",
+                   date=format_short(session.starts_at, voice.config.timezone, voice.language), **params)
+    lines = [voice.t("planned.reminder", ref=f"#{session.id}", title=session.title, when=when)]
+    if session.link and session.starts_at - voice.now <= JOIN_LINK_WITHIN:
+        lines.append(voice.t("planned.reminder_link", link=session.link))
+    if late:
+        lines.append(voice.t("planned.late"))
+    return Message.join(lines)
+
+
+def render(kind: Kind, row_payload: str | None, summary: SessionSummary, voice: Voice, late: bool,
+           recipient: str | None, registered: list[str]) -> Outgoing:
+    """The message a planned row stands for; `recipient` is set for direct messages."""
+    session = summary.session
+    ref, title, data = f"#{session.id}", session.title, payload(row_payload)
+    if kind == Kind.ANNOUNCEMENT:
+        return Outgoing(announcement(voice, summary), notice=False)
+    if kind == Kind.REMINDER:
+        return Outgoing(reminder(voice, session, late), notice=False)
+    if kind == Kind.REMINDER_DM:
+        return Outgoing(reminder(voice, session, late), notice=False, mentions=(recipient,) if recipient else ())
+    if kind == Kind.PROTOCOL:
+        return Outgoing(voice.t("planned.protocol", ref=ref, title=title, url=data["url"]), notice=False,
+                        mentions=tuple(registered[:MAX_SILENT_MENTIONS]))
+    if kind == Kind.MATERIAL:
+        label = data.get("title") or voice.t("planned.material_untitled").plain
+        return Outgoing(voice.t("planned.material", ref=ref, title=title, label=label, url=data["url"]),
+                        notice=False)
+    return Outgoing(voice.t("planned.followup", ref=ref, title=title, text=data["text"]), notice=False)

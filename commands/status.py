@@ -1,0 +1,38 @@
+"""!status for coordinators: what the bot will post next, and what went wrong lately."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.dispatch import Context, Router
+from bot.i18n import Message
+from bot.roles import Role
+from commands.dates import format_short
+from storage import repo
+from storage.models import PlannedMessage
+
+router = Router("status")
+SHOW_NEXT = 10
+LOOK_BACK = timedelta(days=30)
+# Why a message was skipped (see commands.planning and commands.timing), in words.
+REASONS = ("moved", "cancelled", "skip_started", "skip_too_late")
+
+
+def planned_line(ctx: Context, row: PlannedMessage, key: str) -> Message:
+    reason = row.last_error or "–"
+    return ctx.t(key, kind=ctx.t(f"planned.kind_{row.kind}"), ref=f"#{row.session_id}",
+                 due=format_short(row.due_at, ctx.config.timezone, ctx.language),
+                 status=ctx.t(f"status.state_{row.status}"), attempts=row.attempts,
+                 reason=ctx.t(f"status.reason_{reason}") if reason in REASONS else reason)
+
+
+@router.command("status", help="help.status", role=Role.COORDINATOR)
+async def status(ctx: Context, args: str) -> None:
+    async with ctx.db.transaction() as s:
+        upcoming = await repo.pending(s, limit=SHOW_NEXT)
+        troubled = await repo.troubled(s, ctx.now - LOOK_BACK)
+    lines = [ctx.t("status.next_head")]
+    lines += [planned_line(ctx, row, "status.next_line") for row in upcoming] or [ctx.t("status.next_none")]
+    lines.append(ctx.t("status.trouble_head"))
+    lines += [planned_line(ctx, row, "status.trouble_line") for row in troubled] or [ctx.t("status.trouble_none")]
+    await ctx.reply(Message.join(lines))
