@@ -35,6 +35,7 @@ PRUNE_EVERY = timedelta(hours=6)
 KEEP_HANDLED = timedelta(days=30)
 MAX_ATTEMPTS = 5
 EDIT_DEBOUNCE = 1.0  # seconds: many registrations in a row give one edit of the announcement
+STOP_WAIT = 10.0  # seconds a delivery under way may take to finish when the bot stops
 
 
 def job_id(planned_id: int) -> str:
@@ -58,6 +59,7 @@ class Scheduler:
         self._in_flight: set[int] = set()
         self._edits_waiting: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._delivering: set[asyncio.Task[object]] = set()
 
     @property
     def running(self) -> bool:
@@ -73,11 +75,14 @@ class Scheduler:
         await self.reload()
 
     async def stop(self) -> None:
+        """Stop planning; let deliveries under way finish (a little while at most)."""
         if self._aps.running:
             self._aps.shutdown(wait=False)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._delivering:
+            await asyncio.wait(self._delivering, timeout=STOP_WAIT)
 
     def changed(self, session_id: int) -> None:
         """A session or its plans changed: derive its jobs again and refresh its announcement."""
@@ -123,12 +128,16 @@ class Scheduler:
         if planned_id in self._in_flight:
             return
         self._in_flight.add(planned_id)
+        task = asyncio.current_task()
+        if task:
+            self._delivering.add(task)
         try:
             await self._deliver(planned_id)
         except Exception:
             log.exception("planned message %s: delivery failed", planned_id)
         finally:
             self._in_flight.discard(planned_id)
+            self._delivering.discard(task)  # type: ignore[arg-type]
 
     async def _deliver(self, planned_id: int) -> None:
         now = self.clock()

@@ -13,6 +13,7 @@ from nio import (
     LoginResponse,
     MemoryDownloadResponse,
     RoomCreateResponse,
+    RoomRedactResponse,
     RoomSendResponse,
     SyncResponse,
 )
@@ -88,6 +89,17 @@ class Person:
                                        "is_falling_back": True, "m.in_reply_to": {"event_id": thread_root}}
         response = await self.client.room_send(room_id, "m.room.message", content)
         assert isinstance(response, RoomSendResponse), response
+        return str(response.event_id)
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        response = await self.client.room_send(room_id, "m.reaction", content)
+        assert isinstance(response, RoomSendResponse), response
+        return str(response.event_id)
+
+    async def redact(self, room_id: str, event_id: str) -> str:
+        response = await self.client.room_redact(room_id, event_id)
+        assert isinstance(response, RoomRedactResponse), response
         return str(response.event_id)
 
     async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 15.0,

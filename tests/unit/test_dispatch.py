@@ -15,39 +15,10 @@ from bot.roles import Role, role_of
 from commands import help as help_commands
 from commands import coordination, registration, sessions
 from storage.db import Database
+from tests.unit.fakes import FakeOutbox, RecordingPlans
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 COORDINATOR = "@anna:localhost"
-
-
-class FakeOutbox:
-    """Records what would be sent (the Matrix layer is tested end to end)."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any], str]] = []
-
-    async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
-        self.sent.append((room_id, content, tx_id))
-        return f"$event{len(self.sent)}"
-
-    def display_name(self, room_id: str, user_id: str) -> str | None:
-        return None
-
-    async def direct_room(self, user_id: str) -> str:
-        return f"!dm-{user_id}"
-
-    def bodies(self) -> list[str]:
-        return [c["body"] for _, c, _ in self.sent]
-
-
-class RecordingPlans:
-    """Stands in for the scheduler: remembers which sessions changed."""
-
-    def __init__(self) -> None:
-        self.changed_sessions: list[int] = []
-
-    def changed(self, session_id: int) -> None:
-        self.changed_sessions.append(session_id)
 
 
 broken = Router("broken")

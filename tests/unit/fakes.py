@@ -1,0 +1,42 @@
+"""Stand-ins for the Matrix layer and the scheduler in unit tests (both are tested end to end)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FakeOutbox:
+    """Records what would be sent. `fail_with` makes the next sends raise (after recording them,
+    like a connection lost after the homeserver accepted the event)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any], str]] = []
+        self.fail_with: Exception | None = None
+
+    async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
+        self.sent.append((room_id, content, tx_id))
+        if self.fail_with is not None:
+            raise self.fail_with
+        return f"$event{len(self.sent)}"
+
+    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+        return f"mxc://localhost/{filename}"
+
+    def display_name(self, room_id: str, user_id: str) -> str | None:
+        return None
+
+    async def direct_room(self, user_id: str) -> str:
+        return f"!dm-{user_id}"
+
+    def bodies(self) -> list[str]:
+        return [c["body"] for _, c, _ in self.sent]
+
+
+class RecordingPlans:
+    """Stands in for the scheduler: remembers which sessions changed."""
+
+    def __init__(self) -> None:
+        self.changed_sessions: list[int] = []
+
+    def changed(self, session_id: int) -> None:
+        self.changed_sessions.append(session_id)

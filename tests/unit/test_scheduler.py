@@ -1,0 +1,164 @@
+"""The scheduler's delivery rules on a real database with a frozen, movable clock.
+
+(Timing against a real homeserver, restarts and APScheduler's own jobs are end-to-end tests.)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import parse_config
+from bot.matrix import MatrixError
+from bot.scheduler import MAX_ATTEMPTS, Scheduler
+from commands.planning import plan_session
+from commands.timing import Kind
+from storage import repo
+from storage.db import Database
+from storage.models import PersonSettings, PlannedStatus, Registration, Session
+from tests.unit.fakes import FakeOutbox
+
+CREATED = datetime(2026, 11, 1, 9, tzinfo=UTC)
+START = datetime(2026, 12, 10, 13, tzinfo=UTC)  # Thursday 14:00 in Berlin
+ROOM, COORDINATOR, CREATOR = "!room:localhost", "@anna:localhost", "@carla:localhost"
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def world(tmp_path: Path):
+    config = parse_config({"matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost",
+                                      "password": "x"},
+                           "roles": {"coordinators": [COORDINATOR]}}, {}, tmp_path)
+    db = Database(config.storage_url)
+    await db.migrate()
+    clock, outbox = Clock(CREATED), FakeOutbox()
+    async with db.transaction() as s:
+        session = await repo.add_session(s, Session(
+            title="Kommunale Wärmeplanung", starts_at=START, ends_at=START + timedelta(hours=1), capacity=2,
+            link="https://meet.example.org/waerme", room_id=ROOM, created_by=CREATOR, created_at=CREATED))
+        await plan_session(s, session, config, CREATED)
+    yield config, db, clock, outbox, Scheduler(config, db, outbox, clock), session.id
+    await db.close()
+
+
+async def rows(db: Database, session_id: int) -> dict[str, tuple[str, str | None]]:
+    async with db.transaction() as s:
+        planned = await repo.planned_of_session(s, session_id, [k.value for k in Kind])
+    return {p.key.split(":", 2)[0] + ":" + p.key.rsplit(":", 1)[1]: (p.status, p.last_error) for p in planned}
+
+
+async def test_each_message_goes_out_once_at_its_time(world):
+    config, db, clock, outbox, scheduler, sid = world
+    clock.now = START - timedelta(days=14)
+    await scheduler.sweep()
+    await scheduler.sweep()
+    assert len(outbox.sent) == 1
+    room, content, tx_id = outbox.sent[0]
+    assert room == ROOM and content["msgtype"] == "m.text" and content["m.mentions"] == {}
+    assert "Kommunale Wärmeplanung" in content["body"] and "✅" in content["body"]
+    assert "2 von 2 Plätzen frei" in content["body"]
+    for before in (timedelta(days=2), timedelta(days=1), timedelta(minutes=15)):
+        clock.now = START - before
+        await scheduler.sweep()
+    assert len(outbox.sent) == 4  # 2d announcement, 1d and 15 min reminders
+    reminder = outbox.bodies()[-1]
+    assert "in 15 Minuten" in reminder and "https://meet.example.org/waerme" in reminder
+    assert "https://meet.example.org" not in outbox.bodies()[-2]  # the day-before reminder has no link
+    assert "verspätet" not in reminder
+    assert len({tx for _, _, tx in outbox.sent}) == 4
+    assert set(await rows(db, sid)) == {"announcement:1209600s", "announcement:172800s", "reminder:86400s",
+                                        "reminder:900s"}
+    assert {status for status, _ in (await rows(db, sid)).values()} == {PlannedStatus.SENT}
+
+
+async def test_late_within_grace_is_sent_and_says_so_beyond_grace_it_is_skipped_and_reported(world):
+    config, db, clock, outbox, scheduler, sid = world
+    async with db.transaction() as s:  # the announcements went out earlier
+        for row in await repo.pending(s, session_id=sid):
+            if row.kind == Kind.ANNOUNCEMENT:
+                row.status = PlannedStatus.SENT
+    clock.now = START - timedelta(days=1) + timedelta(hours=7)  # day-before reminder: 7 h late (grace 6 h)
+    await scheduler.sweep()
+    assert (await rows(db, sid))["reminder:86400s"] == ("skipped", "skip_too_late")
+    assert [room for room, _, _ in outbox.sent] == [f"!dm-{COORDINATOR}", f"!dm-{CREATOR}"]
+    assert all("nicht gesendet" in body for body in outbox.bodies())
+    assert outbox.sent[0][1]["m.mentions"] == {"user_ids": [COORDINATOR]}
+    clock.now = START - timedelta(minutes=10)  # 15-minute reminder: 5 min late, sent, marked late
+    await scheduler.sweep()
+    assert "in 10 Minuten" in outbox.bodies()[-1] and "verspätet" in outbox.bodies()[-1]
+    clock.now = START + timedelta(minutes=1)
+    await scheduler.sweep()
+    assert len(outbox.sent) == 3
+
+
+async def test_reminders_by_direct_message_to_those_who_asked(world):
+    config, db, clock, outbox, scheduler, sid = world
+    async with db.transaction() as s:
+        for user, wants in (("@bernd:localhost", True), ("@dora:localhost", False)):
+            await repo.save(s, Registration(session_id=sid, user_id=user, status="registered",
+                                            queued_at=CREATED, updated_at=CREATED))
+            await repo.save_settings(s, PersonSettings(user_id=user, dm_reminders=wants, updated_at=CREATED))
+        for row in await repo.pending(s, session_id=sid):
+            if row.kind == Kind.ANNOUNCEMENT:
+                row.status = PlannedStatus.SENT
+    clock.now = START - timedelta(days=1)
+    await scheduler.sweep()   # the room reminder; it plans the direct copies
+    await scheduler.sweep()   # the direct copies
+    await scheduler.sweep()
+    assert [room for room, _, _ in outbox.sent] == [ROOM, "!dm-@bernd:localhost"]
+    dm = outbox.sent[1][1]
+    assert dm["msgtype"] == "m.text" and dm["m.mentions"] == {"user_ids": ["@bernd:localhost"]}
+    assert "morgen um 14:00 Uhr" in dm["body"]
+
+
+async def test_a_send_lost_in_transit_is_retried_with_the_same_transaction_id(world):
+    config, db, clock, outbox, scheduler, sid = world
+    clock.now = START - timedelta(days=14)
+    outbox.fail_with = ConnectionResetError()
+    await scheduler.sweep()
+    outbox.fail_with = None
+    await scheduler.sweep()
+    assert len(outbox.sent) == 2 and outbox.sent[0][2] == outbox.sent[1][2]
+    assert (await rows(db, sid))["announcement:1209600s"] == ("sent", None)
+
+
+async def test_a_refused_message_is_retried_with_backoff_then_reported_as_failed(world):
+    config, db, clock, outbox, scheduler, sid = world
+    clock.now = START - timedelta(days=14)
+    outbox.fail_with = MatrixError("403: not in room")
+    for attempt in range(MAX_ATTEMPTS):
+        await scheduler.sweep()
+        await scheduler.sweep()  # too early for the next attempt: nothing happens
+        clock.now += timedelta(minutes=30)
+    refused = [tx for room, _, tx in outbox.sent if room == ROOM]
+    assert len(refused) == MAX_ATTEMPTS
+    assert (await rows(db, sid))["announcement:1209600s"] == ("failed", "403: not in room")
+    reports = [content["body"] for room, content, _ in outbox.sent if room != ROOM]
+    assert len(reports) == 2 and all("nicht gesendet" in body for body in reports)  # coordinator and creator
+
+
+async def test_the_announcement_is_edited_when_places_change_without_pinging(world):
+    config, db, clock, outbox, scheduler, sid = world
+    clock.now = START - timedelta(days=14)
+    await scheduler.sweep()
+    await scheduler.refresh_announcement(sid)
+    assert len(outbox.sent) == 1  # nothing changed yet
+    async with db.transaction() as s:
+        await repo.save(s, Registration(session_id=sid, user_id="@bernd:localhost", status="registered",
+                                        queued_at=clock.now, updated_at=clock.now))
+    await scheduler.refresh_announcement(sid)
+    await scheduler.refresh_announcement(sid)
+    assert len(outbox.sent) == 2
+    edit = outbox.sent[1][1]
+    assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$event1"}
+    assert edit["m.mentions"] == {} and edit["m.new_content"]["m.mentions"] == {}
+    assert "1 von 2 Plätzen frei" in edit["m.new_content"]["body"]
