@@ -15,6 +15,7 @@ from nio import AsyncClient, RoomCreateResponse
 from bot.app import Bot
 from bot.config import load_config
 from bot.devserver import Synapse, free_port, port_is_free
+from commands.planning import plan_session
 from storage import repo
 from storage.models import Session
 
@@ -79,11 +80,12 @@ async def _seed(bot: Bot, room_id: str, coordinator: str) -> None:
     async with bot.db.transaction() as s:
         for title, talk, speaker, days, hour, capacity in SESSIONS:
             start = _local_at(days, hour)
-            await repo.add_session(s, Session(
+            session = await repo.add_session(s, Session(
                 title=title, talk=talk, speaker=speaker, starts_at=start, ends_at=start + timedelta(hours=1),
                 capacity=capacity, link="https://meet.example.org/regiopol-akademie", room_id=room_id,
                 created_by=coordinator, created_at=now,
             ))
+            await plan_session(s, session, bot.config, now)
 
 
 def _banner(synapse: Synapse) -> str:
@@ -100,7 +102,9 @@ def _banner(synapse: Synapse) -> str:
    Teilnehmer:    {STAFF[0]}  /  Passwort {STAFF[1]}
 
  Probieren Sie im Raum:  !termine   !termin #1   !anmelden #1   !meine
-   !abmelden #1   !hilfe   und als anna:  !termin neu Test | morgen 10 Uhr | Plätze: 5
+   !abmelden #1   !erinnerung an   !hilfe   – oder ✅ unter einer Einladung.
+ Als anna:  !termin neu Test | morgen 10 Uhr | Plätze: 5   !status
+   !protokoll #1 https://example.org/protokoll.pdf   !nachbereitung #1 Danke!
  (#1 hat nur 2 Plätze: melden Sie beide an und sehen Sie die Warteliste.)
 
  Beenden mit Strg+C / stop with Ctrl+C. Alles liegt in .demo/ und wird beim
