@@ -69,7 +69,7 @@ async def followup(ctx: Context, args: str) -> None:
         when_text, text = "", rest
     text = text.strip()
     if not text:
-        raise UserError("followups.text_missing", prefix=ctx.prefix)
+        raise UserError("followups.text_missing")
     if len(text) > MAX_FOLLOWUP:
         raise UserError("fields.too_long", field="Text", maximum=MAX_FOLLOWUP)
     due = ctx.now

@@ -13,7 +13,8 @@ from bot.config import parse_config
 from bot.dispatch import CommandSet, Dispatcher, Incoming, Invocation, Router, parse_invocation, strip_reply_fallback
 from bot.roles import Role, role_of
 from commands import help as help_commands
-from commands import coordination, registration, sessions
+from commands import coordination, followups, registration, sessions, status
+from storage import repo
 from storage.db import Database
 from tests.unit.fakes import FakeOutbox, RecordingPlans
 
@@ -38,7 +39,7 @@ async def bot(tmp_path: Path):
     await db.migrate()
     outbox = FakeOutbox()
     commands = CommandSet([help_commands.router, sessions.router, registration.router, coordination.router,
-                           broken])
+                           followups.router, status.router, broken])
     dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), commands,
                             lambda user, level: role_of(user, config.roles, level))
     yield dispatcher, outbox
@@ -119,3 +120,118 @@ async def test_last_place_taken_by_exactly_one_of_two_concurrent_registrations(b
     assert sum("Sie sind angemeldet" in a for a in answers) == 1
     positions = sorted(int(a.split("Platz ")[1].split("**")[0].split()[0]) for a in answers if "Warteliste an" in a)
     assert positions == [1, 2, 3, 4, 5]
+
+
+async def create(dispatcher, outbox, text: str = "Fördermittel | {start} | Plätze: 1", days: int = 3) -> None:
+    start = (NOW + timedelta(days=days)).astimezone().strftime("%d.%m.%Y %H:%M")
+    await dispatcher.handle(message(f"!termin neu {text.format(start=start)}", sender=COORDINATOR,
+                                    event_id=f"$new{len(outbox.sent)}"), NOW)
+    assert "angelegt" in outbox.bodies()[-1]
+
+
+async def test_creating_a_session_plans_its_messages_and_tells_the_scheduler(bot):
+    dispatcher, outbox = bot
+    await create(dispatcher, outbox, days=20)
+    async with dispatcher.db.transaction() as s:
+        planned = await repo.pending(s, session_id=1)
+    assert sorted(p.kind for p in planned) == ["announcement", "announcement", "reminder", "reminder"]
+    assert dispatcher.plans.changed_sessions == [1]
+    await dispatcher.handle(message("!status", sender=COORDINATOR, event_id="$status"), NOW)
+    assert "Ankündigung · #1" in outbox.bodies()[-1] and "Nichts" in outbox.bodies()[-1]
+
+
+async def test_a_reaction_registers_and_its_redaction_withdraws_answered_by_direct_message(bot):
+    dispatcher, outbox = bot
+    await create(dispatcher, outbox)
+    sent = len(outbox.sent)
+    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$react", "!anmelden #1", None, 0,
+                                     by_reaction=True), NOW)
+    room, content, _ = outbox.sent[sent]
+    assert room == "!dm-@bernd:localhost" and "m.relates_to" not in content and "angemeldet" in content["body"]
+    async with dispatcher.db.transaction() as s:
+        assert (await repo.registration_by_reaction(s, "$react")).user_id == "@bernd:localhost"
+    await dispatcher.handle(message("!anmelden #1", event_id="$again"), NOW)
+    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$react2", "!anmelden #1", None, 0,
+                                     by_reaction=True), NOW)
+    assert "bereits angemeldet" in outbox.bodies()[-1]
+    async with dispatcher.db.transaction() as s:  # the second ✅ now stands for the registration
+        assert (await repo.registration_by_reaction(s, "$react2")) is not None
+    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$redact", "!abmelden #1", None, 0,
+                                     by_reaction=True), NOW)
+    assert outbox.sent[-1][0] == "!dm-@bernd:localhost" and "abgemeldet" in outbox.bodies()[-1]
+    async with dispatcher.db.transaction() as s:
+        assert (await repo.registration_by_reaction(s, "$react2")) is None
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("!erinnerung", "ausgeschaltet"),
+    ("!erinnerung an", "jetzt auch als Direktnachricht"),
+    ("!erinnerung vielleicht", "erinnerung an oder"),
+])
+async def test_reminder_setting(bot, command, expected):
+    dispatcher, outbox = bot
+    await dispatcher.handle(message(command), NOW)
+    assert expected in outbox.bodies()[-1]
+
+
+async def test_reminder_setting_is_kept(bot):
+    dispatcher, outbox = bot
+    await dispatcher.handle(message("!erinnerung an", event_id="$on"), NOW)
+    await dispatcher.handle(message("!erinnerung", event_id="$ask"), NOW)
+    assert "eingeschaltet" in outbox.bodies()[-1]
+    await dispatcher.handle(message("!erinnerung aus", event_id="$off"), NOW)
+    await dispatcher.handle(message("!erinnerung", event_id="$ask2"), NOW)
+    assert "ausgeschaltet" in outbox.bodies()[-1]
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("!protokoll", "Nummer des Termins"),
+    ("!protokoll #1", "den Link an"),
+    ("!protokoll #1 ftp://example.org/p.pdf", "kein gültiger Link"),
+    ("!protokoll #9 https://example.org/p.pdf", "gibt es nicht"),
+    ("!material #1 javascript:alert(1)", "kein gültiger Link"),
+    ("!nachbereitung #1", "einen Text an"),
+    ("!nachbereitung #1 gestern 9 Uhr | Text", "Vergangenheit"),
+    ("!nachbereitung #1 irgendwann | Text", "verstehe ich nicht"),
+    ("!nachbereitung #1 morgen 9 Uhr |", "einen Text an"),
+])
+async def test_followup_commands_explain_what_is_wrong(bot, command, expected):
+    dispatcher, outbox = bot
+    await create(dispatcher, outbox)
+    await dispatcher.handle(message(command, sender=COORDINATOR, event_id="$cmd"), NOW)
+    assert expected in outbox.bodies()[-1]
+
+
+async def test_protocol_material_and_followups_are_planned_once_per_command(bot):
+    dispatcher, outbox = bot
+    await create(dispatcher, outbox)
+    for _ in range(2):  # the same command event twice: planned once
+        await dispatcher.handle(message("!protokoll #1 https://example.org/p.pdf", sender=COORDINATOR,
+                                        event_id="$p"), NOW)
+    await dispatcher.handle(message("!material #1 https://example.org/f.pdf Folien", sender=COORDINATOR,
+                                    event_id="$m"), NOW)
+    await dispatcher.handle(message("!nachbereitung #1 Mo 7.12.2026 9 Uhr | Umfrage", sender=COORDINATOR,
+                                    event_id="$f"), NOW)
+    assert "geplant für Mo 07.12.2026, 09:00 Uhr" in outbox.bodies()[-1]
+    async with dispatcher.db.transaction() as s:
+        planned = {p.kind: p for p in await repo.pending(s, session_id=1) if p.kind not in ("announcement", "reminder")}
+        session = await repo.get_session(s, 1)
+    assert set(planned) == {"protocol", "material", "followup"}
+    assert planned["followup"].due_at == datetime(2026, 12, 7, 8, tzinfo=UTC)
+    assert planned["protocol"].due_at == NOW and session.protocol_url == "https://example.org/p.pdf"
+
+
+async def test_archive_lists_past_sessions_with_protocol_and_material(bot):
+    dispatcher, outbox = bot
+    await dispatcher.handle(message("!archiv", event_id="$a0"), NOW)
+    assert "noch keine vergangenen" in outbox.bodies()[-1]
+    await create(dispatcher, outbox)
+    await dispatcher.handle(message("!protokoll #1 https://example.org/p.pdf", sender=COORDINATOR, event_id="$p"),
+                            NOW)
+    await dispatcher.handle(message("!material #1 https://example.org/f.pdf Folien", sender=COORDINATOR,
+                                    event_id="$m"), NOW)
+    later = NOW + timedelta(days=5)
+    await dispatcher.handle(message("!archiv", event_id="$a1"), later)
+    text = outbox.bodies()[-1]
+    assert "Fördermittel" in text and "Protokoll: https://example.org/p.pdf" in text
+    assert "Material: Folien – https://example.org/f.pdf" in text
