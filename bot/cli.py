@@ -100,7 +100,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("nio", "aiohttp", "alembic"):
+    for noisy in ("nio", "aiohttp", "alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     return int(args.func(args))

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from bot.config import Config, parse_config
+from storage.db import Database
+
+
+async def configured(tmp_path: Path, coordinator: str) -> tuple[Config, Database]:
+    """A config for a bot that never connects, and its migrated database in `tmp_path`."""
+    config = parse_config({"matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost",
+                                      "password": "x"},
+                           "roles": {"coordinators": [coordinator]}}, {}, tmp_path)
+    db = Database(config.storage_url)
+    await db.migrate()
+    return config, db
 
 
 class FakeOutbox:

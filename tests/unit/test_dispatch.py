@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,8 +14,7 @@ from bot.roles import Role, role_of
 from commands import help as help_commands
 from commands import coordination, followups, registration, sessions, status
 from storage import repo
-from storage.db import Database
-from tests.unit.fakes import FakeOutbox, RecordingPlans
+from tests.unit.fakes import configured, FakeOutbox, RecordingPlans
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 COORDINATOR = "@anna:localhost"
@@ -32,11 +30,7 @@ async def explode(ctx, args):
 
 @pytest.fixture
 async def bot(tmp_path: Path):
-    config = parse_config({"matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost",
-                                      "password": "x"},
-                           "roles": {"coordinators": [COORDINATOR]}}, {}, tmp_path)
-    db = Database(config.storage_url)
-    await db.migrate()
+    config, db = await configured(tmp_path, COORDINATOR)
     outbox = FakeOutbox()
     commands = CommandSet([help_commands.router, sessions.router, registration.router, coordination.router,
                            followups.router, status.router, broken])

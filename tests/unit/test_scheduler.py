@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import parse_config
 from bot.matrix import MatrixError
 from bot.scheduler import MAX_ATTEMPTS, Scheduler
 from commands.planning import plan_session
@@ -18,7 +17,7 @@ from commands.timing import Kind
 from storage import repo
 from storage.db import Database
 from storage.models import PersonSettings, PlannedStatus, Registration, Session
-from tests.unit.fakes import FakeOutbox
+from tests.unit.fakes import configured, FakeOutbox
 
 CREATED = datetime(2026, 11, 1, 9, tzinfo=UTC)
 START = datetime(2026, 12, 10, 13, tzinfo=UTC)  # Thursday 14:00 in Berlin
@@ -35,11 +34,7 @@ class Clock:
 
 @pytest.fixture
 async def world(tmp_path: Path):
-    config = parse_config({"matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost",
-                                      "password": "x"},
-                           "roles": {"coordinators": [COORDINATOR]}}, {}, tmp_path)
-    db = Database(config.storage_url)
-    await db.migrate()
+    config, db = await configured(tmp_path, COORDINATOR)
     clock, outbox = Clock(CREATED), FakeOutbox()
     async with db.transaction() as s:
         session = await repo.add_session(s, Session(
