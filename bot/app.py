@@ -34,7 +34,7 @@ from bot.content import message_content, transaction_id
 from bot.dispatch import CommandSet, Dispatcher, Incoming
 from bot.i18n import t
 from bot.matrix import Matrix, MatrixError
-from bot.roles import Role, role_of
+from bot.roles import Roles
 from bot.scheduler import Scheduler
 from commands import help as help_commands
 from commands import coordination, followups, registration, sessions, status
@@ -101,13 +101,11 @@ class Bot:
         self.matrix = Matrix(self.client)
         self.commands = CommandSet(ROUTERS)
         self.scheduler = Scheduler(config, self.db, self.matrix, clock)
-        self.dispatcher = Dispatcher(config, self.db, self.matrix, self.scheduler, self.commands, self._role_in_room)
+        self.dispatcher = Dispatcher(config, self.db, self.matrix, self.scheduler, self.commands,
+                                     Roles(config.roles, self.matrix))
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._first_sync_ms = 0
-
-    def _role_in_room(self, user_id: str, power_level: int) -> Role:
-        return role_of(user_id, self.config.roles, power_level)
 
     async def start(self) -> None:
         """Migrate the database and log in."""
@@ -240,9 +238,8 @@ class Bot:
 
     async def _incoming(self, room_id: str, event: Any) -> Incoming | None:
         """The command an event stands for: a message, ✅ on an announcement, or taking the ✅ back."""
-        level = self.matrix.power_level(room_id, event.sender)
         if isinstance(event, RoomMessageText):
-            return Incoming(room_id, event.sender, event.event_id, event.body, thread_root(event), level)
+            return Incoming(room_id, event.sender, event.event_id, event.body, thread_root(event))
         prefix = self.config.command_prefix
         async with self.db.transaction() as s:
             if isinstance(event, ReactionEvent):
@@ -250,12 +247,12 @@ class Bot:
                 if announced is None:
                     return None
                 return Incoming(room_id, event.sender, event.event_id, f"{prefix}anmelden #{announced.session_id}",
-                                None, level, by_reaction=True)
+                                None, by_reaction=True)
             registration = await repo.registration_by_reaction(s, redacted_id(event) or "")
         if registration is None or registration.user_id != event.sender:
             return None
         return Incoming(room_id, event.sender, event.event_id, f"{prefix}abmelden #{registration.session_id}",
-                        None, level, by_reaction=True)
+                        None, by_reaction=True)
 
     async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
         """Events between the stored token and the start of a limited timeline, oldest first."""

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from bot.config import Config
 from bot.content import message_content, pill, relation, transaction_id
 from bot.i18n import Message, t
-from bot.roles import Role
+from bot.roles import Role, Roles
 from commands.errors import UserError
 from storage.db import Database
 
@@ -170,13 +170,30 @@ class Context(Voice):
     outbox: Outbox
     plans: Plans
     commands: CommandSet
+    roles: Roles
     room_id: str
     sender: str
     event_id: str
     thread_root: str | None
-    role: Role
     by_reaction: bool = False
     replies: int = field(default=0)
+
+    @property
+    def role(self) -> Role:
+        """The sender's role in the room the command was given in."""
+        return self.roles.in_room(self.room_id, self.sender)
+
+    @property
+    def direct(self) -> bool:
+        """Whether the command came from a direct chat with the bot."""
+        return self.roles.is_direct(self.room_id)
+
+    def require(self, role: Role, session: Any) -> None:
+        """Refuse unless the sender holds `role` in the room of `session` (where it is announced):
+        power in some other room of one's own gives no say over it."""
+        if self.roles.in_room(session.room_id, self.sender) < role:
+            raise UserError("errors.role_required_for_session", ref=f"#{session.id}",
+                            role=self.t(f"roles.{role.name.lower()}"))
 
     async def reply(self, key_or_message: str | Message, **params: Any) -> str:
         """Answer the command as an m.notice in reply (and in its thread).
@@ -220,7 +237,6 @@ class Incoming:
     event_id: str
     body: str
     thread_root: str | None
-    power_level: int
     by_reaction: bool = False
 
 
@@ -228,13 +244,13 @@ class Dispatcher:
     """Runs the command in a message, whatever happens."""
 
     def __init__(self, config: Config, db: Database, outbox: Outbox, plans: Plans, commands: CommandSet,
-                 role_of: Callable[[str, int], Role]) -> None:
+                 roles: Roles) -> None:
         self.config = config
         self.db = db
         self.outbox = outbox
         self.plans = plans
         self.commands = commands
-        self.role_of = role_of
+        self.roles = roles
 
     async def handle(self, message: Incoming, now: datetime) -> bool:
         """Answer the message if it is a command; True when it was one."""
@@ -242,9 +258,8 @@ class Dispatcher:
         if invocation is None:
             return False
         ctx = Context(config=self.config, now=now, db=self.db, outbox=self.outbox, plans=self.plans,
-                      commands=self.commands, room_id=message.room_id, sender=message.sender,
-                      event_id=message.event_id, thread_root=message.thread_root,
-                      role=self.role_of(message.sender, message.power_level), by_reaction=message.by_reaction)
+                      commands=self.commands, roles=self.roles, room_id=message.room_id, sender=message.sender,
+                      event_id=message.event_id, thread_root=message.thread_root, by_reaction=message.by_reaction)
         resolved = self.commands.resolve(invocation)
         name = invocation.words[0]
         try:

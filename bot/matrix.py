@@ -86,6 +86,11 @@ class Matrix:
         room = self.client.rooms.get(room_id)
         return int(room.power_levels.get_user_level(user_id)) if room else 0
 
+    def is_direct(self, room_id: str) -> bool:
+        """A room of at most two (the bot and one person), or one the bot does not know."""
+        room = self.client.rooms.get(room_id)
+        return room is None or room.member_count <= 2
+
     def display_name(self, room_id: str, user_id: str) -> str | None:
         room = self.client.rooms.get(room_id)
         user = room.users.get(user_id) if room else None

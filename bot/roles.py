@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Protocol
 
 from bot.config import RolesConfig
 
@@ -22,3 +23,30 @@ def role_of(user_id: str, roles: RolesConfig, power_level: int) -> Role:
     if user_id in roles.moderators or power_level >= roles.moderator_power_level:
         return Role.MODERATOR
     return Role.STAFF
+
+
+class Rooms(Protocol):
+    """What role decisions need to know about rooms (the Matrix layer, or a fake)."""
+
+    def power_level(self, room_id: str, user_id: str) -> int: ...
+
+    def is_direct(self, room_id: str) -> bool: ...
+
+
+class Roles:
+    """Roles in a room: the config lists count everywhere, power levels only in shared rooms.
+
+    In a room of two (a direct chat) whoever created it holds all power, so power there says
+    nothing about who coordinates the series.
+    """
+
+    def __init__(self, config: RolesConfig, rooms: Rooms) -> None:
+        self.config = config
+        self.rooms = rooms
+
+    def in_room(self, room_id: str, user_id: str) -> Role:
+        level = 0 if self.rooms.is_direct(room_id) else self.rooms.power_level(room_id, user_id)
+        return role_of(user_id, self.config, level)
+
+    def is_direct(self, room_id: str) -> bool:
+        return self.rooms.is_direct(room_id)

@@ -25,6 +25,8 @@ NOTIFYING_CHANGES = ("starts_at", "ends_at", "link")
 
 @router.command("termin neu", aliases=("session new",), help="help.session_new", role=Role.COORDINATOR)
 async def create_session(ctx: Context, args: str) -> None:
+    if ctx.direct:
+        raise UserError("coordination.not_in_direct")
     values = parse_new(args, ctx.now, ctx.config.timezone, ctx.config.default_capacity,
                        timedelta(minutes=ctx.config.session_minutes))
     async with ctx.db.transaction() as s:
@@ -44,6 +46,7 @@ async def change_session(ctx: Context, args: str) -> None:
         raise UserError("coordination.change_usage")
     async with ctx.db.transaction() as s:
         session = await find_session(s, number)
+        ctx.require(Role.COORDINATOR, session)
         check_open(session, ctx.now)
         values = parse_values(split_fields(rest), ctx.now, ctx.config.timezone,
                               session.ends_at - session.starts_at)
@@ -77,6 +80,7 @@ async def cancel_session(ctx: Context, args: str) -> None:
     number, reason = require_ref(args, f"{ctx.prefix}termin absagen #N Grund")
     async with ctx.db.transaction() as s:
         session = await find_session(s, number)
+        ctx.require(Role.COORDINATOR, session)
         check_open(session, ctx.now)
         session.status, session.cancel_reason = SessionStatus.CANCELLED, reason or None
         session.sequence += 1
@@ -97,6 +101,7 @@ async def participants(ctx: Context, args: str) -> None:
     number, _ = require_ref(args, f"{ctx.prefix}teilnehmer #N")
     async with ctx.db.transaction() as s:
         session = await find_session(s, number)
+        ctx.require(Role.COORDINATOR, session)
         rows = await repo.active_registrations(s, session.id)
     seats = repo.seats(rows)
     registered, waiting = len(waitlist.registered(seats)), len(waitlist.waiting(seats))

@@ -34,6 +34,7 @@ async def protocol(ctx: Context, args: str) -> None:
     url, _ = split_link(rest, usage)
     async with ctx.db.transaction() as s:
         session = await find_session(s, number)
+        ctx.require(Role.COORDINATOR, session)
         if session.status == SessionStatus.CANCELLED:
             raise UserError("errors.session_cancelled", ref=f"#{session.id}", title=session.title)
         session.protocol_url = url
@@ -53,6 +54,7 @@ async def material(ctx: Context, args: str) -> None:
         raise UserError("fields.too_long", field="Titel", maximum=MAX_MATERIAL_TITLE)
     async with ctx.db.transaction() as s:
         session = await find_session(s, number)
+        ctx.require(Role.COORDINATOR, session)
         await repo.add_material(s, Material(session_id=session.id, url=url, title=title or None,
                                             added_by=ctx.sender, added_at=ctx.now))
         await plan_once(s, Kind.MATERIAL, session, f"{Kind.MATERIAL}:{ctx.event_id}", ctx.now, ctx.now,
@@ -80,6 +82,7 @@ async def followup(ctx: Context, args: str) -> None:
             raise UserError("followups.bad_when", when=when_text.strip(), problem=ctx.t(exc.key, **exc.params)) from None
     async with ctx.db.transaction() as s:
         session = await find_session(s, number)
+        ctx.require(Role.COORDINATOR, session)
         await plan_once(s, Kind.FOLLOWUP, session, f"{Kind.FOLLOWUP}:{ctx.event_id}", due, ctx.now, {"text": text})
     ctx.plans.changed(session.id)
     if due > ctx.now:

@@ -28,9 +28,11 @@ def planned_line(ctx: Context, row: PlannedMessage, key: str) -> Message:
 
 @router.command("status", help="help.status", role=Role.COORDINATOR)
 async def status(ctx: Context, args: str) -> None:
+    # Coordinators by room power see their room's sessions; those on the config list see all.
+    room = None if ctx.sender in ctx.config.roles.coordinators else ctx.room_id
     async with ctx.db.transaction() as s:
-        upcoming = await repo.pending(s, limit=SHOW_NEXT)
-        troubled = await repo.troubled(s, ctx.now - LOOK_BACK)
+        upcoming = await repo.pending(s, limit=SHOW_NEXT, room_id=room)
+        troubled = await repo.troubled(s, ctx.now - LOOK_BACK, room_id=room)
     lines = [ctx.t("status.next_head")]
     lines += [planned_line(ctx, row, "status.next_line") for row in upcoming] or [ctx.t("status.next_none")]
     lines.append(ctx.t("status.trouble_head"))

@@ -209,10 +209,17 @@ async def planned_of_session(s: AsyncSession, session_id: int, kinds: Iterable[s
     return list((await s.exec(query)).all())
 
 
+def _in_room(query, room_id: str | None):  # type: ignore[no-untyped-def]
+    """Only planned messages of sessions announced in `room_id` (all when None)."""
+    if room_id is None:
+        return query
+    return query.join(Session, col(Session.id) == col(PlannedMessage.session_id)).where(Session.room_id == room_id)
+
+
 async def pending(s: AsyncSession, session_id: int | None = None, due_by: datetime | None = None,
-                  limit: int | None = None) -> list[PlannedMessage]:
-    """Messages still to send, soonest first (of one session, or due by a time)."""
-    query = select(PlannedMessage).where(PlannedMessage.status == PlannedStatus.PENDING)
+                  limit: int | None = None, room_id: str | None = None) -> list[PlannedMessage]:
+    """Messages still to send, soonest first (of one session or room, or due by a time)."""
+    query = _in_room(select(PlannedMessage).where(PlannedMessage.status == PlannedStatus.PENDING), room_id)
     if session_id is not None:
         query = query.where(PlannedMessage.session_id == session_id)
     if due_by is not None:
@@ -246,9 +253,10 @@ async def latest_announcement(s: AsyncSession, session_id: int) -> PlannedMessag
     return (await s.exec(query)).first()
 
 
-async def troubled(s: AsyncSession, since: datetime, limit: int = 20) -> list[PlannedMessage]:
+async def troubled(s: AsyncSession, since: datetime, limit: int = 20,
+                   room_id: str | None = None) -> list[PlannedMessage]:
     """Messages that were skipped, failed or sent late since `since`, newest first."""
-    query = (select(PlannedMessage)
+    query = (_in_room(select(PlannedMessage), room_id)
              .where(col(PlannedMessage.due_at) >= since,
                     or_(col(PlannedMessage.status).in_([PlannedStatus.SKIPPED, PlannedStatus.FAILED]),
                         and_(PlannedMessage.status == PlannedStatus.SENT, col(PlannedMessage.late).is_(True)),

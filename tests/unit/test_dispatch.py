@@ -10,11 +10,11 @@ import pytest
 
 from bot.config import parse_config
 from bot.dispatch import CommandSet, Dispatcher, Incoming, Invocation, Router, parse_invocation, strip_reply_fallback
-from bot.roles import Role, role_of
+from bot.roles import Role, Roles, role_of
 from commands import help as help_commands
 from commands import coordination, followups, registration, sessions, status
 from storage import repo
-from tests.unit.fakes import configured, FakeOutbox, RecordingPlans
+from tests.unit.fakes import FakeRooms, configured, FakeOutbox, RecordingPlans
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 COORDINATOR = "@anna:localhost"
@@ -34,14 +34,13 @@ async def bot(tmp_path: Path):
     outbox = FakeOutbox()
     commands = CommandSet([help_commands.router, sessions.router, registration.router, coordination.router,
                            followups.router, status.router, broken])
-    dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), commands,
-                            lambda user, level: role_of(user, config.roles, level))
+    dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), commands, Roles(config.roles, FakeRooms()))
     yield dispatcher, outbox
     await db.close()
 
 
 def message(body: str, sender: str = "@bernd:localhost", event_id: str = "$cmd") -> Incoming:
-    return Incoming("!room:localhost", sender, event_id, body, None, 0)
+    return Incoming("!room:localhost", sender, event_id, body, None)
 
 
 def test_reply_fallback_is_stripped():
@@ -138,19 +137,19 @@ async def test_a_reaction_registers_and_its_redaction_withdraws_answered_by_dire
     dispatcher, outbox = bot
     await create(dispatcher, outbox)
     sent = len(outbox.sent)
-    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$react", "!anmelden #1", None, 0,
+    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$react", "!anmelden #1", None,
                                      by_reaction=True), NOW)
     room, content, _ = outbox.sent[sent]
     assert room == "!dm-@bernd:localhost" and "m.relates_to" not in content and "angemeldet" in content["body"]
     async with dispatcher.db.transaction() as s:
         assert (await repo.registration_by_reaction(s, "$react")).user_id == "@bernd:localhost"
     await dispatcher.handle(message("!anmelden #1", event_id="$again"), NOW)
-    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$react2", "!anmelden #1", None, 0,
+    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$react2", "!anmelden #1", None,
                                      by_reaction=True), NOW)
     assert "bereits angemeldet" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:  # the second ✅ now stands for the registration
         assert (await repo.registration_by_reaction(s, "$react2")) is not None
-    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$redact", "!abmelden #1", None, 0,
+    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$redact", "!abmelden #1", None,
                                      by_reaction=True), NOW)
     assert outbox.sent[-1][0] == "!dm-@bernd:localhost" and "abgemeldet" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:

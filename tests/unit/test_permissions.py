@@ -1,0 +1,102 @@
+"""Every command against every role and every kind of room.
+
+Roles come from the config lists everywhere, and from power levels only in shared rooms, and
+for a command about a session only in that session's room: power in a room of one's own gives
+no say over sessions announced elsewhere. (Users of servers that are not allowed never reach the
+dispatcher; that is an end-to-end test.)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.dispatch import CommandSet, Dispatcher, Incoming
+from bot.roles import Role, Roles
+from commands import help as help_commands
+from commands import coordination, followups, registration, sessions, status
+from tests.unit.fakes import FakeOutbox, FakeRooms, RecordingPlans, configured
+from tests.unit.test_dispatch import NOW
+
+SESSION_ROOM, OWN_ROOM, DIRECT = "!session:localhost", "!own:localhost", "!dm:localhost"
+CONFIG_COORDINATOR = "@coord:localhost"
+POWER_COORDINATOR = "@plcoord:localhost"   # power level 100 in the session's room
+OWN_ROOM_COORDINATOR = "@owner:localhost"  # power level 100 only in a room of their own
+MODERATOR = "@mod:localhost"               # power level 50 in the session's room
+STAFF = "@staff:localhost"
+PEOPLE = (CONFIG_COORDINATOR, POWER_COORDINATOR, OWN_ROOM_COORDINATOR, MODERATOR, STAFF)
+ROOMS = (SESSION_ROOM, OWN_ROOM, DIRECT)
+ROUTERS = (help_commands.router, sessions.router, registration.router, coordination.router, followups.router,
+           status.router)
+
+START = (NOW + timedelta(days=5)).astimezone().strftime("%d.%m.%Y %H:%M")
+# Arguments for every command; True where the command acts on session #1 (role needed in its room).
+EXAMPLES: dict[str, tuple[str, bool]] = {
+    "hilfe": ("", False),
+    "termine": ("", False),
+    "termin": ("#1", False),
+    "kalender": ("#1", False),
+    "anmelden": ("#1", False),
+    "abmelden": ("#1", False),
+    "meine": ("", False),
+    "erinnerung": ("an", False),
+    "archiv": ("", False),
+    "termin neu": (f"Test | {START}", False),
+    "termin ändern": ("#1 Plätze: 12", True),
+    "termin absagen": ("#1 Test", True),
+    "teilnehmer": ("#1", True),
+    "protokoll": ("#1 https://example.org/p.pdf", True),
+    "material": ("#1 https://example.org/f.pdf Folien", True),
+    "nachbereitung": ("#1 Danke!", True),
+    "status": ("", False),
+}
+REFUSALS = ("vorbehalten", "nicht die Rolle", "nicht im Direktchat")
+
+
+def expected_allowed(command_role: Role, name: str, session_bound: bool, person: str, room: str) -> bool:
+    if command_role == Role.STAFF:
+        return True
+    if person == CONFIG_COORDINATOR:
+        return not (name == "termin neu" and room == DIRECT)
+    if person == POWER_COORDINATOR:
+        return room == SESSION_ROOM
+    if person == OWN_ROOM_COORDINATOR:
+        return room == OWN_ROOM and not session_bound
+    return False
+
+
+def test_every_command_has_an_example():
+    assert {c.name for c in CommandSet(ROUTERS).commands} == set(EXAMPLES)
+
+
+@pytest.fixture
+async def dispatcher(tmp_path):
+    config, db = await configured(tmp_path, CONFIG_COORDINATOR)
+    rooms = FakeRooms()
+    rooms.direct.add(DIRECT)
+    rooms.levels.update({(SESSION_ROOM, POWER_COORDINATOR): 100, (SESSION_ROOM, MODERATOR): 50,
+                         (OWN_ROOM, OWN_ROOM_COORDINATOR): 100})
+    outbox = FakeOutbox()
+    dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), CommandSet(ROUTERS), Roles(config.roles, rooms))
+    await dispatcher.handle(Incoming(SESSION_ROOM, CONFIG_COORDINATOR, "$setup", f"!termin neu Fördermittel | {START}",
+                                     None), NOW)
+    assert "angelegt" in outbox.bodies()[-1]
+    yield dispatcher, outbox
+    await db.close()
+
+
+@pytest.mark.parametrize("room", ROOMS)
+@pytest.mark.parametrize("person", PEOPLE)
+async def test_permissions(dispatcher, person, room):
+    dispatcher, outbox = dispatcher
+    for number, command in enumerate(dispatcher.commands.commands):
+        args, session_bound = EXAMPLES[command.name]
+        before = len(outbox.sent)
+        await dispatcher.handle(Incoming(room, person, f"$c{number}", f"!{command.name} {args}", None), NOW)
+        answers = outbox.bodies()[before:]
+        assert answers, f"!{command.name} got no answer"
+        refused = any(phrase in answers[0] for phrase in REFUSALS)
+        allowed = expected_allowed(command.role, command.name, session_bound, person, room)
+        assert refused != allowed, f"!{command.name} by {person} in {room}: {answers[0]}"
+        assert "Ref." not in answers[0], answers[0]
