@@ -238,8 +238,9 @@ class Bot:
 
     async def _incoming(self, room_id: str, event: Any) -> Incoming | None:
         """The command an event stands for: a message, ✅ on an announcement, or taking the ✅ back."""
+        sent_at = datetime.fromtimestamp(event.server_timestamp / 1000, UTC)
         if isinstance(event, RoomMessageText):
-            return Incoming(room_id, event.sender, event.event_id, event.body, thread_root(event))
+            return Incoming(room_id, event.sender, event.event_id, event.body, thread_root(event), sent_at=sent_at)
         prefix = self.config.command_prefix
         async with self.db.transaction() as s:
             if isinstance(event, ReactionEvent):
@@ -247,12 +248,12 @@ class Bot:
                 if announced is None:
                     return None
                 return Incoming(room_id, event.sender, event.event_id, f"{prefix}anmelden #{announced.session_id}",
-                                None, by_reaction=True)
+                                None, by_reaction=True, sent_at=sent_at)
             registration = await repo.registration_by_reaction(s, redacted_id(event) or "")
         if registration is None or registration.user_id != event.sender:
             return None
         return Incoming(room_id, event.sender, event.event_id, f"{prefix}abmelden #{registration.session_id}",
-                        None, by_reaction=True)
+                        None, by_reaction=True, sent_at=sent_at)
 
     async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
         """Events between the stored token and the start of a limited timeline, oldest first."""

@@ -60,6 +60,7 @@ class Config:
     command_prefix: str = "!"
     default_capacity: int | None = None
     session_minutes: int = 60
+    commands_per_minute: int = 20
     roles: RolesConfig = field(default_factory=RolesConfig)
     announce_before: tuple[timedelta, ...] = ()
     remind_before: tuple[timedelta, ...] = ()
@@ -185,6 +186,10 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
     if not 5 <= minutes <= 24 * 60:
         raise ConfigError(bot.key("session_minutes"), "zwischen 5 und 1440 / between 5 and 1440")
 
+    per_minute = bot.get("commands_per_minute", int, 20)
+    if not 1 <= per_minute <= 1000:
+        raise ConfigError(bot.key("commands_per_minute"), "zwischen 1 und 1000 / between 1 and 1000")
+
     roles = _Reader(data, "roles")
     schedule = _Reader(data, "schedule")
     return Config(
@@ -198,6 +203,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         command_prefix=prefix,
         default_capacity=capacity,
         session_minutes=minutes,
+        commands_per_minute=per_minute,
         roles=RolesConfig(
             coordinators=roles.user_ids("coordinators"),
             moderators=roles.user_ids("moderators"),

@@ -13,10 +13,11 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.config import Config
+from bot.flood import FloodGuard, Verdict
 from bot.content import message_content, pill, relation, transaction_id
 from bot.i18n import Message, t
 from bot.roles import Role, Roles
@@ -238,6 +239,7 @@ class Incoming:
     body: str
     thread_root: str | None
     by_reaction: bool = False
+    sent_at: datetime | None = None  # the homeserver's timestamp of the event
 
 
 class Dispatcher:
@@ -251,6 +253,7 @@ class Dispatcher:
         self.plans = plans
         self.commands = commands
         self.roles = roles
+        self.flood = FloodGuard(config.commands_per_minute, timedelta(minutes=1))
 
     async def handle(self, message: Incoming, now: datetime) -> bool:
         """Answer the message if it is a command; True when it was one."""
@@ -262,6 +265,12 @@ class Dispatcher:
                       event_id=message.event_id, thread_root=message.thread_root, by_reaction=message.by_reaction)
         resolved = self.commands.resolve(invocation)
         name = invocation.words[0]
+        verdict = self.flood.check(message.sender, message.sent_at or now)
+        if verdict != Verdict.ALLOW:
+            log.info("command %s: %s (too many commands from one person)", name, verdict)
+            if verdict == Verdict.WARN:
+                await self._answer_safely(ctx, "errors.flood", {"limit": self.config.commands_per_minute})
+            return True
         try:
             if resolved is None:
                 suggestion = self.commands.suggest(invocation.words[0])

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.config import Config, parse_config
 from storage.db import Database
+
+NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
+COORDINATOR = "@anna:localhost"
 
 
 async def configured(tmp_path: Path, coordinator: str) -> tuple[Config, Database]:

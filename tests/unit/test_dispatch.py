@@ -9,35 +9,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import parse_config
-from bot.dispatch import CommandSet, Dispatcher, Incoming, Invocation, Router, parse_invocation, strip_reply_fallback
-from bot.roles import Role, Roles, role_of
-from commands import help as help_commands
-from commands import coordination, followups, registration, sessions, status
+from bot.dispatch import CommandSet, Incoming, Invocation, parse_invocation, strip_reply_fallback
+from bot.roles import Role, role_of
+from commands import coordination, sessions
 from storage import repo
-from tests.unit.fakes import FakeRooms, configured, FakeOutbox, RecordingPlans
-
-NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
-COORDINATOR = "@anna:localhost"
-
-
-broken = Router("broken")
-
-
-@broken.command("kaputt", aliases=("broken",), help="help.help")
-async def explode(ctx, args):
-    raise RuntimeError("secret internal detail /srv/db")
-
-
-@pytest.fixture
-async def bot(tmp_path: Path):
-    config, db = await configured(tmp_path, COORDINATOR)
-    outbox = FakeOutbox()
-    commands = CommandSet([help_commands.router, sessions.router, registration.router, coordination.router,
-                           followups.router, status.router, broken])
-    dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), commands, Roles(config.roles, FakeRooms()))
-    yield dispatcher, outbox
-    await db.close()
-
+from tests.unit.fakes import COORDINATOR, NOW
 
 def message(body: str, sender: str = "@bernd:localhost", event_id: str = "$cmd") -> Incoming:
     return Incoming("!room:localhost", sender, event_id, body, None)

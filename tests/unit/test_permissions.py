@@ -12,12 +12,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app import ROUTERS
 from bot.dispatch import CommandSet, Dispatcher, Incoming
 from bot.roles import Role, Roles
-from commands import help as help_commands
-from commands import coordination, followups, registration, sessions, status
-from tests.unit.fakes import FakeOutbox, FakeRooms, RecordingPlans, configured
-from tests.unit.test_dispatch import NOW
+from tests.unit.fakes import NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
 
 SESSION_ROOM, OWN_ROOM, DIRECT = "!session:localhost", "!own:localhost", "!dm:localhost"
 CONFIG_COORDINATOR = "@coord:localhost"
@@ -27,8 +25,6 @@ MODERATOR = "@mod:localhost"               # power level 50 in the session's roo
 STAFF = "@staff:localhost"
 PEOPLE = (CONFIG_COORDINATOR, POWER_COORDINATOR, OWN_ROOM_COORDINATOR, MODERATOR, STAFF)
 ROOMS = (SESSION_ROOM, OWN_ROOM, DIRECT)
-ROUTERS = (help_commands.router, sessions.router, registration.router, coordination.router, followups.router,
-           status.router)
 
 START = (NOW + timedelta(days=5)).astimezone().strftime("%d.%m.%Y %H:%M")
 # Arguments for every command; True where the command acts on session #1 (role needed in its room).

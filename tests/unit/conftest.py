@@ -1,0 +1,30 @@
+"""Unit-test fixtures: a dispatcher with every command on a real database, sending into a fake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.app import ROUTERS
+from bot.dispatch import CommandSet, Dispatcher, Router
+from bot.roles import Roles
+from tests.unit.fakes import COORDINATOR, FakeOutbox, FakeRooms, RecordingPlans, configured
+
+broken = Router("broken")
+
+
+@broken.command("kaputt", aliases=("broken",), help="help.help")
+async def explode(ctx, args):
+    raise RuntimeError("secret internal detail /srv/db")
+
+
+@pytest.fixture
+async def bot(tmp_path: Path):
+    """(dispatcher, outbox): all the bot's commands plus !kaputt, which always fails."""
+    config, db = await configured(tmp_path, COORDINATOR)
+    outbox = FakeOutbox()
+    dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), CommandSet([*ROUTERS, broken]),
+                            Roles(config.roles, FakeRooms()))
+    yield dispatcher, outbox
+    await db.close()
