@@ -37,14 +37,14 @@ from bot.matrix import Matrix, MatrixError
 from bot.roles import Roles
 from bot.scheduler import Scheduler
 from commands import help as help_commands
-from commands import coordination, followups, registration, sessions, status
+from commands import coordination, followups, privacy, registration, sessions, status
 from storage import repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 ROUTERS = (help_commands.router, sessions.router, registration.router, coordination.router, followups.router,
-           status.router)
+           status.router, privacy.router)
 # Reactions on an announcement that register (with and without the emoji variation selector).
 REGISTER_REACTIONS = frozenset({"✅", "✅\ufe0f", "✔️", "✔", "☑️", "☑"})
 SYNC_TIMEOUT_MS = 30_000

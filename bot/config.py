@@ -65,6 +65,7 @@ class Config:
     announce_before: tuple[timedelta, ...] = ()
     remind_before: tuple[timedelta, ...] = ()
     grace: timedelta = timedelta(hours=6)
+    retention_days: int = 90
 
 
 def parse_duration(text: str) -> timedelta:
@@ -192,6 +193,10 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
 
     roles = _Reader(data, "roles")
     schedule = _Reader(data, "schedule")
+    privacy = _Reader(data, "privacy")
+    retention = privacy.get("retention_days", int, 90)
+    if not 1 <= retention <= 3650:
+        raise ConfigError(privacy.key("retention_days"), "zwischen 1 und 3650 / between 1 and 3650")
     return Config(
         matrix=MatrixConfig(
             homeserver=homeserver.rstrip("/"), user_id=user_id, password=password, access_token=token,
@@ -213,4 +218,5 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         announce_before=schedule.durations("announce_before", ["14d", "2d"]),
         remind_before=schedule.durations("remind_before", ["1d", "15m"]),
         grace=schedule.duration("grace", "6h"),
+        retention_days=retention,
     )

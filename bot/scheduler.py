@@ -120,8 +120,14 @@ class Scheduler:
                 await self.deliver(row.id)
 
     async def prune(self) -> None:
+        """Forget old answered events, and the personal data of sessions past the retention period."""
+        now = self.clock()
         async with self.db.transaction() as s:
-            await repo.prune_handled(s, self.clock() - KEEP_HANDLED)
+            await repo.prune_handled(s, now - KEEP_HANDLED)
+            purged = await repo.purge_ended(s, now - timedelta(days=self.config.retention_days))
+        if purged:
+            log.info("deleted the personal data of %d sessions older than %d days", purged,
+                     self.config.retention_days)
 
     async def deliver(self, planned_id: int) -> None:
         """Send one planned message if it is (still) due; never raises."""

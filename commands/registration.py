@@ -62,6 +62,7 @@ async def register(ctx: Context, args: str) -> None:
             row.municipality = municipality or row.municipality
             row.reaction_event_id = ctx.event_id if ctx.by_reaction else None
             await repo.save(s, row)
+            first_time = await note_privacy_notice(s, ctx)
     if mine is not None:
         if mine.status == RegistrationStatus.REGISTERED:
             raise UserError("registration.already_registered", ref=f"#{session.id}", title=session.title)
@@ -69,10 +70,23 @@ async def register(ctx: Context, args: str) -> None:
                         position=waitlist.waitlist_position(seats, ctx.sender))
     ctx.plans.changed(session.id)
     if placement.status == RegistrationStatus.REGISTERED:
-        await ctx.reply("registration.confirmed", ref=f"#{session.id}", title=session.title, when=_when(ctx, session))
+        answer = ctx.t("registration.confirmed", ref=f"#{session.id}", title=session.title, when=_when(ctx, session))
     else:
-        await ctx.reply("registration.waitlisted", ref=f"#{session.id}", title=session.title,
-                        position=placement.position)
+        answer = ctx.t("registration.waitlisted", ref=f"#{session.id}", title=session.title,
+                       position=placement.position)
+    if first_time:
+        answer = Message.join([answer, ctx.t("privacy.notice", days=ctx.config.retention_days)])
+    await ctx.reply(answer)
+
+
+async def note_privacy_notice(s: AsyncSession, ctx: Context) -> bool:
+    """True (and remembered) when the sender has not yet been shown the privacy notice."""
+    settings = await repo.person_settings(s, ctx.sender) or PersonSettings(user_id=ctx.sender, updated_at=ctx.now)
+    if settings.privacy_notice_at is not None:
+        return False
+    settings.privacy_notice_at = ctx.now
+    await repo.save_settings(s, settings)
+    return True
 
 
 @router.command("abmelden", aliases=("unregister", "cancel"), help="help.unregister")

@@ -171,10 +171,12 @@ class Material(SQLModel, table=True):
 
 
 class PersonSettings(SQLModel, table=True):
-    """A person's choices that hold for every session (reminders by direct message)."""
+    """A person's choices that hold for every session (reminders by direct message), and when
+    they were shown the privacy notice."""
 
     __tablename__ = "person_settings"
 
     user_id: str = Field(primary_key=True)
     dm_reminders: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    privacy_notice_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     updated_at: datetime = Field(sa_column=_utc_column())

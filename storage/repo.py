@@ -286,3 +286,52 @@ async def materials(s: AsyncSession, session_ids: list[int]) -> list[Material]:
     query = (select(Material).where(col(Material.session_id).in_(session_ids))
              .order_by(col(Material.added_at), col(Material.id)))
     return list((await s.exec(query)).all())
+
+
+@dataclass(frozen=True)
+class PersonData:
+    """Everything stored about one person."""
+
+    settings: PersonSettings | None
+    registrations: list[tuple[Registration, Session]]
+    sessions_created: list[Session]
+    materials_added: list[Material]
+    direct_messages: list[PlannedMessage]
+
+
+async def person_data(s: AsyncSession, user_id: str) -> PersonData:
+    registrations = await s.exec(
+        select(Registration, Session).join(Session, col(Session.id) == col(Registration.session_id))
+        .where(Registration.user_id == user_id).order_by(col(Session.starts_at)))
+    created = await s.exec(select(Session).where(Session.created_by == user_id).order_by(col(Session.id)))
+    added = await s.exec(select(Material).where(Material.added_by == user_id).order_by(col(Material.id)))
+    direct = await s.exec(select(PlannedMessage).where(PlannedMessage.user_id == user_id)
+                          .order_by(col(PlannedMessage.due_at)))
+    return PersonData(await s.get(PersonSettings, user_id), [(r, x) for r, x in registrations.all()],
+                      list(created.all()), list(added.all()), list(direct.all()))
+
+
+async def forget_person(s: AsyncSession, user_id: str, placeholder: str) -> None:
+    """Delete a person's registrations, settings and direct messages; where a record must stay
+    (a session they created, material they added) their id is replaced by `placeholder`."""
+    await s.exec(delete(Registration).where(col(Registration.user_id) == user_id))
+    await s.exec(delete(PlannedMessage).where(col(PlannedMessage.user_id) == user_id))
+    await s.exec(delete(PersonSettings).where(col(PersonSettings.user_id) == user_id))
+    for session in (await s.exec(select(Session).where(Session.created_by == user_id))).all():
+        session.created_by = placeholder
+        s.add(session)
+    for material in (await s.exec(select(Material).where(Material.added_by == user_id))).all():
+        material.added_by = placeholder
+        s.add(material)
+    await s.flush()
+
+
+async def purge_ended(s: AsyncSession, ended_before: datetime) -> int:
+    """Delete the personal data of sessions that ended before `ended_before`; how many sessions."""
+    ended = select(Session.id).where(col(Session.ends_at) < ended_before)
+    with_people = (await s.exec(select(func.count(func.distinct(Registration.session_id)))
+                                .where(col(Registration.session_id).in_(ended)))).one()
+    await s.exec(delete(Registration).where(col(Registration.session_id).in_(ended)))
+    await s.exec(delete(PlannedMessage).where(col(PlannedMessage.session_id).in_(ended),
+                                              col(PlannedMessage.user_id).is_not(None)))
+    return int(with_people)

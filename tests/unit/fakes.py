@@ -29,6 +29,7 @@ class FakeOutbox:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any], str]] = []
+        self.uploads: list[bytes] = []
         self.fail_with: Exception | None = None
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
@@ -38,6 +39,7 @@ class FakeOutbox:
         return f"$event{len(self.sent)}"
 
     async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+        self.uploads.append(data)
         return f"mxc://localhost/{filename}"
 
     def display_name(self, room_id: str, user_id: str) -> str | None:

@@ -46,6 +46,8 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "material": ("#1 https://example.org/f.pdf Folien", True),
     "nachbereitung": ("#1 Danke!", True),
     "status": ("", False),
+    "meine-daten": ("", False),
+    "daten-löschen": ("", False),
 }
 REFUSALS = ("vorbehalten", "nicht die Rolle", "nicht im Direktchat")
 

@@ -1,0 +1,76 @@
+"""Privacy (DSGVO): what is stored about me (`!meine-daten`), and deleting it (`!daten-löschen`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot.dispatch import Context, Router
+from commands.errors import UserError
+from commands.registration import promote_waiting, tell_promoted
+from storage import repo
+from storage.models import RegistrationStatus, SessionStatus
+
+router = Router("privacy")
+CONFIRM = ("ja", "yes", "bestätigen")
+# What stands in for a deleted person where a record must stay.
+FORGOTTEN = "(gelöscht)"
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export(user_id: str, data: repo.PersonData, now: datetime) -> bytes:
+    """Everything stored about a person, as JSON (pure)."""
+    document: dict[str, Any] = {
+        "exported_at": now.isoformat(),
+        "user_id": user_id,
+        "settings": data.settings and {
+            "reminders_by_direct_message": data.settings.dm_reminders,
+            "privacy_notice_shown_at": _time(data.settings.privacy_notice_at),
+            "updated_at": _time(data.settings.updated_at)},
+        "registrations": [{
+            "session": f"#{session.id}", "title": session.title, "starts_at": _time(session.starts_at),
+            "status": registration.status, "municipality": registration.municipality,
+            "registered_at": _time(registration.queued_at), "updated_at": _time(registration.updated_at),
+            "by_reaction": registration.reaction_event_id is not None,
+        } for registration, session in data.registrations],
+        "sessions_created": [{"session": f"#{s.id}", "title": s.title, "created_at": _time(s.created_at)}
+                             for s in data.sessions_created],
+        "materials_added": [{"session": f"#{m.session_id}", "url": m.url, "title": m.title,
+                             "added_at": _time(m.added_at)} for m in data.materials_added],
+        "direct_messages": [{"session": f"#{m.session_id}", "kind": m.kind, "due_at": _time(m.due_at),
+                             "status": m.status} for m in data.direct_messages],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2).encode()
+
+
+@router.command("meine-daten", aliases=("meinedaten", "my-data"), help="help.my_data")
+async def my_data(ctx: Context, args: str) -> None:
+    async with ctx.db.transaction() as s:
+        data = await repo.person_data(s, ctx.sender)
+    direct = await ctx.outbox.direct_room(ctx.sender)
+    await ctx.send_file(direct, export(ctx.sender, data, ctx.now), "regiobot-meine-daten.json", "application/json")
+    await ctx.reply("privacy.sent" if direct != ctx.room_id else "privacy.sent_here")
+
+
+@router.command("daten-löschen", aliases=("daten-loeschen", "delete-my-data"), help="help.delete_data")
+async def delete_data(ctx: Context, args: str) -> None:
+    if args.strip().lower() not in CONFIRM:
+        raise UserError("privacy.confirm")
+    promoted: list[tuple[Any, list[str]]] = []
+    async with ctx.db.transaction() as s:
+        data = await repo.person_data(s, ctx.sender)
+        for registration, session in data.registrations:
+            if (registration.status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
+                    and session.status == SessionStatus.SCHEDULED and session.starts_at > ctx.now):
+                registration.status = RegistrationStatus.CANCELLED
+                await repo.save(s, registration)
+                promoted.append((session, await promote_waiting(s, session, ctx)))
+        await repo.forget_person(s, ctx.sender, FORGOTTEN)
+    for session, people in promoted:
+        ctx.plans.changed(session.id)
+        await tell_promoted(ctx, session, people)
+    await ctx.reply("privacy.deleted", registrations=len(data.registrations))
