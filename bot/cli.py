@@ -1,4 +1,4 @@
-"""The `regiobot` command: run, demo, when."""
+"""The `regiobot` command: run, demo, when, backup."""
 
 from __future__ import annotations
 
@@ -73,6 +73,22 @@ def cmd_when(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, backup
+
+    try:
+        config = load_config(Path(args.config), os.environ)
+        size = backup(config.storage_url, Path(args.path))
+    except ConfigError as exc:
+        print(f"Konfigurationsfehler / configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (BackupError, OSError) as exc:
+        print(f"Sicherung fehlgeschlagen / backup failed: {exc}", file=sys.stderr)
+        return 2
+    print(f"Sicherung geschrieben / backup written: {args.path} ({size} bytes)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -91,6 +107,10 @@ def parser() -> argparse.ArgumentParser:
     when.add_argument("--tz", default="Europe/Berlin", help="Zeitzone, Standard: Europe/Berlin")
     when.add_argument("--language", default="de", choices=("de", "en"))
     when.set_defaults(func=cmd_when)
+    save = sub.add_parser("backup", help="die Datenbank im laufenden Betrieb sichern / back up the database")
+    save.add_argument("path", help="Zieldatei (darf noch nicht existieren)")
+    save.add_argument("--config", required=True, help="Pfad zur TOML-Konfiguration")
+    save.set_defaults(func=cmd_backup)
     demo = sub.add_parser("demo", help="lokaler Synapse + Bot zum Ausprobieren / local demo")
     demo.add_argument("--dir", default=".demo", help="Arbeitsverzeichnis (wird neu angelegt)")
     demo.add_argument("--port", type=int, default=8008)

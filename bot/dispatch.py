@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[["Context", str], Awaitable[None]]
 MENTIONS_PER_MESSAGE = 100
+MAX_ECHOED_NAME = 40  # an unknown command is quoted back at most this long
+MAX_MESSAGE_CHARS = 16_000  # per body and formatted_body: well below the 64 KiB event limit
 _NAME = re.compile(r"[^\W\d_]")
 
 
@@ -202,12 +204,15 @@ class Context(Voice):
         A command given by reaction (✅ on an announcement) is answered by direct message:
         a reaction has no place in the timeline to answer to, and others need not read it."""
         message = key_or_message if isinstance(key_or_message, Message) else self.t(key_or_message, **params)
-        self.replies += 1
-        tx_id = transaction_id("reply", self.event_id, str(self.replies))
-        if self.by_reaction:
-            return await self.outbox.send(await self.outbox.direct_room(self.sender), message_content(message), tx_id)
-        content = message_content(message, reply_to=self.event_id, thread_root=self.thread_root)
-        return await self.outbox.send(self.room_id, content, tx_id)
+        room_id = await self.outbox.direct_room(self.sender) if self.by_reaction else self.room_id
+        event_id = ""
+        for piece in message.split(MAX_MESSAGE_CHARS):
+            self.replies += 1
+            tx_id = transaction_id("reply", self.event_id, str(self.replies))
+            content = (message_content(piece) if self.by_reaction else
+                       message_content(piece, reply_to=self.event_id, thread_root=self.thread_root))
+            event_id = await self.outbox.send(room_id, content, tx_id)
+        return event_id
 
     async def notify(self, room_id: str, user_ids: list[str], key: str, **params: Any) -> None:
         """A message that must reach these people: m.text that mentions them (it notifies).
@@ -264,7 +269,7 @@ class Dispatcher:
                       commands=self.commands, roles=self.roles, room_id=message.room_id, sender=message.sender,
                       event_id=message.event_id, thread_root=message.thread_root, by_reaction=message.by_reaction)
         resolved = self.commands.resolve(invocation)
-        name = invocation.words[0]
+        name = invocation.words[0][:MAX_ECHOED_NAME]
         verdict = self.flood.check(message.sender, message.sent_at or now)
         if verdict != Verdict.ALLOW:
             log.info("command %s: %s (too many commands from one person)", name, verdict)
@@ -273,10 +278,11 @@ class Dispatcher:
             return True
         try:
             if resolved is None:
-                suggestion = self.commands.suggest(invocation.words[0])
+                shown = name if len(invocation.words[0]) <= MAX_ECHOED_NAME else f"{name}…"
+                suggestion = self.commands.suggest(name)
                 if suggestion:
-                    raise UserError("errors.unknown_command_suggest", name=name, suggestion=suggestion)
-                raise UserError("errors.unknown_command", name=name)
+                    raise UserError("errors.unknown_command_suggest", name=shown, suggestion=suggestion)
+                raise UserError("errors.unknown_command", name=shown)
             command, args = resolved
             name = command.name
             if command.role > ctx.role:

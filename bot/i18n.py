@@ -35,6 +35,24 @@ class Message:
             _escape(separator).join(p.html for p in parts),
         )
 
+    def split(self, limit: int) -> list[Message]:
+        """Whole lines in pieces of at most about `limit` characters (plain and HTML each), so no
+        event comes near Matrix's 64 KiB limit. A single longer line is cut."""
+        plain, markup = self.plain.split("\n"), self.html.split("<br>")
+        if len(plain) != len(markup):  # cannot happen for catalogue messages; be safe anyway
+            plain, markup = [self.plain], [self.html]
+        pieces: list[Message] = []
+        lines: list[Message] = []
+        size = 0
+        for line in (Message(p[:limit], h[:limit]) for p, h in zip(plain, markup, strict=True)):
+            grow = max(len(line.plain), len(line.html)) + 4
+            if lines and size + grow > limit:
+                pieces.append(Message.join(lines))
+                lines, size = [], 0
+            lines.append(line)
+            size += grow
+        return [*pieces, Message.join(lines)]
+
 
 def _escape(value: str) -> str:
     return html.escape(value, quote=False).replace("\n", "<br>")

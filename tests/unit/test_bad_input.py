@@ -1,0 +1,130 @@
+"""Property-based tests: whatever people type, no exception escapes, every command gets an answer
+(or is deliberately ignored), and user text never becomes markup."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.app import ROUTERS
+from bot.dispatch import CommandSet, Dispatcher, Incoming, parse_invocation
+from bot.i18n import Message, t
+from bot.roles import Roles
+from commands.dates import DateError, parse_when
+from commands.errors import UserError
+from commands.session_fields import parse_new, parse_values, split_fields
+from commands.sessions import parse_ref
+from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NAMES = sorted({name for command in CommandSet(ROUTERS).commands for name in command.names})
+# Text as people (and attackers) type it: markup, markdown, control characters, right-to-left, emoji.
+NASTY = st.sampled_from(["<script>alert(1)</script>", "**fett**", "<a href='javascript:x'>x</a>", "\u202e",
+                         "\x00", "\x1b[31m", "مرحبا", "שלום", "👍✅", "#", "|", "Wann:", "\n", "> zitat", "&amp;",
+                         "Plätze: -1", "99999999999", "#0", "#1", "30", "morgen 14 Uhr", "https://example.org"])
+TEXT = st.lists(st.one_of(st.text(max_size=30), NASTY), max_size=8).map(" ".join)
+ALLOWED_TAGS = re.compile(r"</?(strong|br|a)( href=\"[^\"<>]*\")?>")
+
+
+@given(TEXT)
+def test_parse_invocation_never_raises(text):
+    parse_invocation(text, "!")
+    parse_ref(text)
+
+
+@given(TEXT)
+@settings(max_examples=300, deadline=None)
+def test_dates_either_parse_to_a_proper_range_or_explain(text):
+    try:
+        when = parse_when(text, NOW, BERLIN)
+    except DateError:
+        return
+    assert when.start.tzinfo is not None and when.start > NOW
+    assert when.end is None or when.end > when.start
+
+
+@given(TEXT)
+@settings(max_examples=300, deadline=None)
+def test_session_fields_either_parse_or_explain(text):
+    try:
+        parse_new(text, NOW, BERLIN, None, timedelta(hours=1))
+    except UserError:
+        pass
+    try:
+        parse_values(split_fields(text), NOW, BERLIN, timedelta(hours=1))
+    except UserError:
+        pass
+
+
+@given(st.lists(st.one_of(st.text(max_size=40), NASTY), min_size=1, max_size=4))
+def test_user_text_never_becomes_markup(values):
+    message = t("sessions.line", "de", ref="#1", date=values[0], title=" ".join(values), places=values[-1])
+    assert "<" not in ALLOWED_TAGS.sub("", message.html)
+
+
+@given(st.integers(min_value=50, max_value=5000), st.lists(st.text(max_size=300), min_size=1, max_size=200))
+def test_long_messages_are_split_into_whole_lines(limit, lines):
+    message = Message.join([Message(line, line) for line in lines])
+    pieces = message.split(limit)
+    assert all(len(p.plain) <= limit + 4 * len(lines) and len(p.html) <= limit + 4 * len(lines) for p in pieces)
+    if all(len(line) <= limit and "\n" not in line and "<br>" not in line for line in lines):
+        assert "\n".join(p.plain for p in pieces) == message.plain
+
+
+class Harness:
+    """One dispatcher with a session, driven from hypothesis' synchronous examples."""
+
+    def __init__(self, tmp_path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.config, self.db = self.loop.run_until_complete(configured(tmp_path, COORDINATOR))
+        self.outbox = FakeOutbox()
+        rooms = FakeRooms()
+        self.dispatcher = Dispatcher(self.config, self.db, self.outbox, RecordingPlans(), CommandSet(ROUTERS),
+                                     Roles(self.config.roles, rooms))
+        start = (NOW + timedelta(days=3)).astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+        self.run(f"!termin neu Test | {start} | Plätze: 2", COORDINATOR)
+        self.count = 0
+
+    def run(self, body: str, sender: str) -> list[dict]:
+        self.count = getattr(self, "count", 0) + 1
+        before = len(self.outbox.sent)
+        message = Incoming("!room:localhost", sender, f"$e{self.count}", body, None,
+                           sent_at=datetime(2000, 1, 1, tzinfo=UTC) + timedelta(minutes=self.count))
+        handled = self.loop.run_until_complete(self.dispatcher.handle(message, NOW))
+        answers = [content for _, content, _ in self.outbox.sent[before:]]
+        assert handled == (parse_invocation(body, "!") is not None)
+        return answers
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.db.close())
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory):
+    h = Harness(tmp_path_factory.mktemp("bad-input"))
+    yield h
+    h.close()
+
+
+@given(st.sampled_from(NAMES), TEXT, st.sampled_from([COORDINATOR, "@staff:localhost"]))
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_every_command_with_any_arguments_gets_an_answer_and_never_an_internal_error(harness, name, args, sender):
+    answers = harness.run(f"!{name} {args}", sender)
+    assert answers, f"no answer to !{name} {args!r}"
+    for content in answers:
+        assert "Ref." not in content["body"], content["body"]
+        if content.get("formatted_body"):
+            assert "<" not in ALLOWED_TAGS.sub("", content["formatted_body"]), content["formatted_body"]
+
+
+def test_a_64_kib_command_gets_a_short_answer(harness):
+    answers = harness.run("!termin neu " + "Wärmeplanung " * 5000 + "| morgen 14 Uhr", COORDINATOR)
+    assert len(answers) == 1 and "zu lang" in answers[0]["body"]
+    assert len(harness.run("!" + "x" * 70_000, "@staff:localhost")[0]["body"]) < 1000
