@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from nio import (
-    AsyncClient,
     AsyncClientConfig,
     InviteMemberEvent,
     JoinResponse,
@@ -33,7 +31,7 @@ from bot.config import Config
 from bot.content import message_content, transaction_id
 from bot.dispatch import CommandSet, Dispatcher, Incoming
 from bot.i18n import t
-from bot.matrix import Matrix, MatrixError
+from bot.matrix import Client, Matrix, MatrixError, backoff_delay
 from bot.roles import Roles
 from bot.scheduler import Scheduler
 from commands import help as help_commands
@@ -80,11 +78,6 @@ def is_edit(event: RoomMessageText) -> bool:
     return relates.get("rel_type") == "m.replace"
 
 
-def backoff_delay(attempt: int, cap: float = 60.0) -> float:
-    """Exponential backoff with full jitter: 1 s, 2 s, 4 s … up to `cap`, randomised."""
-    return random.uniform(0.5, 1.0) * min(cap, 2.0 ** attempt)
-
-
 class Bot:
     """regiobot: one Matrix account, one database, one dispatcher."""
 
@@ -93,7 +86,7 @@ class Bot:
         self.clock = clock
         self.db = Database(config.storage_url)
         config.matrix.store_dir.mkdir(parents=True, exist_ok=True)
-        self.client = AsyncClient(
+        self.client = Client(
             config.matrix.homeserver, config.matrix.user_id, device_id=config.matrix.device_id,
             store_path=str(config.matrix.store_dir),
             config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=False),
@@ -168,7 +161,9 @@ class Bot:
             since = response.next_batch
             async with self.db.transaction() as s:
                 await repo.set_state(s, "next_batch", since)
-            self.ready.set()
+            if not self.ready.is_set():
+                log.info("ready: answering commands")
+                self.ready.set()
 
     async def _sync(self, since: str | None, full_state: bool) -> Any:
         """One long-poll, abandoned when stop() is called; None when stopping."""

@@ -186,11 +186,6 @@ class Context(Voice):
         """The sender's role in the room the command was given in."""
         return self.roles.in_room(self.room_id, self.sender)
 
-    @property
-    def direct(self) -> bool:
-        """Whether the command came from a direct chat with the bot."""
-        return self.roles.is_direct(self.room_id)
-
     def require(self, role: Role, session: Any) -> None:
         """Refuse unless the sender holds `role` in the room of `session` (where it is announced):
         power in some other room of one's own gives no say over it."""

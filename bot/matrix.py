@@ -1,13 +1,17 @@
 """A thin layer over matrix-nio: errors become exceptions, sends are idempotent.
 
-nio itself waits out 429 M_LIMIT_EXCEEDED (it honours `retry_after_ms`) and retries
-timeouts, resending with the same transaction id, so a retry never posts twice.
+nio itself waits out 429 M_LIMIT_EXCEEDED (it honours `retry_after_ms`) and retries requests
+the homeserver did not answer, resending with the same transaction id, so a retry never posts
+twice. `Client` makes those retries back off exponentially with jitter, without limit: while the
+homeserver is away nothing is dropped, and no request storm greets it when it comes back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import random
 from typing import Any
 
 from nio import (
@@ -19,6 +23,23 @@ from nio import (
     RoomSendResponse,
     UploadResponse,
 )
+
+
+log = logging.getLogger(__name__)
+
+
+def backoff_delay(attempt: int, cap: float = 60.0) -> float:
+    """Exponential backoff with jitter: about 1 s, 2 s, 4 s … up to `cap`, each randomised."""
+    return random.uniform(0.5, 1.0) * min(cap, 2.0 ** attempt)
+
+
+class Client(AsyncClient):
+    """nio's client, retrying unanswered requests with `backoff_delay`."""
+
+    async def get_timeout_retry_wait_time(self, got_timeouts: int) -> float:
+        delay = backoff_delay(got_timeouts - 1)
+        log.warning("homeserver not reachable (attempt %d), retrying in %.1f s", got_timeouts, delay)
+        return delay
 
 
 # Room version 12 (MSC4289) gives creators a power above any number; they are not in the map.
@@ -85,11 +106,6 @@ class Matrix:
             return CREATOR_POWER_LEVEL
         room = self.client.rooms.get(room_id)
         return int(room.power_levels.get_user_level(user_id)) if room else 0
-
-    def is_direct(self, room_id: str) -> bool:
-        """A room of at most two (the bot and one person), or one the bot does not know."""
-        room = self.client.rooms.get(room_id)
-        return room is None or room.member_count <= 2
 
     def display_name(self, room_id: str, user_id: str) -> str | None:
         room = self.client.rooms.get(room_id)

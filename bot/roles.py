@@ -30,14 +30,12 @@ class Rooms(Protocol):
 
     def power_level(self, room_id: str, user_id: str) -> int: ...
 
-    def is_direct(self, room_id: str) -> bool: ...
-
 
 class Roles:
-    """Roles in a room: the config lists count everywhere, power levels only in shared rooms.
+    """Roles in a room: the config lists count everywhere, power levels in their room.
 
-    In a room of two (a direct chat) whoever created it holds all power, so power there says
-    nothing about who coordinates the series.
+    Anyone can create a room and hold all power there; so for a command about a session, what
+    counts is the power in the room where that session is announced (see `Context.require`).
     """
 
     def __init__(self, config: RolesConfig, rooms: Rooms) -> None:
@@ -45,8 +43,4 @@ class Roles:
         self.rooms = rooms
 
     def in_room(self, room_id: str, user_id: str) -> Role:
-        level = 0 if self.rooms.is_direct(room_id) else self.rooms.power_level(room_id, user_id)
-        return role_of(user_id, self.config, level)
-
-    def is_direct(self, room_id: str) -> bool:
-        return self.rooms.is_direct(room_id)
+        return role_of(user_id, self.config, self.rooms.power_level(room_id, user_id))

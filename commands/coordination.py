@@ -25,8 +25,6 @@ NOTIFYING_CHANGES = ("starts_at", "ends_at", "link")
 
 @router.command("termin neu", aliases=("session new",), help="help.session_new", role=Role.COORDINATOR)
 async def create_session(ctx: Context, args: str) -> None:
-    if ctx.direct:
-        raise UserError("coordination.not_in_direct")
     values = parse_new(args, ctx.now, ctx.config.timezone, ctx.config.default_capacity,
                        timedelta(minutes=ctx.config.session_minutes))
     async with ctx.db.transaction() as s:

@@ -14,7 +14,7 @@ import pytest
 from bot.app import Bot
 from bot.config import Config, parse_config
 from bot.devserver import Synapse
-from tests.e2e.people import Person
+from tests.e2e.people import Person, new_person
 
 pytestmark = pytest.mark.e2e
 _names = itertools.count(1)
@@ -62,13 +62,12 @@ class RunningBot:
 
 @pytest.fixture
 async def people(synapse: Synapse) -> AsyncIterator[Callable[..., Awaitable[Person]]]:
-    """people("anna") registers a fresh user and returns them logged in and syncing."""
+    """people("anna") registers a fresh user (on the shared homeserver, or `server`) and returns
+    them logged in and syncing."""
     started: list[Person] = []
 
-    async def make(name: str) -> Person:
-        localpart = f"{name}{next(_names)}"
-        await synapse.register(localpart, f"pw-{localpart}")
-        person = await Person(synapse, localpart, f"pw-{localpart}").start()
+    async def make(name: str, server: Synapse | None = None) -> Person:
+        person = await new_person(server or synapse, name)
         started.append(person)
         return person
 
@@ -81,11 +80,13 @@ async def people(synapse: Synapse) -> AsyncIterator[Callable[..., Awaitable[Pers
 async def bot_config(synapse: Synapse, tmp_path: Path) -> Callable[..., Awaitable[Config]]:
     """bot_config(coordinators=[…]) registers a fresh bot account and returns its config."""
 
-    async def make(coordinators: list[str] = (), **sections: dict[str, Any]) -> Config:
+    async def make(coordinators: list[str] = (), server: Synapse | None = None,
+                   **sections: dict[str, Any]) -> Config:
+        server = server or synapse
         localpart = f"regiobot{next(_names)}"
-        await synapse.register(localpart, "bot-password")
+        await server.register(localpart, "bot-password")
         data: dict[str, Any] = {
-            "matrix": {"homeserver": synapse.url, "user_id": synapse.user_id(localpart),
+            "matrix": {"homeserver": server.url, "user_id": server.user_id(localpart),
                        "password": "bot-password", "device_id": "REGIOBOTTEST"},
             "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'regiobot.db'}"},
             "bot": {"timezone": "Europe/Berlin"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from nio import (
 from bot.devserver import Synapse
 
 Event = dict[str, Any]
+_serial = itertools.count(1)
 
 
 def replied_to(event: Event) -> str | None:
@@ -150,3 +152,10 @@ async def shared_room(coordinator: Person, bot_id: str, *staff: Person) -> str:
 
 def body(event: Event) -> str:
     return str(event["content"]["body"])
+
+
+async def new_person(server: Synapse, name: str) -> Person:
+    """Register a fresh user (`name` plus a number) on `server` and start their client."""
+    localpart = f"{name}{next(_serial)}"
+    await server.register(localpart, f"pw-{localpart}")
+    return await Person(server, localpart, f"pw-{localpart}").start()

@@ -63,14 +63,10 @@ class RecordingPlans:
 
 
 class FakeRooms:
-    """Power levels and direct chats as a test sets them up."""
+    """Power levels as a test sets them up."""
 
     def __init__(self) -> None:
         self.levels: dict[tuple[str, str], int] = {}
-        self.direct: set[str] = set()
 
     def power_level(self, room_id: str, user_id: str) -> int:
         return self.levels.get((room_id, user_id), 0)
-
-    def is_direct(self, room_id: str) -> bool:
-        return room_id in self.direct

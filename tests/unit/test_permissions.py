@@ -1,9 +1,10 @@
 """Every command against every role and every kind of room.
 
-Roles come from the config lists everywhere, and from power levels only in shared rooms, and
-for a command about a session only in that session's room: power in a room of one's own gives
-no say over sessions announced elsewhere. (Users of servers that are not allowed never reach the
-dispatcher; that is an end-to-end test.)
+Roles come from the config lists everywhere and from power levels in their room; for a command
+about a session, from the power in that session's room: power in a room of one's own (a room one
+created, or a direct chat, where the creator holds all power) gives no say over sessions announced
+elsewhere. (Users of servers that are not allowed never reach the dispatcher; that is an
+end-to-end test.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tests.unit.fakes import NOW, FakeOutbox, FakeRooms, RecordingPlans, configu
 SESSION_ROOM, OWN_ROOM, DIRECT = "!session:localhost", "!own:localhost", "!dm:localhost"
 CONFIG_COORDINATOR = "@coord:localhost"
 POWER_COORDINATOR = "@plcoord:localhost"   # power level 100 in the session's room
-OWN_ROOM_COORDINATOR = "@owner:localhost"  # power level 100 only in a room of their own
+OWN_ROOM_COORDINATOR = "@owner:localhost"  # power level 100 only in a room of their own (or a DM)
 MODERATOR = "@mod:localhost"               # power level 50 in the session's room
 STAFF = "@staff:localhost"
 PEOPLE = (CONFIG_COORDINATOR, POWER_COORDINATOR, OWN_ROOM_COORDINATOR, MODERATOR, STAFF)
@@ -49,18 +50,18 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "meine-daten": ("", False),
     "daten-löschen": ("", False),
 }
-REFUSALS = ("vorbehalten", "nicht die Rolle", "nicht im Direktchat")
+REFUSALS = ("vorbehalten", "nicht die Rolle")
 
 
 def expected_allowed(command_role: Role, name: str, session_bound: bool, person: str, room: str) -> bool:
     if command_role == Role.STAFF:
         return True
     if person == CONFIG_COORDINATOR:
-        return not (name == "termin neu" and room == DIRECT)
+        return True
     if person == POWER_COORDINATOR:
         return room == SESSION_ROOM
     if person == OWN_ROOM_COORDINATOR:
-        return room == OWN_ROOM and not session_bound
+        return room in (OWN_ROOM, DIRECT) and not session_bound
     return False
 
 
@@ -72,9 +73,8 @@ def test_every_command_has_an_example():
 async def dispatcher(tmp_path):
     config, db = await configured(tmp_path, CONFIG_COORDINATOR)
     rooms = FakeRooms()
-    rooms.direct.add(DIRECT)
     rooms.levels.update({(SESSION_ROOM, POWER_COORDINATOR): 100, (SESSION_ROOM, MODERATOR): 50,
-                         (OWN_ROOM, OWN_ROOM_COORDINATOR): 100})
+                         (OWN_ROOM, OWN_ROOM_COORDINATOR): 100, (DIRECT, OWN_ROOM_COORDINATOR): 2**53 - 1})
     outbox = FakeOutbox()
     dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), CommandSet(ROUTERS), Roles(config.roles, rooms))
     await dispatcher.handle(Incoming(SESSION_ROOM, CONFIG_COORDINATOR, "$setup", f"!termin neu Fördermittel | {START}",

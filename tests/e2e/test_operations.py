@@ -1,0 +1,197 @@
+"""Operations: a killed bot loses nothing, SIGTERM stops cleanly, a homeserver outage is ridden out
+with backoff, Synapse's default rate limits delay answers but lose none, a flooding user is slowed
+down, and a backup is taken while the bot runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config
+from bot.devserver import Synapse
+from tests.e2e.people import Person, body, replied_to, shared_room
+
+pytestmark = pytest.mark.e2e
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def toml_file(config: Config, path: Path) -> Path:
+    """The config as a file for `regiobot run` (the keys these tests need)."""
+    coordinators = ", ".join(f'"{c}"' for c in sorted(config.roles.coordinators))
+    path.write_text(f"""
+[matrix]
+homeserver = "{config.matrix.homeserver}"
+user_id = "{config.matrix.user_id}"
+password = "{config.matrix.password}"
+device_id = "{config.matrix.device_id}"
+store_dir = "{config.matrix.store_dir}"
+[storage]
+url = "{config.storage_url}"
+[roles]
+coordinators = [{coordinators}]
+""")
+    return path
+
+
+class BotProcess:
+    """`regiobot run` as a separate process, so it can be killed for real."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self.log_path = config_path.with_suffix(".log")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> BotProcess:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
+                                            cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while b"ready: answering commands" not in self.log_path.read_bytes()[offset:]:
+            assert self.process.poll() is None, self.log_path.read_text()
+            assert time.monotonic() < deadline, "bot process did not get ready"
+            await asyncio.sleep(0.1)
+        return self
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def terminate(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def stop_quietly(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+async def test_killed_bot_answers_every_command_exactly_once_and_loses_no_registration(
+        people, bot_config, tmp_path):
+    anna = await people("anna")
+    staff = [await people(f"staff{i}") for i in range(4)]
+    config = await bot_config(coordinators=[anna.user_id])
+    bot = await BotProcess(toml_file(config, tmp_path / "bot.toml")).start()
+    try:
+        room = await shared_room(anna, config.matrix.user_id, *staff)
+        assert "angelegt" in body(await anna.ask(room, "!termin neu Vergaberecht | 10.12.2099 14 Uhr | Plätze: 3"))
+        commands: list[tuple[Person, str]] = []
+
+        async def burst(texts: list[str]) -> None:
+            for person in staff:
+                for text in texts:
+                    commands.append((person, await person.say(room, text)))
+
+        sending = asyncio.create_task(burst(["!anmelden #1", "!meine"]))
+        await asyncio.sleep(0.3)
+        bot.kill()  # while commands are arriving
+        await sending
+        await burst(["!termin #1"])  # and more while the bot is down
+        await bot.start()
+        for person, event_id in commands:
+            await person.answer(room, event_id, timeout=30)
+        await asyncio.sleep(2)  # time for any duplicate to show up
+        for person, event_id in commands:
+            answers = [e for e in person.events if replied_to(e) == event_id]
+            assert len(answers) == 1, f"{len(answers)} answers to one command"
+        mine = [body(await p.ask(room, "!meine")) for p in staff]
+        assert sum("· angemeldet" in m for m in mine) == 3 and sum("Warteliste, Platz" in m for m in mine) == 1
+
+        assert bot.terminate() == 0  # SIGTERM: the current batch is finished, the database closed
+        assert "stopped" in bot.log_path.read_text()
+    finally:
+        bot.stop_quietly()
+
+
+async def test_backup_while_the_bot_runs(people, bot_config, tmp_path):
+    anna = await people("anna")
+    config = await bot_config(coordinators=[anna.user_id])
+    config_path = toml_file(config, tmp_path / "bot.toml")
+    bot = await BotProcess(config_path).start()
+    try:
+        room = await shared_room(anna, config.matrix.user_id)
+        await anna.ask(room, "!termin neu Fördermittel | 10.12.2099 14 Uhr")
+        writing = asyncio.gather(*(anna.ask(room, f"!termin neu Sitzung {n} | 1{n}.12.2099 10 Uhr")
+                                   for n in range(5)))
+        target = tmp_path / "backup" / "regiobot-backup.db"
+        target.parent.mkdir()
+        result = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bot", "backup", str(target),
+                                                          "--config", str(config_path)],
+                                         cwd=PROJECT, capture_output=True, text=True)
+        await writing
+        assert result.returncode == 0, result.stderr
+        with sqlite3.connect(target) as copy:
+            assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert 1 <= copy.execute("SELECT count(*) FROM sessions").fetchone()[0] <= 6
+            assert copy.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        again = subprocess.run([sys.executable, "-m", "bot", "backup", str(target), "--config", str(config_path)],
+                               cwd=PROJECT, capture_output=True, text=True)
+        assert again.returncode == 2 and "gibt es schon" in again.stderr
+    finally:
+        bot.stop_quietly()
+
+
+async def test_a_flooding_user_is_told_once(people, bot_config, run_bot):
+    anna, bernd = await people("anna"), await people("bernd")
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id], bot={"commands_per_minute": 3}))
+    room = await shared_room(anna, bot.user_id, bernd)
+    sent = [await bernd.say(room, "!termine") for _ in range(6)]
+    await bernd.answer(room, sent[3])
+    await asyncio.sleep(2)
+    answered = [e for e in sent if bernd.answers_to(e)]
+    assert answered == sent[:4]
+    assert "Geduld" in body(bernd.answers_to(sent[3])[0])
+    assert "Termine" in body(await anna.ask(room, "!termine"))  # others are not affected
+
+
+@pytest.fixture(scope="module")
+async def strict_synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Synapse]:
+    """A homeserver of our own with Synapse's default message rate limit (and one we may stop)."""
+    server = Synapse(tmp_path_factory.mktemp("strict") / "hs", relaxed_limits=False)
+    await server.start()
+    yield server
+    server.stop()
+
+
+async def test_rate_limited_answers_all_arrive_in_order(strict_synapse, people, bot_config, run_bot):
+    anna = await people("anna", strict_synapse)
+    staff = [await people(f"staff{i}", strict_synapse) for i in range(4)]
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id], server=strict_synapse))
+    room = await shared_room(anna, bot.user_id, *staff)
+    commands = []
+    for round_ in range(3):
+        for person in staff:
+            commands.append((person, await person.say(room, "!termine" if round_ % 2 else "!meine")))
+    answers = [await person.answer(room, event_id, timeout=60) for person, event_id in commands]
+    assert len(answers) == 12 > 10  # more than the burst the homeserver allows
+    times = [a["origin_server_ts"] for a in answers]
+    assert times == sorted(times), "answers out of order"
+    assert times[-1] - times[0] >= 4000, "no rate limiting happened: the test proves nothing"
+
+
+async def test_homeserver_outage_is_ridden_out_with_backoff(strict_synapse, people, bot_config, run_bot, caplog):
+    anna = await people("anna", strict_synapse)
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id], server=strict_synapse))
+    room = await shared_room(anna, bot.user_id)
+    caplog.set_level(logging.WARNING, logger="bot.matrix")
+    strict_synapse.stop()
+    await asyncio.sleep(10)
+    retries = [r for r in caplog.records if "not reachable" in r.getMessage()]
+    assert 1 <= len(retries) <= 5, f"{len(retries)} attempts in 10 s: no backoff"
+    await strict_synapse.start()
+    answer = await anna.answer(room, await anna.say(room, "!termine"), timeout=60)
+    assert "Termine" in body(answer) or "keine Termine" in body(answer)
+    assert os.environ.get("REGIOBOT_PASSWORD") is None  # nothing leaked into the environment
