@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nio import (
@@ -18,6 +18,7 @@ from nio import (
     InviteMemberEvent,
     JoinResponse,
     LoginResponse,
+    MegolmEvent,
     MessageDirection,
     ReactionEvent,
     RoomCreateEvent,
@@ -49,6 +50,7 @@ SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
 GAP_MAX_PAGES = 50
 FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}
+UNDECRYPTABLE_HINT_EVERY = timedelta(minutes=10)  # per person and room
 
 
 class LoginFailed(Exception):
@@ -89,7 +91,7 @@ class Bot:
         self.client = Client(
             config.matrix.homeserver, config.matrix.user_id, device_id=config.matrix.device_id,
             store_path=str(config.matrix.store_dir),
-            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=False),
+            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True),
         )
         self.matrix = Matrix(self.client)
         self.commands = CommandSet(ROUTERS)
@@ -99,6 +101,8 @@ class Bot:
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._first_sync_ms = 0
+        self._hinted: dict[tuple[str, str], datetime] = {}
+        self._to_greet: set[str] = set()
 
     async def start(self) -> None:
         """Migrate the database and log in."""
@@ -109,8 +113,8 @@ class Bot:
             who = await self.client.whoami()
             if not isinstance(who, WhoamiResponse):
                 raise LoginFailed(f"access token not accepted: {who}")
-            self.client.user_id = who.user_id
-            self.client.device_id = who.device_id or matrix.device_id
+            # Also opens the device's encryption store (a password login does that by itself).
+            self.client.restore_login(who.user_id, who.device_id or matrix.device_id, matrix.access_token)
         else:
             response = await self.client.login(matrix.password or "", device_name="regiobot")
             if not isinstance(response, LoginResponse):
@@ -153,6 +157,8 @@ class Bot:
             failures = 0
             full_state = False
             self._note_creations(response)
+            await self.matrix.maintain_keys()
+            await self._greet(response)
             await self._accept_invites(response)
             if not self.scheduler.running:  # after the first sync: direct rooms are known by then
                 await self.scheduler.start()
@@ -205,6 +211,13 @@ class Bot:
             if not isinstance(joined, JoinResponse):
                 log.warning("could not join %s: %s", room_id, joined)
                 continue
+            self._to_greet.add(room_id)
+
+    async def _greet(self, response: SyncResponse) -> None:
+        """Say hello in rooms joined since the last sync, once this sync has told us what they are
+        like (encrypted or not, who is in them)."""
+        for room_id in self._to_greet & set(response.rooms.join):
+            self._to_greet.discard(room_id)
             content = message_content(t("bot.welcome", self.config.language, prefix=self.config.command_prefix))
             try:
                 await self.matrix.send(room_id, content, transaction_id("welcome", room_id))
@@ -229,6 +242,8 @@ class Bot:
             return False
         if isinstance(event, RoomMessageText):
             return not is_edit(event)
+        if isinstance(event, MegolmEvent):  # encrypted, and we could not decrypt it
+            return True
         return (isinstance(event, ReactionEvent) and event.key in REGISTER_REACTIONS) or redacted_id(event) is not None
 
     async def _incoming(self, room_id: str, event: Any) -> Incoming | None:
@@ -279,7 +294,28 @@ class Bot:
             if event.event_id in done or event.event_id in seen:
                 continue
             seen.add(event.event_id)
+            if isinstance(event, MegolmEvent):
+                await self._undecryptable(room_id, event)
+                continue
             incoming = await self._incoming(room_id, event)
             if incoming and await self.dispatcher.handle(incoming, self.clock()):
                 async with self.db.transaction() as s:
                     await repo.mark_handled(s, event.event_id, room_id, self.clock())
+
+    async def _undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+        """Ask the sender's devices for the key, and say (once in a while) that we could not read it."""
+        try:
+            await self.client.request_room_key(event)
+        except Exception:  # a request for this session may be pending already
+            log.debug("room key request for %s not sent", event.event_id, exc_info=True)
+        now = self.clock()
+        last = self._hinted.get((room_id, event.sender))
+        if last is not None and now - last < UNDECRYPTABLE_HINT_EVERY:
+            return
+        self._hinted[(room_id, event.sender)] = now
+        message = t("bot.undecryptable", self.config.language, prefix=self.config.command_prefix)
+        try:
+            await self.matrix.send(room_id, message_content(message, reply_to=event.event_id),
+                                   transaction_id("undecryptable", event.event_id))
+        except MatrixError:
+            log.warning("could not send the decryption hint in %s", room_id)

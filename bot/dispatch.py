@@ -38,7 +38,7 @@ class Outbox(Protocol):
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str: ...
 
-    async def upload(self, data: bytes, content_type: str, filename: str) -> str: ...
+    async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]: ...
 
     async def direct_room(self, user_id: str) -> str: ...
 
@@ -221,8 +221,8 @@ class Context(Voice):
 
     async def send_file(self, room_id: str, data: bytes, filename: str, mimetype: str) -> str:
         """Upload `data` and post it as an m.file (in reply to the command when in its room)."""
-        uri = await self.outbox.upload(data, mimetype, filename)
-        content: dict[str, Any] = {"msgtype": "m.file", "body": filename, "filename": filename, "url": uri,
+        where = await self.outbox.upload(room_id, data, mimetype, filename)
+        content: dict[str, Any] = {"msgtype": "m.file", "body": filename, "filename": filename, **where,
                                    "info": {"mimetype": mimetype, "size": len(data)}, "m.mentions": {}}
         if room_id == self.room_id:
             content["m.relates_to"] = relation(self.event_id, self.thread_root)

@@ -17,6 +17,7 @@ from typing import Any
 from nio import (
     AsyncClient,
     ErrorResponse,
+    MatrixRoom,
     RoomCreateEvent,
     RoomCreateResponse,
     RoomPreset,
@@ -42,6 +43,8 @@ class Client(AsyncClient):
         return delay
 
 
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 # Room version 12 (MSC4289) gives creators a power above any number; they are not in the map.
 PRIVILEGED_CREATORS_FROM = 12
 CREATOR_POWER_LEVEL = 2**53 - 1
@@ -69,13 +72,38 @@ class Matrix:
             raise MatrixError(_describe(response))
         return str(response.event_id)
 
-    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
-        """Upload bytes to the media repository; returns the mxc:// URI."""
-        response, _ = await self.client.upload(io.BytesIO(data), content_type=content_type,
-                                               filename=filename, filesize=len(data))
+    async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]:
+        """Upload a file for `room_id`; returns the content fields naming it (`url`, or in an
+        encrypted room `file` with the keys to decrypt it)."""
+        encrypt = self.is_encrypted(room_id)
+        response, keys = await self.client.upload(
+            io.BytesIO(data), content_type="application/octet-stream" if encrypt else content_type,
+            filename=filename, filesize=len(data), encrypt=encrypt)
         if not isinstance(response, UploadResponse):
             raise MatrixError(_describe(response))
-        return str(response.content_uri)
+        if encrypt:
+            return {"file": {"url": str(response.content_uri), **(keys or {})}}
+        return {"url": str(response.content_uri)}
+
+    def is_encrypted(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return bool(room and room.encrypted)
+
+    async def maintain_keys(self) -> None:
+        """After each sync: publish our keys, learn other devices' keys, pass on key messages."""
+        client = self.client
+        if client.olm is None:
+            return
+        try:
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+            await client.send_to_device_messages()
+        except Exception:
+            log.warning("could not update encryption keys", exc_info=True)
 
     async def direct_room(self, user_id: str) -> str:
         """A room with only the bot and `user_id`: an existing one, or a new direct chat."""
@@ -86,12 +114,31 @@ class Matrix:
                 if set(room.users) | set(room.invited_users) == {self.client.user_id, user_id}:
                     self._direct[user_id] = str(room_id)
                     return str(room_id)
-            response = await self.client.room_create(invite=[user_id], is_direct=True,
-                                                     preset=RoomPreset.trusted_private_chat)
+            encrypted = self.client.olm is not None
+            response = await self.client.room_create(
+                invite=[user_id], is_direct=True, preset=RoomPreset.trusted_private_chat,
+                initial_state=[ENCRYPTION_STATE] if encrypted else ())
             if not isinstance(response, RoomCreateResponse):
                 raise MatrixError(_describe(response))
-            self._direct[user_id] = str(response.room_id)
-            return str(response.room_id)
+            room_id = str(response.room_id)
+            await self._know_new_room(room_id, user_id, encrypted)
+            self._direct[user_id] = room_id
+            return room_id
+
+    async def _know_new_room(self, room_id: str, invitee: str, encrypted: bool) -> None:
+        """Make a room we just created known to nio with its invitee, before a sync may have told
+        it (a message can then go out at once, its keys shared with the invitee's devices too)."""
+        client = self.client
+        room = client.rooms.get(room_id) or MatrixRoom(room_id, client.user_id, encrypted)
+        client.rooms[room_id] = room
+        room.add_member(client.user_id, None, None)
+        room.add_member(invitee, None, None, invited=True)
+        if encrypted and client.olm is not None:
+            room.encrypted = True
+            client.encrypted_rooms.add(room_id)
+            client.olm.update_tracked_users(room)
+            if client.should_query_keys:
+                await client.keys_query()
 
     def note_creation(self, room_id: str, event: RoomCreateEvent) -> None:
         """Remember a room's creators: from room version 12 on they outrank every power level."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 from nio import (
     AsyncClient,
+    AsyncClientConfig,
     JoinResponse,
     LoginResponse,
     MemoryDownloadResponse,
@@ -19,7 +21,10 @@ from nio import (
     SyncResponse,
 )
 
+from nio.crypto import decrypt_attachment
+
 from bot.devserver import Synapse
+from bot.matrix import ENCRYPTION_STATE, Matrix
 
 Event = dict[str, Any]
 _serial = itertools.count(1)
@@ -32,10 +37,14 @@ def replied_to(event: Event) -> str | None:
 
 
 class Person:
-    """A logged-in user who sees every event of their rooms (a background sync)."""
+    """A logged-in user who sees every event of their rooms (a background sync), with an
+    end-to-end encryption store of their own: they read encrypted rooms like Element does.
+    Events they could decrypt are recorded decrypted, marked `"encrypted": True`."""
 
     def __init__(self, synapse: Synapse, localpart: str, password: str) -> None:
-        self.client = AsyncClient(synapse.url, synapse.user_id(localpart))
+        self._store = tempfile.TemporaryDirectory(prefix=f"{localpart}-store-")
+        self.client = AsyncClient(synapse.url, synapse.user_id(localpart), store_path=self._store.name,
+                                  config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True))
         self.password = password
         self.events: list[Event] = []
         self._changed = asyncio.Condition()
@@ -60,10 +69,11 @@ class Person:
                 await asyncio.sleep(0.2)
                 continue
             since = response.next_batch
+            await Matrix(self.client).maintain_keys()
             for room_id in response.rooms.invite:
                 await self.client.join(room_id)
-            fresh = [dict(e.source, room_id=room_id) for room_id, info in response.rooms.join.items()
-                     for e in info.timeline.events]
+            fresh = [dict(e.source, room_id=room_id, encrypted=bool(getattr(e, "decrypted", False)))
+                     for room_id, info in response.rooms.join.items() for e in info.timeline.events]
             if fresh:
                 async with self._changed:
                     self.events.extend(fresh)
@@ -73,15 +83,26 @@ class Person:
         if self._task:
             self._task.cancel()
         await self.client.close()
+        self._store.cleanup()
 
-    async def create_room(self, invite: list[str], name: str = "Regiopol Akademie (Test)") -> str:
-        response = await self.client.room_create(name=name, invite=invite)
+    async def create_room(self, invite: list[str], name: str | None = "Regiopol Akademie (Test)",
+                          encrypted: bool = False, direct: bool = False) -> str:
+        response = await self.client.room_create(name=name, invite=invite, is_direct=direct,
+                                                 initial_state=[ENCRYPTION_STATE] if encrypted else [])
         assert isinstance(response, RoomCreateResponse), response
         return str(response.room_id)
 
     async def join(self, room_id: str) -> None:
         response = await self.client.join(room_id)
         assert isinstance(response, JoinResponse), response
+        await self.knows(room_id)
+
+    async def knows(self, room_id: str, timeout: float = 15.0) -> None:
+        """Wait until this person's sync has brought the room (needed before sending into it)."""
+        deadline = time.monotonic() + timeout
+        while room_id not in self.client.rooms:
+            assert time.monotonic() < deadline, f"{self.user_id} never saw room {room_id}"
+            await asyncio.sleep(0.05)
 
     async def say(self, room_id: str, body: str, thread_root: str | None = None,
                   msgtype: str = "m.text", extra: dict[str, Any] | None = None) -> str:
@@ -89,11 +110,13 @@ class Person:
         if thread_root:
             content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
                                        "is_falling_back": True, "m.in_reply_to": {"event_id": thread_root}}
-        response = await self.client.room_send(room_id, "m.room.message", content)
+        await self.knows(room_id)
+        response = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
         assert isinstance(response, RoomSendResponse), response
         return str(response.event_id)
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
+        await self.knows(room_id)
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
         response = await self.client.room_send(room_id, "m.reaction", content)
         assert isinstance(response, RoomSendResponse), response
@@ -135,9 +158,14 @@ class Person:
 
 
     async def download(self, event: Event) -> bytes:
-        """The content of an m.file event."""
-        response = await self.client.download(mxc=event["content"]["url"])
+        """The content of an m.file event (decrypted, when it is an encrypted attachment)."""
+        content = event["content"]
+        encrypted = content.get("file")
+        response = await self.client.download(mxc=encrypted["url"] if encrypted else content["url"])
         assert isinstance(response, MemoryDownloadResponse), response
+        if encrypted:
+            return decrypt_attachment(response.body, encrypted["key"]["k"], encrypted["hashes"]["sha256"],
+                                      encrypted["iv"])
         return bytes(response.body)
 
 

@@ -38,9 +38,9 @@ class FakeOutbox:
             raise self.fail_with
         return f"$event{len(self.sent)}"
 
-    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+    async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]:
         self.uploads.append(data)
-        return f"mxc://localhost/{filename}"
+        return {"url": f"mxc://localhost/{filename}"}
 
     def display_name(self, room_id: str, user_id: str) -> str | None:
         return None

@@ -1,0 +1,75 @@
+"""Encrypted rooms and direct chats: the bot reads commands and answers encrypted, sends files as
+encrypted attachments, keeps its device across restarts, shares keys with members who join later,
+and answers a message it cannot decrypt with a hint instead of silence."""
+
+from __future__ import annotations
+
+import uuid
+
+import aiohttp
+import pytest
+
+from tests.e2e.people import body, replied_to
+
+pytestmark = pytest.mark.e2e
+
+
+def from_bot(bot_id: str, room: str):
+    return lambda e: e["sender"] == bot_id and e["room_id"] == room and e.get("type") == "m.room.message"
+
+
+async def test_encrypted_rooms_and_direct_chats(people, bot_config, run_bot, synapse):
+    anna, bernd = await people("anna"), await people("bernd")
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
+    room = await anna.create_room(invite=[bot.user_id, bernd.user_id], encrypted=True)
+    await bernd.join(room)
+    welcome = (await anna.wait_for(from_bot(bot.user_id, room)))[0]
+    assert welcome["encrypted"] and "regiobot" in body(welcome)
+
+    created = await anna.ask(room, "!termin neu Vergaberecht | 10.12.2099 14 Uhr | Plätze: 5")
+    assert created["encrypted"] and "angelegt" in body(created)
+    registered = await bernd.ask(room, "!anmelden #1 Stadt Bielefeld")
+    assert registered["encrypted"] and "angemeldet" in body(registered)
+
+    # The participant list goes to a new (encrypted) direct chat, as an encrypted attachment.
+    await anna.ask(room, "!teilnehmer #1")
+    csv_event = (await anna.wait_for(lambda e: e["content"].get("msgtype") == "m.file"
+                                     and e["room_id"] != room))[0]
+    assert csv_event["encrypted"] and "file" in csv_event["content"] and "url" not in csv_event["content"]
+    assert "Stadt Bielefeld" in (await anna.download(csv_event)).decode("utf-8-sig")
+
+    # A direct chat the person opens, encrypted as Element does it.
+    direct = await bernd.create_room(invite=[bot.user_id], name=None, encrypted=True, direct=True)
+    await bernd.wait_for(from_bot(bot.user_id, direct))
+    mine = await bernd.ask(direct, "!meine")
+    assert mine["encrypted"] and "Vergaberecht" in body(mine)
+
+    # The bot keeps its device and keys across a restart.
+    device = bot.bot.client.device_id
+    key = bot.bot.client.olm.account.identity_keys["ed25519"]
+    await bot.stop()
+    await bot.start()
+    assert bot.bot.client.device_id == device
+    assert bot.bot.client.olm.account.identity_keys["ed25519"] == key
+    again = await bernd.ask(room, "!meine")
+    assert again["encrypted"] and "Vergaberecht" in body(again)
+
+    # Someone who joins later can read the answers to their commands.
+    clara = await people("clara")
+    invited = await anna.client.room_invite(room, clara.user_id)
+    assert not hasattr(invited, "status_code"), invited
+    await clara.join(room)
+    listed = await clara.ask(room, "!termine")
+    assert listed["encrypted"] and "Vergaberecht" in body(listed)
+
+    # A message the bot cannot decrypt gets a hint, not silence.
+    txn = uuid.uuid4().hex
+    garbled = {"algorithm": "m.megolm.v1.aes-sha2", "sender_key": "AAAA", "device_id": "NOSUCHDEVICE",
+               "session_id": "no-such-session", "ciphertext": "AwgAEpAB"}
+    async with aiohttp.ClientSession() as http:
+        async with http.put(f"{synapse.url}/_matrix/client/v3/rooms/{room}/send/m.room.encrypted/{txn}",
+                            json=garbled, headers={"Authorization": f"Bearer {bernd.client.access_token}"}) as resp:
+            assert resp.status == 200
+            event_id = (await resp.json())["event_id"]
+    hint = (await bernd.wait_for(lambda e: replied_to(e) == event_id))[0]
+    assert "nicht entschlüsseln" in body(hint)
