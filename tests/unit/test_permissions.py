@@ -9,6 +9,7 @@ end-to-end test.)
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -86,7 +87,8 @@ async def dispatcher(tmp_path):
 
 @pytest.mark.parametrize("room", ROOMS)
 @pytest.mark.parametrize("person", PEOPLE)
-async def test_permissions(dispatcher, person, room):
+async def test_permissions(dispatcher, person, room, caplog):
+    caplog.set_level(logging.INFO)
     dispatcher, outbox = dispatcher
     for number, command in enumerate(dispatcher.commands.commands):
         args, session_bound = EXAMPLES[command.name]
@@ -98,3 +100,6 @@ async def test_permissions(dispatcher, person, room):
         allowed = expected_allowed(command.role, command.name, session_bound, person, room)
         assert refused != allowed, f"!{command.name} by {person} in {room}: {answers[0]}"
         assert "Ref." not in answers[0], answers[0]
+    personal = [r.getMessage() for r in caplog.records
+                if r.levelno <= logging.INFO and ("@" in r.getMessage() or "Fördermittel" in r.getMessage())]
+    assert personal == [], "personal data logged at INFO"
