@@ -36,14 +36,14 @@ from bot.matrix import Client, Matrix, MatrixError, backoff_delay
 from bot.roles import Roles
 from bot.scheduler import Scheduler
 from commands import help as help_commands
-from commands import coordination, followups, privacy, registration, sessions, status
+from commands import coordination, followups, privacy, qa, registration, sessions, status
 from storage import repo
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 ROUTERS = (help_commands.router, sessions.router, registration.router, coordination.router, followups.router,
-           status.router, privacy.router)
+           status.router, privacy.router, qa.router)
 # Reactions on an announcement that register (with and without the emoji variation selector).
 REGISTER_REACTIONS = frozenset({"✅", "✅\ufe0f", "✔️", "✔", "☑️", "☑"})
 SYNC_TIMEOUT_MS = 30_000
@@ -244,7 +244,9 @@ class Bot:
             return not is_edit(event)
         if isinstance(event, MegolmEvent):  # encrypted, and we could not decrypt it
             return True
-        return (isinstance(event, ReactionEvent) and event.key in REGISTER_REACTIONS) or redacted_id(event) is not None
+        if isinstance(event, ReactionEvent):
+            return event.key in REGISTER_REACTIONS or event.key in qa.VOTES
+        return redacted_id(event) is not None
 
     async def _incoming(self, room_id: str, event: Any) -> Incoming | None:
         """The command an event stands for: a message, ✅ on an announcement, or taking the ✅ back."""
@@ -297,10 +299,28 @@ class Bot:
             if isinstance(event, MegolmEvent):
                 await self._undecryptable(room_id, event)
                 continue
+            if await self._vote(room_id, event):
+                continue
             incoming = await self._incoming(room_id, event)
             if incoming and await self.dispatcher.handle(incoming, self.clock()):
                 async with self.db.transaction() as s:
                     await repo.mark_handled(s, event.event_id, room_id, self.clock())
+
+    async def _vote(self, room_id: str, event: Any) -> bool:
+        """A 👍 on a question counts as a vote, taking it back withdraws the vote (silently)."""
+        voted = isinstance(event, ReactionEvent) and event.key in qa.VOTES
+        if not voted and redacted_id(event) is None:
+            return False
+        async with self.db.transaction() as s:
+            if voted:
+                question = await repo.question_by_event(s, event.reacts_to)
+                counted = question is not None and await qa.vote(s, question, event.sender, event.event_id,
+                                                                 self.clock())
+            else:
+                counted = await qa.unvote(s, redacted_id(event) or "", event.sender)
+            if voted or counted:  # a 👍 elsewhere, or a withdrawn vote: nothing more to do
+                await repo.mark_handled(s, event.event_id, room_id, self.clock())
+        return voted or counted
 
     async def _undecryptable(self, room_id: str, event: MegolmEvent) -> None:
         """Ask the sender's devices for the key, and say (once in a while) that we could not read it."""

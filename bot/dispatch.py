@@ -40,6 +40,10 @@ class Outbox(Protocol):
 
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]: ...
 
+    async def react(self, room_id: str, event_id: str, key: str, tx_id: str) -> str: ...
+
+    def member_count(self, room_id: str) -> int: ...
+
     async def direct_room(self, user_id: str) -> str: ...
 
     def display_name(self, room_id: str, user_id: str) -> str | None: ...
@@ -60,12 +64,23 @@ class Command:
         return (self.name, *self.aliases)
 
 
+Listener = Callable[["Context", str], Awaitable[bool]]
+
+
 class Router:
-    """A family of commands, declared with `@router.command(...)`."""
+    """A family of commands, declared with `@router.command(...)`, and listeners for messages in
+    threads that are not commands (`@router.thread_message()`; True when they took the message)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.commands: list[Command] = []
+        self.listeners: list[Listener] = []
+
+    def thread_message(self) -> Callable[[Listener], Listener]:
+        def register(listener: Listener) -> Listener:
+            self.listeners.append(listener)
+            return listener
+        return register
 
     def command(self, name: str, *, aliases: Iterable[str] = (), help: str,
                 role: Role = Role.STAFF) -> Callable[[Handler], Handler]:
@@ -112,7 +127,9 @@ class CommandSet:
     """All commands of all routers, looked up by name or alias."""
 
     def __init__(self, routers: Iterable[Router]) -> None:
+        routers = list(routers)
         self.commands = [c for r in routers for c in r.commands]
+        self.listeners = [listener for r in routers for listener in r.listeners]
         self._by_name: dict[str, Command] = {}
         for command in self.commands:
             for name in command.names:
@@ -162,7 +179,7 @@ class Voice:
         return self.config.command_prefix
 
     def t(self, key: str, **params: Any) -> Message:
-        return t(key, self.language, prefix=self.prefix, **params)
+        return t(key, self.language, **{"prefix": self.prefix, **params})
 
 
 @dataclass
@@ -256,14 +273,16 @@ class Dispatcher:
         self.flood = FloodGuard(config.commands_per_minute, timedelta(minutes=1))
 
     async def handle(self, message: Incoming, now: datetime) -> bool:
-        """Answer the message if it is a command; True when it was one."""
+        """Answer the message if it is a command (or a message some listener takes, such as a
+        question in a Q&A thread); True when it was one of those."""
         invocation = parse_invocation(message.body, self.config.command_prefix)
-        if invocation is None:
+        if invocation is None and not (message.thread_root and self.commands.listeners):
             return False
         ctx = Context(config=self.config, now=now, db=self.db, outbox=self.outbox, plans=self.plans,
                       commands=self.commands, roles=self.roles, room_id=message.room_id, sender=message.sender,
                       event_id=message.event_id, thread_root=message.thread_root, by_reaction=message.by_reaction)
-        resolved = self.commands.resolve(invocation)
+        if invocation is None:
+            return await self._run(ctx, "thread message", self._listen, ctx, message.body.strip())
         name = invocation.words[0][:MAX_ECHOED_NAME]
         verdict = self.flood.check(message.sender, message.sent_at or now)
         if verdict != Verdict.ALLOW:
@@ -271,26 +290,42 @@ class Dispatcher:
             if verdict == Verdict.WARN:
                 await self._answer_safely(ctx, "errors.flood", {"limit": self.config.commands_per_minute})
             return True
+        return await self._run(ctx, name, self._command, ctx, invocation, name)
+
+    async def _listen(self, ctx: Context, text: str) -> bool:
+        for listener in self.commands.listeners:
+            if await listener(ctx, text):
+                return True
+        return False
+
+    async def _command(self, ctx: Context, invocation: Invocation, name: str) -> bool:
+        resolved = self.commands.resolve(invocation)
+        if resolved is None:
+            shown = name if len(invocation.words[0]) <= MAX_ECHOED_NAME else f"{name}…"
+            suggestion = self.commands.suggest(name)
+            if suggestion:
+                raise UserError("errors.unknown_command_suggest", name=shown, suggestion=suggestion)
+            raise UserError("errors.unknown_command", name=shown)
+        command, args = resolved
+        if command.role > ctx.role:
+            raise UserError("errors.role_required", command=command.name,
+                            role=ctx.t(f"roles.{command.role.name.lower()}"))
+        await command.handler(ctx, args)
+        return True
+
+    async def _run(self, ctx: Context, name: str, work: Callable[..., Awaitable[bool]], *args: Any) -> bool:
+        """Run `work`; every exception becomes an answer (a short German one, or a reference)."""
         try:
-            if resolved is None:
-                shown = name if len(invocation.words[0]) <= MAX_ECHOED_NAME else f"{name}…"
-                suggestion = self.commands.suggest(name)
-                if suggestion:
-                    raise UserError("errors.unknown_command_suggest", name=shown, suggestion=suggestion)
-                raise UserError("errors.unknown_command", name=shown)
-            command, args = resolved
-            name = command.name
-            if command.role > ctx.role:
-                raise UserError("errors.role_required", command=command.name,
-                                role=ctx.t(f"roles.{command.role.name.lower()}"))
-            await command.handler(ctx, args)
-            log.info("command %s: ok", name)
+            taken = await work(*args)
+            if taken:
+                log.info("%s: ok", name)
+            return taken
         except UserError as exc:
-            log.info("command %s: refused (%s)", name, exc.key)
+            log.info("%s: refused (%s)", name, exc.key)
             await self._answer_safely(ctx, exc.key, exc.params)
         except Exception:
             reference = secrets.token_hex(3).upper()
-            log.exception("command %s: failed (Ref. %s)", name, reference)
+            log.exception("%s: failed (Ref. %s)", name, reference)
             await self._answer_safely(ctx, "errors.internal", {"reference": reference})
         return True
 

@@ -72,6 +72,20 @@ class Matrix:
             raise MatrixError(_describe(response))
         return str(response.event_id)
 
+    async def react(self, room_id: str, event_id: str, key: str, tx_id: str) -> str:
+        """Put a reaction on an event; returns the reaction's event id."""
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        response = await self.client.room_send(room_id, "m.reaction", content, tx_id=tx_id,
+                                               ignore_unverified_devices=True)
+        if not isinstance(response, RoomSendResponse):
+            raise MatrixError(_describe(response))
+        return str(response.event_id)
+
+    def member_count(self, room_id: str) -> int:
+        """Joined and invited members as of the last sync (0 if the room is unknown)."""
+        room = self.client.rooms.get(room_id)
+        return int(room.member_count) if room else 0
+
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]:
         """Upload a file for `room_id`; returns the content fields naming it (`url`, or in an
         encrypted room `file` with the keys to decrypt it)."""

@@ -23,6 +23,7 @@ from bot.matrix import MatrixError
 from commands.dates import format_short
 from commands.planned_content import announcement, render
 from commands.planning import plan_dm_reminders, skip
+from commands.privacy import FORGOTTEN
 from commands.timing import Kind, Verdict, decide, retry_delay
 from storage import repo
 from storage.db import Database
@@ -124,7 +125,7 @@ class Scheduler:
         now = self.clock()
         async with self.db.transaction() as s:
             await repo.prune_handled(s, now - KEEP_HANDLED)
-            purged = await repo.purge_ended(s, now - timedelta(days=self.config.retention_days))
+            purged = await repo.purge_ended(s, now - timedelta(days=self.config.retention_days), FORGOTTEN)
         if purged:
             log.info("deleted the personal data of %d sessions older than %d days", purged,
                      self.config.retention_days)
@@ -167,9 +168,11 @@ class Scheduler:
                 if kind == Kind.REMINDER:
                     await plan_dm_reminders(s, row, session, now)
                     fan_out = True
-                registered = await repo.registered_user_ids(s, session.id) if kind == Kind.PROTOCOL else []
+                protocol = kind == Kind.PROTOCOL
+                registered = await repo.registered_user_ids(s, session.id) if protocol else []
+                questions = await repo.qa_summary(s, session.id) if protocol else None
                 outgoing = render(kind, row.payload, summary, Voice(self.config, now), decision.late, row.user_id,
-                                  registered)
+                                  registered, questions)
         if decision.verdict != Verdict.SEND:
             log.info("planned message %s (%s): skipped, %s", planned_id, row.kind, decision.verdict)
             if session.status == SessionStatus.SCHEDULED:

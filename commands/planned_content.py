@@ -56,8 +56,9 @@ def reminder(voice: Voice, session: Session, late: bool) -> Message:
 
 
 def render(kind: Kind, row_payload: str | None, summary: SessionSummary, voice: Voice, late: bool,
-           recipient: str | None, registered: list[str]) -> Outgoing:
-    """The message a planned row stands for; `recipient` is set for direct messages."""
+           recipient: str | None, registered: list[str], questions: tuple[int, int] | None = None) -> Outgoing:
+    """The message a planned row stands for; `recipient` is set for direct messages; `questions`
+    (answered, open) of a closed Q&A round join the protocol."""
     session = summary.session
     ref, title, data = f"#{session.id}", session.title, payload(row_payload)
     if kind == Kind.ANNOUNCEMENT:
@@ -67,8 +68,11 @@ def render(kind: Kind, row_payload: str | None, summary: SessionSummary, voice: 
     if kind == Kind.REMINDER_DM:
         return Outgoing(reminder(voice, session, late), notice=False, mentions=(recipient,) if recipient else ())
     if kind == Kind.PROTOCOL:
-        return Outgoing(voice.t("planned.protocol", ref=ref, title=title, url=data["url"]), notice=False,
-                        mentions=tuple(registered[:MAX_SILENT_MENTIONS]))
+        message = voice.t("planned.protocol", ref=ref, title=title, url=data["url"])
+        if questions is not None:
+            message = Message.join([message, voice.t("qa.protocol_summary", answered=questions[0],
+                                                     open=questions[1])])
+        return Outgoing(message, notice=False, mentions=tuple(registered[:MAX_SILENT_MENTIONS]))
     if kind == Kind.MATERIAL:
         label = data.get("title") or voice.t("planned.material_untitled").plain
         return Outgoing(voice.t("planned.material", ref=ref, title=title, label=label, url=data["url"]),

@@ -43,6 +43,9 @@ def export(user_id: str, data: repo.PersonData, now: datetime) -> bytes:
                              "added_at": _time(m.added_at)} for m in data.materials_added],
         "direct_messages": [{"session": f"#{m.session_id}", "kind": m.kind, "due_at": _time(m.due_at),
                              "status": m.status} for m in data.direct_messages],
+        "questions": [{"session": f"#{q.session_id}", "number": q.number, "text": q.text,
+                       "anonymous": q.anonymous, "asked_at": _time(q.asked_at), "status": q.status}
+                      for q in data.questions],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 

@@ -180,3 +180,63 @@ class PersonSettings(SQLModel, table=True):
     dm_reminders: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     privacy_notice_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     updated_at: datetime = Field(sa_column=_utc_column())
+
+
+class QaRound(SQLModel, table=True):
+    """A Q&A round of a session: a thread in the session's room, open until the moderator closes it."""
+
+    __tablename__ = "qa_rounds"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"),
+                                             nullable=False, index=True))
+    room_id: str
+    root_event_id: str | None = Field(default=None, index=True)
+    opened_by: str
+    opened_at: datetime = Field(sa_column=_utc_column())
+    closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # The ranked digest in Markdown, written when the round closes.
+    digest: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class QuestionStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    HIDDEN = "hidden"
+
+
+class Question(SQLModel, table=True):
+    """A question of a session: asked in the round's thread, or before it (also anonymously).
+
+    `event_id` is the message people vote on (the asker's own, or the bot's post of it)."""
+
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("session_id", "number", name="uq_questions_session_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"),
+                                             nullable=False, index=True))
+    round_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("qa_rounds.id",
+                                                                                   ondelete="SET NULL")))
+    number: int
+    author: str
+    anonymous: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    asked_at: datetime = Field(sa_column=_utc_column())
+    event_id: str | None = Field(default=None, index=True)
+    status: str = Field(default=QuestionStatus.OPEN, sa_column=Column(String(16), nullable=False))
+    answered_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class Vote(SQLModel, table=True):
+    """A 👍 on a question, one per person; removing the reaction removes the vote."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("question_id", "user_id", name="uq_votes_question_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(sa_column=Column(Integer, ForeignKey("questions.id", ondelete="CASCADE"),
+                                              nullable=False))
+    user_id: str
+    reaction_event_id: str = Field(index=True)
+    voted_at: datetime = Field(sa_column=_utc_column())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from commands.waitlist import Seat
@@ -19,10 +19,14 @@ from storage.models import (
     PersonSettings,
     PlannedMessage,
     PlannedStatus,
+    QaRound,
+    Question,
+    QuestionStatus,
     Registration,
     RegistrationStatus,
     Session,
     SessionStatus,
+    Vote,
 )
 
 ACTIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
@@ -297,6 +301,7 @@ class PersonData:
     sessions_created: list[Session]
     materials_added: list[Material]
     direct_messages: list[PlannedMessage]
+    questions: list[Question]
 
 
 async def person_data(s: AsyncSession, user_id: str) -> PersonData:
@@ -307,14 +312,20 @@ async def person_data(s: AsyncSession, user_id: str) -> PersonData:
     added = await s.exec(select(Material).where(Material.added_by == user_id).order_by(col(Material.id)))
     direct = await s.exec(select(PlannedMessage).where(PlannedMessage.user_id == user_id)
                           .order_by(col(PlannedMessage.due_at)))
+    asked = await s.exec(select(Question).where(Question.author == user_id).order_by(col(Question.asked_at)))
     return PersonData(await s.get(PersonSettings, user_id), [(r, x) for r, x in registrations.all()],
-                      list(created.all()), list(added.all()), list(direct.all()))
+                      list(created.all()), list(added.all()), list(direct.all()), list(asked.all()))
 
 
 async def forget_person(s: AsyncSession, user_id: str, placeholder: str) -> None:
-    """Delete a person's registrations, settings and direct messages; where a record must stay
-    (a session they created, material they added) their id is replaced by `placeholder`."""
+    """Delete a person's registrations, settings, votes and direct messages; where a record must
+    stay (a session they created, material they added, a question they asked) their id is
+    replaced by `placeholder`."""
     await s.exec(delete(Registration).where(col(Registration.user_id) == user_id))
+    await s.exec(delete(Vote).where(col(Vote.user_id) == user_id))
+    for question in (await s.exec(select(Question).where(Question.author == user_id))).all():
+        question.author = placeholder
+        s.add(question)
     await s.exec(delete(PlannedMessage).where(col(PlannedMessage.user_id) == user_id))
     await s.exec(delete(PersonSettings).where(col(PersonSettings.user_id) == user_id))
     for session in (await s.exec(select(Session).where(Session.created_by == user_id))).all():
@@ -326,12 +337,123 @@ async def forget_person(s: AsyncSession, user_id: str, placeholder: str) -> None
     await s.flush()
 
 
-async def purge_ended(s: AsyncSession, ended_before: datetime) -> int:
-    """Delete the personal data of sessions that ended before `ended_before`; how many sessions."""
+async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str) -> int:
+    """Delete the personal data of sessions that ended before `ended_before` (registrations,
+    votes, direct messages; question authors become `placeholder`); how many sessions had people."""
     ended = select(Session.id).where(col(Session.ends_at) < ended_before)
+    asked = select(Question.id).where(col(Question.session_id).in_(ended))
+    await s.exec(delete(Vote).where(col(Vote.question_id).in_(asked)))
+    for question in (await s.exec(select(Question).where(col(Question.session_id).in_(ended),
+                                                         Question.author != placeholder))).all():
+        question.author = placeholder
+        s.add(question)
     with_people = (await s.exec(select(func.count(func.distinct(Registration.session_id)))
                                 .where(col(Registration.session_id).in_(ended)))).one()
     await s.exec(delete(Registration).where(col(Registration.session_id).in_(ended)))
     await s.exec(delete(PlannedMessage).where(col(PlannedMessage.session_id).in_(ended),
                                               col(PlannedMessage.user_id).is_not(None)))
     return int(with_people)
+
+
+@dataclass(frozen=True)
+class QuestionVotes:
+    """A question with the number of votes it has."""
+
+    question: Question
+    votes: int
+
+
+async def running_sessions(s: AsyncSession, now: datetime, margin: timedelta) -> list[Session]:
+    """Scheduled sessions under way (within `margin` before the start and after the end)."""
+    query = (select(Session)
+             .where(Session.status == SessionStatus.SCHEDULED, col(Session.starts_at) <= now + margin,
+                    col(Session.ends_at) >= now - margin)
+             .order_by(col(Session.starts_at)))
+    return list((await s.exec(query)).all())
+
+
+async def open_round(s: AsyncSession, session_id: int) -> QaRound | None:
+    query = select(QaRound).where(QaRound.session_id == session_id, col(QaRound.closed_at).is_(None))
+    return (await s.exec(query)).first()
+
+
+async def round_by_root(s: AsyncSession, root_event_id: str) -> QaRound | None:
+    return (await s.exec(select(QaRound).where(QaRound.root_event_id == root_event_id))).first()
+
+
+async def latest_round(s: AsyncSession, *, session_id: int | None = None, room_id: str | None = None,
+                       only_open: bool = False) -> QaRound | None:
+    """The most recent round of a session, or in a room."""
+    query = select(QaRound)
+    if session_id is not None:
+        query = query.where(QaRound.session_id == session_id)
+    if room_id is not None:
+        query = query.where(QaRound.room_id == room_id)
+    if only_open:
+        query = query.where(col(QaRound.closed_at).is_(None))
+    return (await s.exec(query.order_by(col(QaRound.opened_at).desc(), col(QaRound.id).desc()))).first()
+
+
+async def save_row(s: AsyncSession, row: SQLModel) -> None:
+    s.add(row)
+    await s.flush()
+
+
+async def next_question_number(s: AsyncSession, session_id: int) -> int:
+    query = select(func.coalesce(func.max(Question.number), 0)).where(Question.session_id == session_id)
+    return int((await s.exec(query)).one()) + 1
+
+
+async def questions(s: AsyncSession, session_id: int) -> list[QuestionVotes]:
+    """A session's questions with their votes, in the order they were asked."""
+    votes = func.count(Vote.id)
+    query = (select(Question, votes).outerjoin(Vote, col(Vote.question_id) == col(Question.id))
+             .where(Question.session_id == session_id).group_by(col(Question.id)).order_by(col(Question.number)))
+    return [QuestionVotes(row[0], row[1]) for row in (await s.exec(query)).all()]
+
+
+async def waiting_questions(s: AsyncSession, session_id: int) -> list[Question]:
+    """Questions sent before the round, not yet posted in its thread."""
+    query = (select(Question).where(Question.session_id == session_id, col(Question.event_id).is_(None),
+                                    Question.status == QuestionStatus.OPEN)
+             .order_by(col(Question.number)))
+    return list((await s.exec(query)).all())
+
+
+async def question_by_number(s: AsyncSession, session_id: int, number: int) -> Question | None:
+    query = select(Question).where(Question.session_id == session_id, Question.number == number)
+    return (await s.exec(query)).first()
+
+
+async def question_by_event(s: AsyncSession, event_id: str) -> Question | None:
+    return (await s.exec(select(Question).where(Question.event_id == event_id))).first()
+
+
+async def add_vote(s: AsyncSession, vote: Vote) -> bool:
+    """Count a vote; False when this person had voted for the question already."""
+    existing = await s.exec(select(Vote).where(Vote.question_id == vote.question_id, Vote.user_id == vote.user_id))
+    if existing.first() is not None:
+        return False
+    s.add(vote)
+    await s.flush()
+    return True
+
+
+async def vote_by_reaction(s: AsyncSession, reaction_event_id: str) -> Vote | None:
+    return (await s.exec(select(Vote).where(Vote.reaction_event_id == reaction_event_id))).first()
+
+
+async def delete_row(s: AsyncSession, row: SQLModel) -> None:
+    await s.delete(row)
+    await s.flush()
+
+
+async def qa_summary(s: AsyncSession, session_id: int) -> tuple[int, int] | None:
+    """(answered, still open) questions of a session whose round has closed; None without one."""
+    closed = await s.exec(select(QaRound.id).where(QaRound.session_id == session_id,
+                                                   col(QaRound.closed_at).is_not(None)))
+    if closed.first() is None:
+        return None
+    counts = dict((await s.exec(select(Question.status, func.count(Question.id))
+                                .where(Question.session_id == session_id).group_by(Question.status))).all())
+    return counts.get(QuestionStatus.ANSWERED, 0), counts.get(QuestionStatus.OPEN, 0)

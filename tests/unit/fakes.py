@@ -30,6 +30,7 @@ class FakeOutbox:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any], str]] = []
         self.uploads: list[bytes] = []
+        self.reactions: list[tuple[str, str, str]] = []
         self.fail_with: Exception | None = None
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
@@ -44,6 +45,13 @@ class FakeOutbox:
 
     def display_name(self, room_id: str, user_id: str) -> str | None:
         return None
+
+    async def react(self, room_id: str, event_id: str, key: str, tx_id: str) -> str:
+        self.reactions.append((room_id, event_id, key))
+        return f"$reaction{len(self.reactions)}"
+
+    def member_count(self, room_id: str) -> int:
+        return 2 if room_id.startswith("!dm") else 10
 
     async def direct_room(self, user_id: str) -> str:
         return f"!dm-{user_id}"

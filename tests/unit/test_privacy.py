@@ -76,7 +76,7 @@ async def test_personal_data_is_purged_after_the_retention_period(bot):
     await dispatcher.handle(say("!anmelden #1", BERND, "$r1"), NOW)
     await dispatcher.handle(say("!anmelden #2", BERND, "$r2"), NOW)
     async with dispatcher.db.transaction() as s:
-        assert await repo.purge_ended(s, NOW + timedelta(days=30)) == 1  # #1 ended, #2 not yet
+        assert await repo.purge_ended(s, NOW + timedelta(days=30), "(gelöscht)") == 1  # #1 ended, #2 not yet
     async with dispatcher.db.transaction() as s:
         data = await repo.person_data(s, BERND)
     assert [session.id for _, session in data.registrations] == [2]
