@@ -17,6 +17,7 @@ from bot.i18n import LANGUAGES
 _USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 _DURATION = re.compile(r"^(\d+)\s*(d|h|m|s)$")
 _DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+STORAGE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
 class ConfigError(Exception):
@@ -160,9 +161,9 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
 
     storage = _Reader(data, "storage")
     url = storage.get("url", str, f"sqlite+aiosqlite:///{base_dir / 'regiobot.db'}")
-    if not url.startswith("sqlite+aiosqlite://"):
-        raise ConfigError(storage.key("url"), "muss mit sqlite+aiosqlite:// beginnen / "
-                                              "must start with sqlite+aiosqlite://")
+    if not url.startswith(STORAGE_SCHEMES):
+        raise ConfigError(storage.key("url"), f"muss mit {' oder '.join(STORAGE_SCHEMES)} beginnen / "
+                                              f"must start with {' or '.join(STORAGE_SCHEMES)}")
 
     bot = _Reader(data, "bot")
     zone_name = bot.get("timezone", str, "Europe/Berlin")

@@ -43,6 +43,7 @@ async def change_session(ctx: Context, args: str) -> None:
     if not rest:
         raise UserError("coordination.change_usage")
     async with ctx.db.transaction() as s:
+        await repo.lock_session(s, number)
         session = await find_session(s, number)
         check_open(session, ctx.now)
         values = parse_values(split_fields(rest), ctx.now, ctx.config.timezone,
@@ -76,6 +77,7 @@ async def change_session(ctx: Context, args: str) -> None:
 async def cancel_session(ctx: Context, args: str) -> None:
     number, reason = require_ref(args, f"{ctx.prefix}termin absagen #N Grund")
     async with ctx.db.transaction() as s:
+        await repo.lock_session(s, number)
         session = await find_session(s, number)
         check_open(session, ctx.now)
         session.status, session.cancel_reason = SessionStatus.CANCELLED, reason or None

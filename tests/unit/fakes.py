@@ -9,11 +9,13 @@ from bot.config import Config, parse_config
 from storage.db import Database
 
 
-async def configured(tmp_path: Path, coordinator: str) -> tuple[Config, Database]:
-    """A config for a bot that never connects, and its migrated database in `tmp_path`."""
+async def configured(tmp_path: Path, coordinator: str, storage_url: str | None = None) -> tuple[Config, Database]:
+    """A config for a bot that never connects, and its migrated database (SQLite in `tmp_path`
+    unless `storage_url` names another)."""
+    storage = {"url": storage_url} if storage_url else {}
     config = parse_config({"matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost",
                                       "password": "x"},
-                           "roles": {"coordinators": [coordinator]}}, {}, tmp_path)
+                           "storage": storage, "roles": {"coordinators": [coordinator]}}, {}, tmp_path)
     db = Database(config.storage_url)
     await db.migrate()
     return config, db

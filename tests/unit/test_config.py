@@ -36,6 +36,11 @@ def test_defaults():
     assert config.roles.coordinator_power_level == 100 and config.roles.moderator_power_level == 50
 
 
+def test_postgresql_through_asyncpg():
+    url = "postgresql+asyncpg://regiobot:secret@postgres:5432/regiobot"
+    assert parse_config(config_with(storage={"url": url}), {}, Path(".")).storage_url == url
+
+
 def test_secrets_from_environment_win():
     data = config_with(matrix={"password": None})
     del data["matrix"]["password"]
@@ -55,6 +60,7 @@ def test_secrets_from_environment_win():
     ({"roles": {"coordinators": ["anna"]}}, "[roles] coordinators"),
     ({"schedule": {"remind_before": ["1 Tag"]}}, "[schedule] remind_before"),
     ({"storage": {"url": "mysql://x"}}, "[storage] url"),
+    ({"storage": {"url": "postgresql://regiobot@db/regiobot"}}, "[storage] url"),
 ])
 def test_invalid_values_name_the_key(sections, key):
     with pytest.raises(ConfigError) as info:
