@@ -29,9 +29,10 @@ from nio import (
     WhoamiResponse,
 )
 
-from bot.config import Config
+from bot.config import Config, MatrixConfig
 from bot.content import message_content, transaction_id
 from bot.dispatch import CommandSet, Dispatcher, Incoming
+from bot.health import HealthServer, Metrics
 from bot.i18n import t
 from bot.matrix import Matrix, MatrixError
 from bot.roles import Role, role_of
@@ -55,6 +56,22 @@ FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}
 
 class LoginFailed(Exception):
     """The homeserver did not accept the bot's credentials."""
+
+
+async def log_in(client: AsyncClient, matrix: MatrixConfig, device_name: str = "regiobot") -> None:
+    """Log in with the access token (checked with whoami) or the password, as `client.device_id`
+    (a new device when None); raises LoginFailed with the homeserver's reason."""
+    if matrix.access_token:
+        client.access_token = matrix.access_token
+        who = await client.whoami()
+        if not isinstance(who, WhoamiResponse):
+            raise LoginFailed(f"access token not accepted: {getattr(who, 'message', who)}")
+        client.user_id = who.user_id
+        client.device_id = who.device_id or matrix.device_id
+    else:
+        response = await client.login(matrix.password or "", device_name=device_name)
+        if not isinstance(response, LoginResponse):
+            raise LoginFailed(str(getattr(response, "message", response)))
 
 
 def server_of(user_id: str) -> str:
@@ -101,7 +118,10 @@ class Bot:
         self.matrix = Matrix(self.client)
         self.commands = CommandSet(ROUTERS)
         self.scheduler = Scheduler(config, self.db, self.matrix, clock)
-        self.dispatcher = Dispatcher(config, self.db, self.matrix, self.scheduler, self.commands, self._role_in_room)
+        self.metrics = Metrics()
+        self.health = HealthServer(config.metrics_listen, self.metrics, self.db, clock) if config.metrics_listen else None
+        self.dispatcher = Dispatcher(config, self.db, self.matrix, self.scheduler, self.commands, self._role_in_room,
+                                     self.metrics.command_done)
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._first_sync_ms = 0
@@ -110,20 +130,11 @@ class Bot:
         return role_of(user_id, self.config.roles, power_level)
 
     async def start(self) -> None:
-        """Migrate the database and log in."""
+        """Migrate the database, open /healthz and /metrics (if configured), log in."""
         await self.db.migrate()
-        matrix = self.config.matrix
-        if matrix.access_token:
-            self.client.access_token = matrix.access_token
-            who = await self.client.whoami()
-            if not isinstance(who, WhoamiResponse):
-                raise LoginFailed(f"access token not accepted: {who}")
-            self.client.user_id = who.user_id
-            self.client.device_id = who.device_id or matrix.device_id
-        else:
-            response = await self.client.login(matrix.password or "", device_name="regiobot")
-            if not isinstance(response, LoginResponse):
-                raise LoginFailed(f"login failed: {getattr(response, 'message', response)}")
+        if self.health:
+            await self.health.start()
+        await log_in(self.client, self.config.matrix)
         log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
 
     def stop(self) -> None:
@@ -131,6 +142,8 @@ class Bot:
         self._stop.set()
 
     async def close(self) -> None:
+        if self.health:
+            await self.health.stop()
         await self.scheduler.stop()
         await self.client.close()
         await self.db.close()
@@ -152,6 +165,7 @@ class Bot:
                 return
             if not isinstance(response, SyncResponse):
                 failures += 1
+                self.metrics.sync_failed()
                 delay = backoff_delay(failures)
                 log.warning("sync failed (%s), retrying in %.1f s", getattr(response, "message", response), delay)
                 try:
@@ -170,6 +184,7 @@ class Bot:
             since = response.next_batch
             async with self.db.transaction() as s:
                 await repo.set_state(s, "next_batch", since)
+            self.metrics.synced(self.clock())
             self.ready.set()
 
     async def _sync(self, since: str | None, full_state: bool) -> Any:

@@ -1,4 +1,4 @@
-"""The `regiobot` command: run, demo, when."""
+"""The `regiobot` command: run, check-config, demo, when."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config, ConfigError, load_config
 from bot.i18n import t
+from bot.logs import setup_logging
 from commands.dates import DateError, parse_when
 
 log = logging.getLogger("regiobot")
@@ -35,11 +36,18 @@ async def serve(config: Config) -> None:
         log.info("stopped")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def load_or_explain(path: str) -> Config | None:
+    """The configuration at `path`, or None after saying on stderr what is wrong with it."""
     try:
-        config = load_config(Path(args.config), os.environ)
+        return load_config(Path(path), os.environ)
     except ConfigError as exc:
         print(f"Konfigurationsfehler / configuration error: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_or_explain(args.config)
+    if config is None:
         return 2
     from bot.app import LoginFailed
 
@@ -49,6 +57,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Anmeldung am Homeserver fehlgeschlagen / login failed: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_or_explain(args.config)
+    if config is None:
+        return 2
+    from bot.check_config import check, render
+
+    findings = asyncio.run(check(config, args.config))
+    print("\n".join(render(findings)))
+    return 0 if all(f.ok for f in findings) else 2
 
 
 def cmd_when(args: argparse.Namespace) -> int:
@@ -85,6 +104,9 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="den Bot starten / run the bot")
     run.add_argument("--config", required=True, help="Pfad zur TOML-Konfiguration")
     run.set_defaults(func=cmd_run)
+    check = sub.add_parser("check-config", help="Konfiguration, Anmeldung und Räume prüfen / check the setup")
+    check.add_argument("--config", required=True, help="Pfad zur TOML-Konfiguration")
+    check.set_defaults(func=cmd_check_config)
     when = sub.add_parser("when", help="zeigen, wie eine Zeitangabe verstanden wird / parse a date")
     when.add_argument("text", nargs="+")
     when.add_argument("--now", help="Bezugszeitpunkt (ISO 8601), Standard: jetzt")
@@ -99,9 +121,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("nio", "aiohttp", "alembic", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(sys.stderr, os.environ)
     args = parser().parse_args(argv)
     return int(args.func(args))
 

@@ -11,9 +11,11 @@ import difflib
 import logging
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.config import Config
@@ -26,6 +28,8 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context", str], Awaitable[None]]
+Observer = Callable[[str, str, float], None]  # (command, outcome, seconds) of each command handled
+UNKNOWN_COMMAND = "(unknown)"  # how commands that do not exist are logged and counted
 MENTIONS_PER_MESSAGE = 100
 _NAME = re.compile(r"[^\W\d_]")
 
@@ -224,20 +228,28 @@ class Incoming:
     by_reaction: bool = False
 
 
+class Outcome(StrEnum):
+    OK = "ok"
+    REFUSED = "refused"  # the user's mistake or missing role: answered with an explanation
+    FAILED = "failed"  # our fault: answered with a reference number, traceback in the log
+
+
 class Dispatcher:
     """Runs the command in a message, whatever happens."""
 
     def __init__(self, config: Config, db: Database, outbox: Outbox, plans: Plans, commands: CommandSet,
-                 role_of: Callable[[str, int], Role]) -> None:
+                 role_of: Callable[[str, int], Role], observe: Observer = lambda *_: None) -> None:
         self.config = config
         self.db = db
         self.outbox = outbox
         self.plans = plans
         self.commands = commands
         self.role_of = role_of
+        self.observe = observe
 
     async def handle(self, message: Incoming, now: datetime) -> bool:
         """Answer the message if it is a command; True when it was one."""
+        started = time.perf_counter()
         invocation = parse_invocation(message.body, self.config.command_prefix)
         if invocation is None:
             return False
@@ -259,15 +271,29 @@ class Dispatcher:
                 raise UserError("errors.role_required", command=command.name,
                                 role=ctx.t(f"roles.{command.role.name.lower()}"))
             await command.handler(ctx, args)
-            log.info("command %s: ok", name)
+            self._finished(resolved, Outcome.OK, started)
         except UserError as exc:
-            log.info("command %s: refused (%s)", name, exc.key)
             await self._answer_safely(ctx, exc.key, exc.params)
+            self._finished(resolved, Outcome.REFUSED, started, exc.key)
         except Exception:
             reference = secrets.token_hex(3).upper()
-            log.exception("command %s: failed (Ref. %s)", name, reference)
             await self._answer_safely(ctx, "errors.internal", {"reference": reference})
+            self._finished(resolved, Outcome.FAILED, started, f"Ref. {reference}")
         return True
+
+    def _finished(self, resolved: tuple[Command, str] | None, outcome: Outcome, started: float,
+                  detail: str = "") -> None:
+        """One log line per command: name, outcome, duration (and the traceback when it failed);
+        never who sent it or what they wrote. Then the observer (metrics) hears of it."""
+        name = resolved[0].name if resolved else UNKNOWN_COMMAND
+        seconds = time.perf_counter() - started
+        fields = {"command": name, "outcome": str(outcome), "duration_ms": round(seconds * 1000)}
+        if detail:
+            fields["detail"] = detail
+        log.log(logging.ERROR if outcome == Outcome.FAILED else logging.INFO, "command %s: %s (%s%d ms)",
+                name, outcome, f"{detail}, " if detail else "", fields["duration_ms"], extra=fields,
+                exc_info=outcome == Outcome.FAILED)
+        self.observe(name, outcome, seconds)
 
     async def _answer_safely(self, ctx: Context, key: str, params: dict[str, Any]) -> None:
         try:

@@ -50,17 +50,26 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        # hide_parameters: error messages (and so the log) never show the values of a query,
+        # which are often personal data.
+        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _begin_immediate)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file (None for PostgreSQL and for SQLite in memory)."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        return Path(database)
+
     async def migrate(self) -> None:
         """Bring the schema up to the newest migration (creating the SQLite file's folder)."""
-        database = self.engine.url.database
-        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if self.sqlite_file:
+            self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
 
         def upgrade(connection: Connection) -> None:
             cfg = alembic_config(self.url)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bot.app import ROUTERS
 from bot.config import Config, parse_config
+from bot.dispatch import CommandSet, Dispatcher, Observer, Router
+from bot.roles import role_of
 from storage.db import Database
 
 
@@ -56,3 +60,10 @@ class RecordingPlans:
 
     def changed(self, session_id: int) -> None:
         self.changed_sessions.append(session_id)
+
+
+def dispatcher_for(config: Config, db: Database, routers: Iterable[Router] = ROUTERS,
+                   observe: Observer = lambda *_: None) -> Dispatcher:
+    """A dispatcher with the bot's commands (or `routers`), sending into a FakeOutbox."""
+    return Dispatcher(config, db, FakeOutbox(), RecordingPlans(), CommandSet(routers),
+                      lambda user, level: role_of(user, config.roles, level), observe)

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.dispatch import CommandSet, Dispatcher, Incoming
-from bot.app import ROUTERS
-from bot.roles import role_of
+from bot.dispatch import Dispatcher, Incoming
 from storage import repo
 from storage.models import RegistrationStatus
 from tests.postgres import on_both_databases
-from tests.unit.fakes import FakeOutbox, RecordingPlans, configured
+from tests.unit.fakes import configured, dispatcher_for
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 COORDINATOR = "@anna:localhost"
@@ -26,8 +24,7 @@ async def dispatcher(tmp_path: Path, database_url: str):
     # Connections ready in the pool, as in a bot that has been running: concurrent commands then
     # overlap from their first query (a fresh connection would take long enough to serialise them).
     await asyncio.gather(*(db.ping() for _ in range(4)))
-    yield Dispatcher(config, db, FakeOutbox(), RecordingPlans(), CommandSet(ROUTERS),
-                     lambda user, level: role_of(user, config.roles, level))
+    yield dispatcher_for(config, db)
     await db.close()
 
 
