@@ -2,8 +2,8 @@
 
 The server binaries come from the Debian package `postgresql-15` (`REGIOBOT_PG_BIN` names
 another folder). The cluster lives in a fresh folder under the system's temp dir, listens on a
-free port of 127.0.0.1 and on a unix socket inside that folder, trusts local connections and
-skips fsync (it is thrown away). PostgreSQL refuses to run as root: then the folder belongs to
+free port of 127.0.0.1 (password required, as on a real server) and on a unix socket inside
+that folder, and skips fsync (it is thrown away). PostgreSQL refuses to run as root: then the folder belongs to
 the `postgres` user and the server commands run as that user (`runuser`).
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -25,6 +26,7 @@ from bot.devserver import free_port
 
 PG_BIN = Path(os.environ.get("REGIOBOT_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SERVER_USER = "postgres"
+SUPERUSER = "postgres"
 # Parametrise a test's `database_url` fixture with this to run it on SQLite and on PostgreSQL.
 on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
 
@@ -49,6 +51,7 @@ class PostgresCluster:
     """One `postgres` process serving 127.0.0.1:port from a temp folder, until `stop()`."""
 
     port: int = field(default_factory=free_port)
+    password: str = field(default_factory=lambda: secrets.token_hex(8))
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="regiobot-pg-")))
     _names: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -66,8 +69,10 @@ class PostgresCluster:
     def start(self) -> PostgresCluster:
         if os.geteuid() == 0:
             shutil.chown(self.directory, SERVER_USER, SERVER_USER)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
-                  "--locale=C", "--no-sync")
+        password_file = self.directory / "password"
+        password_file.write_text(self.password)
+        self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, f"--pwfile={password_file}",
+                  "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync")
         options = (f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
         self._run("pg_ctl", "start", "-D", str(self.data), "-w", "-t", "60", "-o", options,
@@ -81,12 +86,13 @@ class PostgresCluster:
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def url(self, database: str) -> str:
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+        return f"postgresql+asyncpg://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}"
 
     async def create_database(self) -> str:
         """A new, empty database; returns its SQLAlchemy URL."""
         name = f"regiobot_{next(self._names)}"
-        connection = await asyncpg.connect(host="127.0.0.1", port=self.port, user="postgres", database="postgres")
+        connection = await asyncpg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER,
+                                           password=self.password, database="postgres")
         try:
             await connection.execute(f'CREATE DATABASE "{name}"')
         finally:

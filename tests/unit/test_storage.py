@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, make_url, text
 from sqlalchemy.exc import IntegrityError
 
 from storage import repo
@@ -148,3 +148,20 @@ async def test_migrations_downgrade_to_empty_and_up_again(database_url):
     await database.close()
     assert tables <= {"alembic_version"}
     await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
+
+
+async def test_postgresql_password_from_the_environment(postgres_cluster, monkeypatch, tmp_path):
+    """The password may stay out of the config file: asyncpg takes PGPASSWORD (or ~/.pgpass)."""
+    url = make_url(await postgres_cluster.create_database())._replace(password=None).render_as_string()
+    assert postgres_cluster.password not in url
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    without = Database(url)
+    with pytest.raises(Exception, match="password"):
+        await without.ping()
+    await without.close()
+    monkeypatch.setenv("PGPASSWORD", postgres_cluster.password)
+    database = Database(url)
+    await database.migrate()
+    await database.ping()
+    await database.close()
