@@ -19,7 +19,7 @@ from nio import AsyncClient, AsyncClientConfig, MatrixRoom, SyncResponse
 
 from bot.app import FIRST_SYNC_FILTER, LoginFailed, log_in
 from bot.config import Config
-from bot.i18n import t
+from bot.i18n import bilingual
 from storage.db import Database
 
 REQUEST_TIMEOUT = 15.0  # seconds per request to the homeserver
@@ -121,12 +121,7 @@ async def check(config: Config, path: str) -> list[Finding]:
 
 def render(findings: list[Finding]) -> list[str]:
     """One line per finding, German first, English second."""
-    lines = []
-    for finding in findings:
-        mark = "✓" if finding.ok else "✗"
-        lines.append(f"{mark} {t(finding.key, 'de', **finding.params).plain} / "
-                     f"{t(finding.key, 'en', **finding.params).plain}")
-    summary = "check.all_good" if all(f.ok for f in findings) else "check.problems"
-    count = sum(not f.ok for f in findings)
-    lines.append(f"{t(summary, 'de', count=count).plain} / {t(summary, 'en', count=count).plain}")
+    lines = [f"{'✓' if f.ok else '✗'} {bilingual(f.key, **f.params)}" for f in findings]
+    problems = sum(not f.ok for f in findings)
+    lines.append(bilingual("check.problems", count=problems) if problems else bilingual("check.all_good"))
     return lines

@@ -68,6 +68,15 @@ class Config:
     grace: timedelta = timedelta(hours=6)
 
 
+def check_storage_url(url: str, key: str) -> str:
+    """`url` if the bot can use it (SQLite through aiosqlite, PostgreSQL through asyncpg);
+    otherwise ConfigError naming `key`."""
+    if not url.startswith(STORAGE_SCHEMES):
+        raise ConfigError(key, f"muss mit {' oder '.join(STORAGE_SCHEMES)} beginnen / "
+                               f"must start with {' or '.join(STORAGE_SCHEMES)}")
+    return url
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     """'127.0.0.1:9108', '[::1]:9108', '0.0.0.0:9108' → (host, port); ValueError otherwise."""
     parts = urlsplit(f"//{text.strip()}")
@@ -169,10 +178,8 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
                                                          "must be a list of server names")
 
     storage = _Reader(data, "storage")
-    url = storage.get("url", str, f"sqlite+aiosqlite:///{base_dir / 'regiobot.db'}")
-    if not url.startswith(STORAGE_SCHEMES):
-        raise ConfigError(storage.key("url"), f"muss mit {' oder '.join(STORAGE_SCHEMES)} beginnen / "
-                                              f"must start with {' or '.join(STORAGE_SCHEMES)}")
+    url = check_storage_url(storage.get("url", str, f"sqlite+aiosqlite:///{base_dir / 'regiobot.db'}"),
+                            storage.key("url"))
     metrics = _Reader(data, "metrics")
     listen = metrics.get("listen", str)
     try:
