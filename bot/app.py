@@ -119,7 +119,8 @@ class Bot:
         self.commands = CommandSet(ROUTERS)
         self.scheduler = Scheduler(config, self.db, self.matrix, clock)
         self.metrics = Metrics()
-        self.health = HealthServer(config.metrics_listen, self.metrics, self.db, clock) if config.metrics_listen else None
+        listen = config.metrics_listen
+        self.health = HealthServer(listen, self.metrics, self.db, clock) if listen else None
         self.dispatcher = Dispatcher(config, self.db, self.matrix, self.scheduler, self.commands, self._role_in_room,
                                      self.metrics.command_done)
         self._stop = asyncio.Event()

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import repo
 from storage.db import Database
-from storage.models import PlannedMessage, Registration, Session
+from storage.models import Registration, Session
 from tests.postgres import on_both_databases
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)

@@ -41,8 +41,10 @@ async def fill(tmp_path: Path) -> str:
 async def contents(url: str) -> dict[str, list[dict]]:
     database = Database(url)
     async with database.engine.connect() as conn:
-        tables = {table.name: [dict(r) for r in (await conn.execute(
-            select(table).order_by(*table.primary_key.columns))).mappings()] for table in SQLModel.metadata.sorted_tables}
+        tables = {}
+        for table in SQLModel.metadata.sorted_tables:
+            rows = await conn.execute(select(table).order_by(*table.primary_key.columns))
+            tables[table.name] = [dict(row) for row in rows.mappings()]
     await database.close()
     return tables
 
