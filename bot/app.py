@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nio import (
+    AsyncClient,
     AsyncClientConfig,
     InviteMemberEvent,
     JoinResponse,
@@ -28,9 +29,10 @@ from nio import (
     WhoamiResponse,
 )
 
-from bot.config import Config
+from bot.config import Config, MatrixConfig
 from bot.content import message_content, transaction_id
 from bot.dispatch import CommandSet, Dispatcher, Incoming
+from bot.health import HealthServer, Metrics
 from bot.i18n import t
 from bot.matrix import Client, Matrix, MatrixError, backoff_delay
 from bot.roles import Roles
@@ -55,6 +57,22 @@ UNDECRYPTABLE_HINT_EVERY = timedelta(minutes=10)  # per person and room
 
 class LoginFailed(Exception):
     """The homeserver did not accept the bot's credentials."""
+
+
+async def log_in(client: AsyncClient, matrix: MatrixConfig, device_name: str = "regiobot") -> None:
+    """Log in with the access token (checked with whoami) or the password, as `client.device_id`
+    (a new device when None); raises LoginFailed with the homeserver's reason."""
+    if matrix.access_token:
+        client.access_token = matrix.access_token
+        who = await client.whoami()
+        if not isinstance(who, WhoamiResponse):
+            raise LoginFailed(f"access token not accepted: {getattr(who, 'message', who)}")
+        # Also opens the device's encryption store (a password login does that by itself).
+        client.restore_login(who.user_id, who.device_id or matrix.device_id, matrix.access_token)
+    else:
+        response = await client.login(matrix.password or "", device_name=device_name)
+        if not isinstance(response, LoginResponse):
+            raise LoginFailed(str(getattr(response, "message", response)))
 
 
 def server_of(user_id: str) -> str:
@@ -96,8 +114,11 @@ class Bot:
         self.matrix = Matrix(self.client)
         self.commands = CommandSet(ROUTERS)
         self.scheduler = Scheduler(config, self.db, self.matrix, clock)
+        self.metrics = Metrics()
+        listen = config.metrics_listen
+        self.health = HealthServer(listen, self.metrics, self.db, clock) if listen else None
         self.dispatcher = Dispatcher(config, self.db, self.matrix, self.scheduler, self.commands,
-                                     Roles(config.roles, self.matrix))
+                                     Roles(config.roles, self.matrix), self.metrics.command_done)
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._first_sync_ms = 0
@@ -105,20 +126,11 @@ class Bot:
         self._to_greet: set[str] = set()
 
     async def start(self) -> None:
-        """Migrate the database and log in."""
+        """Migrate the database, open /healthz and /metrics (if configured), log in."""
         await self.db.migrate()
-        matrix = self.config.matrix
-        if matrix.access_token:
-            self.client.access_token = matrix.access_token
-            who = await self.client.whoami()
-            if not isinstance(who, WhoamiResponse):
-                raise LoginFailed(f"access token not accepted: {who}")
-            # Also opens the device's encryption store (a password login does that by itself).
-            self.client.restore_login(who.user_id, who.device_id or matrix.device_id, matrix.access_token)
-        else:
-            response = await self.client.login(matrix.password or "", device_name="regiobot")
-            if not isinstance(response, LoginResponse):
-                raise LoginFailed(f"login failed: {getattr(response, 'message', response)}")
+        if self.health:
+            await self.health.start()
+        await log_in(self.client, self.config.matrix)
         log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
 
     def stop(self) -> None:
@@ -126,6 +138,8 @@ class Bot:
         self._stop.set()
 
     async def close(self) -> None:
+        if self.health:
+            await self.health.stop()
         await self.scheduler.stop()
         await self.client.close()
         await self.db.close()
@@ -147,6 +161,7 @@ class Bot:
                 return
             if not isinstance(response, SyncResponse):
                 failures += 1
+                self.metrics.sync_failed()
                 delay = backoff_delay(failures)
                 log.warning("sync failed (%s), retrying in %.1f s", getattr(response, "message", response), delay)
                 try:
@@ -167,6 +182,7 @@ class Bot:
             since = response.next_batch
             async with self.db.transaction() as s:
                 await repo.set_state(s, "next_batch", since)
+            self.metrics.synced(self.clock())
             if not self.ready.is_set():
                 log.info("ready: answering commands")
                 self.ready.set()

@@ -1,4 +1,4 @@
-"""The `regiobot` command: run, demo, when, backup."""
+"""The `regiobot` command: run, check-config, backup, copy-database, demo, when."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import Config, ConfigError, load_config
-from bot.i18n import t
+from bot.config import Config, ConfigError, check_storage_url, load_config
+from bot.i18n import bilingual, t
+from bot.logs import setup_logging
 from commands.dates import DateError, parse_when
 
 log = logging.getLogger("regiobot")
@@ -35,11 +36,18 @@ async def serve(config: Config) -> None:
         log.info("stopped")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def load_or_explain(path: str) -> Config | None:
+    """The configuration at `path`, or None after saying on stderr what is wrong with it."""
     try:
-        config = load_config(Path(args.config), os.environ)
+        return load_config(Path(path), os.environ)
     except ConfigError as exc:
         print(f"Konfigurationsfehler / configuration error: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_or_explain(args.config)
+    if config is None:
         return 2
     from bot.app import LoginFailed
 
@@ -48,6 +56,41 @@ def cmd_run(args: argparse.Namespace) -> int:
     except LoginFailed as exc:
         print(f"Anmeldung am Homeserver fehlgeschlagen / login failed: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_or_explain(args.config)
+    if config is None:
+        return 2
+    from bot.check_config import check, render
+
+    findings = asyncio.run(check(config, args.config))
+    print("\n".join(render(findings)))
+    return 0 if all(f.ok for f in findings) else 2
+
+
+def cmd_copy_database(args: argparse.Namespace) -> int:
+    config = load_or_explain(args.config)
+    if config is None:
+        return 2
+    try:
+        target = check_storage_url(args.to, "--to")
+    except ConfigError as exc:
+        print(f"Konfigurationsfehler / configuration error: {exc}", file=sys.stderr)
+        return 2
+    from bot.check_config import reason
+    from storage.transfer import TargetNotEmpty, copy_database
+
+    try:
+        copied = asyncio.run(copy_database(config.storage_url, target))
+    except TargetNotEmpty as exc:
+        print(bilingual("transfer.not_empty", table=str(exc)), file=sys.stderr)
+        return 2
+    except Exception as exc:  # connection refused, wrong password …: said in one line, no traceback
+        print(bilingual("transfer.failed", reason=reason(exc)), file=sys.stderr)
+        return 2
+    print(bilingual("transfer.done", counts=", ".join(f"{table} {rows}" for table, rows in copied.items())))
     return 0
 
 
@@ -101,6 +144,14 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="den Bot starten / run the bot")
     run.add_argument("--config", required=True, help="Pfad zur TOML-Konfiguration")
     run.set_defaults(func=cmd_run)
+    check = sub.add_parser("check-config", help="Konfiguration, Anmeldung und Räume prüfen / check the setup")
+    check.add_argument("--config", required=True, help="Pfad zur TOML-Konfiguration")
+    check.set_defaults(func=cmd_check_config)
+    copy = sub.add_parser("copy-database", help="alle Daten in eine andere (leere) Datenbank kopieren, z. B. "
+                                                "nach PostgreSQL / copy all data to another, empty database")
+    copy.add_argument("--config", required=True, help="Pfad zur TOML-Konfiguration (Quelle: [storage] url)")
+    copy.add_argument("--to", required=True, help="Ziel, z. B. postgresql+asyncpg://regiobot@localhost/regiobot")
+    copy.set_defaults(func=cmd_copy_database)
     when = sub.add_parser("when", help="zeigen, wie eine Zeitangabe verstanden wird / parse a date")
     when.add_argument("text", nargs="+")
     when.add_argument("--now", help="Bezugszeitpunkt (ISO 8601), Standard: jetzt")
@@ -119,9 +170,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("nio", "aiohttp", "alembic", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(sys.stderr, os.environ)
     args = parser().parse_args(argv)
     return int(args.func(args))
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.i18n import LANGUAGES
@@ -17,6 +17,7 @@ from bot.i18n import LANGUAGES
 _USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 _DURATION = re.compile(r"^(\d+)\s*(d|h|m|s)$")
 _DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
+STORAGE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
 class ConfigError(Exception):
@@ -57,6 +58,7 @@ class Config:
     storage_url: str
     timezone: ZoneInfo
     language: str = "de"
+    metrics_listen: tuple[str, int] | None = None  # host and port of /healthz and /metrics; None: off
     command_prefix: str = "!"
     default_capacity: int | None = None
     session_minutes: int = 60
@@ -66,6 +68,23 @@ class Config:
     remind_before: tuple[timedelta, ...] = ()
     grace: timedelta = timedelta(hours=6)
     retention_days: int = 90
+
+
+def check_storage_url(url: str, key: str) -> str:
+    """`url` if the bot can use it (SQLite through aiosqlite, PostgreSQL through asyncpg);
+    otherwise ConfigError naming `key`."""
+    if not url.startswith(STORAGE_SCHEMES):
+        raise ConfigError(key, f"muss mit {' oder '.join(STORAGE_SCHEMES)} beginnen / "
+                               f"must start with {' or '.join(STORAGE_SCHEMES)}")
+    return url
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """'127.0.0.1:9108', '[::1]:9108', '0.0.0.0:9108' → (host, port); ValueError otherwise."""
+    parts = urlsplit(f"//{text.strip()}")
+    if not parts.hostname or parts.port is None or parts.port == 0 or parts.path or parts.query:
+        raise ValueError(text)
+    return parts.hostname, parts.port
 
 
 def parse_duration(text: str) -> timedelta:
@@ -161,10 +180,15 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
                                                          "must be a list of server names")
 
     storage = _Reader(data, "storage")
-    url = storage.get("url", str, f"sqlite+aiosqlite:///{base_dir / 'regiobot.db'}")
-    if not url.startswith("sqlite+aiosqlite://"):
-        raise ConfigError(storage.key("url"), "muss mit sqlite+aiosqlite:// beginnen / "
-                                              "must start with sqlite+aiosqlite://")
+    url = check_storage_url(storage.get("url", str, f"sqlite+aiosqlite:///{base_dir / 'regiobot.db'}"),
+                            storage.key("url"))
+    metrics = _Reader(data, "metrics")
+    listen = metrics.get("listen", str)
+    try:
+        metrics_listen = parse_listen(listen) if listen is not None else None
+    except ValueError:
+        raise ConfigError(metrics.key("listen"), f"{listen!r} ist keine Adresse wie \"127.0.0.1:9108\" / "
+                                                 "is not an address like 127.0.0.1:9108") from None
 
     bot = _Reader(data, "bot")
     zone_name = bot.get("timezone", str, "Europe/Berlin")
@@ -203,6 +227,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
             device_id=device_id, store_dir=store_dir, allowed_servers=tuple(allowed),
         ),
         storage_url=url,
+        metrics_listen=metrics_listen,
         timezone=zone,
         language=language,
         command_prefix=prefix,

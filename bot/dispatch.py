@@ -11,9 +11,11 @@ import difflib
 import logging
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.config import Config
@@ -27,6 +29,9 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 Handler = Callable[["Context", str], Awaitable[None]]
+Observer = Callable[[str, str, float], None]  # (command, outcome, seconds) of each command handled
+UNKNOWN_COMMAND = "(unknown)"  # how commands that do not exist are logged and counted
+THREAD_MESSAGE = "(thread message)"  # how messages taken by a thread listener are logged and counted
 MENTIONS_PER_MESSAGE = 100
 MAX_ECHOED_NAME = 40  # an unknown command is quoted back at most this long
 MAX_MESSAGE_CHARS = 16_000  # per body and formatted_body: well below the 64 KiB event limit
@@ -259,22 +264,30 @@ class Incoming:
     sent_at: datetime | None = None  # the homeserver's timestamp of the event
 
 
+class Outcome(StrEnum):
+    OK = "ok"
+    REFUSED = "refused"  # the user's mistake or missing role: answered with an explanation
+    FAILED = "failed"  # our fault: answered with a reference number, traceback in the log
+
+
 class Dispatcher:
     """Runs the command in a message, whatever happens."""
 
     def __init__(self, config: Config, db: Database, outbox: Outbox, plans: Plans, commands: CommandSet,
-                 roles: Roles) -> None:
+                 roles: Roles, observe: Observer = lambda *_: None) -> None:
         self.config = config
         self.db = db
         self.outbox = outbox
         self.plans = plans
         self.commands = commands
         self.roles = roles
+        self.observe = observe
         self.flood = FloodGuard(config.commands_per_minute, timedelta(minutes=1))
 
     async def handle(self, message: Incoming, now: datetime) -> bool:
         """Answer the message if it is a command (or a message some listener takes, such as a
         question in a Q&A thread); True when it was one of those."""
+        started = time.perf_counter()
         invocation = parse_invocation(message.body, self.config.command_prefix)
         if invocation is None and not (message.thread_root and self.commands.listeners):
             return False
@@ -282,15 +295,16 @@ class Dispatcher:
                       commands=self.commands, roles=self.roles, room_id=message.room_id, sender=message.sender,
                       event_id=message.event_id, thread_root=message.thread_root, by_reaction=message.by_reaction)
         if invocation is None:
-            return await self._run(ctx, "thread message", self._listen, ctx, message.body.strip())
-        name = invocation.words[0][:MAX_ECHOED_NAME]
+            return await self._run(ctx, THREAD_MESSAGE, started, self._listen, ctx, message.body.strip())
+        resolved = self.commands.resolve(invocation)
+        label = resolved[0].name if resolved else UNKNOWN_COMMAND
         verdict = self.flood.check(message.sender, message.sent_at or now)
         if verdict != Verdict.ALLOW:
-            log.info("command %s: %s (too many commands from one person)", name, verdict)
+            log.info("command %s: %s (too many commands from one person)", label, verdict)
             if verdict == Verdict.WARN:
                 await self._answer_safely(ctx, "errors.flood", {"limit": self.config.commands_per_minute})
             return True
-        return await self._run(ctx, name, self._command, ctx, invocation, name)
+        return await self._run(ctx, label, started, self._command, ctx, invocation, resolved)
 
     async def _listen(self, ctx: Context, text: str) -> bool:
         for listener in self.commands.listeners:
@@ -298,11 +312,11 @@ class Dispatcher:
                 return True
         return False
 
-    async def _command(self, ctx: Context, invocation: Invocation, name: str) -> bool:
-        resolved = self.commands.resolve(invocation)
+    async def _command(self, ctx: Context, invocation: Invocation, resolved: tuple[Command, str] | None) -> bool:
         if resolved is None:
-            shown = name if len(invocation.words[0]) <= MAX_ECHOED_NAME else f"{name}…"
-            suggestion = self.commands.suggest(name)
+            typed = invocation.words[0]
+            shown = typed if len(typed) <= MAX_ECHOED_NAME else f"{typed[:MAX_ECHOED_NAME]}…"
+            suggestion = self.commands.suggest(typed[:MAX_ECHOED_NAME])
             if suggestion:
                 raise UserError("errors.unknown_command_suggest", name=shown, suggestion=suggestion)
             raise UserError("errors.unknown_command", name=shown)
@@ -313,21 +327,34 @@ class Dispatcher:
         await command.handler(ctx, args)
         return True
 
-    async def _run(self, ctx: Context, name: str, work: Callable[..., Awaitable[bool]], *args: Any) -> bool:
+    async def _run(self, ctx: Context, label: str, started: float, work: Callable[..., Awaitable[bool]],
+                   *args: Any) -> bool:
         """Run `work`; every exception becomes an answer (a short German one, or a reference)."""
         try:
             taken = await work(*args)
             if taken:
-                log.info("%s: ok", name)
+                self._finished(label, Outcome.OK, started)
             return taken
         except UserError as exc:
-            log.info("%s: refused (%s)", name, exc.key)
             await self._answer_safely(ctx, exc.key, exc.params)
+            self._finished(label, Outcome.REFUSED, started, exc.key)
         except Exception:
             reference = secrets.token_hex(3).upper()
-            log.exception("%s: failed (Ref. %s)", name, reference)
             await self._answer_safely(ctx, "errors.internal", {"reference": reference})
+            self._finished(label, Outcome.FAILED, started, f"Ref. {reference}")
         return True
+
+    def _finished(self, label: str, outcome: Outcome, started: float, detail: str = "") -> None:
+        """One log line per command: name, outcome, duration (and the traceback when it failed);
+        never who sent it or what they wrote. Then the observer (metrics) hears of it."""
+        seconds = time.perf_counter() - started
+        fields: dict[str, Any] = {"command": label, "outcome": str(outcome), "duration_ms": round(seconds * 1000)}
+        if detail:
+            fields["detail"] = detail
+        log.log(logging.ERROR if outcome == Outcome.FAILED else logging.INFO, "command %s: %s (%s%d ms)",
+                label, outcome, f"{detail}, " if detail else "", fields["duration_ms"], extra=fields,
+                exc_info=outcome == Outcome.FAILED)
+        self.observe(label, outcome, seconds)
 
     async def _answer_safely(self, ctx: Context, key: str, params: dict[str, Any]) -> None:
         try:

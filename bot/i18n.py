@@ -97,3 +97,8 @@ def t(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> Message:
     plain = _BOLD.sub(r"\1", template).format(**plain_params)
     markup = _BOLD.sub(r"<strong>\1</strong>", _escape(template)).format(**html_params)
     return Message(plain, markup)
+
+
+def bilingual(key: str, **params: Any) -> str:
+    """Plain text, German first and English second in one line: for the admin's terminal."""
+    return f"{t(key, 'de', **params).plain} / {t(key, 'en', **params).plain}"

@@ -230,6 +230,7 @@ class Scheduler:
                                        transaction_id("report", row.key, str(row.revision), coordinator))
             except Exception:
                 log.warning("could not tell a coordinator about planned message %s", row.id, exc_info=True)
+                log.debug("planned message %s: the coordinator not told is %s", row.id, coordinator)
 
     async def _refresh_later(self, session_id: int) -> None:
         await asyncio.sleep(EDIT_DEBOUNCE)

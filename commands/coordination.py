@@ -43,6 +43,7 @@ async def change_session(ctx: Context, args: str) -> None:
     if not rest:
         raise UserError("coordination.change_usage")
     async with ctx.db.transaction() as s:
+        await repo.lock_session(s, number)
         session = await find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         check_open(session, ctx.now)
@@ -77,6 +78,7 @@ async def change_session(ctx: Context, args: str) -> None:
 async def cancel_session(ctx: Context, args: str) -> None:
     number, reason = require_ref(args, f"{ctx.prefix}termin absagen #N Grund")
     async with ctx.db.transaction() as s:
+        await repo.lock_session(s, number)
         session = await find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         check_open(session, ctx.now)

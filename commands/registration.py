@@ -42,6 +42,7 @@ async def register(ctx: Context, args: str) -> None:
         raise UserError("registration.municipality_too_long", maximum=MAX_MUNICIPALITY)
     async with ctx.db.transaction() as s:
         session = await choose_session(ctx, s, number)
+        await repo.lock_session(s, session.id)
         check_open(session, ctx.now)
         if session.registration_deadline and session.registration_deadline <= ctx.now:
             raise UserError("registration.deadline_passed", ref=f"#{session.id}", title=session.title,
@@ -102,6 +103,7 @@ async def unregister(ctx: Context, args: str) -> None:
                 raise UserError("registration.which_to_cancel", choices=choices)
             number = mine[0].session.id
         session = await find_session(s, number)
+        await repo.lock_session(s, session.id)
         check_open(session, ctx.now)
         row = await repo.registration(s, session.id, ctx.sender)
         if row is None or row.status == RegistrationStatus.CANCELLED:

@@ -1,4 +1,8 @@
-"""The async database engine: SQLite through aiosqlite (WAL, foreign keys), migrations on start."""
+"""The async database engine, migrations on start.
+
+SQLite through aiosqlite (WAL, foreign keys, the write lock taken at the start of each
+transaction) or PostgreSQL through asyncpg (rows locked where it matters, see
+`repo.lock_session`)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -46,17 +50,26 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url)
+        # hide_parameters: error messages (and so the log) never show the values of a query,
+        # which are often personal data.
+        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _begin_immediate)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file (None for PostgreSQL and for SQLite in memory)."""
+        database = self.engine.url.database
+        if self.engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        return Path(database)
+
     async def migrate(self) -> None:
         """Bring the schema up to the newest migration (creating the SQLite file's folder)."""
-        database = self.engine.url.database
-        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if self.sqlite_file:
+            self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
 
         def upgrade(connection: Connection) -> None:
             cfg = alembic_config(self.url)
@@ -71,6 +84,11 @@ class Database:
         """One transaction: committed when the block ends, rolled back on an exception."""
         async with self._sessions() as session, session.begin():
             yield session
+
+    async def ping(self) -> None:
+        """A trivial query; raises when the database does not answer."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self.engine.dispose()

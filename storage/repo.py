@@ -81,6 +81,18 @@ async def get_session(s: AsyncSession, session_id: int) -> Session | None:
     return await s.get(Session, session_id)
 
 
+async def lock_session(s: AsyncSession, session_id: int) -> None:
+    """Hold the session until the transaction ends, so decisions on its places take turns.
+
+    PostgreSQL locks the row (SELECT … FOR UPDATE) and reads it afresh, also into a session
+    object this transaction loaded before. SQLite leaves out FOR UPDATE: there every transaction
+    holds the database's write lock from its start (BEGIN IMMEDIATE, see storage.db).
+    """
+    query = (select(Session).where(Session.id == session_id).with_for_update()
+             .execution_options(populate_existing=True))
+    await s.exec(query)
+
+
 def _counts() -> tuple[object, object]:
     registered = func.count(Registration.id).filter(Registration.status == RegistrationStatus.REGISTERED)
     waitlisted = func.count(Registration.id).filter(Registration.status == RegistrationStatus.WAITLISTED)
@@ -240,6 +252,12 @@ async def save_planned(s: AsyncSession, row: PlannedMessage) -> PlannedMessage:
     s.add(row)
     await s.flush()
     return row
+
+
+async def planned_counts(s: AsyncSession) -> dict[str, int]:
+    """How many planned messages there are in each status."""
+    query = select(PlannedMessage.status, func.count()).group_by(col(PlannedMessage.status))
+    return {status: count for status, count in (await s.exec(query)).all()}
 
 
 async def announcement_by_event(s: AsyncSession, event_id: str) -> PlannedMessage | None:

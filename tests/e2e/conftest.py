@@ -77,8 +77,9 @@ async def people(synapse: Synapse) -> AsyncIterator[Callable[..., Awaitable[Pers
 
 
 @pytest.fixture
-async def bot_config(synapse: Synapse, tmp_path: Path) -> Callable[..., Awaitable[Config]]:
-    """bot_config(coordinators=[…]) registers a fresh bot account and returns its config."""
+async def bot_config(synapse: Synapse, tmp_path: Path, database_url: str) -> Callable[..., Awaitable[Config]]:
+    """bot_config(coordinators=[…]) registers a fresh bot account and returns its config
+    (on SQLite, or on PostgreSQL where the test is parametrised with `on_both_databases`)."""
 
     async def make(coordinators: list[str] = (), server: Synapse | None = None,
                    **sections: dict[str, Any]) -> Config:
@@ -88,7 +89,7 @@ async def bot_config(synapse: Synapse, tmp_path: Path) -> Callable[..., Awaitabl
         data: dict[str, Any] = {
             "matrix": {"homeserver": server.url, "user_id": server.user_id(localpart),
                        "password": "bot-password", "device_id": "REGIOBOTTEST"},
-            "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'regiobot.db'}"},
+            "storage": {"url": database_url},
             "bot": {"timezone": "Europe/Berlin"},
             "roles": {"coordinators": list(coordinators)},
         }

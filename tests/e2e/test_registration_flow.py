@@ -1,4 +1,5 @@
-"""Staff register for sessions in a real room: create → register → waitlist → cancel → promotion."""
+"""Staff register for sessions in a real room: create → register → waitlist → cancel → promotion,
+with the bot's database on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import html
 import pytest
 
 from tests.e2e.people import body, replied_to, shared_room
+from tests.postgres import on_both_databases
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, on_both_databases]
 
 
 def assert_answer_shape(answer: dict, command_id: str) -> None:

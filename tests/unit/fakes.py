@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.app import ROUTERS
 from bot.config import Config, parse_config
+from bot.dispatch import CommandSet, Dispatcher, Observer, Router
+from bot.roles import Roles
 from storage.db import Database
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 COORDINATOR = "@anna:localhost"
 
 
-async def configured(tmp_path: Path, coordinator: str) -> tuple[Config, Database]:
-    """A config for a bot that never connects, and its migrated database in `tmp_path`."""
+async def configured(tmp_path: Path, coordinator: str, storage_url: str | None = None) -> tuple[Config, Database]:
+    """A config for a bot that never connects, and its migrated database (SQLite in `tmp_path`
+    unless `storage_url` names another)."""
+    storage = {"url": storage_url} if storage_url else {}
     config = parse_config({"matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost",
                                       "password": "x"},
-                           "roles": {"coordinators": [coordinator]}}, {}, tmp_path)
+                           "storage": storage, "roles": {"coordinators": [coordinator]}}, {}, tmp_path)
     db = Database(config.storage_url)
     await db.migrate()
     return config, db
@@ -78,3 +84,10 @@ class FakeRooms:
 
     def power_level(self, room_id: str, user_id: str) -> int:
         return self.levels.get((room_id, user_id), 0)
+
+
+def dispatcher_for(config: Config, db: Database, routers: Iterable[Router] = ROUTERS,
+                   observe: Observer = lambda *_: None) -> Dispatcher:
+    """A dispatcher with the bot's commands (or `routers`), sending into a FakeOutbox."""
+    return Dispatcher(config, db, FakeOutbox(), RecordingPlans(), CommandSet(routers),
+                      Roles(config.roles, FakeRooms()), observe)

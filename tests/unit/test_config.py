@@ -36,6 +36,20 @@ def test_defaults():
     assert config.roles.coordinator_power_level == 100 and config.roles.moderator_power_level == 50
 
 
+def test_postgresql_through_asyncpg():
+    url = "postgresql+asyncpg://regiobot:secret@postgres:5432/regiobot"
+    assert parse_config(config_with(storage={"url": url}), {}, Path(".")).storage_url == url
+
+
+@pytest.mark.parametrize(("listen", "expected"), [
+    (None, None), ("127.0.0.1:9108", ("127.0.0.1", 9108)), ("0.0.0.0:9108", ("0.0.0.0", 9108)),
+    ("[::1]:9108", ("::1", 9108)), ("localhost:80", ("localhost", 80)),
+])
+def test_metrics_listener_is_off_unless_configured(listen, expected):
+    data = config_with(metrics={"listen": listen}) if listen else BASE
+    assert parse_config(data, {}, Path(".")).metrics_listen == expected
+
+
 def test_secrets_from_environment_win():
     data = config_with(matrix={"password": None})
     del data["matrix"]["password"]
@@ -55,6 +69,11 @@ def test_secrets_from_environment_win():
     ({"roles": {"coordinators": ["anna"]}}, "[roles] coordinators"),
     ({"schedule": {"remind_before": ["1 Tag"]}}, "[schedule] remind_before"),
     ({"storage": {"url": "mysql://x"}}, "[storage] url"),
+    ({"storage": {"url": "postgresql://regiobot@db/regiobot"}}, "[storage] url"),
+    ({"metrics": {"listen": "9108"}}, "[metrics] listen"),
+    ({"metrics": {"listen": "127.0.0.1:0"}}, "[metrics] listen"),
+    ({"metrics": {"listen": "http://127.0.0.1:9108/metrics"}}, "[metrics] listen"),
+    ({"metrics": {"listen": 9108}}, "[metrics] listen"),
 ])
 def test_invalid_values_name_the_key(sections, key):
     with pytest.raises(ConfigError) as info:

@@ -1,4 +1,5 @@
-"""Storage on a real SQLite file: migrations from empty, constraints, UTC round trips, queries."""
+"""Storage on a real SQLite file and a real PostgreSQL database: migrations from empty,
+constraints, UTC round trips, queries."""
 
 from __future__ import annotations
 
@@ -7,19 +8,20 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, make_url, text
 from sqlalchemy.exc import IntegrityError
 
 from storage import repo
 from storage.db import Database
 from storage.models import Registration, Session
+from tests.postgres import on_both_databases
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(tmp_path):
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'regiobot.db'}")
+async def db(database_url):
+    database = Database(database_url)
     await database.migrate()
     yield database
     await database.close()
@@ -31,15 +33,26 @@ def new_session(title: str, days: int, capacity: int | None = None) -> Session:
                    room_id="!r:localhost", created_by="@anna:localhost", created_at=NOW)
 
 
-async def test_migrations_create_schema_with_wal_and_foreign_keys(db):
+@on_both_databases
+async def test_migrations_create_schema(db):
     async with db.engine.connect() as conn:
-        tables = {r[0] for r in await conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))}
-        assert {"sessions", "registrations", "bot_state", "handled_events", "alembic_version"} <= tables
+        tables = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    assert {"sessions", "registrations", "bot_state", "handled_events", "planned_messages",
+            "alembic_version"} <= tables
+    await db.migrate()  # idempotent
+    await db.ping()
+
+
+async def test_sqlite_file_in_a_new_folder_with_wal_and_foreign_keys(tmp_path):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'regiobot.db'}")
+    await db.migrate()
+    async with db.engine.connect() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await conn.execute(text("PRAGMA foreign_keys"))).scalar() == 1
-    await db.migrate()  # idempotent
+    await db.close()
 
 
+@on_both_databases
 async def test_times_round_trip_as_aware_utc(db):
     berlin = datetime(2027, 3, 29, 10, tzinfo=ZoneInfo("Europe/Berlin"))
     async with db.transaction() as s:
@@ -52,6 +65,7 @@ async def test_times_round_trip_as_aware_utc(db):
     assert loaded.starts_at.hour == 8
 
 
+@on_both_databases
 async def test_one_registration_per_session_and_person(db):
     async with db.transaction() as s:
         session = await repo.add_session(s, new_session("A", 3))
@@ -62,6 +76,7 @@ async def test_one_registration_per_session_and_person(db):
                                                 queued_at=NOW, updated_at=NOW))
 
 
+@on_both_databases
 async def test_registration_needs_an_existing_session(db):
     with pytest.raises(IntegrityError):
         async with db.transaction() as s:
@@ -69,6 +84,7 @@ async def test_registration_needs_an_existing_session(db):
                                             queued_at=NOW, updated_at=NOW))
 
 
+@on_both_databases
 async def test_lists_counts_and_waiting_positions(db):
     async with db.transaction() as s:
         soon = await repo.add_session(s, new_session("Bald", 2, capacity=1))
@@ -90,6 +106,7 @@ async def test_lists_counts_and_waiting_positions(db):
     assert state is None
 
 
+@on_both_databases
 async def test_handled_events_and_state(db):
     async with db.transaction() as s:
         await repo.mark_handled(s, "$a", "!r:l", NOW)
@@ -100,6 +117,7 @@ async def test_handled_events_and_state(db):
         assert await repo.get_state(s, "next_batch") == "s2"
 
 
+@on_both_databases
 async def test_migrations_match_the_models(db):
     """Alembic's autogenerate finds nothing to add: the migrations build exactly the models' schema."""
     from alembic.autogenerate import compare_metadata
@@ -114,14 +132,36 @@ async def test_migrations_match_the_models(db):
     assert diff == []
 
 
-async def test_migrations_downgrade_to_empty_and_up_again(tmp_path):
+@on_both_databases
+async def test_migrations_downgrade_to_empty_and_up_again(database_url):
     from alembic import command
 
     from storage.db import alembic_config
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'roundtrip.db'}"
-    database = Database(url)
+    database = Database(database_url)
     await database.migrate()
     await database.close()
-    await asyncio.to_thread(command.downgrade, alembic_config(url), "base")
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    await asyncio.to_thread(command.downgrade, alembic_config(database_url), "base")
+    database = Database(database_url)
+    async with database.engine.connect() as conn:
+        tables = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+    await database.close()
+    assert tables <= {"alembic_version"}
+    await asyncio.to_thread(command.upgrade, alembic_config(database_url), "head")
+
+
+async def test_postgresql_password_from_the_environment(postgres_cluster, monkeypatch, tmp_path):
+    """The password may stay out of the config file: asyncpg takes PGPASSWORD (or ~/.pgpass)."""
+    url = make_url(await postgres_cluster.create_database())._replace(password=None).render_as_string()
+    assert postgres_cluster.password not in url
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    without = Database(url)
+    with pytest.raises(Exception, match="password"):
+        await without.ping()
+    await without.close()
+    monkeypatch.setenv("PGPASSWORD", postgres_cluster.password)
+    database = Database(url)
+    await database.migrate()
+    await database.ping()
+    await database.close()

@@ -1,0 +1,141 @@
+"""Health and metrics over HTTP (`[metrics] listen`): `/healthz` for container and service
+monitors, `/metrics` for Prometheus.
+
+Healthy means: the sync loop completed a sync recently, and the database answers a trivial
+query. The metrics live in a registry of the bot's own, so several bots in one process (tests)
+keep theirs apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from storage import repo
+from storage.db import Database
+from storage.models import PlannedStatus
+
+log = logging.getLogger(__name__)
+
+# A sync long-polls for 30 s; after a failure it waits up to 60 s before the next attempt.
+SYNC_STALE_AFTER = timedelta(seconds=120)
+DATABASE_TIMEOUT = 5.0  # seconds the trivial query may take
+ANSWER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class Metrics:
+    """The bot's counters and gauges, and when it last synced."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.commands = Counter("regiobot_commands", "Commands handled, by command and outcome (ok, refused, failed)",
+                                ("command", "outcome"), registry=self.registry)
+        self.answer_seconds = Histogram("regiobot_answer_seconds", "Time from taking up a command to its answer sent",
+                                        buckets=ANSWER_BUCKETS, registry=self.registry)
+        self.sync_errors = Counter("regiobot_sync_errors", "Syncs with the homeserver that failed",
+                                   registry=self.registry)
+        self.planned = Gauge("regiobot_planned_messages", "Planned messages in the database, by status",
+                             ("status",), registry=self.registry)
+        self.last_sync = Gauge("regiobot_last_sync_timestamp_seconds", "When the last sync was handled (Unix time)",
+                               registry=self.registry)
+        self.synced_at: datetime | None = None
+
+    def command_done(self, command: str, outcome: str, seconds: float) -> None:
+        self.commands.labels(command, outcome).inc()
+        self.answer_seconds.observe(seconds)
+
+    def synced(self, at: datetime) -> None:
+        self.synced_at = at
+        self.last_sync.set(at.timestamp())
+
+    def sync_failed(self) -> None:
+        self.sync_errors.inc()
+
+    def planned_counts(self, counts: dict[str, int]) -> None:
+        for status in PlannedStatus:
+            self.planned.labels(status.value).set(counts.get(status, 0))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+@dataclass(frozen=True)
+class Health:
+    """The verdict of /healthz and what it rests on."""
+
+    sync: str  # ok, stale, never
+    database: str  # ok, or why not
+    last_sync: datetime | None
+
+    @property
+    def healthy(self) -> bool:
+        return self.sync == "ok" and self.database == "ok"
+
+    def body(self, now: datetime) -> dict[str, Any]:
+        return {
+            "status": "ok" if self.healthy else "unhealthy",
+            "sync": {"status": self.sync, "last": self.last_sync.isoformat() if self.last_sync else None,
+                     "age_seconds": round((now - self.last_sync).total_seconds()) if self.last_sync else None},
+            "database": {"status": "ok" if self.database == "ok" else "error",
+                         **({} if self.database == "ok" else {"error": self.database})},
+        }
+
+
+def judge(synced_at: datetime | None, now: datetime, database_error: str | None) -> Health:
+    """Healthy when the last sync is at most SYNC_STALE_AFTER old and the database answered."""
+    if synced_at is None:
+        sync = "never"
+    else:
+        sync = "ok" if now - synced_at <= SYNC_STALE_AFTER else "stale"
+    return Health(sync, database_error or "ok", synced_at)
+
+
+class HealthServer:
+    """The HTTP listener for /healthz and /metrics."""
+
+    def __init__(self, listen: tuple[str, int], metrics: Metrics, db: Database,
+                 clock: Callable[[], datetime]) -> None:
+        self.host, self.port = listen
+        self.metrics = metrics
+        self.db = db
+        self.clock = clock
+        app = web.Application()
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(app, access_log=None)
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        log.info("health and metrics on http://%s:%d/healthz and /metrics", self.host, self.port)
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+
+    async def _database_error(self) -> str | None:
+        try:
+            await asyncio.wait_for(self.db.ping(), DATABASE_TIMEOUT)
+        except Exception as exc:  # whatever it is, the database did not answer
+            return type(exc).__name__
+        return None
+
+    async def _healthz(self, _request: web.Request) -> web.Response:
+        now = self.clock()
+        health = judge(self.metrics.synced_at, now, await self._database_error())
+        return web.json_response(health.body(now), status=200 if health.healthy else 503)
+
+    async def _metrics(self, _request: web.Request) -> web.Response:
+        try:
+            async with self.db.transaction() as s:
+                self.metrics.planned_counts(await repo.planned_counts(s))
+        except Exception:  # no numbers rather than old ones
+            self.metrics.planned.clear()
+            log.warning("planned messages not counted: the database did not answer", exc_info=True)
+        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
