@@ -179,7 +179,8 @@ async def shared_room(coordinator: Person, bot_id: str, *staff: Person) -> str:
 
 
 def body(event: Event) -> str:
-    return str(event["content"]["body"])
+    """The text of a message ("" for events without one, such as memberships)."""
+    return str(event.get("content", {}).get("body", ""))
 
 
 async def new_person(server: Synapse, name: str) -> Person:

@@ -9,51 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.planning import plan_session
 from commands.timing import Kind
 from storage import repo
-from storage.models import PlannedStatus, Session
-from tests.e2e.conftest import RunningBot
-from tests.e2e.people import Event, body, shared_room
+from storage.models import PlannedStatus
+from tests.e2e.people import body, shared_room
+from tests.e2e.sessions import add_session, edits_of, from_bot, planned
 
 pytestmark = pytest.mark.e2e
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-async def add_session(running: RunningBot, room: str, starts_in: timedelta, **fields: object) -> int:
-    """A session starting `starts_in` from now (to the second, which commands do not offer)."""
-    bot = running.bot
-    assert bot is not None
-    now = datetime.now(UTC)
-    async with bot.db.transaction() as s:
-        session = await repo.add_session(s, Session(
-            title="Starkregenvorsorge", starts_at=now + starts_in, ends_at=now + starts_in + timedelta(hours=1),
-            room_id=room, created_by="@nobody:localhost", created_at=now, **fields))
-        await plan_session(s, session, bot.config, now)
-    assert session.id is not None
-    bot.scheduler.changed(session.id)
-    return session.id
-
-
-async def planned(running: RunningBot, session_id: int, kind: Kind) -> list:
-    assert running.bot is not None
-    async with running.bot.db.transaction() as s:
-        return await repo.planned_of_session(s, session_id, [kind])
-
-
-def from_bot(bot_id: str, room: str | None, text: str):
-    def match(e: Event) -> bool:
-        return (e["sender"] == bot_id and e.get("type") == "m.room.message" and text in body(e)
-                and (room is None or e["room_id"] == room) and "m.new_content" not in e["content"])
-    return match
-
-
-def edits_of(event_id: str, text: str):
-    def match(e: Event) -> bool:
-        relates = e.get("content", {}).get("m.relates_to") or {}
-        return (relates.get("rel_type") == "m.replace" and relates.get("event_id") == event_id
-                and text in e["content"]["m.new_content"]["body"])
-    return match
 
 
 def berlin_date(days: int) -> str:
