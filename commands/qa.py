@@ -99,10 +99,7 @@ async def start_round(ctx: Context, args: str) -> None:
 async def end_round(ctx: Context, args: str) -> None:
     number, _ = parse_ref(args)
     async with ctx.db.transaction() as s:
-        round_ = await current_round(ctx, s, number, only_open=True)
-        session = await find_session(s, round_.session_id)
-        ctx.require(Role.MODERATOR, session)
-        entries = [entry(ctx, q) for q in await repo.questions(s, session.id)]
+        round_, session, entries = await round_questions(ctx, s, number, only_open=True)
         message, markdown = qa_digest.digest(ctx, f"#{session.id}", session.title, entries)
         round_.closed_at, round_.digest = ctx.now, markdown
         await repo.save_row(s, round_)
@@ -117,6 +114,15 @@ async def end_round(ctx: Context, args: str) -> None:
     await ctx.outbox.send(round_.room_id, file_content, transaction_id("digest-file", ctx.event_id))
     ctx.plans.changed(session.id)
     await ctx.reply("qa.ended", ref=f"#{session.id}", count=len(entries))
+
+
+async def round_questions(ctx: Context, s: AsyncSession, number: int | None,
+                          only_open: bool) -> tuple[QaRound, Session, list[qa_digest.Entry]]:
+    """The round a moderator means, its session (the moderator's role checked there), its questions."""
+    round_ = await current_round(ctx, s, number, only_open)
+    session = await find_session(s, round_.session_id)
+    ctx.require(Role.MODERATOR, session)
+    return round_, session, [entry(ctx, q) for q in await repo.questions(s, session.id)]
 
 
 def entry(ctx: Context, item: repo.QuestionVotes) -> qa_digest.Entry:
@@ -178,10 +184,7 @@ async def ask(ctx: Context, args: str) -> None:
 async def list_questions(ctx: Context, args: str) -> None:
     number, _ = parse_ref(args)
     async with ctx.db.transaction() as s:
-        round_ = await current_round(ctx, s, number, only_open=False)
-        session = await find_session(s, round_.session_id)
-        ctx.require(Role.MODERATOR, session)
-        entries = [entry(ctx, q) for q in await repo.questions(s, session.id)]
+        _, _, entries = await round_questions(ctx, s, number, only_open=False)
     await ctx.reply(qa_digest.ranking(ctx, entries))
 
 
