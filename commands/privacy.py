@@ -69,6 +69,7 @@ async def delete_data(ctx: Context, args: str) -> None:
         for registration, session in data.registrations:
             if (registration.status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
                     and session.status == SessionStatus.SCHEDULED and session.starts_at > ctx.now):
+                await repo.lock_session(s, session.id)
                 registration.status = RegistrationStatus.CANCELLED
                 await repo.save(s, registration)
                 promoted.append((session, await promote_waiting(s, session, ctx)))
