@@ -175,7 +175,9 @@ class Bot:
             await self.matrix.maintain_keys()
             await self._greet(response)
             await self._accept_invites(response)
-            if not self.scheduler.running:  # after the first sync: direct rooms are known by then
+            if not self.scheduler.running and not self._to_greet:
+                # Once the rooms we are in are known (rooms just joined show up a sync later):
+                # planned messages can go out, direct rooms are found.
                 await self.scheduler.start()
             if since is not None:
                 await self._handle_batch(response, since)
@@ -232,6 +234,7 @@ class Bot:
     async def _greet(self, response: SyncResponse) -> None:
         """Say hello in rooms joined since the last sync, once this sync has told us what they are
         like (encrypted or not, who is in them)."""
+        self._to_greet -= set(response.rooms.leave)  # left (or was removed) before we could greet
         for room_id in self._to_greet & set(response.rooms.join):
             self._to_greet.discard(room_id)
             content = message_content(t("bot.welcome", self.config.language, prefix=self.config.command_prefix))
