@@ -102,13 +102,16 @@ def _counts() -> tuple[object, object]:
 async def upcoming_sessions(s: AsyncSession, now: datetime, limit: int = 50) -> list[SessionSummary]:
     """Scheduled sessions that have not ended, soonest first, with their counts."""
     registered, waitlisted = _counts()
+    # Pick the sessions first (by the start-time index), then count only their registrations.
+    first = (select(Session.id)
+             .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) > now)
+             .order_by(col(Session.starts_at), col(Session.id)).limit(limit))
     query = (
         select(Session, registered, waitlisted)
         .outerjoin(Registration, col(Registration.session_id) == col(Session.id))
-        .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) > now)
+        .where(col(Session.id).in_(first))
         .group_by(col(Session.id))
         .order_by(col(Session.starts_at), col(Session.id))
-        .limit(limit)
     )
     return [SessionSummary(row[0], row[1], row[2]) for row in (await s.exec(query)).all()]
 
