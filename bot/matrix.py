@@ -12,11 +12,13 @@ import asyncio
 import io
 import logging
 import random
+from collections import defaultdict
 from typing import Any
 
 from nio import (
     AsyncClient,
     ErrorResponse,
+    LocalProtocolError,
     MatrixRoom,
     RoomCreateEvent,
     RoomCreateResponse,
@@ -60,7 +62,7 @@ class Matrix:
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
         self._direct: dict[str, str] = {}
-        self._direct_lock = asyncio.Lock()
+        self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._creators: dict[str, set[str]] = {}
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
@@ -121,7 +123,7 @@ class Matrix:
 
     async def direct_room(self, user_id: str) -> str:
         """A room with only the bot and `user_id`: an existing one, or a new direct chat."""
-        async with self._direct_lock:
+        async with self._direct_locks[user_id]:  # one new room per person, people side by side
             if user_id in self._direct:
                 return self._direct[user_id]
             for room_id, room in self.client.rooms.items():
@@ -152,7 +154,10 @@ class Matrix:
             client.encrypted_rooms.add(room_id)
             client.olm.update_tracked_users(room)
             if client.should_query_keys:
-                await client.keys_query()
+                try:
+                    await client.keys_query()
+                except LocalProtocolError:  # another room's query took these users along
+                    log.debug("key query for %s already done", room_id)
 
     def note_creation(self, room_id: str, event: RoomCreateEvent) -> None:
         """Remember a room's creators: from room version 12 on they outrank every power level."""
