@@ -104,7 +104,8 @@ class Scheduler:
         async with self.db.transaction() as s:
             rows = await repo.pending(s, session_id=session_id)
         for row in rows:
-            self._add_job(row)
+            if row.id not in self._in_flight:  # being delivered right now: a refusal plans its own retry
+                self._add_job(row)
 
     def _add_job(self, row: PlannedMessage) -> None:
         assert row.id is not None
