@@ -137,7 +137,7 @@ async def run(args: argparse.Namespace) -> None:
                      f"{bot_burst.last_answer_s:.2f} s / floor {echo_burst.last_answer_s:.2f} s = {ratio:.2f} ×",
                      ratio <= BURST_TARGET)
         report.check("burst: places, waiting list, order, answers",
-                     f"{CAPACITY} + {len(clients) - CAPACITY}, server order, 1 answer each",
+                     f"{min(CAPACITY, len(clients))} + {max(0, len(clients) - CAPACITY)}, server order, 1 answer each",
                      f"{burst['registered']} + {burst['waitlisted']}, order {'ok' if burst['order_ok'] else 'WRONG'}, "
                      f"unanswered {burst['unanswered']}, duplicate answers {burst['duplicate_answers']}",
                      burst["correct"])
@@ -205,7 +205,8 @@ def _check_burst(observer: Observer, room_id: str, result: scenarios.Burst, rows
     order_ok = db_order == server_order and statuses == ["registered"] * registered + ["waitlisted"] * waitlisted
     duplicates = sum(len(observer.replies.get(e, [])) > 1 for e in result.event_ids)
     unanswered = sum(e not in observer.replies for e in result.event_ids)
-    correct = (registered == CAPACITY and waitlisted == len(senders) - CAPACITY and order_ok
+    places = min(CAPACITY, len(senders))
+    correct = (registered == places and waitlisted == len(senders) - places and order_ok
                and len(set(db_order)) == len(db_order) and duplicates == 0 and unanswered == 0)
     return {"registered": registered, "waitlisted": waitlisted, "order_ok": order_ok, "unanswered": unanswered,
             "duplicate_answers": duplicates, "timeline_seen": len(server_order), "correct": correct}

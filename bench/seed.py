@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
+from sqlmodel import col
 
 from bot.config import Config
 from commands.planning import plan_session
@@ -41,6 +42,8 @@ async def register(db: Database, session_id: int, user_ids: list[str], dm_remind
         await s.execute(insert(Registration.__table__), rows)
         if dm_reminders:
             known = set((await s.execute(select(PersonSettings.user_id))).scalars())
+            await s.execute(update(PersonSettings).where(col(PersonSettings.user_id).in_(known & set(user_ids)))
+                            .values(dm_reminders=True))
             settings = [{"user_id": u, "dm_reminders": True, "updated_at": now} for u in user_ids if u not in known]
             if settings:
                 await s.execute(insert(PersonSettings.__table__), settings)
