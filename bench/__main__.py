@@ -18,6 +18,7 @@ from nio import RoomCreateResponse, RoomPreset
 from bench import botproc, scenarios, seed
 from bench.clients import Observer, client_for
 from bench.homeserver import Account, register_many, register_one, start_synapse
+from bench.profiling import profiled
 from bench.report import Report, summary
 from bot.config import parse_config
 from storage.db import Database
@@ -35,6 +36,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=200, help="people in the burst and the fan-out")
     parser.add_argument("--sessions", type=int, default=10_000, help="sessions in the database for the scale run")
     parser.add_argument("--registrations", type=int, default=100_000, help="registrations for the scale run")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="record py-spy profiles (collapsed stacks) of the bot's round trips and burst in DIR")
     return parser.parse_args()
 
 
@@ -115,7 +118,8 @@ async def run(args: argparse.Namespace) -> None:
         print("round trips …", flush=True)
         commands = ["!termine", f"!anmelden #{rt_session}", f"!abmelden #{rt_session}", "!meine"]
         rooms = {"regiobot": bot_room, "echo": echo_room}
-        times = await scenarios.round_trips(observer, rooms, commands, args.samples)
+        async with profiled(bot.pid, args.profile and args.profile / "round-trips.txt"):
+            times = await scenarios.round_trips(observer, rooms, commands, args.samples)
         round_trip = {c: {name: summary(t) for name, t in by_bot.items()} for c, by_bot in times.items()}
         for command, figures in round_trip.items():
             ratio_row(report, f"round trip {command.split(' #')[0]}", figures["regiobot"], figures["echo"],
@@ -125,7 +129,8 @@ async def run(args: argparse.Namespace) -> None:
         body = f"!anmelden #{burst_session}"
         echo_burst = await scenarios.burst(observer, clients, echo_room, body)
         await asyncio.sleep(2)
-        bot_burst = await scenarios.burst(observer, clients, bot_room, body)
+        async with profiled(bot.pid, args.profile and args.profile / "burst.txt"):
+            bot_burst = await scenarios.burst(observer, clients, bot_room, body)
         await asyncio.sleep(3)
         after_burst_mb = botproc.rss_mb(bot.pid)
         burst = _check_burst(observer, bot_room, bot_burst, scenarios.registrations(db_file, burst_session),
@@ -181,7 +186,7 @@ async def run(args: argparse.Namespace) -> None:
                      after_burst_mb <= AFTER_BURST_MB)
         report.figures = {"round_trip": round_trip, "burst": burst, "scale": scale, "fan_out": fan_out,
                           "memory": memory, "startup_s": {"empty": round(ready_s, 1), "seeded": round(ready_seeded_s, 1)}}
-        report.write(vars(args))
+        report.write({k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
         print()
         print(report.table())
     finally:
