@@ -32,7 +32,8 @@ async def serve(homeserver: str, user_id: str, token: str, device_id: str) -> No
     client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]
     client.add_event_callback(on_message, RoomMessageText)  # type: ignore[arg-type]
     print("ready", flush=True)
-    await client.sync_forever(timeout=30_000, full_state=True)
+    # A timeline long enough that a burst never comes back "limited" (with messages left out).
+    await client.sync_forever(timeout=30_000, full_state=True, sync_filter={"room": {"timeline": {"limit": 1000}}})
 
 
 if __name__ == "__main__":
