@@ -59,11 +59,15 @@ class Process:
         """Start and wait until ready; returns the seconds that took."""
         started = time.monotonic()
         with open(self.log, "ab") as out:
+            offset = out.tell()  # only this start's output counts
             self.popen = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT)
         while time.monotonic() - started < timeout:
             if self.popen.poll() is not None:
                 raise RuntimeError(f"{self.args[:3]} exited; see {self.log}")
-            if self.ready_line in self.log.read_text(errors="replace"):
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                output = log.read().decode(errors="replace")
+            if self.ready_line in output:
                 return time.monotonic() - started
             await asyncio.sleep(0.1)
         raise RuntimeError(f"{self.args[:3]} not ready within {timeout} s; see {self.log}")
