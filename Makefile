@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test unit e2e demo clean
+.PHONY: test unit e2e demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,6 @@ demo: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache
+
+bench: $(STAMP)
+	$(BIN)/python -m bench

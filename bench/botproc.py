@@ -1,0 +1,94 @@
+"""regiobot and the echo bot as processes of their own, and their memory (VmRSS)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.homeserver import Account
+
+READY_LINE = "ready: answering commands"
+
+
+def bot_settings(homeserver: str, user_id: str, password: str, directory: Path) -> dict[str, Any]:
+    """The bot's configuration: rate limits out of the way, reminders 20 s before a session."""
+    return {
+        "matrix": {"homeserver": homeserver, "user_id": user_id, "password": password,
+                   "device_id": "REGIOBOTBENCH", "store_dir": str(directory / "store")},
+        "storage": {"url": f"sqlite+aiosqlite:///{directory / 'regiobot.db'}"},
+        "bot": {"timezone": "Europe/Berlin", "commands_per_minute": 1000},
+        "schedule": {"announce_before": [], "remind_before": ["20s"], "grace": "1h"},
+    }
+
+
+def write_toml(settings: dict[str, Any], path: Path) -> None:
+    """A TOML file of flat sections (strings, numbers and lists of strings, as JSON writes them)."""
+    lines = []
+    for section, values in settings.items():
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB, from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+class Process:
+    """A child process whose output goes to a log file; ready once `ready_line` appears there."""
+
+    def __init__(self, args: list[str], log: Path, ready_line: str) -> None:
+        self.args, self.log, self.ready_line = args, log, ready_line
+        self.popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    async def start(self, timeout: float = 90.0) -> float:
+        """Start and wait until ready; returns the seconds that took."""
+        started = time.monotonic()
+        with open(self.log, "ab") as out:
+            offset = out.tell()  # only this start's output counts
+            self.popen = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT)
+        while time.monotonic() - started < timeout:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.args[:3]} exited; see {self.log}")
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                output = log.read().decode(errors="replace")
+            if self.ready_line in output:
+                return time.monotonic() - started
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{self.args[:3]} not ready within {timeout} s; see {self.log}")
+
+    def stop(self) -> None:
+        """Stop this process (SIGTERM, then SIGKILL after 20 s)."""
+        if self.popen is None:
+            return
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+        self.popen = None
+
+
+def regiobot(config: Path, log: Path) -> Process:
+    return Process([sys.executable, "-m", "bot", "run", "--config", str(config)], log, READY_LINE)
+
+
+def echo_bot(homeserver: str, account: Account, log: Path) -> Process:
+    return Process([sys.executable, "-m", "bench.echo", homeserver, account.user_id, account.access_token,
+                    account.device_id], log, "ready")

@@ -1,0 +1,106 @@
+"""Lean Matrix clients for the benchmark: no encryption, no room state kept beyond nio's own."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from nio import AsyncClient, AsyncClientConfig, RoomSendResponse, SyncResponse
+
+from bench.homeserver import Account
+
+# A timeline long enough that a one-second burst never comes back "limited" (with gaps).
+SYNC_FILTER = {"room": {"timeline": {"limit": 1000}, "state": {"lazy_load_members": True}},
+               "presence": {"not_types": ["*"]}}
+
+
+def client_for(homeserver: str, account: Account) -> AsyncClient:
+    """An AsyncClient already logged in with the account's token (encryption off)."""
+    client = AsyncClient(homeserver, account.user_id,
+                         config=AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False))
+    client.restore_login(account.user_id, account.device_id, account.access_token)
+    return client
+
+
+def replied_to(source: dict[str, Any]) -> str | None:
+    relates = source.get("content", {}).get("m.relates_to") or {}
+    return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+class Observer:
+    """A client that long-polls sync and notes, for each event, when it arrived here.
+
+    `timeline[room_id]` keeps every event in the order the homeserver hands them out;
+    `answered(event_id)` waits for the first reply to an event and returns its arrival time."""
+
+    def __init__(self, homeserver: str, account: Account) -> None:
+        self.client = client_for(homeserver, account)
+        self.timeline: dict[str, list[dict[str, Any]]] = {}
+        self.replies: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+        self._waiting: dict[str, asyncio.Future[float]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        first = await self.client.sync(timeout=0, sync_filter=SYNC_FILTER, full_state=True)
+        assert isinstance(first, SyncResponse), first
+        self._task = asyncio.create_task(self._loop(first.next_batch))
+
+    async def _loop(self, since: str) -> None:
+        while True:
+            response = await self.client.sync(timeout=30_000, since=since, sync_filter=SYNC_FILTER)
+            seen = time.perf_counter()
+            if not isinstance(response, SyncResponse):
+                await asyncio.sleep(0.1)
+                continue
+            since = response.next_batch
+            for room_id, info in response.rooms.join.items():
+                for event in info.timeline.events:
+                    self._note(room_id, event.source, seen)
+
+    def _note(self, room_id: str, source: dict[str, Any], seen: float) -> None:
+        self.timeline.setdefault(room_id, []).append(source)
+        target = replied_to(source)
+        if target is None:
+            return
+        self.replies.setdefault(target, []).append((seen, source))
+        future = self._waiting.get(target)
+        if future and not future.done():
+            future.set_result(seen)
+
+    def answered(self, event_id: str) -> asyncio.Future[float]:
+        """A future with the perf_counter time the first reply to `event_id` arrived."""
+        future = self._waiting.setdefault(event_id, asyncio.get_running_loop().create_future())
+        if event_id in self.replies and not future.done():
+            future.set_result(self.replies[event_id][0][0])
+        return future
+
+    async def wait_for(self, room_id: str, predicate: Any, timeout: float = 60.0) -> dict[str, Any]:
+        """The first event of `room_id` that matches `predicate`, waiting for it if need be."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for source in self.timeline.get(room_id, []):
+                if predicate(source):
+                    return source
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"no matching event in {room_id}")
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+        await self.client.close()
+
+
+async def send_text(client: AsyncClient, room_id: str, body: str) -> str:
+    """Send an m.text and return its event id."""
+    response = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+    assert isinstance(response, RoomSendResponse), response
+    return str(response.event_id)
+
+
+async def round_trip(observer: Observer, room_id: str, body: str, timeout: float = 30.0) -> float:
+    """Seconds from just before sending `body` to the moment sync brings the reply to it."""
+    started = time.perf_counter()
+    event_id = await send_text(observer.client, room_id, body)
+    arrived = await asyncio.wait_for(observer.answered(event_id), timeout)
+    return arrived - started

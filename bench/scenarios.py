@@ -1,0 +1,94 @@
+"""The measurements: round trips, a burst of registrations, and a reminder fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+from nio import AsyncClient
+
+from bench.clients import Observer, round_trip, send_text
+
+
+async def round_trips(observer: Observer, rooms: dict[str, str], commands: list[str],
+                      samples: int) -> dict[str, dict[str, list[float]]]:
+    """For each command, `samples` round trips per bot; the bots take turns command by command,
+    so both see the same load on the machine. `rooms` maps a bot's name to its room."""
+    times: dict[str, dict[str, list[float]]] = {c: {name: [] for name in rooms} for c in commands}
+    for _ in range(samples):
+        for command in commands:
+            for name, room_id in rooms.items():
+                times[command][name].append(await round_trip(observer, room_id, command))
+                await asyncio.sleep(0.02)
+    return times
+
+
+@dataclass
+class Burst:
+    """What a burst of commands brought: event ids in sending order, and the time to the last answer."""
+
+    event_ids: list[str]
+    last_answer_s: float
+    unanswered: int
+
+
+async def burst(observer: Observer, clients: list[AsyncClient], room_id: str, body: str,
+                spread_s: float = 1.0, timeout: float = 180.0) -> Burst:
+    """Every client sends `body` once, spread evenly over `spread_s`; waits for every reply."""
+    started = time.perf_counter()
+
+    async def one(i: int, client: AsyncClient) -> str:
+        await asyncio.sleep(i * spread_s / len(clients))
+        return await send_text(client, room_id, body)
+
+    event_ids = list(await asyncio.gather(*(one(i, c) for i, c in enumerate(clients))))
+    answers = [observer.answered(e) for e in event_ids]
+    done, pending = await asyncio.wait(answers, timeout=timeout)
+    last = max((f.result() for f in done), default=started)
+    return Burst(event_ids, last - started, len(pending))
+
+
+def registrations(db_file: Path, session_id: int) -> list[tuple[str, str]]:
+    """(user id, status) of a session's registrations in the bot's order (queued_at, id)."""
+    with sqlite3.connect(db_file) as conn:
+        return list(conn.execute("SELECT user_id, status FROM registrations WHERE session_id = ? "
+                                 "ORDER BY queued_at, id", (session_id,)))
+
+
+def sent_reminders(db_file: Path, session_id: int) -> list[tuple[str, str, str]]:
+    """(status, sent_at, sent_event_id) of a session's reminder DMs."""
+    with sqlite3.connect(db_file) as conn:
+        return list(conn.execute("SELECT status, sent_at, sent_event_id FROM planned_messages "
+                                 "WHERE session_id = ? AND kind = 'reminder_dm'", (session_id,)))
+
+
+async def wait_for_reminders(db_file: Path, session_id: int, count: int, timeout: float) -> list[str]:
+    """Event ids of the reminder DMs, once `count` are sent (or whatever is sent by `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = sent_reminders(db_file, session_id)
+        sent = [event_id for status, _, event_id in rows if status == "sent"]
+        if len(sent) >= count or time.monotonic() > deadline:
+            return sent
+        await asyncio.sleep(0.5)
+
+
+async def delivery_times(homeserver: str, admin_token: str, bot_id: str, event_ids: set[str]) -> list[datetime]:
+    """When the homeserver received each of `event_ids` (searched in the bot's rooms, admin API)."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    found: list[datetime] = []
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.get(f"{homeserver}/_synapse/admin/v1/users/{bot_id}/joined_rooms") as resp:
+            rooms = (await resp.json())["joined_rooms"]
+        for room_id in rooms:
+            async with http.get(f"{homeserver}/_synapse/admin/v1/rooms/{room_id}/messages",
+                                params={"dir": "b", "limit": "20"}) as resp:
+                chunk = (await resp.json()).get("chunk", [])
+            found += [datetime.fromtimestamp(e["origin_server_ts"] / 1000, UTC)
+                      for e in chunk if e.get("event_id") in event_ids]
+    return found
