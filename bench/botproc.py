@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.homeserver import Account
+from bot.devserver import end_process
 
 READY_LINE = "ready: answering commands"
 
@@ -74,14 +75,8 @@ class Process:
 
     def stop(self) -> None:
         """Stop this process (SIGTERM, then SIGKILL after 20 s)."""
-        if self.popen is None:
-            return
-        self.popen.terminate()
-        try:
-            self.popen.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
+        if self.popen is not None:
+            end_process(self.popen, grace=20)
         self.popen = None
 
 

@@ -35,6 +35,16 @@ rc_invites: {{per_room: {_FAST}, per_user: {_FAST}, per_issuer: {_FAST}}}
 STRICT_LIMITS = RELAXED_LIMITS.replace(f"rc_message: {_FAST}", "rc_message: {per_second: 0.2, burst_count: 10}")
 
 
+def end_process(process: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM, and SIGKILL if the process is still there after `grace` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -122,14 +132,8 @@ class Synapse:
 
     def stop(self) -> None:
         """Stop the server this object started (and only that one)."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            end_process(self.process, grace=15)
         self.process = None
 
     async def register(self, localpart: str, password: str, admin: bool = False) -> str:
