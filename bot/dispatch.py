@@ -167,6 +167,9 @@ class Plans(Protocol):
     def changed(self, session_id: int) -> None:
         """A session or its planned messages changed: derive its jobs again, refresh its announcement."""
 
+    def places_changed(self, session_id: int) -> None:
+        """Only its registrations changed: refresh its announcement."""
+
 
 @dataclass
 class Voice:

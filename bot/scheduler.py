@@ -90,7 +90,11 @@ class Scheduler:
         if not self.running:
             return  # start() derives every job anyway
         self._spawn(self.reload(session_id))
-        if session_id not in self._edits_waiting:
+        self.places_changed(session_id)
+
+    def places_changed(self, session_id: int) -> None:
+        """Registrations changed: refresh the announcement a moment later (many changes, one edit)."""
+        if self.running and session_id not in self._edits_waiting:
             self._edits_waiting.add(session_id)
             self._spawn(self._refresh_later(session_id))
 

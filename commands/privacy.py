@@ -75,6 +75,6 @@ async def delete_data(ctx: Context, args: str) -> None:
                 promoted.append((session, await promote_waiting(s, session, ctx)))
         await repo.forget_person(s, ctx.sender, FORGOTTEN)
     for session, people in promoted:
-        ctx.plans.changed(session.id)
+        ctx.plans.places_changed(session.id)
         await tell_promoted(ctx, session, people)
     await ctx.reply("privacy.deleted", registrations=len(data.registrations))

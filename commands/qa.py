@@ -112,7 +112,6 @@ async def end_round(ctx: Context, args: str) -> None:
                     **where, "info": {"mimetype": "text/markdown", "size": len(markdown.encode())},
                     "m.mentions": {}, "m.relates_to": thread(round_.root_event_id)}
     await ctx.outbox.send(round_.room_id, file_content, transaction_id("digest-file", ctx.event_id))
-    ctx.plans.changed(session.id)
     await ctx.reply("qa.ended", ref=f"#{session.id}", count=len(entries))
 
 

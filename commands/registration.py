@@ -69,7 +69,7 @@ async def register(ctx: Context, args: str) -> None:
             raise UserError("registration.already_registered", ref=f"#{session.id}", title=session.title)
         raise UserError("registration.already_waiting", ref=f"#{session.id}", title=session.title,
                         position=waitlist.waitlist_position(seats, ctx.sender))
-    ctx.plans.changed(session.id)
+    ctx.plans.places_changed(session.id)
     if placement.status == RegistrationStatus.REGISTERED:
         answer = ctx.t("registration.confirmed", ref=f"#{session.id}", title=session.title, when=_when(ctx, session))
     else:
@@ -112,7 +112,7 @@ async def unregister(ctx: Context, args: str) -> None:
         row.status, row.updated_at, row.reaction_event_id = RegistrationStatus.CANCELLED, ctx.now, None
         await repo.save(s, row)
         promoted = await promote_waiting(s, session, ctx)
-    ctx.plans.changed(session.id)
+    ctx.plans.places_changed(session.id)
     key = "registration.left_waitlist" if was_waiting else "registration.cancelled"
     await ctx.reply(key, ref=f"#{session.id}", title=session.title)
     await tell_promoted(ctx, session, promoted)

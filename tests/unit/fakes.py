@@ -71,9 +71,13 @@ class RecordingPlans:
 
     def __init__(self) -> None:
         self.changed_sessions: list[int] = []
+        self.changed_places: list[int] = []
 
     def changed(self, session_id: int) -> None:
         self.changed_sessions.append(session_id)
+
+    def places_changed(self, session_id: int) -> None:
+        self.changed_places.append(session_id)
 
 
 class FakeRooms:

@@ -119,6 +119,7 @@ async def test_a_reaction_registers_and_its_redaction_withdraws_answered_by_dire
     assert room == "!dm-@bernd:localhost" and "m.relates_to" not in content and "angemeldet" in content["body"]
     async with dispatcher.db.transaction() as s:
         assert (await repo.registration_by_reaction(s, "$react")).user_id == "@bernd:localhost"
+    assert dispatcher.plans.changed_places == [1]  # the announcement is refreshed, no jobs derived again
     await dispatcher.handle(message("!anmelden #1", event_id="$again"), NOW)
     await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$react2", "!anmelden #1", None,
                                      by_reaction=True), NOW)
