@@ -298,7 +298,8 @@ class Dispatcher:
                       commands=self.commands, roles=self.roles, room_id=message.room_id, sender=message.sender,
                       event_id=message.event_id, thread_root=message.thread_root, by_reaction=message.by_reaction)
         if invocation is None:
-            return await self._run(ctx, THREAD_MESSAGE, started, self._listen, ctx, message.body.strip())
+            text = strip_reply_fallback(message.body).strip()
+            return await self._run(ctx, THREAD_MESSAGE, started, self._listen, ctx, text)
         resolved = self.commands.resolve(invocation)
         label = resolved[0].name if resolved else UNKNOWN_COMMAND
         verdict = self.flood.check(message.sender, message.sent_at or now)
