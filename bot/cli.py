@@ -85,7 +85,7 @@ def cmd_copy_database(args: argparse.Namespace) -> int:
     try:
         copied = asyncio.run(copy_database(config.storage_url, target))
     except TargetNotEmpty as exc:
-        print(bilingual("transfer.not_empty", table=str(exc)), file=sys.stderr)
+        print(bilingual("transfer.not_empty", table=exc.table), file=sys.stderr)
         return 2
     except Exception as exc:  # connection refused, wrong password …: said in one line, no traceback
         print(bilingual("transfer.failed", reason=reason(exc)), file=sys.stderr)

@@ -18,12 +18,18 @@ LOOK_BACK = timedelta(days=30)
 REASONS = ("moved", "cancelled", "skip_started", "skip_too_late")
 
 
+def reason_text(ctx: Context, last_error: str | None) -> Message | str:
+    """Why, in words. The homeserver's own error text stays in the database and the log."""
+    if last_error is None:
+        return "–"
+    return ctx.t(f"status.reason_{last_error if last_error in REASONS else 'refused'}")
+
+
 def planned_line(ctx: Context, row: PlannedMessage, key: str) -> Message:
-    reason = row.last_error or "–"
     return ctx.t(key, kind=ctx.t(f"planned.kind_{row.kind}"), ref=f"#{row.session_id}",
                  due=format_short(row.due_at, ctx.config.timezone, ctx.language),
                  status=ctx.t(f"status.state_{row.status}"), attempts=row.attempts,
-                 reason=ctx.t(f"status.reason_{reason}") if reason in REASONS else reason)
+                 reason=reason_text(ctx, row.last_error))
 
 
 @router.command("status", help="help.status", role=Role.COORDINATOR)

@@ -17,7 +17,11 @@ from storage.db import Database
 
 
 class TargetNotEmpty(Exception):
-    """The target database already holds data; nothing was copied."""
+    """The target database already holds data (in `table`); nothing was copied."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(table)
+        self.table = table
 
 
 async def _sync_sequences(conn: AsyncConnection) -> None:

@@ -205,3 +205,13 @@ async def test_archive_lists_past_sessions_with_protocol_and_material(bot):
     text = outbox.bodies()[-1]
     assert "Fördermittel" in text and "Protokoll: https://example.org/p.pdf" in text
     assert "Material: Folien – https://example.org/f.pdf" in text
+
+
+async def test_status_names_failures_in_words_not_in_the_homeservers_text(bot):
+    dispatcher, outbox = bot
+    await create(dispatcher, outbox)
+    async with dispatcher.db.transaction() as s:
+        row = (await repo.pending(s, session_id=1))[0]
+        row.status, row.attempts, row.last_error, row.due_at = "failed", 5, "403: M_FORBIDDEN user not in room", NOW
+    await dispatcher.handle(message("!status", sender=COORDINATOR, event_id="$st"), NOW)
+    assert "vom Homeserver abgelehnt" in outbox.bodies()[-1] and "M_FORBIDDEN" not in outbox.bodies()[-1]
