@@ -1,4 +1,7 @@
-"""A consistent copy of the SQLite database while the bot keeps running (SQLite's online backup)."""
+"""A consistent copy of the SQLite database while the bot keeps running (SQLite's online backup).
+
+For `regiobot backup`, a command of its own: plain blocking sqlite3, no event loop involved.
+"""
 
 from __future__ import annotations
 

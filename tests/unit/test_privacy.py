@@ -10,7 +10,7 @@ from storage import repo
 from tests.unit.fakes import COORDINATOR, NOW
 
 ROOM = "!room:localhost"
-BERND, CLARA = "@bernd:localhost", "@clara:localhost"
+BERND = "@bernd:localhost"
 
 
 def say(body: str, sender: str, event_id: str) -> Incoming:
