@@ -12,6 +12,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY commands ./commands
 COPY storage ./storage
+COPY rules ./rules
 RUN /opt/regiobot/bin/pip install .
 
 # Stage 2: only the virtual environment, run as an unprivileged user.

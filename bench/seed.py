@@ -8,8 +8,8 @@ from sqlalchemy import insert, select, update
 from sqlmodel import col
 
 from bot.config import Config
-from commands.planning import plan_session
-from storage import repo
+from storage.planned import plan_session
+from storage.rows import save
 from storage.db import Database
 from storage.models import PersonSettings, Registration, RegistrationStatus, Session
 
@@ -28,7 +28,7 @@ async def add_sessions(db: Database, room_id: str, specs: list[tuple[str, timede
     ids = []
     async with db.transaction() as s:
         for title, starts_in, capacity in specs:
-            session = await repo.add_session(s, Session(**session_row(room_id, title, now + starts_in, capacity, now)))
+            session = await save(s, Session(**session_row(room_id, title, now + starts_in, capacity, now)))
             ids.append(int(session.id or 0))
     return ids
 
@@ -78,7 +78,7 @@ async def reminded_session(db: Database, config: Config, room_id: str, starts_in
     asking for reminders by direct message; returns its number and when the reminder is due."""
     now = datetime.now(UTC)
     async with db.transaction() as s:
-        session = await repo.add_session(s, Session(**session_row(room_id, "Erinnerungstest", now + starts_in, None, now)))
+        session = await save(s, Session(**session_row(room_id, "Erinnerungstest", now + starts_in, None, now)))
         await plan_session(s, session, config, now)
     assert session.id is not None
     await register(db, session.id, user_ids, dm_reminders=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from nio import (
@@ -30,29 +30,28 @@ from nio import (
 )
 
 from bot.config import Config, MatrixConfig
-from bot.content import message_content, transaction_id
-from bot.dispatch import CommandSet, Dispatcher, Incoming
+from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics
-from bot.i18n import t
-from bot.matrix import Client, Matrix, MatrixError, backoff_delay
+from bot.matrix import Client, Matrix, backoff_delay
 from bot.roles import Roles
+from bot.routing import CommandSet
 from bot.scheduler import Scheduler
-from commands import help as help_commands
 from commands import coordination, followups, privacy, qa, registration, sessions, status
-from storage import repo
+from commands import help as help_commands
+from rules.content import message_content, transaction_id
+from rules.i18n import t
+from storage import state
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
+# Every handler module's router; the dispatcher knows them only through this list.
 ROUTERS = (help_commands.router, sessions.router, registration.router, coordination.router, followups.router,
            status.router, privacy.router, qa.router)
-# Reactions on an announcement that register (with and without the emoji variation selector).
-REGISTER_REACTIONS = frozenset({"✅", "✅\ufe0f", "✔️", "✔", "☑️", "☑"})
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
 GAP_MAX_PAGES = 50
 FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}
-UNDECRYPTABLE_HINT_EVERY = timedelta(minutes=10)  # per person and room
 
 
 class LoginFailed(Exception):
@@ -122,7 +121,6 @@ class Bot:
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._first_sync_ms = 0
-        self._hinted: dict[tuple[str, str], datetime] = {}
         self._to_greet: set[str] = set()
 
     async def start(self) -> None:
@@ -147,11 +145,11 @@ class Bot:
     async def run(self) -> None:
         """Sync until stopped; reconnect with backoff when the homeserver is away."""
         async with self.db.transaction() as s:
-            since = await repo.get_state(s, "next_batch")
-            first_sync_at = await repo.get_state(s, "first_sync_at")
+            since = await state.get_state(s, "next_batch")
+            first_sync_at = await state.get_state(s, "first_sync_at")
             if first_sync_at is None:
                 first_sync_at = self.clock().isoformat()
-                await repo.set_state(s, "first_sync_at", first_sync_at)
+                await state.set_state(s, "first_sync_at", first_sync_at)
         self._first_sync_ms = int(datetime.fromisoformat(first_sync_at).timestamp() * 1000)
         failures = 0
         full_state = True  # once per start: nio keeps room state (power levels) only in memory
@@ -183,7 +181,7 @@ class Bot:
                 await self._handle_batch(response, since)
             since = response.next_batch
             async with self.db.transaction() as s:
-                await repo.set_state(s, "next_batch", since)
+                await state.set_state(s, "next_batch", since)
             self.metrics.synced(self.clock())
             if not self.ready.is_set():
                 log.info("ready: answering commands")
@@ -240,7 +238,7 @@ class Bot:
             content = message_content(t("bot.welcome", self.config.language, prefix=self.config.command_prefix))
             try:
                 await self.matrix.send(room_id, content, transaction_id("welcome", room_id))
-            except MatrixError:
+            except Exception:  # a greeting lost is no reason to stop
                 log.warning("could not greet %s", room_id, exc_info=True)
 
     async def _handle_batch(self, response: SyncResponse, since: str) -> None:
@@ -249,42 +247,38 @@ class Bot:
             events = list(info.timeline.events)
             if info.timeline.limited:
                 events = await self._fill_gap(room_id, info.timeline.prev_batch, since) + events
-            candidates = [e for e in events if self._is_candidate(e)]
-            if candidates:
-                rooms.append(self._handle_room(room_id, candidates))
+            pairs = [(e, x) for e in events if (x := self._incoming(room_id, e)) is not None]
+            await self._request_keys([e for e, _ in pairs if isinstance(e, MegolmEvent)])
+            incoming = [x for _, x in pairs]
+            if incoming:
+                rooms.append(self._handle_room(room_id, incoming))
         await asyncio.gather(*rooms)
 
-    def _is_candidate(self, event: Any) -> bool:
-        if getattr(event, "sender", None) == self.client.user_id or not self._allowed(getattr(event, "sender", "")):
-            return False
-        if getattr(event, "server_timestamp", 0) < self._first_sync_ms:
-            return False
-        if isinstance(event, RoomMessageText):
-            return not is_edit(event)
-        if isinstance(event, MegolmEvent):  # encrypted, and we could not decrypt it
-            return True
-        if isinstance(event, ReactionEvent):
-            return event.key in REGISTER_REACTIONS or event.key in qa.VOTES
-        return redacted_id(event) is not None
-
-    async def _incoming(self, room_id: str, event: Any) -> Incoming | None:
-        """The command an event stands for: a message, ✅ on an announcement, or taking the ✅ back."""
-        sent_at = datetime.fromtimestamp(event.server_timestamp / 1000, UTC)
-        if isinstance(event, RoomMessageText):
-            return Incoming(room_id, event.sender, event.event_id, event.body, thread_root(event), sent_at=sent_at)
-        prefix = self.config.command_prefix
-        async with self.db.transaction() as s:
-            if isinstance(event, ReactionEvent):
-                announced = await repo.announcement_by_event(s, event.reacts_to)
-                if announced is None:
-                    return None
-                return Incoming(room_id, event.sender, event.event_id, f"{prefix}anmelden #{announced.session_id}",
-                                None, by_reaction=True, sent_at=sent_at)
-            registration = await repo.registration_by_reaction(s, redacted_id(event) or "")
-        if registration is None or registration.user_id != event.sender:
+    def _incoming(self, room_id: str, event: Any) -> Incoming | None:
+        """What an event is for the dispatcher, or None when no route could take it (our own
+        events, other servers', history from before the first sync, edits, other reactions)."""
+        sender = getattr(event, "sender", "")
+        if sender == self.client.user_id or not self._allowed(sender):
             return None
-        return Incoming(room_id, event.sender, event.event_id, f"{prefix}abmelden #{registration.session_id}",
-                        None, by_reaction=True, sent_at=sent_at)
+        timestamp = getattr(event, "server_timestamp", 0)
+        if timestamp < self._first_sync_ms:
+            return None
+        sent_at = datetime.fromtimestamp(timestamp / 1000, UTC)
+        if isinstance(event, RoomMessageText):
+            if is_edit(event):
+                return None
+            return Incoming(room_id, sender, event.event_id, event.body, thread_root(event), sent_at)
+        if isinstance(event, MegolmEvent):  # encrypted, and we could not decrypt it
+            return Incoming(room_id, sender, event.event_id, sent_at=sent_at, kind=EventKind.UNDECRYPTABLE)
+        if isinstance(event, ReactionEvent):
+            if not self.dispatcher.wants(EventKind.REACTION, event.key):
+                return None
+            return Incoming(room_id, sender, event.event_id, sent_at=sent_at, kind=EventKind.REACTION,
+                            key=event.key, target=event.reacts_to)
+        redacts = redacted_id(event)
+        if redacts is None or not self.dispatcher.wants(EventKind.REDACTION):
+            return None
+        return Incoming(room_id, sender, event.event_id, sent_at=sent_at, kind=EventKind.REDACTION, target=redacts)
 
     async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
         """Events between the stored token and the start of a limited timeline, oldest first."""
@@ -306,55 +300,23 @@ class Bot:
             log.info("fetched %d missed events in %s", len(collected), room_id)
         return list(reversed(collected))
 
-    async def _handle_room(self, room_id: str, events: list[Any]) -> None:
-        """Answer a room's commands in order, each at most once."""
+    async def _handle_room(self, room_id: str, events: list[Incoming]) -> None:
+        """Hand a room's events to the dispatcher in order, each at most once."""
         async with self.db.transaction() as s:
-            done = await repo.handled(s, [e.event_id for e in events])
+            done = await state.handled(s, [e.event_id for e in events])
         seen: set[str] = set()
         for event in events:
             if event.event_id in done or event.event_id in seen:
                 continue
             seen.add(event.event_id)
-            if isinstance(event, MegolmEvent):
-                await self._undecryptable(room_id, event)
-                continue
-            if await self._vote(room_id, event):
-                continue
-            incoming = await self._incoming(room_id, event)
-            if incoming and await self.dispatcher.handle(incoming, self.clock()):
+            if await self.dispatcher.handle(event, self.clock()):
                 async with self.db.transaction() as s:
-                    await repo.mark_handled(s, event.event_id, room_id, self.clock())
+                    await state.mark_handled(s, event.event_id, room_id, self.clock())
 
-    async def _vote(self, room_id: str, event: Any) -> bool:
-        """A 👍 on a question counts as a vote, taking it back withdraws the vote (silently)."""
-        voted = isinstance(event, ReactionEvent) and event.key in qa.VOTES
-        if not voted and redacted_id(event) is None:
-            return False
-        async with self.db.transaction() as s:
-            if voted:
-                question = await repo.question_by_event(s, event.reacts_to)
-                counted = question is not None and await qa.vote(s, question, event.sender, event.event_id,
-                                                                 self.clock())
-            else:
-                counted = await qa.unvote(s, redacted_id(event) or "", event.sender)
-            if voted or counted:  # a 👍 elsewhere, or a withdrawn vote: nothing more to do
-                await repo.mark_handled(s, event.event_id, room_id, self.clock())
-        return voted or counted
-
-    async def _undecryptable(self, room_id: str, event: MegolmEvent) -> None:
-        """Ask the sender's devices for the key, and say (once in a while) that we could not read it."""
-        try:
-            await self.client.request_room_key(event)
-        except Exception:  # a request for this session may be pending already
-            log.debug("room key request for %s not sent", event.event_id, exc_info=True)
-        now = self.clock()
-        last = self._hinted.get((room_id, event.sender))
-        if last is not None and now - last < UNDECRYPTABLE_HINT_EVERY:
-            return
-        self._hinted[(room_id, event.sender)] = now
-        message = t("bot.undecryptable", self.config.language, prefix=self.config.command_prefix)
-        try:
-            await self.matrix.send(room_id, message_content(message, reply_to=event.event_id),
-                                   transaction_id("undecryptable", event.event_id))
-        except MatrixError:
-            log.warning("could not send the decryption hint in %s", room_id)
+    async def _request_keys(self, events: list[MegolmEvent]) -> None:
+        """Ask the senders' devices for the keys of messages we could not decrypt."""
+        for event in events:
+            try:
+                await self.client.request_room_key(event)
+            except Exception:  # a request for this session may be pending already
+                log.debug("room key request for %s not sent", event.event_id, exc_info=True)

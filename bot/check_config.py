@@ -19,7 +19,7 @@ from nio import AsyncClient, AsyncClientConfig, MatrixRoom, SyncResponse
 
 from bot.app import FIRST_SYNC_FILTER, LoginFailed, log_in
 from bot.config import Config
-from bot.i18n import bilingual
+from rules.i18n import bilingual
 from storage.db import Database
 
 REQUEST_TIMEOUT = 15.0  # seconds per request to the homeserver

@@ -13,9 +13,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config, ConfigError, check_storage_url, load_config
-from bot.i18n import bilingual, t
+from rules.i18n import bilingual, t
 from bot.logs import setup_logging
-from commands.dates import DateError, parse_when
+from rules.dates import DateError, parse_when
 
 log = logging.getLogger("regiobot")
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlparse, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.i18n import LANGUAGES
+from rules.i18n import LANGUAGES
 
 _USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 _DURATION = re.compile(r"^(\d+)\s*(d|h|m|s)$")

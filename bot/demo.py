@@ -15,8 +15,8 @@ from nio import AsyncClient, RoomCreateResponse
 from bot.app import Bot
 from bot.config import load_config
 from bot.devserver import Synapse, free_port, port_is_free
-from commands.planning import plan_session
-from storage import repo
+from storage.planned import plan_session
+from storage.rows import save
 from storage.models import Session
 
 BOT = ("regiobot", "regiobot-demo-passwort")
@@ -80,7 +80,7 @@ async def _seed(bot: Bot, room_id: str, coordinator: str) -> None:
     async with bot.db.transaction() as s:
         for title, talk, speaker, days, hour, capacity in SESSIONS:
             start = _local_at(days, hour)
-            session = await repo.add_session(s, Session(
+            session = await save(s, Session(
                 title=title, talk=talk, speaker=speaker, starts_at=start, ends_at=start + timedelta(hours=1),
                 capacity=capacity, link="https://meet.example.org/regiopol-akademie", room_id=room_id,
                 created_by=coordinator, created_at=now,

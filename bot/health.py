@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from storage import repo
+from storage import planned
 from storage.db import Database
 from storage.models import PlannedStatus
 
@@ -134,7 +134,7 @@ class HealthServer:
     async def _metrics(self, _request: web.Request) -> web.Response:
         try:
             async with self.db.transaction() as s:
-                self.metrics.planned_counts(await repo.planned_counts(s))
+                self.metrics.planned_counts(await planned.planned_counts(s))
         except Exception:  # no numbers rather than old ones
             self.metrics.planned.clear()
             log.warning("planned messages not counted: the database did not answer", exc_info=True)

@@ -17,17 +17,17 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Config
-from bot.content import digest, edit_content, message_content, transaction_id
-from bot.dispatch import Outbox, Voice
+from rules.content import digest, edit_content, message_content, transaction_id
+from bot.context import Outbox, voice_of
 from bot.matrix import MatrixError
-from commands.dates import format_short
-from commands.planned_content import announcement, render
-from commands.planning import plan_dm_reminders, skip
-from commands.privacy import FORGOTTEN
-from commands.timing import Kind, Verdict, decide, retry_delay
-from storage import repo
+from rules.planned_content import announcement, render
+from rules.sessions import ref
+from rules.timing import Kind, Verdict, decide, retry_delay
+from storage import people, planned, qa, registrations, sessions, state
 from storage.db import Database
 from storage.models import PlannedMessage, PlannedStatus, SessionStatus
+from storage.planned import plan_dm_reminders, skip
+from storage.rows import save
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class Scheduler:
     async def reload(self, session_id: int | None = None) -> None:
         """(Re)place the date jobs of all pending messages (of one session)."""
         async with self.db.transaction() as s:
-            rows = await repo.pending(s, session_id=session_id)
+            rows = await planned.pending(s, session_id=session_id)
         for row in rows:
             if row.id not in self._in_flight:  # being delivered right now: a refusal plans its own retry
                 self._add_job(row)
@@ -120,7 +120,7 @@ class Scheduler:
     async def sweep(self) -> None:
         """Deliver whatever is pending and overdue (a safety net under the jobs)."""
         async with self.db.transaction() as s:
-            rows = await repo.pending(s, due_by=self.clock())
+            rows = await planned.pending(s, due_by=self.clock())
         for row in rows:
             if row.id is not None:
                 await self.deliver(row.id)
@@ -129,8 +129,8 @@ class Scheduler:
         """Forget old answered events, and the personal data of sessions past the retention period."""
         now = self.clock()
         async with self.db.transaction() as s:
-            await repo.prune_handled(s, now - KEEP_HANDLED)
-            purged = await repo.purge_ended(s, now - timedelta(days=self.config.retention_days), FORGOTTEN)
+            await state.prune_handled(s, now - KEEP_HANDLED)
+            purged = await people.purge_ended(s, now - timedelta(days=self.config.retention_days))
         if purged:
             log.info("deleted the personal data of %d sessions older than %d days", purged,
                      self.config.retention_days)
@@ -155,12 +155,12 @@ class Scheduler:
         now = self.clock()
         fan_out = False
         async with self.db.transaction() as s:
-            row = await repo.planned(s, planned_id)
+            row = await planned.planned(s, planned_id)
             if row is None or row.status != PlannedStatus.PENDING or row.due_at > now:
                 return
             if row.next_attempt_at and row.next_attempt_at > now:
                 return
-            summary = await repo.session_summary(s, row.session_id)
+            summary = await sessions.session_summary(s, row.session_id)
             assert summary is not None
             session = summary.session
             kind = Kind(row.kind)
@@ -168,15 +168,15 @@ class Scheduler:
                               session.status == SessionStatus.SCHEDULED)
             if decision.verdict != Verdict.SEND:
                 skip(row, decision.verdict)
-                s.add(row)
+                await save(s, row)
             else:
                 if kind == Kind.REMINDER:
                     await plan_dm_reminders(s, row, session, now)
                     fan_out = True
                 protocol = kind == Kind.PROTOCOL
-                registered = await repo.registered_user_ids(s, session.id) if protocol else []
-                questions = await repo.qa_summary(s, session.id) if protocol else None
-                outgoing = render(kind, row.payload, summary, Voice(self.config, now), decision.late, row.user_id,
+                registered = await registrations.registered_user_ids(s, session.id) if protocol else []
+                questions = await qa.qa_summary(s, session.id) if protocol else None
+                outgoing = render(kind, row.payload, summary, voice_of(self.config, now), decision.late, row.user_id,
                                   registered, questions)
         if decision.verdict != Verdict.SEND:
             log.info("planned message %s (%s): skipped, %s", planned_id, row.kind, decision.verdict)
@@ -196,17 +196,17 @@ class Scheduler:
             log.warning("planned message %s: homeserver not reachable (%s)", planned_id, type(exc).__name__)
             return
         async with self.db.transaction() as s:
-            sent = await repo.planned(s, planned_id)
+            sent = await planned.planned(s, planned_id)
             assert sent is not None
             sent.status, sent.sent_event_id, sent.sent_at = PlannedStatus.SENT, event_id, now
             sent.late, sent.content_digest, sent.next_attempt_at = decision.late, digest(content), None
-            s.add(sent)
+            await save(s, sent)
         log.info("planned message %s (%s): sent%s", planned_id, row.kind, " late" if decision.late else "")
 
     async def _refused(self, planned_id: int, error: str, now: datetime) -> None:
         """The homeserver refused the message: try again later, give up after MAX_ATTEMPTS."""
         async with self.db.transaction() as s:
-            row = await repo.planned(s, planned_id)
+            row = await planned.planned(s, planned_id)
             assert row is not None
             row.attempts += 1
             row.last_error = error[:300]
@@ -214,8 +214,8 @@ class Scheduler:
                 row.status = PlannedStatus.FAILED
             else:
                 row.next_attempt_at = now + retry_delay(row.attempts)
-            s.add(row)
-            session = await repo.get_session(s, row.session_id)
+            await save(s, row)
+            session = await sessions.get_session(s, row.session_id)
         log.warning("planned message %s (%s): refused (attempt %d): %s", planned_id, row.kind, row.attempts, error)
         if row.status == PlannedStatus.FAILED and session:
             await self._report(row, session.id, session.title, session.created_by)
@@ -224,11 +224,10 @@ class Scheduler:
 
     async def _report(self, row: PlannedMessage, session_id: int, title: str, creator: str) -> None:
         """Tell the coordinators (by direct message) about a message that did not go out."""
-        voice = Voice(self.config, self.clock())
+        voice = voice_of(self.config, self.clock())
         message = voice.t(f"planned.report_{row.status}", kind=voice.t(f"planned.kind_{row.kind}"),
-                          ref=f"#{session_id}", title=title,
-                          due=format_short(row.due_at, self.config.timezone, self.config.language))
-        for coordinator in sorted({*self.config.roles.coordinators, creator}):
+                          ref=ref(session_id), title=title, due=voice.short(row.due_at))
+        for coordinator in sorted({*self.config.roles.coordinators, creator} - {people.FORGOTTEN}):
             try:
                 room_id = await self.outbox.direct_room(coordinator)
                 await self.outbox.send(room_id, message_content(message, notice=False, mentions=(coordinator,)),
@@ -249,18 +248,18 @@ class Scheduler:
         """Edit the session's latest announcement (without pinging anyone) if what it says changed."""
         now = self.clock()
         async with self.db.transaction() as s:
-            row = await repo.latest_announcement(s, session_id)
-            summary = await repo.session_summary(s, session_id)
+            row = await planned.latest_announcement(s, session_id)
+            summary = await sessions.session_summary(s, session_id)
         if row is None or summary is None or row.sent_event_id is None or row.room_id is None:
             return
-        content = message_content(announcement(Voice(self.config, now), summary), notice=False)
+        content = message_content(announcement(voice_of(self.config, now), summary), notice=False)
         fingerprint = digest(content)
         if fingerprint == row.content_digest:
             return
         await self.outbox.send(row.room_id, edit_content(row.sent_event_id, content),
                                transaction_id("edit", row.sent_event_id, fingerprint))
         async with self.db.transaction() as s:
-            latest = await repo.planned(s, row.id or 0)
+            latest = await planned.planned(s, row.id or 0)
             if latest is not None:
                 latest.content_digest = fingerprint
-                s.add(latest)
+                await save(s, latest)

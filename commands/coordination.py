@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.dispatch import Context, Router
-from bot.i18n import Message
+from bot.arguments import Rest, SessionRef
+from bot.context import Context
 from bot.roles import Role
-from commands import participants_file, waitlist
-from commands.errors import UserError
-from commands.planning import plan_session
-from commands.registration import promote_waiting, tell_promoted
-from commands.session_fields import check_deadline, parse_new, parse_values, split_fields
-from commands.sessions import check_open, find_session, require_ref, session_details
-from storage import repo
-from storage.models import Session, SessionStatus
-from storage.repo import SessionSummary
+from bot.routing import Router
+from commands.notices import tell_promoted
+from rules import participants_file, waitlist
+from rules.i18n import Message
+from rules.session_fields import check_deadline, parse_new, parse_values, split_fields
+from rules.sessions import SessionSummary, about, check_open, ref, session_details
+from rules.states import SessionStatus
+from storage import planned, registrations, sessions
+from storage.models import Session
+from storage.rows import save
 
 router = Router("coordination")
 
@@ -23,32 +24,30 @@ router = Router("coordination")
 NOTIFYING_CHANGES = ("starts_at", "ends_at", "link")
 
 
-@router.command("termin neu", aliases=("session new",), help="help.session_new", role=Role.COORDINATOR)
-async def create_session(ctx: Context, args: str) -> None:
-    values = parse_new(args, ctx.now, ctx.config.timezone, ctx.config.default_capacity,
+@router.command("termin neu", aliases=("session new",), help="help.session_new", role=Role.COORDINATOR,
+                args=[Rest("fields", "args.new_fields", missing="sessions.new_usage")])
+async def create_session(ctx: Context, fields: str) -> None:
+    values = parse_new(fields, ctx.now, ctx.timezone, ctx.config.default_capacity,
                        timedelta(minutes=ctx.config.session_minutes))
     async with ctx.db.transaction() as s:
-        session = await repo.add_session(s, Session(**values, room_id=ctx.room_id, created_by=ctx.sender,
-                                                    created_at=ctx.now))
-        await plan_session(s, session, ctx.config, ctx.now)
+        session = await save(s, Session(**values, room_id=ctx.room_id, created_by=ctx.sender, created_at=ctx.now))
+        await planned.plan_session(s, session, ctx.config, ctx.now)
+    assert session.id is not None
     ctx.plans.changed(session.id)
-    await ctx.reply(Message.join([ctx.t("coordination.created", ref=f"#{session.id}"),
+    await ctx.reply(Message.join([ctx.t("coordination.created", ref=ref(session.id)),
                                   session_details(ctx, SessionSummary(session, 0, 0))]))
 
 
 @router.command("termin ändern", aliases=("termin aendern", "session change"), help="help.session_change",
-                role=Role.COORDINATOR)
-async def change_session(ctx: Context, args: str) -> None:
-    number, rest = require_ref(args, f"{ctx.prefix}termin ändern #N Plätze: 40")
-    if not rest:
-        raise UserError("coordination.change_usage")
+                role=Role.COORDINATOR,
+                args=[SessionRef(), Rest("fields", "args.change_fields", missing="coordination.change_usage")])
+async def change_session(ctx: Context, number: int, fields: str) -> None:
     async with ctx.db.transaction() as s:
-        await repo.lock_session(s, number)
-        session = await find_session(s, number)
+        await sessions.lock_session(s, number)
+        session = await sessions.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         check_open(session, ctx.now)
-        values = parse_values(split_fields(rest), ctx.now, ctx.config.timezone,
-                              session.ends_at - session.starts_at)
+        values = parse_values(split_fields(fields), ctx.now, ctx.timezone, session.ends_at - session.starts_at)
         changed = {k: v for k, v in values.items() if getattr(session, k) != v}
         check_deadline(changed.get("registration_deadline", session.registration_deadline),
                        changed.get("starts_at", session.starts_at))
@@ -57,64 +56,61 @@ async def change_session(ctx: Context, args: str) -> None:
         notify = any(k in changed for k in NOTIFYING_CHANGES)
         if notify:
             session.sequence += 1
-        s.add(session)
+        await save(s, session)
         if "starts_at" in changed:
-            await plan_session(s, session, ctx.config, ctx.now)
-        promoted = await promote_waiting(s, session, ctx) if "capacity" in changed else []
-        people = [r.user_id for r in await repo.active_registrations(s, session.id)]
-        summary = await repo.session_summary(s, session.id)
+            await planned.plan_session(s, session, ctx.config, ctx.now)
+        promoted = await registrations.promote_waiting(s, session, ctx.now) if "capacity" in changed else []
+        people = [r.user_id for r in await registrations.active_registrations(s, session.id)]
+        summary = await sessions.session_summary(s, number)
     assert summary is not None
-    ctx.plans.changed(session.id)
+    ctx.plans.changed(number)
     details = session_details(ctx, summary)
     key = "coordination.changed" if changed else "coordination.unchanged"
-    await ctx.reply(Message.join([ctx.t(key, ref=f"#{session.id}"), details]))
+    await ctx.reply(Message.join([ctx.t(key, ref=ref(number)), details]))
     if notify and people:
-        await ctx.notify(session.room_id, people, "coordination.changed_notice", ref=f"#{session.id}",
-                         title=session.title, details=details)
+        await ctx.notify(session.room_id, people, "coordination.changed_notice", **about(session), details=details)
     await tell_promoted(ctx, session, promoted)
 
 
-@router.command("termin absagen", aliases=("session cancel",), help="help.session_cancel", role=Role.COORDINATOR)
-async def cancel_session(ctx: Context, args: str) -> None:
-    number, reason = require_ref(args, f"{ctx.prefix}termin absagen #N Grund")
+@router.command("termin absagen", aliases=("session cancel",), help="help.session_cancel", role=Role.COORDINATOR,
+                args=[SessionRef(), Rest("reason", "args.reason", required=False)])
+async def cancel_session(ctx: Context, number: int, reason: str) -> None:
     async with ctx.db.transaction() as s:
-        await repo.lock_session(s, number)
-        session = await find_session(s, number)
+        await sessions.lock_session(s, number)
+        session = await sessions.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         check_open(session, ctx.now)
         session.status, session.cancel_reason = SessionStatus.CANCELLED, reason or None
         session.sequence += 1
-        s.add(session)
-        await plan_session(s, session, ctx.config, ctx.now)
-        people = [r.user_id for r in await repo.active_registrations(s, session.id)]
-    ctx.plans.changed(session.id)
+        await save(s, session)
+        await planned.plan_session(s, session, ctx.config, ctx.now)
+        people = [r.user_id for r in await registrations.active_registrations(s, session.id)]
+    ctx.plans.changed(number)
     because = ctx.t("coordination.reason", reason=reason) if reason else ""
-    await ctx.reply("coordination.cancelled", ref=f"#{session.id}", title=session.title, count=len(people))
+    await ctx.reply("coordination.cancelled", **about(session), count=len(people))
     if people:
-        await ctx.notify(session.room_id, people, "coordination.cancelled_notice", ref=f"#{session.id}",
-                         title=session.title, reason=because)
+        await ctx.notify(session.room_id, people, "coordination.cancelled_notice", **about(session), reason=because)
 
 
 @router.command("teilnehmer", aliases=("teilnehmende", "participants"), help="help.participants",
-                role=Role.COORDINATOR)
-async def participants(ctx: Context, args: str) -> None:
-    number, _ = require_ref(args, f"{ctx.prefix}teilnehmer #N")
+                role=Role.COORDINATOR, args=[SessionRef()])
+async def participants(ctx: Context, number: int) -> None:
     async with ctx.db.transaction() as s:
-        session = await find_session(s, number)
+        session = await sessions.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
-        rows = await repo.active_registrations(s, session.id)
-    seats = repo.seats(rows)
+        rows = await registrations.active_registrations(s, number)
+    seats = registrations.seats(rows)
     registered, waiting = len(waitlist.registered(seats)), len(waitlist.waiting(seats))
     municipalities = len({r.municipality for r in rows if r.municipality})
     if not rows:
-        await ctx.reply("coordination.participants_none", ref=f"#{session.id}", title=session.title)
+        await ctx.reply("coordination.participants_none", **about(session))
         return
     people = [participants_file.Participant(
         name=ctx.outbox.display_name(session.room_id, r.user_id) or r.user_id, user_id=r.user_id,
         municipality=r.municipality, status=r.status, position=waitlist.waitlist_position(seats, r.user_id),
         registered_at=r.queued_at) for r in rows]
     direct = await ctx.outbox.direct_room(ctx.sender)
-    await ctx.send_file(direct, participants_file.participants_csv(people, ctx.config.timezone),
-                        participants_file.filename(session.id), "text/csv")
-    await ctx.reply("coordination.participants", ref=f"#{session.id}", title=session.title,
-                    registered=registered, waiting=waiting, municipalities=municipalities)
+    await ctx.send_file(direct, participants_file.participants_csv(people, ctx.timezone),
+                        participants_file.filename(number), "text/csv")
+    await ctx.reply("coordination.participants", **about(session), registered=registered, waiting=waiting,
+                    municipalities=municipalities)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.dispatch import Command, Context, Router
-from bot.i18n import Message
+from bot.context import Context
+from bot.routing import Command, Router
+from rules.i18n import Message
 
 router = Router("help")
 
@@ -15,6 +16,6 @@ def help_line(ctx: Context, command: Command) -> Message:
 
 
 @router.command("hilfe", aliases=("help",), help="help.help")
-async def show_help(ctx: Context, args: str) -> None:
+async def show_help(ctx: Context) -> None:
     lines = [help_line(ctx, c) for c in ctx.commands.visible_to(ctx.role)]
     await ctx.reply(Message.join([ctx.t("help.head"), *lines, ctx.t("help.foot")]))

@@ -6,23 +6,24 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.dispatch import Context, Router
-from commands.errors import UserError
-from commands.registration import promote_waiting, tell_promoted
-from storage import repo
+from bot.arguments import Choice
+from bot.context import Context
+from bot.routing import Router
+from commands.notices import tell_promoted
+from rules.sessions import ref
+from storage import people, registrations, sessions
 from storage.models import RegistrationStatus, SessionStatus
+from storage.rows import save
 
 router = Router("privacy")
-CONFIRM = ("ja", "yes", "bestätigen")
-# What stands in for a deleted person where a record must stay.
-FORGOTTEN = "(gelöscht)"
+CONFIRM = {"ja": True, "yes": True, "bestätigen": True}
 
 
 def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def export(user_id: str, data: repo.PersonData, now: datetime) -> bytes:
+def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
     """Everything stored about a person, as JSON (pure)."""
     document: dict[str, Any] = {
         "exported_at": now.isoformat(),
@@ -32,18 +33,18 @@ def export(user_id: str, data: repo.PersonData, now: datetime) -> bytes:
             "privacy_notice_shown_at": _time(data.settings.privacy_notice_at),
             "updated_at": _time(data.settings.updated_at)},
         "registrations": [{
-            "session": f"#{session.id}", "title": session.title, "starts_at": _time(session.starts_at),
+            "session": ref(session.id), "title": session.title, "starts_at": _time(session.starts_at),
             "status": registration.status, "municipality": registration.municipality,
             "registered_at": _time(registration.queued_at), "updated_at": _time(registration.updated_at),
             "by_reaction": registration.reaction_event_id is not None,
         } for registration, session in data.registrations],
-        "sessions_created": [{"session": f"#{s.id}", "title": s.title, "created_at": _time(s.created_at)}
+        "sessions_created": [{"session": ref(s.id), "title": s.title, "created_at": _time(s.created_at)}
                              for s in data.sessions_created],
-        "materials_added": [{"session": f"#{m.session_id}", "url": m.url, "title": m.title,
+        "materials_added": [{"session": ref(m.session_id), "url": m.url, "title": m.title,
                              "added_at": _time(m.added_at)} for m in data.materials_added],
-        "direct_messages": [{"session": f"#{m.session_id}", "kind": m.kind, "due_at": _time(m.due_at),
+        "direct_messages": [{"session": ref(m.session_id), "kind": m.kind, "due_at": _time(m.due_at),
                              "status": m.status} for m in data.direct_messages],
-        "questions": [{"session": f"#{q.session_id}", "number": q.number, "text": q.text,
+        "questions": [{"session": ref(q.session_id), "number": q.number, "text": q.text,
                        "anonymous": q.anonymous, "asked_at": _time(q.asked_at), "status": q.status}
                       for q in data.questions],
     }
@@ -51,30 +52,30 @@ def export(user_id: str, data: repo.PersonData, now: datetime) -> bytes:
 
 
 @router.command("meine-daten", aliases=("meinedaten", "my-data"), help="help.my_data")
-async def my_data(ctx: Context, args: str) -> None:
+async def my_data(ctx: Context) -> None:
     async with ctx.db.transaction() as s:
-        data = await repo.person_data(s, ctx.sender)
+        data = await people.person_data(s, ctx.sender)
     direct = await ctx.outbox.direct_room(ctx.sender)
     await ctx.send_file(direct, export(ctx.sender, data, ctx.now), "regiobot-meine-daten.json", "application/json")
     await ctx.reply("privacy.sent" if direct != ctx.room_id else "privacy.sent_here")
 
 
-@router.command("daten-löschen", aliases=("daten-loeschen", "delete-my-data"), help="help.delete_data")
-async def delete_data(ctx: Context, args: str) -> None:
-    if args.strip().lower() not in CONFIRM:
-        raise UserError("privacy.confirm")
+@router.command("daten-löschen", aliases=("daten-loeschen", "delete-my-data"), help="help.delete_data",
+                args=[Choice("confirmed", "args.confirm", choices=CONFIRM, missing="privacy.confirm",
+                             invalid="privacy.confirm")])
+async def delete_data(ctx: Context, confirmed: bool) -> None:
     promoted: list[tuple[Any, list[str]]] = []
     async with ctx.db.transaction() as s:
-        data = await repo.person_data(s, ctx.sender)
+        data = await people.person_data(s, ctx.sender)
         for registration, session in data.registrations:
             if (registration.status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
                     and session.status == SessionStatus.SCHEDULED and session.starts_at > ctx.now):
-                await repo.lock_session(s, session.id)
+                await sessions.lock_session(s, session.id)
                 registration.status = RegistrationStatus.CANCELLED
-                await repo.save(s, registration)
-                promoted.append((session, await promote_waiting(s, session, ctx)))
-        await repo.forget_person(s, ctx.sender, FORGOTTEN)
-    for session, people in promoted:
+                await save(s, registration)
+                promoted.append((session, await registrations.promote_waiting(s, session, ctx.now)))
+        await people.forget_person(s, ctx.sender)
+    for session, moved_up in promoted:
         ctx.plans.places_changed(session.id)
-        await tell_promoted(ctx, session, people)
+        await tell_promoted(ctx, session, moved_up)
     await ctx.reply("privacy.deleted", registrations=len(data.registrations))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.dispatch import Context, Router
-from bot.i18n import Message
+from bot.context import Context
 from bot.roles import Role
-from commands.dates import format_short
-from storage import repo
+from bot.routing import Router
+from rules.i18n import Message
+from rules.sessions import ref
+from storage import planned
 from storage.models import PlannedMessage
 
 router = Router("status")
 SHOW_NEXT = 10
 LOOK_BACK = timedelta(days=30)
-# Why a message was skipped (see commands.planning and commands.timing), in words.
+# Why a message was skipped (see storage.planned and rules.timing), in words.
 REASONS = ("moved", "cancelled", "skip_started", "skip_too_late")
 
 
@@ -26,19 +27,18 @@ def reason_text(ctx: Context, last_error: str | None) -> Message | str:
 
 
 def planned_line(ctx: Context, row: PlannedMessage, key: str) -> Message:
-    return ctx.t(key, kind=ctx.t(f"planned.kind_{row.kind}"), ref=f"#{row.session_id}",
-                 due=format_short(row.due_at, ctx.config.timezone, ctx.language),
+    return ctx.t(key, kind=ctx.t(f"planned.kind_{row.kind}"), ref=ref(row.session_id), due=ctx.short(row.due_at),
                  status=ctx.t(f"status.state_{row.status}"), attempts=row.attempts,
                  reason=reason_text(ctx, row.last_error))
 
 
 @router.command("status", help="help.status", role=Role.COORDINATOR)
-async def status(ctx: Context, args: str) -> None:
+async def status(ctx: Context) -> None:
     # Coordinators by room power see their room's sessions; those on the config list see all.
     room = None if ctx.sender in ctx.config.roles.coordinators else ctx.room_id
     async with ctx.db.transaction() as s:
-        upcoming = await repo.pending(s, limit=SHOW_NEXT, room_id=room)
-        troubled = await repo.troubled(s, ctx.now - LOOK_BACK, room_id=room)
+        upcoming = await planned.pending(s, limit=SHOW_NEXT, room_id=room)
+        troubled = await planned.troubled(s, ctx.now - LOOK_BACK, room_id=room)
     lines = [ctx.t("status.next_head")]
     lines += [planned_line(ctx, row, "status.next_line") for row in upcoming] or [ctx.t("status.next_none")]
     lines.append(ctx.t("status.trouble_head"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Whether the current task holds a transaction open (nothing may call the homeserver then).
+_IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -82,8 +85,17 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back on an exception."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        token = _IN_TRANSACTION.set(True)
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        finally:
+            _IN_TRANSACTION.reset(token)
+
+    @staticmethod
+    def in_transaction() -> bool:
+        """Whether the calling task holds a transaction open."""
+        return _IN_TRANSACTION.get()
 
     async def ping(self) -> None:
         """A trivial query; raises when the database does not answer."""

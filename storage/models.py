@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from rules.states import PlannedStatus, QuestionStatus, RegistrationStatus, SessionStatus
+
+__all__ = ["PlannedStatus", "QuestionStatus", "RegistrationStatus", "SessionStatus"]  # also known here
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -31,15 +34,6 @@ def _utc_column(nullable: bool = False) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable)
 
 
-class SessionStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    CANCELLED = "cancelled"
-
-
-class RegistrationStatus(StrEnum):
-    REGISTERED = "registered"
-    WAITLISTED = "waitlisted"
-    CANCELLED = "cancelled"
 
 
 class Session(SQLModel, table=True):
@@ -109,12 +103,6 @@ class HandledEvent(SQLModel, table=True):
     room_id: str
     handled_at: datetime = Field(sa_column=_utc_column())
 
-
-class PlannedStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    SKIPPED = "skipped"
-    FAILED = "failed"
 
 
 class PlannedMessage(SQLModel, table=True):
@@ -198,11 +186,6 @@ class QaRound(SQLModel, table=True):
     # The ranked digest in Markdown, written when the round closes.
     digest: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
-
-class QuestionStatus(StrEnum):
-    OPEN = "open"
-    ANSWERED = "answered"
-    HIDDEN = "hidden"
 
 
 class Question(SQLModel, table=True):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from commands.planning import plan_session
-from commands.timing import Kind
-from storage import repo
+from storage.planned import plan_session
+from rules.timing import Kind
+from storage import planned
+from storage.rows import save
 from storage.models import PlannedMessage, Session
 from tests.e2e.conftest import RunningBot
 from tests.e2e.people import Event, body
@@ -18,7 +19,7 @@ async def add_session(running: RunningBot, room: str, starts_in: timedelta, **fi
     assert bot is not None
     now = datetime.now(UTC)
     async with bot.db.transaction() as s:
-        session = await repo.add_session(s, Session(
+        session = await save(s, Session(
             title="Starkregenvorsorge", starts_at=now + starts_in, ends_at=now + starts_in + timedelta(hours=1),
             room_id=room, created_by="@nobody:localhost", created_at=now, **fields))
         await plan_session(s, session, bot.config, now)
@@ -30,7 +31,7 @@ async def add_session(running: RunningBot, room: str, starts_in: timedelta, **fi
 async def planned(running: RunningBot, session_id: int, kind: Kind) -> list[PlannedMessage]:
     assert running.bot is not None
     async with running.bot.db.transaction() as s:
-        return await repo.planned_of_session(s, session_id, [kind])
+        return await planned.planned_of_session(s, session_id, [kind])
 
 
 def from_bot(bot_id: str, room: str | None, text: str):

@@ -7,7 +7,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.devserver import free_port
-from storage import repo
+from storage import planned
 from tests.e2e.people import shared_room
 
 pytestmark = pytest.mark.e2e
@@ -48,7 +48,7 @@ async def test_healthz_and_metrics_of_a_running_bot(people, bot_config, run_bot)
     assert seen[("regiobot_sync_errors_total", ())] == 0
     assert seen[("regiobot_last_sync_timestamp_seconds", ())] > 0
     async with bot.bot.db.transaction() as s:
-        counts = await repo.planned_counts(s)
+        counts = await planned.planned_counts(s)
     assert counts == {"pending": 4}  # two announcements and two reminders, long before they are due
     assert {status: seen[("regiobot_planned_messages", (("status", status),))]
             for status in ("pending", "sent", "skipped", "failed")} == {"pending": 4, "sent": 0, "skipped": 0,

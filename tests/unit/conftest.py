@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import ROUTERS
-from bot.dispatch import CommandSet, Dispatcher, Router
+from bot.dispatch import Dispatcher
+from bot.routing import CommandSet, Router
 from bot.roles import Roles
 from tests.unit.fakes import COORDINATOR, FakeOutbox, FakeRooms, RecordingPlans, configured
 
@@ -15,7 +16,7 @@ broken = Router("broken")
 
 
 @broken.command("kaputt", aliases=("broken",), help="help.help")
-async def explode(ctx, args):
+async def explode(ctx):
     raise RuntimeError("secret internal detail /srv/db")
 
 

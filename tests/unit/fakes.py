@@ -9,7 +9,8 @@ from typing import Any
 
 from bot.app import ROUTERS
 from bot.config import Config, parse_config
-from bot.dispatch import CommandSet, Dispatcher, Observer, Router
+from bot.dispatch import Dispatcher, Observer
+from bot.routing import CommandSet, Router
 from bot.roles import Roles
 from storage.db import Database
 
@@ -29,9 +30,15 @@ async def configured(tmp_path: Path, coordinator: str, storage_url: str | None =
     return config, db
 
 
+def no_open_transaction() -> None:
+    """Nothing may call the homeserver while the calling task holds a database transaction open."""
+    assert not Database.in_transaction(), "homeserver called inside a database transaction"
+
+
 class FakeOutbox:
     """Records what would be sent. `fail_with` makes the next sends raise (after recording them,
-    like a connection lost after the homeserver accepted the event)."""
+    like a connection lost after the homeserver accepted the event). Every call fails when made
+    inside a database transaction."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any], str]] = []
@@ -40,12 +47,14 @@ class FakeOutbox:
         self.fail_with: Exception | None = None
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
+        no_open_transaction()
         self.sent.append((room_id, content, tx_id))
         if self.fail_with is not None:
             raise self.fail_with
         return f"$event{len(self.sent)}"
 
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]:
+        no_open_transaction()
         self.uploads.append(data)
         return {"url": f"mxc://localhost/{filename}"}
 
@@ -53,6 +62,7 @@ class FakeOutbox:
         return None
 
     async def react(self, room_id: str, event_id: str, key: str, tx_id: str) -> str:
+        no_open_transaction()
         self.reactions.append((room_id, event_id, key))
         return f"$reaction{len(self.reactions)}"
 
@@ -60,6 +70,7 @@ class FakeOutbox:
         return 2 if room_id.startswith("!dm") else 10
 
     async def direct_room(self, user_id: str) -> str:
+        no_open_transaction()
         return f"!dm-{user_id}"
 
     def bodies(self) -> list[str]:

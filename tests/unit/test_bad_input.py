@@ -13,13 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import ROUTERS
-from bot.dispatch import CommandSet, Dispatcher, Incoming, parse_invocation
-from bot.i18n import Message, t
+from bot.dispatch import Dispatcher, Incoming
+from bot.routing import CommandSet, parse_invocation
+from rules.i18n import Message, t
 from bot.roles import Roles
-from commands.dates import DateError, parse_when
-from commands.errors import UserError
-from commands.session_fields import parse_new, parse_values, split_fields
-from commands.sessions import parse_ref
+from rules.dates import DateError, parse_when
+from rules.errors import UserError
+from rules.session_fields import parse_new, parse_values, split_fields
+from bot.arguments import parse_arguments
+from rules.voice import Voice
 from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -32,10 +34,17 @@ TEXT = st.lists(st.one_of(st.text(max_size=30), NASTY), max_size=8).map(" ".join
 ALLOWED_TAGS = re.compile(r"</?(strong|br|a)( href=\"[^\"<>]*\")?>")
 
 
+VOICE = Voice("de", "!", BERLIN, NOW)
+
+
 @given(TEXT)
-def test_parse_invocation_never_raises(text):
+def test_parse_invocation_and_arguments_never_raise_but_explain(text):
     parse_invocation(text, "!")
-    parse_ref(text)
+    for command in CommandSet(ROUTERS).commands:
+        try:
+            parse_arguments(VOICE, command.name, command.args, text)
+        except UserError as exc:
+            assert t(exc.key, "de", prefix="!", **exc.params).plain
 
 
 @given(TEXT)

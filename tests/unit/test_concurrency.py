@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.dispatch import Dispatcher, Incoming
-from storage import repo
+from storage import registrations
 from storage.models import RegistrationStatus
 from tests.postgres import on_both_databases
 from tests.unit.fakes import configured, dispatcher_for
@@ -29,14 +29,14 @@ async def dispatcher(tmp_path: Path, database_url: str):
 
 
 async def command(dispatcher: Dispatcher, body: str, sender: str, event_id: str) -> str:
-    await dispatcher.handle(Incoming("!room:localhost", sender, event_id, body, None, 0), NOW)
+    await dispatcher.handle(Incoming("!room:localhost", sender, event_id, body, None), NOW)
     return next(c["body"] for _, c, _ in reversed(dispatcher.outbox.sent)
                 if c.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == event_id)
 
 
 async def statuses(dispatcher: Dispatcher, session_id: int) -> dict[str, str]:
     async with dispatcher.db.transaction() as s:
-        return {r.user_id: r.status for r in await repo.active_registrations(s, session_id)}
+        return {r.user_id: r.status for r in await registrations.active_registrations(s, session_id)}
 
 
 async def create_session(dispatcher: Dispatcher, capacity: int) -> None:

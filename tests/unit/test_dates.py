@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.i18n import t
-from commands.dates import DateError, format_short, format_when, parse_when
+from rules.i18n import t
+from rules.dates import DateError, format_short, format_when, parse_when
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime.fromisoformat("2026-11-22T10:00:00+01:00")

@@ -140,7 +140,7 @@ def test_build_context_holds_the_sources_and_nothing_secret():
     patterns = dockerignore()
     sources = [src for stage in stages() for c in instructions(stage, "COPY") if not c.flags for src in c.value[:-1]]
     assert sources and not [s for s in sources if ignored(s, patterns)]
-    assert not ignored("bot/locales/de.toml", patterns)
+    assert not ignored("rules/locales/de.toml", patterns)
     assert not ignored("storage/migrations/versions/0001_sessions_and_registrations.py", patterns)
     for private in (".git/config", ".venv/bin/python", "config.toml", "data/config.toml", "regiobot.db",
                     "store/matrix.db", "tests/e2e/conftest.py", "bot/__pycache__/app.cpython-311.pyc"):

@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from bot.config import parse_config
-from bot.dispatch import CommandSet, Incoming, Invocation, parse_invocation, strip_reply_fallback
+from bot.dispatch import EventKind, Incoming
+from bot.routing import CommandSet, Invocation, parse_invocation, strip_reply_fallback
 from bot.roles import Role, role_of
-from commands import coordination, sessions
-from storage import repo
+from commands import coordination
+from commands import sessions as session_commands
+from storage import planned, registrations, sessions
+from storage.rows import save
 from tests.unit.fakes import COORDINATOR, NOW
 
 def message(body: str, sender: str = "@bernd:localhost", event_id: str = "$cmd") -> Incoming:
@@ -35,13 +38,13 @@ def test_parse_invocation(body, expected):
 
 
 def test_two_word_commands_win_and_names_are_unique():
-    commands = CommandSet([sessions.router, coordination.router])
+    commands = CommandSet([session_commands.router, coordination.router])
     command, args = commands.resolve(Invocation(("termin", "neu"), "neu A | B"))
     assert command.name == "termin neu" and args == "A | B"
     command, args = commands.resolve(Invocation(("termin", "#2"), "#2"))
     assert command.name == "termin" and args == "#2"
     with pytest.raises(ValueError):
-        CommandSet([sessions.router, sessions.router])
+        CommandSet([session_commands.router, session_commands.router])
 
 
 def test_roles_from_lists_and_power_levels():
@@ -102,8 +105,8 @@ async def test_creating_a_session_plans_its_messages_and_tells_the_scheduler(bot
     dispatcher, outbox = bot
     await create(dispatcher, outbox, days=20)
     async with dispatcher.db.transaction() as s:
-        planned = await repo.pending(s, session_id=1)
-    assert sorted(p.kind for p in planned) == ["announcement", "announcement", "reminder", "reminder"]
+        pending = await planned.pending(s, session_id=1)
+    assert sorted(p.kind for p in pending) == ["announcement", "announcement", "reminder", "reminder"]
     assert dispatcher.plans.changed_sessions == [1]
     await dispatcher.handle(message("!status", sender=COORDINATOR, event_id="$status"), NOW)
     assert "Ankündigung · #1" in outbox.bodies()[-1] and "Nichts" in outbox.bodies()[-1]
@@ -112,25 +115,38 @@ async def test_creating_a_session_plans_its_messages_and_tells_the_scheduler(bot
 async def test_a_reaction_registers_and_its_redaction_withdraws_answered_by_direct_message(bot):
     dispatcher, outbox = bot
     await create(dispatcher, outbox)
+    async with dispatcher.db.transaction() as s:  # the announcement went out as $announce
+        announcement = next(p for p in await planned.pending(s, session_id=1) if p.kind == "announcement")
+        announcement.status, announcement.sent_event_id = "sent", "$announce"
+        await save(s, announcement)
     sent = len(outbox.sent)
-    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$react", "!anmelden #1", None,
-                                     by_reaction=True), NOW)
+
+    def reaction(event_id: str, key: str = "✅", target: str = "$announce") -> Incoming:
+        return Incoming("!room:localhost", "@bernd:localhost", event_id, kind=EventKind.REACTION, key=key,
+                        target=target)
+
+    assert not await dispatcher.handle(reaction("$elsewhere", target="$some-other-message"), NOW)
+    assert await dispatcher.handle(reaction("$react"), NOW)
     room, content, _ = outbox.sent[sent]
     assert room == "!dm-@bernd:localhost" and "m.relates_to" not in content and "angemeldet" in content["body"]
     async with dispatcher.db.transaction() as s:
-        assert (await repo.registration_by_reaction(s, "$react")).user_id == "@bernd:localhost"
+        assert (await registrations.registration_by_reaction(s, "$react")).user_id == "@bernd:localhost"
     assert dispatcher.plans.changed_places == [1]  # the announcement is refreshed, no jobs derived again
     await dispatcher.handle(message("!anmelden #1", event_id="$again"), NOW)
-    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$react2", "!anmelden #1", None,
-                                     by_reaction=True), NOW)
+    await dispatcher.handle(reaction("$react2"), NOW)
     assert "bereits angemeldet" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:  # the second ✅ now stands for the registration
-        assert (await repo.registration_by_reaction(s, "$react2")) is not None
-    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$redact", "!abmelden #1", None,
-                                     by_reaction=True), NOW)
+        assert (await registrations.registration_by_reaction(s, "$react2")) is not None
+    someone_else = Incoming("!room:localhost", "@clara:localhost", "$redact0", kind=EventKind.REDACTION,
+                            target="$react2")
+    await dispatcher.handle(someone_else, NOW)  # only the person who reacted can take it back
+    async with dispatcher.db.transaction() as s:
+        assert (await registrations.registration_by_reaction(s, "$react2")) is not None
+    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$redact", kind=EventKind.REDACTION,
+                                     target="$react2"), NOW)
     assert outbox.sent[-1][0] == "!dm-@bernd:localhost" and "abgemeldet" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:
-        assert (await repo.registration_by_reaction(s, "$react2")) is None
+        assert (await registrations.registration_by_reaction(s, "$react2")) is None
 
 
 @pytest.mark.parametrize(("command", "expected"), [
@@ -184,11 +200,11 @@ async def test_protocol_material_and_followups_are_planned_once_per_command(bot)
                                     event_id="$f"), NOW)
     assert "geplant für Mo 07.12.2026, 09:00 Uhr" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:
-        planned = {p.kind: p for p in await repo.pending(s, session_id=1) if p.kind not in ("announcement", "reminder")}
-        session = await repo.get_session(s, 1)
-    assert set(planned) == {"protocol", "material", "followup"}
-    assert planned["followup"].due_at == datetime(2026, 12, 7, 8, tzinfo=UTC)
-    assert planned["protocol"].due_at == NOW and session.protocol_url == "https://example.org/p.pdf"
+        later = {p.kind: p for p in await planned.pending(s, session_id=1) if p.kind not in ("announcement", "reminder")}
+        session = await sessions.get_session(s, 1)
+    assert set(later) == {"protocol", "material", "followup"}
+    assert later["followup"].due_at == datetime(2026, 12, 7, 8, tzinfo=UTC)
+    assert later["protocol"].due_at == NOW and session.protocol_url == "https://example.org/p.pdf"
 
 
 async def test_archive_lists_past_sessions_with_protocol_and_material(bot):
@@ -211,7 +227,7 @@ async def test_status_names_failures_in_words_not_in_the_homeservers_text(bot):
     dispatcher, outbox = bot
     await create(dispatcher, outbox)
     async with dispatcher.db.transaction() as s:
-        row = (await repo.pending(s, session_id=1))[0]
+        row = (await planned.pending(s, session_id=1))[0]
         row.status, row.attempts, row.last_error, row.due_at = "failed", 5, "403: M_FORBIDDEN user not in room", NOW
     await dispatcher.handle(message("!status", sender=COORDINATOR, event_id="$st"), NOW)
     assert "vom Homeserver abgelehnt" in outbox.bodies()[-1] and "M_FORBIDDEN" not in outbox.bodies()[-1]

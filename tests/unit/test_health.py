@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.devserver import free_port
 from bot.health import SYNC_STALE_AFTER, HealthServer, Metrics, judge
-from storage import repo
+from storage import rows
 from storage.db import Database
 from storage.models import PlannedMessage, PlannedStatus, Session
 
@@ -67,10 +67,10 @@ async def test_listener_answers_healthz_and_metrics_from_the_database(tmp_path):
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'regiobot.db'}")
     await db.migrate()
     async with db.transaction() as s:
-        session = await repo.add_session(s, Session(title="T", starts_at=NOW, ends_at=NOW, room_id="!r:l",
+        session = await rows.save(s, Session(title="T", starts_at=NOW, ends_at=NOW, room_id="!r:l",
                                                     created_by="@a:l", created_at=NOW))
         for number, status in enumerate(["pending", "pending", "sent", "skipped"]):
-            await repo.save_planned(s, PlannedMessage(key=f"k{number}", kind="reminder", session_id=session.id,
+            await rows.save(s, PlannedMessage(key=f"k{number}", kind="reminder", session_id=session.id,
                                                       due_at=NOW, status=status, created_at=NOW))
     now = [NOW]
     metrics = Metrics()

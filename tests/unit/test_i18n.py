@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.i18n import Message, catalogue, placeholders, t
+from rules.i18n import Message, catalogue, placeholders, t
 
 
 def test_catalogues_have_the_same_keys():

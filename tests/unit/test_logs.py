@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import ROUTERS
-from bot.dispatch import UNKNOWN_COMMAND, Incoming, Router
+from bot.dispatch import UNKNOWN_COMMAND, Incoming
+from bot.routing import Router
 from bot.logs import JsonFormatter, TextFormatter, setup_logging
 from tests.unit.fakes import configured, dispatcher_for
 
@@ -21,7 +22,7 @@ broken = Router("broken")
 
 
 @broken.command("kaputt", help="help.help")
-async def explode(ctx, args):
+async def explode(ctx):
     raise RuntimeError("internal detail")
 
 
@@ -92,7 +93,7 @@ async def test_one_line_per_command_without_personal_data(tmp_path, caplog):
                 (COORDINATOR, "!kaputt")]
     with caplog.at_level(logging.DEBUG, logger="bot"):
         for number, (sender, body) in enumerate(commands):
-            await dispatcher.handle(Incoming("!room:localhost", sender, f"$c{number}", body, None, 0), NOW)
+            await dispatcher.handle(Incoming("!room:localhost", sender, f"$c{number}", body, None), NOW)
     await db.close()
 
     lines = [r for r in caplog.records if r.name == "bot.dispatch" and hasattr(r, "outcome")]

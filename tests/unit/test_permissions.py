@@ -15,7 +15,8 @@ from datetime import timedelta
 import pytest
 
 from bot.app import ROUTERS
-from bot.dispatch import CommandSet, Dispatcher, Incoming
+from bot.dispatch import Dispatcher, Incoming
+from bot.routing import CommandSet
 from bot.roles import Role, Roles
 from tests.unit.fakes import NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
 

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from bot.dispatch import Incoming
-from storage import repo
+from storage import people, registrations, sessions
 from tests.unit.fakes import COORDINATOR, NOW
 
 ROOM = "!room:localhost"
@@ -56,15 +56,15 @@ async def test_deleting_asks_first_then_frees_the_place_and_anonymises(bot):
     await dispatcher.handle(say("!daten-löschen", COORDINATOR, "$x0"), NOW)
     assert "daten-löschen ja" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:
-        assert (await repo.registration(s, 1, COORDINATOR)) is not None
+        assert (await registrations.registration(s, 1, COORDINATOR)) is not None
     await dispatcher.handle(say("!daten-löschen ja", COORDINATOR, "$x1"), NOW)
     assert "gelöscht" in outbox.bodies()[-1]
     assert any(BERND in c.get("m.mentions", {}).get("user_ids", []) and "Platz frei" in c["body"]
                for _, c, _ in outbox.sent)
     async with dispatcher.db.transaction() as s:
-        data = await repo.person_data(s, COORDINATOR)
-        session = await repo.get_session(s, 1)
-        bernd = await repo.registration(s, 1, BERND)
+        data = await people.person_data(s, COORDINATOR)
+        session = await sessions.get_session(s, 1)
+        bernd = await registrations.registration(s, 1, BERND)
     assert data.registrations == [] and data.settings is None and data.sessions_created == []
     assert session.created_by == "(gelöscht)" and bernd.status == "registered"
 
@@ -76,7 +76,7 @@ async def test_personal_data_is_purged_after_the_retention_period(bot):
     await dispatcher.handle(say("!anmelden #1", BERND, "$r1"), NOW)
     await dispatcher.handle(say("!anmelden #2", BERND, "$r2"), NOW)
     async with dispatcher.db.transaction() as s:
-        assert await repo.purge_ended(s, NOW + timedelta(days=30), "(gelöscht)") == 1  # #1 ended, #2 not yet
+        assert await people.purge_ended(s, NOW + timedelta(days=30), "(gelöscht)") == 1  # #1 ended, #2 not yet
     async with dispatcher.db.transaction() as s:
-        data = await repo.person_data(s, BERND)
+        data = await people.person_data(s, BERND)
     assert [session.id for _, session in data.registrations] == [2]

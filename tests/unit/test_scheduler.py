@@ -12,9 +12,10 @@ import pytest
 
 from bot.matrix import MatrixError
 from bot.scheduler import MAX_ATTEMPTS, Scheduler
-from commands.planning import plan_session
-from commands.timing import Kind
-from storage import repo
+from storage.planned import plan_session
+from rules.timing import Kind
+from storage import planned
+from storage.rows import save
 from storage.db import Database
 from storage.models import PersonSettings, PlannedStatus, Registration, Session
 from tests.unit.fakes import configured, FakeOutbox
@@ -37,7 +38,7 @@ async def world(tmp_path: Path):
     config, db = await configured(tmp_path, COORDINATOR)
     clock, outbox = Clock(CREATED), FakeOutbox()
     async with db.transaction() as s:
-        session = await repo.add_session(s, Session(
+        session = await save(s, Session(
             title="Kommunale Wärmeplanung", starts_at=START, ends_at=START + timedelta(hours=1), capacity=2,
             link="https://meet.example.org/waerme", room_id=ROOM, created_by=CREATOR, created_at=CREATED))
         await plan_session(s, session, config, CREATED)
@@ -47,8 +48,8 @@ async def world(tmp_path: Path):
 
 async def rows(db: Database, session_id: int) -> dict[str, tuple[str, str | None]]:
     async with db.transaction() as s:
-        planned = await repo.planned_of_session(s, session_id, [k.value for k in Kind])
-    return {p.key.split(":", 2)[0] + ":" + p.key.rsplit(":", 1)[1]: (p.status, p.last_error) for p in planned}
+        found = await planned.planned_of_session(s, session_id, [k.value for k in Kind])
+    return {p.key.split(":", 2)[0] + ":" + p.key.rsplit(":", 1)[1]: (p.status, p.last_error) for p in found}
 
 
 async def test_each_message_goes_out_once_at_its_time(world):
@@ -78,7 +79,7 @@ async def test_each_message_goes_out_once_at_its_time(world):
 async def test_late_within_grace_is_sent_and_says_so_beyond_grace_it_is_skipped_and_reported(world):
     config, db, clock, outbox, scheduler, sid = world
     async with db.transaction() as s:  # the announcements went out earlier
-        for row in await repo.pending(s, session_id=sid):
+        for row in await planned.pending(s, session_id=sid):
             if row.kind == Kind.ANNOUNCEMENT:
                 row.status = PlannedStatus.SENT
     clock.now = START - timedelta(days=1) + timedelta(hours=7)  # day-before reminder: 7 h late (grace 6 h)
@@ -99,10 +100,10 @@ async def test_reminders_by_direct_message_to_those_who_asked(world):
     config, db, clock, outbox, scheduler, sid = world
     async with db.transaction() as s:
         for user, wants in (("@bernd:localhost", True), ("@dora:localhost", False)):
-            await repo.save(s, Registration(session_id=sid, user_id=user, status="registered",
+            await save(s, Registration(session_id=sid, user_id=user, status="registered",
                                             queued_at=CREATED, updated_at=CREATED))
-            await repo.save_settings(s, PersonSettings(user_id=user, dm_reminders=wants, updated_at=CREATED))
-        for row in await repo.pending(s, session_id=sid):
+            await save(s, PersonSettings(user_id=user, dm_reminders=wants, updated_at=CREATED))
+        for row in await planned.pending(s, session_id=sid):
             if row.kind == Kind.ANNOUNCEMENT:
                 row.status = PlannedStatus.SENT
     clock.now = START - timedelta(days=1)
@@ -148,7 +149,7 @@ async def test_the_announcement_is_edited_when_places_change_without_pinging(wor
     await scheduler.refresh_announcement(sid)
     assert len(outbox.sent) == 1  # nothing changed yet
     async with db.transaction() as s:
-        await repo.save(s, Registration(session_id=sid, user_id="@bernd:localhost", status="registered",
+        await save(s, Registration(session_id=sid, user_id="@bernd:localhost", status="registered",
                                         queued_at=clock.now, updated_at=clock.now))
     await scheduler.refresh_announcement(sid)
     await scheduler.refresh_announcement(sid)

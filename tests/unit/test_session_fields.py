@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from commands.calendar_file import session_calendar
-from commands.errors import UserError
-from commands.participants_file import Participant, participants_csv
-from commands.session_fields import parse_new, parse_values, split_fields
+from rules.calendar_file import session_calendar
+from rules.errors import UserError
+from rules.participants_file import Participant, participants_csv
+from rules.session_fields import parse_new, parse_values, split_fields
 from storage.models import Session
 
 BERLIN = ZoneInfo("Europe/Berlin")

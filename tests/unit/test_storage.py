@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import inspect, make_url, text
 from sqlalchemy.exc import IntegrityError
 
-from storage import repo
+from storage import registrations, rows, sessions, state
 from storage.db import Database
 from storage.models import Registration, Session
 from tests.postgres import on_both_databases
@@ -56,11 +56,11 @@ async def test_sqlite_file_in_a_new_folder_with_wal_and_foreign_keys(tmp_path):
 async def test_times_round_trip_as_aware_utc(db):
     berlin = datetime(2027, 3, 29, 10, tzinfo=ZoneInfo("Europe/Berlin"))
     async with db.transaction() as s:
-        session = await repo.add_session(s, Session(
+        session = await rows.save(s, Session(
             title="DST", starts_at=berlin, ends_at=berlin + timedelta(hours=1), room_id="!r:l",
             created_by="@a:l", created_at=NOW))
     async with db.transaction() as s:
-        loaded = await repo.get_session(s, session.id)
+        loaded = await sessions.get_session(s, session.id)
     assert loaded.starts_at == berlin and loaded.starts_at.tzinfo == UTC
     assert loaded.starts_at.hour == 8
 
@@ -68,11 +68,11 @@ async def test_times_round_trip_as_aware_utc(db):
 @on_both_databases
 async def test_one_registration_per_session_and_person(db):
     async with db.transaction() as s:
-        session = await repo.add_session(s, new_session("A", 3))
+        session = await rows.save(s, new_session("A", 3))
     with pytest.raises(IntegrityError):
         async with db.transaction() as s:
             for _ in range(2):
-                await repo.save(s, Registration(session_id=session.id, user_id="@b:l", status="registered",
+                await rows.save(s, Registration(session_id=session.id, user_id="@b:l", status="registered",
                                                 queued_at=NOW, updated_at=NOW))
 
 
@@ -80,41 +80,41 @@ async def test_one_registration_per_session_and_person(db):
 async def test_registration_needs_an_existing_session(db):
     with pytest.raises(IntegrityError):
         async with db.transaction() as s:
-            await repo.save(s, Registration(session_id=999, user_id="@b:l", status="registered",
+            await rows.save(s, Registration(session_id=999, user_id="@b:l", status="registered",
                                             queued_at=NOW, updated_at=NOW))
 
 
 @on_both_databases
 async def test_lists_counts_and_waiting_positions(db):
     async with db.transaction() as s:
-        soon = await repo.add_session(s, new_session("Bald", 2, capacity=1))
-        later = await repo.add_session(s, new_session("Später", 9))
-        await repo.add_session(s, new_session("Vorbei", -2))
+        soon = await rows.save(s, new_session("Bald", 2, capacity=1))
+        later = await rows.save(s, new_session("Später", 9))
+        await rows.save(s, new_session("Vorbei", -2))
         for i, (user, status) in enumerate([("@a:l", "registered"), ("@b:l", "waitlisted"),
                                             ("@c:l", "waitlisted"), ("@d:l", "cancelled")]):
-            await repo.save(s, Registration(session_id=soon.id, user_id=user, status=status,
+            await rows.save(s, Registration(session_id=soon.id, user_id=user, status=status,
                                             queued_at=NOW + timedelta(minutes=i), updated_at=NOW))
-        await repo.save(s, Registration(session_id=later.id, user_id="@c:l", status="registered",
+        await rows.save(s, Registration(session_id=later.id, user_id="@c:l", status="registered",
                                         queued_at=NOW, updated_at=NOW))
     async with db.transaction() as s:
-        upcoming = await repo.upcoming_sessions(s, NOW)
-        mine = await repo.my_registrations(s, "@c:l", NOW)
-        state = await repo.get_state(s, "next_batch")
+        upcoming = await sessions.upcoming_sessions(s, NOW)
+        mine = await registrations.my_registrations(s, "@c:l", NOW)
+        token = await state.get_state(s, "next_batch")
     assert [(u.session.title, u.registered, u.waitlisted) for u in upcoming] == [("Bald", 1, 2), ("Später", 1, 0)]
     assert [(m.session.title, m.status, m.position) for m in mine] == [("Bald", "waitlisted", 2),
                                                                      ("Später", "registered", None)]
-    assert state is None
+    assert token is None
 
 
 @on_both_databases
 async def test_handled_events_and_state(db):
     async with db.transaction() as s:
-        await repo.mark_handled(s, "$a", "!r:l", NOW)
-        await repo.set_state(s, "next_batch", "s1")
-        await repo.set_state(s, "next_batch", "s2")
+        await state.mark_handled(s, "$a", "!r:l", NOW)
+        await state.set_state(s, "next_batch", "s1")
+        await state.set_state(s, "next_batch", "s2")
     async with db.transaction() as s:
-        assert await repo.handled(s, ["$a", "$b"]) == {"$a"}
-        assert await repo.get_state(s, "next_batch") == "s2"
+        assert await state.handled(s, ["$a", "$b"]) == {"$a"}
+        assert await state.get_state(s, "next_batch") == "s2"
 
 
 @on_both_databases

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.timing import (
+from rules.timing import (
     Action,
     Change,
     Existing,

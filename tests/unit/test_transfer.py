@@ -10,7 +10,8 @@ from sqlmodel import SQLModel, select
 
 from bot.cli import main
 from bot.dispatch import Incoming
-from storage import repo
+from storage import state
+from storage.rows import save
 from storage.db import Database
 from storage.models import Registration, Session
 from tests.unit.fakes import configured, dispatcher_for
@@ -29,11 +30,11 @@ async def fill(tmp_path: Path) -> str:
                 ("@bernd:localhost", "!anmelden #1 Stadt Bielefeld"), ("@clara:localhost", "!anmelden #1"),
                 ("@clara:localhost", "!erinnerung an"), (COORDINATOR, "!material #1 https://example.org/f.pdf Folien")]
     for number, (sender, body) in enumerate(commands):
-        await dispatcher.handle(Incoming("!room:localhost", sender, f"$c{number}", body, None, 0), NOW)
+        await dispatcher.handle(Incoming("!room:localhost", sender, f"$c{number}", body, None), NOW)
         async with db.transaction() as s:
-            await repo.mark_handled(s, f"$c{number}", "!room:localhost", NOW)
+            await state.mark_handled(s, f"$c{number}", "!room:localhost", NOW)
     async with db.transaction() as s:
-        await repo.set_state(s, "next_batch", "s42_1")
+        await state.set_state(s, "next_batch", "s42_1")
     await db.close()
     return config.storage_url
 
@@ -53,11 +54,11 @@ async def add_more(url: str) -> tuple[int | None, int | None]:
     """A new session and registration on the copy: the ids they get."""
     database = Database(url)
     async with database.transaction() as s:
-        session = await repo.add_session(s, Session(title="Neu", starts_at=NOW, ends_at=NOW, room_id="!r:l",
+        session = await save(s, Session(title="Neu", starts_at=NOW, ends_at=NOW, room_id="!r:l",
                                                     created_by=COORDINATOR, created_at=NOW))
         registration = Registration(session_id=session.id, user_id="@dora:localhost", status="registered",
                                     queued_at=NOW, updated_at=NOW)
-        await repo.save(s, registration)
+        await save(s, registration)
     await database.close()
     return session.id, registration.id
 

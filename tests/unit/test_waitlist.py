@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from commands import waitlist
-from commands.waitlist import Seat
+from rules import waitlist
+from rules.waitlist import Seat
 
 T0 = datetime(2026, 11, 22, 9, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from bot.i18n import entry
-from commands.errors import UserError
+from rules.errors import UserError
+from rules.i18n import entry
 
 EXAMPLE = "Do 10.12. 14–15 Uhr"
 

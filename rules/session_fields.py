@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from commands.dates import parse_when
-from commands.errors import UserError
+from rules.dates import parse_when
+from rules.errors import UserError
 
 FIELDS = {
     "titel": "title", "title": "title",

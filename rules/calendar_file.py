@@ -11,20 +11,21 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event
 
-from storage.models import Session, SessionStatus
+from rules.sessions import SessionView
+from rules.states import SessionStatus
 
 ALARM_BEFORE = timedelta(minutes=15)
 
 
-def uid(session: Session, domain: str) -> str:
+def uid(session: SessionView, domain: str) -> str:
     return f"regiobot-session-{session.id}@{domain}"
 
 
-def filename(session: Session) -> str:
+def filename(session: SessionView) -> str:
     return f"regiopol-termin-{session.id}.ics"
 
 
-def session_calendar(session: Session, tz: ZoneInfo, now: datetime, domain: str) -> bytes:
+def session_calendar(session: SessionView, tz: ZoneInfo, now: datetime, domain: str) -> bytes:
     """The .ics file for one session, as bytes."""
     cancelled = session.status == SessionStatus.CANCELLED
     calendar = Calendar()

@@ -1,4 +1,4 @@
-"""Building Matrix event contents (pure): notices, mentions, replies and threads."""
+"""Building Matrix event contents (pure): notices, mentions, replies, threads, files and edits."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import html
 from typing import Any
 
-from bot.i18n import Message
+from rules.i18n import Message
 
 HTML_FORMAT = "org.matrix.custom.html"
 
@@ -17,11 +17,14 @@ def transaction_id(kind: str, *parts: str) -> str:
     return f"rb-{kind}-{digest}"
 
 
-def relation(reply_to: str, thread_root: str | None) -> dict[str, Any]:
-    """`m.relates_to` answering `reply_to`, inside its thread if it was in one."""
+def relation(reply_to: str | None = None, thread_root: str | None = None) -> dict[str, Any]:
+    """`m.relates_to` of a reply to `reply_to`, inside the thread `thread_root` if given.
+
+    A message in a thread that answers nothing in particular replies to the root as a fallback
+    (`is_falling_back`), so clients without threads still show where it belongs."""
     if thread_root:
-        return {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": False,
-                "m.in_reply_to": {"event_id": reply_to}}
+        return {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": reply_to is None,
+                "m.in_reply_to": {"event_id": reply_to or thread_root}}
     return {"m.in_reply_to": {"event_id": reply_to}}
 
 
@@ -35,8 +38,18 @@ def message_content(message: Message, *, notice: bool = True, reply_to: str | No
         "formatted_body": message.html,
         "m.mentions": {"user_ids": list(mentions)} if mentions else {},
     }
-    if reply_to:
+    if reply_to or thread_root:
         content["m.relates_to"] = relation(reply_to, thread_root)
+    return content
+
+
+def file_content(filename: str, where: dict[str, Any], mimetype: str, size: int,
+                 relates_to: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An m.file message for an uploaded file (`where`: its `url`, or `file` when encrypted)."""
+    content: dict[str, Any] = {"msgtype": "m.file", "body": filename, "filename": filename, **where,
+                               "info": {"mimetype": mimetype, "size": size}, "m.mentions": {}}
+    if relates_to:
+        content["m.relates_to"] = relates_to
     return content
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.dispatch import Voice
-from bot.i18n import Message
-from commands.dates import format_short
+from rules.i18n import Message
+from rules.voice import Voice
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def digest(voice: Voice, ref: str, title: str, entries: list[Entry]) -> tuple[Me
     """The closing digest, as a message and as Markdown: answered and open questions, each ranked
     by votes (hidden ones left out)."""
     head = voice.t("qa.digest_head", ref=ref, title=title,
-                   date=format_short(voice.now, voice.config.timezone, voice.language))
+                   date=voice.short(voice.now))
     lines, md = [head], [f"# {escape_markdown(head.plain)}"]
     for status in ("answered", "open"):
         group = ranked(entries, status)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 # A message sent later than this after its due time counts as late.
@@ -53,6 +54,17 @@ class Slot:
     kind: Kind
     slot: str
     due_at: datetime
+
+
+class ScheduleSettings(Protocol):
+    """The configured offsets of announcements and reminders, and the time zone they count in."""
+
+    @property
+    def announce_before(self) -> tuple[timedelta, ...]: ...
+    @property
+    def remind_before(self) -> tuple[timedelta, ...]: ...
+    @property
+    def timezone(self) -> ZoneInfo: ...
 
 
 def wanted_slots(start: datetime, announce_before: tuple[timedelta, ...], remind_before: tuple[timedelta, ...],

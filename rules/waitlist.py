@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.models import RegistrationStatus
+from rules.states import RegistrationStatus
 
 
 @dataclass(frozen=True)

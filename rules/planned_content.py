@@ -11,13 +11,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.dispatch import Voice
-from bot.i18n import Message
-from commands.dates import format_short
-from commands.sessions import session_details
-from commands.timing import Kind, starts_in
-from storage.models import Session
-from storage.repo import SessionSummary
+from rules.i18n import Message
+from rules.sessions import SessionSummary, SessionView, about, session_details
+from rules.timing import Kind, starts_in
+from rules.voice import Voice
 
 # Reminders this close to the start carry the link to join.
 JOIN_LINK_WITHIN = timedelta(hours=1)
@@ -43,11 +40,10 @@ def announcement(voice: Voice, summary: SessionSummary) -> Message:
                          session_details(voice, summary, howto="planned.announcement_howto")])
 
 
-def reminder(voice: Voice, session: Session, late: bool) -> Message:
-    key, params = starts_in(session.starts_at, voice.now, voice.config.timezone)
-    when = voice.t(f"planned.starts_{key}",
-                   date=format_short(session.starts_at, voice.config.timezone, voice.language), **params)
-    lines = [voice.t("planned.reminder", ref=f"#{session.id}", title=session.title, when=when)]
+def reminder(voice: Voice, session: SessionView, late: bool) -> Message:
+    key, params = starts_in(session.starts_at, voice.now, voice.timezone)
+    when = voice.t(f"planned.starts_{key}", date=voice.short(session.starts_at), **params)
+    lines = [voice.t("planned.reminder", **about(session), when=when)]
     if session.link and session.starts_at - voice.now <= JOIN_LINK_WITHIN:
         lines.append(voice.t("planned.reminder_link", link=session.link))
     if late:
@@ -60,7 +56,7 @@ def render(kind: Kind, row_payload: str | None, summary: SessionSummary, voice: 
     """The message a planned row stands for; `recipient` is set for direct messages; `questions`
     (answered, open) of a closed Q&A round join the protocol."""
     session = summary.session
-    ref, title, data = f"#{session.id}", session.title, payload(row_payload)
+    data = payload(row_payload)
     if kind == Kind.ANNOUNCEMENT:
         return Outgoing(announcement(voice, summary), notice=False)
     if kind == Kind.REMINDER:
@@ -68,13 +64,13 @@ def render(kind: Kind, row_payload: str | None, summary: SessionSummary, voice: 
     if kind == Kind.REMINDER_DM:
         return Outgoing(reminder(voice, session, late), notice=False, mentions=(recipient,) if recipient else ())
     if kind == Kind.PROTOCOL:
-        message = voice.t("planned.protocol", ref=ref, title=title, url=data["url"])
+        message = voice.t("planned.protocol", **about(session), url=data["url"])
         if questions is not None:
             message = Message.join([message, voice.t("qa.protocol_summary", answered=questions[0],
                                                      open=questions[1])])
         return Outgoing(message, notice=False, mentions=tuple(registered[:MAX_SILENT_MENTIONS]))
     if kind == Kind.MATERIAL:
         label = data.get("title") or voice.t("planned.material_untitled").plain
-        return Outgoing(voice.t("planned.material", ref=ref, title=title, label=label, url=data["url"]),
+        return Outgoing(voice.t("planned.material", **about(session), label=label, url=data["url"]),
                         notice=False)
-    return Outgoing(voice.t("planned.followup", ref=ref, title=title, text=data["text"]), notice=False)
+    return Outgoing(voice.t("planned.followup", **about(session), text=data["text"]), notice=False)

@@ -1,0 +1,183 @@
+"""Routers: what handlers declare they take — commands with typed arguments, reactions, redactions
+and messages in threads — and the one table of all routes the dispatcher looks things up in.
+
+Handler modules declare on a `Router`; the assembly point (`bot.app`) hands the routers to
+`Routes`. Nothing here knows a handler module.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.arguments import Arg
+from bot.roles import Role
+
+Handler = Callable[..., Awaitable[None]]
+# Finds what an event refers to (the announcement reacted to, the vote a redaction removes).
+Lookup = Callable[[AsyncSession, str], Awaitable[Any]]
+_NAME = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A declared command; `name` may be two words ("termin neu")."""
+
+    name: str
+    aliases: tuple[str, ...]
+    help_key: str
+    role: Role
+    handler: Handler
+    args: tuple[Arg, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """Reactions with one of `keys` on an event that `lookup` finds (e.g. an announcement);
+    the handler gets what was found."""
+
+    name: str
+    keys: frozenset[str]
+    lookup: Lookup
+    role: Role
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """Redactions of an event that `lookup` finds (e.g. the ✅ that registered someone)."""
+
+    name: str
+    lookup: Lookup
+    handler: Handler
+
+
+@dataclass(frozen=True)
+class ThreadListener:
+    """Messages (not commands) in a thread whose root `lookup` finds (e.g. a Q&A round); the
+    handler gets what was found and the message's text."""
+
+    lookup: Lookup
+    handler: Handler
+
+
+class Router:
+    """A family of handlers, declared with `@router.command(...)`, `@router.reaction(...)`,
+    `@router.redaction(...)` and `@router.thread_message(...)`.
+
+    Reactions, redactions and thread messages name a `lookup` (`on=`): what the event refers to
+    is found in the database first, and only an event that refers to something is routed."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.commands: list[Command] = []
+        self.reactions: list[Reaction] = []
+        self.redactions: list[Redaction] = []
+        self.listeners: list[ThreadListener] = []
+
+    def command(self, name: str, *, aliases: Iterable[str] = (), help: str, role: Role = Role.STAFF,
+                args: Sequence[Arg] = ()) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.commands.append(Command(name, tuple(aliases), help, role, handler, tuple(args)))
+            return handler
+        return register
+
+    def reaction(self, keys: Iterable[str], *, on: Lookup, role: Role = Role.STAFF) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.reactions.append(Reaction(handler.__name__, frozenset(keys), on, role, handler))
+            return handler
+        return register
+
+    def redaction(self, *, on: Lookup) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.redactions.append(Redaction(handler.__name__, on, handler))
+            return handler
+        return register
+
+    def thread_message(self, *, on: Lookup) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.listeners.append(ThreadListener(on, handler))
+            return handler
+        return register
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Drop the quoted `> ` lines a client puts in front of a reply's body."""
+    lines = body.split("\n")
+    while lines and lines[0].startswith(">"):
+        lines.pop(0)
+    if lines and not lines[0].strip():
+        lines.pop(0)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """`!name args` as typed: `words` are the lower-cased first two words."""
+
+    words: tuple[str, ...]
+    args: str
+
+
+def parse_invocation(body: str, prefix: str) -> Invocation | None:
+    """The command in a message body, or None when the message is not a command."""
+    text = strip_reply_fallback(body).strip()
+    if not text.startswith(prefix):
+        return None
+    rest = text[len(prefix):]
+    if not _NAME.match(rest):
+        return None
+    head, _, args = rest.partition("\n")
+    words = head.split()
+    tail = head[len(words[0]):].strip() if words else ""
+    args = f"{tail}\n{args}".strip() if args else tail
+    return Invocation(tuple(w.lower() for w in words[:2]), args)
+
+
+class CommandSet:
+    """All routes of all routers: commands by name or alias, reactions by key, redactions and
+    thread listeners in the order the routers were given."""
+
+    def __init__(self, routers: Iterable[Router]) -> None:
+        routers = list(routers)
+        self.commands = [c for r in routers for c in r.commands]
+        self.reactions = [x for r in routers for x in r.reactions]
+        self.redactions = [x for r in routers for x in r.redactions]
+        self.listeners = [listener for r in routers for listener in r.listeners]
+        self.reaction_keys = frozenset(k for x in self.reactions for k in x.keys)
+        self._by_name: dict[str, Command] = {}
+        for command in self.commands:
+            for name in command.names:
+                if name in self._by_name:
+                    raise ValueError(f"command name declared twice: {name}")
+                self._by_name[name] = command
+
+    def resolve(self, invocation: Invocation) -> tuple[Command, str] | None:
+        """The command and its arguments; two-word names win over one-word names."""
+        if len(invocation.words) == 2:
+            command = self._by_name.get(" ".join(invocation.words))
+            if command:
+                args = invocation.args.split(None, 1)
+                return command, args[1] if len(args) > 1 else ""
+        command = self._by_name.get(invocation.words[0])
+        return (command, invocation.args) if command else None
+
+    def reactions_for(self, key: str) -> list[Reaction]:
+        return [x for x in self.reactions if key in x.keys]
+
+    def suggest(self, word: str) -> str | None:
+        names = [n for n in self._by_name if " " not in n]
+        close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+        return close[0] if close else None
+
+    def visible_to(self, role: Role) -> list[Command]:
+        return [c for c in self.commands if c.role <= role]

@@ -1,0 +1,22 @@
+"""The one way to write a row and the one way to delete it, inside the caller's transaction."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+async def save(s: AsyncSession, row: Row) -> Row:
+    """Insert or update `row`; afterwards it has its id."""
+    s.add(row)
+    await s.flush()
+    return row
+
+
+async def delete(s: AsyncSession, row: SQLModel) -> None:
+    await s.delete(row)
+    await s.flush()

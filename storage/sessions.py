@@ -1,0 +1,112 @@
+"""Sessions: reading them with their counts, locking one while its places are decided, materials."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rules.errors import UserError
+from rules.sessions import SessionSummary, ref
+from storage.models import (
+    Material,
+    Registration,
+    RegistrationStatus,
+    Session,
+    SessionStatus,
+)
+
+
+async def get_session(s: AsyncSession, session_id: int) -> Session | None:
+    return await s.get(Session, session_id)
+
+
+async def lock_session(s: AsyncSession, session_id: int) -> None:
+    """Hold the session until the transaction ends, so decisions on its places take turns.
+
+    PostgreSQL locks the row (SELECT … FOR UPDATE) and reads it afresh, also into a session
+    object this transaction loaded before. SQLite leaves out FOR UPDATE: there every transaction
+    holds the database's write lock from its start (BEGIN IMMEDIATE, see storage.db).
+    """
+    query = (select(Session).where(Session.id == session_id).with_for_update()
+             .execution_options(populate_existing=True))
+    await s.exec(query)
+
+
+def _counts() -> tuple[object, object]:
+    registered = func.count(Registration.id).filter(Registration.status == RegistrationStatus.REGISTERED)
+    waitlisted = func.count(Registration.id).filter(Registration.status == RegistrationStatus.WAITLISTED)
+    return registered, waitlisted
+
+
+async def upcoming_sessions(s: AsyncSession, now: datetime, limit: int = 50) -> list[SessionSummary]:
+    """Scheduled sessions that have not ended, soonest first, with their counts."""
+    registered, waitlisted = _counts()
+    # Pick the sessions first (by the start-time index), then count only their registrations.
+    first = (select(Session.id)
+             .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) > now)
+             .order_by(col(Session.starts_at), col(Session.id)).limit(limit))
+    query = (
+        select(Session, registered, waitlisted)
+        .outerjoin(Registration, col(Registration.session_id) == col(Session.id))
+        .where(col(Session.id).in_(first))
+        .group_by(col(Session.id))
+        .order_by(col(Session.starts_at), col(Session.id))
+    )
+    return [SessionSummary(row[0], row[1], row[2]) for row in (await s.exec(query)).all()]
+
+
+async def session_summary(s: AsyncSession, session_id: int) -> SessionSummary | None:
+    registered, waitlisted = _counts()
+    query = (
+        select(Session, registered, waitlisted)
+        .outerjoin(Registration, col(Registration.session_id) == col(Session.id))
+        .where(Session.id == session_id)
+        .group_by(col(Session.id))
+    )
+    row = (await s.exec(query)).first()
+    return SessionSummary(row[0], row[1], row[2]) if row else None
+
+
+async def open_sessions(s: AsyncSession, now: datetime) -> list[Session]:
+    """Scheduled sessions that have not started: the ones people can still register for."""
+    query = (select(Session)
+             .where(Session.status == SessionStatus.SCHEDULED, col(Session.starts_at) > now)
+             .order_by(col(Session.starts_at), col(Session.id)))
+    return list((await s.exec(query)).all())
+
+
+async def running_sessions(s: AsyncSession, now: datetime, margin: timedelta) -> list[Session]:
+    """Scheduled sessions under way (within `margin` before the start and after the end)."""
+    query = (select(Session)
+             .where(Session.status == SessionStatus.SCHEDULED, col(Session.starts_at) <= now + margin,
+                    col(Session.ends_at) >= now - margin)
+             .order_by(col(Session.starts_at)))
+    return list((await s.exec(query)).all())
+
+
+async def past_sessions(s: AsyncSession, now: datetime, limit: int = 20) -> list[Session]:
+    """Sessions that have ended (not cancelled), latest first."""
+    query = (select(Session)
+             .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) <= now)
+             .order_by(col(Session.starts_at).desc())
+             .limit(limit))
+    return list((await s.exec(query)).all())
+
+
+async def materials(s: AsyncSession, session_ids: list[int]) -> list[Material]:
+    if not session_ids:
+        return []
+    query = (select(Material).where(col(Material.session_id).in_(session_ids))
+             .order_by(col(Material.added_at), col(Material.id)))
+    return list((await s.exec(query)).all())
+
+
+async def find_session(s: AsyncSession, number: int) -> Session:
+    """Session #number, or the user is told there is none."""
+    session = await s.get(Session, number)
+    if session is None:
+        raise UserError("errors.unknown_session", ref=ref(number))
+    return session
