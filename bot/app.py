@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nio import (
-    AsyncClient,
     AsyncClientConfig,
     InviteMemberEvent,
     JoinResponse,
-    LoginResponse,
     MegolmEvent,
     MessageDirection,
     ReactionEvent,
@@ -26,13 +24,12 @@ from nio import (
     RoomMessagesResponse,
     RoomMessageText,
     SyncResponse,
-    WhoamiResponse,
 )
 
-from bot.config import Config, MatrixConfig
+from bot.config import Config
 from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics
-from bot.matrix import Client, Matrix, backoff_delay
+from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in
 from bot.roles import Roles
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
@@ -51,27 +48,6 @@ ROUTERS = (help_commands.router, sessions.router, registration.router, coordinat
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
 GAP_MAX_PAGES = 50
-FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}
-
-
-class LoginFailed(Exception):
-    """The homeserver did not accept the bot's credentials."""
-
-
-async def log_in(client: AsyncClient, matrix: MatrixConfig, device_name: str = "regiobot") -> None:
-    """Log in with the access token (checked with whoami) or the password, as `client.device_id`
-    (a new device when None); raises LoginFailed with the homeserver's reason."""
-    if matrix.access_token:
-        client.access_token = matrix.access_token
-        who = await client.whoami()
-        if not isinstance(who, WhoamiResponse):
-            raise LoginFailed(f"access token not accepted: {getattr(who, 'message', who)}")
-        # Also opens the device's encryption store (a password login does that by itself).
-        client.restore_login(who.user_id, who.device_id or matrix.device_id, matrix.access_token)
-    else:
-        response = await client.login(matrix.password or "", device_name=device_name)
-        if not isinstance(response, LoginResponse):
-            raise LoginFailed(str(getattr(response, "message", response)))
 
 
 def server_of(user_id: str) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, MatrixRoom, SyncResponse
 
-from bot.app import FIRST_SYNC_FILTER, LoginFailed, log_in
 from bot.config import Config
+from bot.matrix import FIRST_SYNC_FILTER, LoginFailed, log_in
 from rules.i18n import bilingual
 from storage.db import Database
 

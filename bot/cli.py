@@ -49,7 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_or_explain(args.config)
     if config is None:
         return 2
-    from bot.app import LoginFailed
+    from bot.matrix import LoginFailed
 
     try:
         asyncio.run(serve(config))

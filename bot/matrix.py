@@ -19,14 +19,17 @@ from nio import (
     AsyncClient,
     ErrorResponse,
     LocalProtocolError,
+    LoginResponse,
     MatrixRoom,
     RoomCreateEvent,
     RoomCreateResponse,
     RoomPreset,
     RoomSendResponse,
     UploadResponse,
+    WhoamiResponse,
 )
 
+from bot.config import MatrixConfig
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,30 @@ CREATOR_POWER_LEVEL = 2**53 - 1
 
 class MatrixError(Exception):
     """The homeserver refused a request."""
+
+
+# The very first sync only learns where "now" is: no history.
+FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}
+
+
+class LoginFailed(Exception):
+    """The homeserver did not accept the bot's credentials."""
+
+
+async def log_in(client: AsyncClient, matrix: MatrixConfig, device_name: str = "regiobot") -> None:
+    """Log in with the access token (checked with whoami) or the password, as `client.device_id`
+    (a new device when None); raises LoginFailed with the homeserver's reason."""
+    if matrix.access_token:
+        client.access_token = matrix.access_token
+        who = await client.whoami()
+        if not isinstance(who, WhoamiResponse):
+            raise LoginFailed(f"access token not accepted: {getattr(who, 'message', who)}")
+        # Also opens the device's encryption store (a password login does that by itself).
+        client.restore_login(who.user_id, who.device_id or matrix.device_id, matrix.access_token)
+    else:
+        response = await client.login(matrix.password or "", device_name=device_name)
+        if not isinstance(response, LoginResponse):
+            raise LoginFailed(str(getattr(response, "message", response)))
 
 
 class Matrix:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.arguments import Rest, SessionRef
 from bot.context import Context
 from bot.roles import Role
@@ -22,6 +24,15 @@ router = Router("coordination")
 
 # Changes that calendars and registered people must hear about.
 NOTIFYING_CHANGES = ("starts_at", "ends_at", "link")
+
+
+async def session_to_change(ctx: Context, s: AsyncSession, number: int) -> Session:
+    """Session #number, locked for this transaction, if the sender coordinates it and it is still ahead."""
+    await sessions.lock_session(s, number)
+    session = await sessions.find_session(s, number)
+    ctx.require(Role.COORDINATOR, session)
+    check_open(session, ctx.now)
+    return session
 
 
 @router.command("termin neu", aliases=("session new",), help="help.session_new", role=Role.COORDINATOR,
@@ -43,10 +54,7 @@ async def create_session(ctx: Context, fields: str) -> None:
                 args=[SessionRef(), Rest("fields", "args.change_fields", missing="coordination.change_usage")])
 async def change_session(ctx: Context, number: int, fields: str) -> None:
     async with ctx.db.transaction() as s:
-        await sessions.lock_session(s, number)
-        session = await sessions.find_session(s, number)
-        ctx.require(Role.COORDINATOR, session)
-        check_open(session, ctx.now)
+        session = await session_to_change(ctx, s, number)
         values = parse_values(split_fields(fields), ctx.now, ctx.timezone, session.ends_at - session.starts_at)
         changed = {k: v for k, v in values.items() if getattr(session, k) != v}
         check_deadline(changed.get("registration_deadline", session.registration_deadline),
@@ -76,10 +84,7 @@ async def change_session(ctx: Context, number: int, fields: str) -> None:
                 args=[SessionRef(), Rest("reason", "args.reason", required=False)])
 async def cancel_session(ctx: Context, number: int, reason: str) -> None:
     async with ctx.db.transaction() as s:
-        await sessions.lock_session(s, number)
-        session = await sessions.find_session(s, number)
-        ctx.require(Role.COORDINATOR, session)
-        check_open(session, ctx.now)
+        session = await session_to_change(ctx, s, number)
         session.status, session.cancel_reason = SessionStatus.CANCELLED, reason or None
         session.sequence += 1
         await save(s, session)

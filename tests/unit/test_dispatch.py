@@ -10,13 +10,14 @@ import pytest
 
 from bot.config import parse_config
 from bot.dispatch import EventKind, Incoming
-from bot.routing import CommandSet, Invocation, parse_invocation, strip_reply_fallback
+from bot.app import ROUTERS
+from bot.routing import CommandSet, Invocation, Router, parse_invocation, strip_reply_fallback
 from bot.roles import Role, role_of
 from commands import coordination
 from commands import sessions as session_commands
 from storage import planned, registrations, sessions
 from storage.rows import save
-from tests.unit.fakes import COORDINATOR, NOW
+from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
 
 def message(body: str, sender: str = "@bernd:localhost", event_id: str = "$cmd") -> Incoming:
     return Incoming("!room:localhost", sender, event_id, body, None)
@@ -231,3 +232,43 @@ async def test_status_names_failures_in_words_not_in_the_homeservers_text(bot):
         row.status, row.attempts, row.last_error, row.due_at = "failed", 5, "403: M_FORBIDDEN user not in room", NOW
     await dispatcher.handle(message("!status", sender=COORDINATOR, event_id="$st"), NOW)
     assert "vom Homeserver abgelehnt" in outbox.bodies()[-1] and "M_FORBIDDEN" not in outbox.bodies()[-1]
+
+
+async def test_a_failing_handler_of_any_kind_is_answered_and_the_next_events_still_are(tmp_path):
+    """A command, a thread message, a reaction and a redaction whose handlers raise: each gets a
+    reference, none stops the dispatcher, and the command after them is answered as usual."""
+    broken = Router("broken")
+
+    async def anything(s, event_id):
+        return event_id
+
+    @broken.command("kaputt", help="help.help")
+    async def failing_command(ctx):
+        raise RuntimeError("command")
+
+    @broken.thread_message(on=anything)
+    async def failing_listener(ctx, found, text):
+        raise RuntimeError("thread")
+
+    @broken.reaction({"💥"}, on=anything)
+    async def failing_reaction(ctx, found):
+        raise RuntimeError("reaction")
+
+    @broken.redaction(on=anything)
+    async def failing_redaction(ctx, found):
+        raise RuntimeError("redaction")
+
+    config, db = await configured(tmp_path, COORDINATOR)
+    dispatcher = dispatcher_for(config, db, [*ROUTERS, broken])
+    room, who = "!room:localhost", "@bernd:localhost"
+    events = [Incoming(room, who, "$1", "!kaputt"),
+              Incoming(room, who, "$2", "eine Frage", thread_root="$root"),
+              Incoming(room, who, "$3", kind=EventKind.REACTION, key="💥", target="$x"),
+              Incoming(room, who, "$4", kind=EventKind.REDACTION, target="$y")]
+    for event in events:
+        assert await dispatcher.handle(event, NOW)
+    answers = dispatcher.outbox.bodies()
+    assert len(answers) == 4 and all("Ref." in a for a in answers)
+    assert await dispatcher.handle(Incoming(room, who, "$5", "!termine"), NOW)
+    assert "Ref." not in dispatcher.outbox.bodies()[-1]
+    await db.close()

@@ -1,0 +1,68 @@
+"""Dependencies point one way: pure rules ← storage ← runtime ← handlers ← the assembly point.
+
+Every import of every module of the project (also those inside functions) is read from the
+source; an arrow that points up fails the test.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Where a package may import from (besides itself, the standard library and third-party libraries).
+ALLOWED = {
+    "rules": set(),
+    "storage": {"rules"},
+    "bot": {"rules", "storage"},
+    "commands": {"rules", "storage", "bot"},
+}
+# The one place that assembles the bot (and the command line and demo that start it) knows the handlers.
+ASSEMBLY = {"bot.app", "bot.cli", "bot.demo", "bot.__main__"}
+ASSEMBLY_ALLOWED = {"rules", "storage", "bot", "commands"}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def project_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, imported module) for each import of a project package in the file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return [(line, name) for line, name in found if name.split(".")[0] in ALLOWED]
+
+
+def violations() -> list[str]:
+    wrong = []
+    for package, allowed in ALLOWED.items():
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            module = module_name(path)
+            may = ASSEMBLY_ALLOWED if module in ASSEMBLY else {package, *allowed}
+            for line, imported in project_imports(path):
+                if imported.split(".")[0] not in may or (imported in ASSEMBLY and module not in ASSEMBLY):
+                    wrong.append(f"{path.relative_to(ROOT)}:{line} imports {imported}")
+    return wrong
+
+
+def test_no_import_points_upward():
+    assert violations() == []
+
+
+def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
+    """The walker itself: a planted import of a handler in storage is found."""
+    fake = tmp_path / "project"
+    for package in ALLOWED:
+        (fake / package).mkdir(parents=True)
+        (fake / package / "__init__.py").write_text("")
+    (fake / "storage" / "bad.py").write_text("def f():\n    from commands import qa\n")
+    (fake / "rules" / "fine.py").write_text("import json\nfrom rules import dates\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", fake)
+    assert violations() == ["storage/bad.py:2 imports commands"]
