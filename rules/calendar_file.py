@@ -55,4 +55,4 @@ def session_calendar(session: SessionView, tz: ZoneInfo, now: datetime, domain: 
         event.add_component(alarm)
     calendar.add_component(event)
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    return bytes(calendar.to_ical())

@@ -163,7 +163,7 @@ def _date_part(rest: str, today: date, earliest_time: time | None, base: datetim
         if ahead == 0 and (match.group(1) or earliest_time is None or earliest_time <= base.time()):
             ahead = 7
         return today + timedelta(days=ahead)
-    parsed = dateparser.parse(
+    parsed: datetime | None = dateparser.parse(
         rest, languages=["de", "en"],
         settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future", "RETURN_AS_TIMEZONE_AWARE": False},
     )
@@ -212,7 +212,7 @@ def format_when(start: datetime, end: datetime | None, tz: ZoneInfo, language: s
     """'Donnerstag, 10. Dezember 2026, 14:00–15:00 Uhr' (or the English equivalent)."""
     local = start.astimezone(tz)
     times = f"{local:%H:%M}" if end is None else f"{local:%H:%M}–{end.astimezone(tz):%H:%M}"
-    return entry("dates.long", language).format(
+    return str(entry("dates.long", language)).format(
         weekday=entry("dates.weekdays", language)[local.weekday()], day=local.day,
         month=entry("dates.months", language)[local.month - 1], year=local.year, times=times,
     )
@@ -221,7 +221,7 @@ def format_when(start: datetime, end: datetime | None, tz: ZoneInfo, language: s
 def format_short(start: datetime, tz: ZoneInfo, language: str) -> str:
     """'Do 10.12.2026, 14:00 Uhr' for lists."""
     local = start.astimezone(tz)
-    return entry("dates.short", language).format(
+    return str(entry("dates.short", language)).format(
         weekday=entry("dates.weekdays_short", language)[local.weekday()],
         date=f"{local:%d.%m.%Y}", time=f"{local:%H:%M}",
     )

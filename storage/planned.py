@@ -34,7 +34,7 @@ from storage.models import (
     SessionStatus,
 )
 from storage.registrations import dm_reminder_user_ids
-from storage.rows import save
+from storage.rows import row_id, save
 
 
 async def planned_by_key(s: AsyncSession, key: str) -> PlannedMessage | None:
@@ -98,8 +98,8 @@ async def troubled(s: AsyncSession, since: datetime, limit: int = 20,
     query = (_in_room(select(PlannedMessage), room_id)
              .where(col(PlannedMessage.due_at) >= since,
                     or_(col(PlannedMessage.status).in_([PlannedStatus.SKIPPED, PlannedStatus.FAILED]),
-                        and_(PlannedMessage.status == PlannedStatus.SENT, col(PlannedMessage.late).is_(True)),
-                        and_(PlannedMessage.status == PlannedStatus.PENDING, col(PlannedMessage.attempts) > 0)))
+                        and_(col(PlannedMessage.status) == PlannedStatus.SENT, col(PlannedMessage.late).is_(True)),
+                        and_(col(PlannedMessage.status) == PlannedStatus.PENDING, col(PlannedMessage.attempts) > 0)))
              .order_by(col(PlannedMessage.due_at).desc())
              .limit(limit))
     return list((await s.exec(query)).all())
@@ -121,7 +121,7 @@ def rearm(row: PlannedMessage, due_at: datetime) -> None:
 
 async def plan_session(s: AsyncSession, session: Session, settings: ScheduleSettings, now: datetime) -> None:
     """Bring a session's announcements and reminders in line with its (new) start or cancellation."""
-    rows = {row.id: row for row in await planned_of_session(s, session.id, FROM_SCHEDULE)}
+    rows = {row.id: row for row in await planned_of_session(s, row_id(session), FROM_SCHEDULE)}
     existing = [Existing(r.id, Kind(r.kind), slot_in(r.key), r.status, r.due_at) for r in rows.values() if r.id]
     wanted = [] if session.status == SessionStatus.CANCELLED else wanted_slots(
         session.starts_at, settings.announce_before, settings.remind_before, settings.timezone, now)
@@ -129,7 +129,7 @@ async def plan_session(s: AsyncSession, session: Session, settings: ScheduleSett
         slot = change.slot
         if change.action == Action.CREATE and slot:
             await save(s, PlannedMessage(
-                key=schedule_key(slot.kind, session.id, slot.slot), kind=slot.kind, session_id=session.id,
+                key=schedule_key(slot.kind, row_id(session), slot.slot), kind=slot.kind, session_id=row_id(session),
                 room_id=session.room_id, due_at=slot.due_at, created_at=now))
         elif change.action == Action.MOVE and slot and change.id:
             rows[change.id].due_at = slot.due_at
@@ -153,7 +153,7 @@ async def plan_once(s: AsyncSession, kind: Kind, session: Session, key: str, due
     row = await planned_by_key(s, key)
     if row is None:
         row = await save(s, PlannedMessage(
-            key=key, kind=kind, session_id=session.id, room_id=None if user_id else session.room_id,
+            key=key, kind=kind, session_id=row_id(session), room_id=None if user_id else session.room_id,
             user_id=user_id, due_at=due_at, payload=json.dumps(data, ensure_ascii=False) if data else None,
             created_at=now))
     return row
@@ -161,6 +161,6 @@ async def plan_once(s: AsyncSession, kind: Kind, session: Session, key: str, due
 
 async def plan_dm_reminders(s: AsyncSession, reminder: PlannedMessage, session: Session, now: datetime) -> None:
     """The direct-message copies of a room reminder, one row per person who asked for them."""
-    for user_id in await dm_reminder_user_ids(s, session.id):
+    for user_id in await dm_reminder_user_ids(s, row_id(session)):
         key = f"{Kind.REMINDER_DM}:{session.id}:{slot_in(reminder.key)}:{reminder.revision}:{user_id}"
         await plan_once(s, Kind.REMINDER_DM, session, key, reminder.due_at, now, user_id=user_id)

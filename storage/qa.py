@@ -55,7 +55,7 @@ async def next_question_number(s: AsyncSession, session_id: int) -> int:
 
 async def questions(s: AsyncSession, session_id: int) -> list[QuestionVotes]:
     """A session's questions with their votes, in the order they were asked."""
-    votes = func.count(Vote.id)
+    votes = func.count(col(Vote.id))
     query = (select(Question, votes).outerjoin(Vote, col(Vote.question_id) == col(Question.id))
              .where(Question.session_id == session_id).group_by(col(Question.id)).order_by(col(Question.number)))
     return [QuestionVotes(row[0], row[1]) for row in (await s.exec(query)).all()]
@@ -97,7 +97,7 @@ async def qa_summary(s: AsyncSession, session_id: int) -> tuple[int, int] | None
                                                    col(QaRound.closed_at).is_not(None)))
     if closed.first() is None:
         return None
-    counts = dict((await s.exec(select(Question.status, func.count(Question.id))
+    counts = dict((await s.exec(select(Question.status, func.count(col(Question.id)))
                                 .where(Question.session_id == session_id).group_by(Question.status))).all())
     return counts.get(QuestionStatus.ANSWERED, 0), counts.get(QuestionStatus.OPEN, 0)
 

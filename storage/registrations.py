@@ -19,7 +19,7 @@ from storage.models import (
     Session,
     SessionStatus,
 )
-from storage.rows import save
+from storage.rows import row_id, save
 
 ACTIVE = (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
 
@@ -53,11 +53,11 @@ async def my_registrations(s: AsyncSession, user_id: str, now: datetime) -> list
     """A person's active registrations for sessions that have not ended, with waiting positions."""
     ahead = aliased(Registration)
     position = (
-        select(func.count(ahead.id))
-        .where(ahead.session_id == Registration.session_id,
-               ahead.status == RegistrationStatus.WAITLISTED,
-               or_(ahead.queued_at < Registration.queued_at,
-                   and_(ahead.queued_at == Registration.queued_at, ahead.id < Registration.id)))
+        select(func.count(col(ahead.id)))
+        .where(col(ahead.session_id) == col(Registration.session_id),
+               col(ahead.status) == RegistrationStatus.WAITLISTED,
+               or_(col(ahead.queued_at) < col(Registration.queued_at),
+                   and_(col(ahead.queued_at) == col(Registration.queued_at), col(ahead.id) < col(Registration.id))))
         .scalar_subquery()
     )
     query = (
@@ -98,7 +98,7 @@ async def dm_reminder_user_ids(s: AsyncSession, session_id: int) -> list[str]:
 
 async def promote_waiting(s: AsyncSession, session: Session, now: datetime) -> list[str]:
     """Move people up from the waiting list into free places; returns who moved up."""
-    current = await active_registrations(s, session.id)
+    current = await active_registrations(s, row_id(session))
     promoted = waitlist.promotions(session.capacity, seats(current))
     for moved in (r for r in current if r.user_id in promoted):
         moved.status, moved.updated_at = RegistrationStatus.REGISTERED, now

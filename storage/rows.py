@@ -17,6 +17,14 @@ async def save(s: AsyncSession, row: Row) -> Row:
     return row
 
 
+def row_id(row: SQLModel) -> int:
+    """The id of a row that has been saved (it has one from then on)."""
+    value = getattr(row, "id", None)
+    if not isinstance(value, int):
+        raise ValueError(f"{type(row).__name__} has not been saved yet")
+    return value
+
+
 async def delete(s: AsyncSession, row: SQLModel) -> None:
     await s.delete(row)
     await s.flush()

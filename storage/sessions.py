@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,9 +35,9 @@ async def lock_session(s: AsyncSession, session_id: int) -> None:
     await s.exec(query)
 
 
-def _counts() -> tuple[object, object]:
-    registered = func.count(Registration.id).filter(Registration.status == RegistrationStatus.REGISTERED)
-    waitlisted = func.count(Registration.id).filter(Registration.status == RegistrationStatus.WAITLISTED)
+def _counts() -> tuple[ColumnElement[int], ColumnElement[int]]:
+    registered = func.count(col(Registration.id)).filter(col(Registration.status) == RegistrationStatus.REGISTERED)
+    waitlisted = func.count(col(Registration.id)).filter(col(Registration.status) == RegistrationStatus.WAITLISTED)
     return registered, waitlisted
 
 

@@ -31,4 +31,4 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    asyncio.run(_run_with_own_engine(context.config.get_main_option("sqlalchemy.url")))
+    asyncio.run(_run_with_own_engine(context.config.get_main_option("sqlalchemy.url") or ""))

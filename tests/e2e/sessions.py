@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from storage.planned import plan_session
 from rules.timing import Kind
-from storage import planned
+from storage.planned import planned_of_session
 from storage.rows import save
 from storage.models import PlannedMessage, Session
 from tests.e2e.conftest import RunningBot
@@ -31,7 +31,7 @@ async def add_session(running: RunningBot, room: str, starts_in: timedelta, **fi
 async def planned(running: RunningBot, session_id: int, kind: Kind) -> list[PlannedMessage]:
     assert running.bot is not None
     async with running.bot.db.transaction() as s:
-        return await planned.planned_of_session(s, session_id, [kind])
+        return await planned_of_session(s, session_id, [kind])
 
 
 def from_bot(bot_id: str, room: str | None, text: str):
