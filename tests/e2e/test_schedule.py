@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules.timing import Kind
-from storage import planned
+from storage.planned import planned_of_session
 from storage.models import PlannedStatus
 from tests.e2e.people import body, shared_room
 from tests.e2e.sessions import add_session, edits_of, from_bot, planned
@@ -71,7 +71,7 @@ async def test_a_reminder_due_while_the_bot_is_down_is_sent_once_after_restart(p
     # and the homeserver hands back the event it already has.
     await bot.stop()
     async with bot_db(config) as db, db.transaction() as s:
-        row = (await planned.planned_of_session(s, sid, [Kind.REMINDER]))[0]
+        row = (await planned_of_session(s, sid, [Kind.REMINDER]))[0]
         assert (row.status, row.sent_event_id) == (PlannedStatus.SENT, first["event_id"])
         row.status, row.sent_event_id = PlannedStatus.PENDING, None
     await bot.start()
