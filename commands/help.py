@@ -1,7 +1,8 @@
-"""!hilfe: the commands the sender may use, generated from their declarations."""
+"""!hilfe: the commands the sender may use, with their arguments, generated from their declarations."""
 
 from __future__ import annotations
 
+from bot.arguments import usage_line
 from bot.context import Context
 from bot.routing import Command, Router
 from rules.i18n import Message
@@ -11,7 +12,7 @@ router = Router("help")
 
 def help_line(ctx: Context, command: Command) -> Message:
     aliases = ", ".join(f"{ctx.prefix}{a}" for a in command.aliases)
-    return ctx.t("help.line", name=f"{ctx.prefix}{command.name}", text=ctx.t(command.help_key),
+    return ctx.t("help.line", name=usage_line(ctx, command.name, command.args), text=ctx.t(command.help_key),
                  aliases=ctx.t("help.aliases", aliases=aliases) if aliases else "")
 
 
