@@ -36,8 +36,12 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=200, help="people in the burst and the fan-out")
     parser.add_argument("--sessions", type=int, default=10_000, help="sessions in the database for the scale run")
     parser.add_argument("--registrations", type=int, default=100_000, help="registrations for the scale run")
-    parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="record py-spy profiles (collapsed stacks) of the bot's round trips and burst in DIR")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="record py-spy profiles (collapsed stacks) of the bot's round trips and burst in DIR",
+    )
     return parser.parse_args()
 
 
@@ -61,14 +65,19 @@ async def join_all(homeserver: str, people: list[Account], rooms: list[str]) -> 
 
 
 def joined(user_id: str):
-    return lambda e: e.get("type") == "m.room.member" and e.get("state_key") == user_id \
-        and e["content"].get("membership") == "join"
+    return lambda e: (
+        e.get("type") == "m.room.member" and e.get("state_key") == user_id and e["content"].get("membership") == "join"
+    )
 
 
 def ratio_row(report: Report, what: str, bot: dict[str, float], floor: dict[str, float], target: float) -> None:
     ratio = bot["median_ms"] / floor["median_ms"]
-    report.check(what, f"≤ {target} × floor", f"{bot['median_ms']:.0f} ms (p90 {bot['p90_ms']:.0f}) / floor "
-                 f"{floor['median_ms']:.0f} ms = {ratio:.2f} ×", ratio <= target)
+    report.check(
+        what,
+        f"≤ {target} × floor",
+        f"{bot['median_ms']:.0f} ms (p90 {bot['p90_ms']:.0f}) / floor {floor['median_ms']:.0f} ms = {ratio:.2f} ×",
+        ratio <= target,
+    )
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -98,9 +107,15 @@ async def run(args: argparse.Namespace) -> None:
         await db.migrate()
         db_file = db.sqlite_file
         assert db_file is not None
-        rt_session, burst_session, mine_session = await seed.add_sessions(db, bot_room, [
-            ("Rundlauf", timedelta(days=30), None), ("Ansturm", timedelta(days=31), CAPACITY),
-            ("Meine", timedelta(days=32), None)])
+        rt_session, burst_session, mine_session = await seed.add_sessions(
+            db,
+            bot_room,
+            [
+                ("Rundlauf", timedelta(days=30), None),
+                ("Ansturm", timedelta(days=31), CAPACITY),
+                ("Meine", timedelta(days=32), None),
+            ],
+        )
         await seed.register(db, mine_session, [probe.user_id])
 
         echo = botproc.echo_bot(hs, echo_account, work / "echo.log")
@@ -110,8 +125,9 @@ async def run(args: argparse.Namespace) -> None:
         bot = botproc.regiobot(work / "bot.toml", work / "bot.log")
         processes.append(bot)
         ready_s = await bot.start()
-        await observer.wait_for(bot_room, lambda e: e["sender"] == bot_account.user_id
-                                and e.get("type") == "m.room.message")
+        await observer.wait_for(
+            bot_room, lambda e: e["sender"] == bot_account.user_id and e.get("type") == "m.room.message"
+        )
         await asyncio.sleep(3)
         idle_mb, echo_mb = botproc.rss_mb(bot.pid), botproc.rss_mb(echo.pid)
 
@@ -122,8 +138,9 @@ async def run(args: argparse.Namespace) -> None:
             times = await scenarios.round_trips(observer, rooms, commands, args.samples)
         round_trip = {c: {name: summary(t) for name, t in by_bot.items()} for c, by_bot in times.items()}
         for command, figures in round_trip.items():
-            ratio_row(report, f"round trip {command.split(' #')[0]}", figures["regiobot"], figures["echo"],
-                      ROUND_TRIP_TARGET)
+            ratio_row(
+                report, f"round trip {command.split(' #')[0]}", figures["regiobot"], figures["echo"], ROUND_TRIP_TARGET
+            )
 
         print(f"burst of {len(clients)} …", flush=True)
         body = f"!anmelden #{burst_session}"
@@ -133,25 +150,35 @@ async def run(args: argparse.Namespace) -> None:
             bot_burst = await scenarios.burst(observer, clients, bot_room, body)
         await asyncio.sleep(3)
         after_burst_mb = botproc.rss_mb(bot.pid)
-        burst = _check_burst(observer, bot_room, bot_burst, scenarios.registrations(db_file, burst_session),
-                             {c.user_id for c in clients})
-        burst.update(regiobot_s=round(bot_burst.last_answer_s, 2), echo_s=round(echo_burst.last_answer_s, 2),
-                     echo_unanswered=echo_burst.unanswered)
+        burst = _check_burst(
+            observer, bot_room, bot_burst, scenarios.registrations(db_file, burst_session), {c.user_id for c in clients}
+        )
+        burst.update(
+            regiobot_s=round(bot_burst.last_answer_s, 2),
+            echo_s=round(echo_burst.last_answer_s, 2),
+            echo_unanswered=echo_burst.unanswered,
+        )
         ratio = bot_burst.last_answer_s / echo_burst.last_answer_s
-        report.check(f"burst: {len(clients)} × !anmelden, last answer", f"≤ {BURST_TARGET} × floor",
-                     f"{bot_burst.last_answer_s:.2f} s / floor {echo_burst.last_answer_s:.2f} s = {ratio:.2f} ×",
-                     ratio <= BURST_TARGET)
-        report.check("burst: places, waiting list, order, answers",
-                     f"{min(CAPACITY, len(clients))} + {max(0, len(clients) - CAPACITY)}, server order, 1 answer each",
-                     f"{burst['registered']} + {burst['waitlisted']}, order {'ok' if burst['order_ok'] else 'WRONG'}, "
-                     f"unanswered {burst['unanswered']}, duplicate answers {burst['duplicate_answers']}",
-                     burst["correct"])
+        report.check(
+            f"burst: {len(clients)} × !anmelden, last answer",
+            f"≤ {BURST_TARGET} × floor",
+            f"{bot_burst.last_answer_s:.2f} s / floor {echo_burst.last_answer_s:.2f} s = {ratio:.2f} ×",
+            ratio <= BURST_TARGET,
+        )
+        report.check(
+            "burst: places, waiting list, order, answers",
+            f"{min(CAPACITY, len(clients))} + {max(0, len(clients) - CAPACITY)}, server order, 1 answer each",
+            f"{burst['registered']} + {burst['waitlisted']}, order {'ok' if burst['order_ok'] else 'WRONG'}, "
+            f"unanswered {burst['unanswered']}, duplicate answers {burst['duplicate_answers']}",
+            burst["correct"],
+        )
         bot.stop()
 
         print(f"seeding {args.sessions} sessions, {args.registrations} registrations …", flush=True)
         await seed.bulk(db, bot_room, args.sessions, args.registrations)
-        fan_session, due_at = await seed.reminded_session(db, config, bot_room, timedelta(seconds=ready_s + 25),
-                                                          [p.user_id for p in people])
+        fan_session, due_at = await seed.reminded_session(
+            db, config, bot_room, timedelta(seconds=ready_s + 25), [p.user_id for p in people]
+        )
         await db.close()
         ready_seeded_s = await bot.start()
         await asyncio.sleep(2)
@@ -161,11 +188,19 @@ async def run(args: argparse.Namespace) -> None:
         sent = await scenarios.wait_for_reminders(db_file, fan_session, len(people), timeout=180)
         delivered = await scenarios.delivery_times(hs, admin.access_token, bot_account.user_id, set(sent))
         last_s = (max(delivered) - due_at).total_seconds() if delivered else float("nan")
-        fan_out = {"recipients": len(people), "sent": len(sent), "delivered_found": len(delivered),
-                   "last_delivered_after_due_s": round(last_s, 2),
-                   "first_delivered_after_due_s": round((min(delivered) - due_at).total_seconds(), 2) if delivered else None}
-        report.check(f"fan-out: reminder DMs to {len(people)}", "all delivered (time reported)",
-                     f"{len(delivered)} delivered, last {last_s:.1f} s after due", len(delivered) == len(people))
+        fan_out = {
+            "recipients": len(people),
+            "sent": len(sent),
+            "delivered_found": len(delivered),
+            "last_delivered_after_due_s": round(last_s, 2),
+            "first_delivered_after_due_s": round((min(delivered) - due_at).total_seconds(), 2) if delivered else None,
+        }
+        report.check(
+            f"fan-out: reminder DMs to {len(people)}",
+            "all delivered (time reported)",
+            f"{len(delivered)} delivered, last {last_s:.1f} s after due",
+            len(delivered) == len(people),
+        )
         after_fan_out_mb = botproc.rss_mb(bot.pid)
 
         print("round trips at scale …", flush=True)
@@ -176,21 +211,45 @@ async def run(args: argparse.Namespace) -> None:
         for command in scale_commands:
             big, empty = scale[command]["regiobot"]["median_ms"], round_trip[command]["regiobot"]["median_ms"]
             # The machine is shared: the floor measured alongside tells how much of a change is load.
-            normalised = (big / scale[command]["echo"]["median_ms"]) / (empty / round_trip[command]["echo"]["median_ms"])
+            normalised = (big / scale[command]["echo"]["median_ms"]) / (
+                empty / round_trip[command]["echo"]["median_ms"]
+            )
             scale[command]["vs_empty"] = {"raw": round(big / empty, 2), "floor_normalised": round(normalised, 2)}
-            report.check(f"scale: {command} with {args.sessions} sessions", f"≤ {SCALE_TARGET} × empty db",
-                         f"{big:.0f} ms / {empty:.0f} ms = {big / empty:.2f} ×; against the floor "
-                         f"({scale[command]['echo']['median_ms']:.0f} / {round_trip[command]['echo']['median_ms']:.0f} ms)"
-                         f" {normalised:.2f} ×", normalised <= SCALE_TARGET)
-        memory = {"echo_bot_idle_mb": round(echo_mb, 1), "idle_mb": round(idle_mb, 1), "after_burst_mb": round(after_burst_mb, 1),
-                  "idle_seeded_mb": round(idle_seeded_mb, 1), "after_fan_out_seeded_mb": round(after_fan_out_mb, 1)}
-        report.check("memory idle (RSS)", f"≤ {IDLE_MB} MB", f"{idle_mb:.0f} MB (seeded db: {idle_seeded_mb:.0f} MB; echo bot {echo_mb:.0f} MB)",
-                     max(idle_mb, idle_seeded_mb) <= IDLE_MB)
-        report.check("memory after the burst (RSS)", f"≤ {AFTER_BURST_MB} MB",
-                     f"{after_burst_mb:.0f} MB (after fan-out: {after_fan_out_mb:.0f} MB)",
-                     after_burst_mb <= AFTER_BURST_MB)
-        report.figures = {"round_trip": round_trip, "burst": burst, "scale": scale, "fan_out": fan_out,
-                          "memory": memory, "startup_s": {"empty": round(ready_s, 1), "seeded": round(ready_seeded_s, 1)}}
+            report.check(
+                f"scale: {command} with {args.sessions} sessions",
+                f"≤ {SCALE_TARGET} × empty db",
+                f"{big:.0f} ms / {empty:.0f} ms = {big / empty:.2f} ×; against the floor "
+                f"({scale[command]['echo']['median_ms']:.0f} / {round_trip[command]['echo']['median_ms']:.0f} ms)"
+                f" {normalised:.2f} ×",
+                normalised <= SCALE_TARGET,
+            )
+        memory = {
+            "echo_bot_idle_mb": round(echo_mb, 1),
+            "idle_mb": round(idle_mb, 1),
+            "after_burst_mb": round(after_burst_mb, 1),
+            "idle_seeded_mb": round(idle_seeded_mb, 1),
+            "after_fan_out_seeded_mb": round(after_fan_out_mb, 1),
+        }
+        report.check(
+            "memory idle (RSS)",
+            f"≤ {IDLE_MB} MB",
+            f"{idle_mb:.0f} MB (seeded db: {idle_seeded_mb:.0f} MB; echo bot {echo_mb:.0f} MB)",
+            max(idle_mb, idle_seeded_mb) <= IDLE_MB,
+        )
+        report.check(
+            "memory after the burst (RSS)",
+            f"≤ {AFTER_BURST_MB} MB",
+            f"{after_burst_mb:.0f} MB (after fan-out: {after_fan_out_mb:.0f} MB)",
+            after_burst_mb <= AFTER_BURST_MB,
+        )
+        report.figures = {
+            "round_trip": round_trip,
+            "burst": burst,
+            "scale": scale,
+            "fan_out": fan_out,
+            "memory": memory,
+            "startup_s": {"empty": round(ready_s, 1), "seeded": round(ready_seeded_s, 1)},
+        }
         report.write({k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
         print()
         print(report.table())
@@ -204,8 +263,9 @@ async def run(args: argparse.Namespace) -> None:
         server.stop()
 
 
-def _check_burst(observer: Observer, room_id: str, result: scenarios.Burst, rows: list[tuple[str, str]],
-                 senders: set[str]) -> dict[str, Any]:
+def _check_burst(
+    observer: Observer, room_id: str, result: scenarios.Burst, rows: list[tuple[str, str]], senders: set[str]
+) -> dict[str, Any]:
     """Places and waiting list against the order in which the homeserver received the commands."""
     wanted = set(result.event_ids)
     server_order = [e["sender"] for e in observer.timeline.get(room_id, []) if e.get("event_id") in wanted]
@@ -216,10 +276,23 @@ def _check_burst(observer: Observer, room_id: str, result: scenarios.Burst, rows
     duplicates = sum(len(observer.replies.get(e, [])) > 1 for e in result.event_ids)
     unanswered = sum(e not in observer.replies for e in result.event_ids)
     places = min(CAPACITY, len(senders))
-    correct = (registered == places and waitlisted == len(senders) - places and order_ok
-               and len(set(db_order)) == len(db_order) and duplicates == 0 and unanswered == 0)
-    return {"registered": registered, "waitlisted": waitlisted, "order_ok": order_ok, "unanswered": unanswered,
-            "duplicate_answers": duplicates, "timeline_seen": len(server_order), "correct": correct}
+    correct = (
+        registered == places
+        and waitlisted == len(senders) - places
+        and order_ok
+        and len(set(db_order)) == len(db_order)
+        and duplicates == 0
+        and unanswered == 0
+    )
+    return {
+        "registered": registered,
+        "waitlisted": waitlisted,
+        "order_ok": order_ok,
+        "unanswered": unanswered,
+        "duplicate_answers": duplicates,
+        "timeline_seen": len(server_order),
+        "correct": correct,
+    }
 
 
 if __name__ == "__main__":

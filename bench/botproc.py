@@ -19,8 +19,13 @@ READY_LINE = "ready: answering commands"
 def bot_settings(homeserver: str, user_id: str, password: str, directory: Path) -> dict[str, Any]:
     """The bot's configuration: rate limits out of the way, reminders 20 s before a session."""
     return {
-        "matrix": {"homeserver": homeserver, "user_id": user_id, "password": password,
-                   "device_id": "REGIOBOTBENCH", "store_dir": str(directory / "store")},
+        "matrix": {
+            "homeserver": homeserver,
+            "user_id": user_id,
+            "password": password,
+            "device_id": "REGIOBOTBENCH",
+            "store_dir": str(directory / "store"),
+        },
         "storage": {"url": f"sqlite+aiosqlite:///{directory / 'regiobot.db'}"},
         "bot": {"timezone": "Europe/Berlin", "commands_per_minute": 1000},
         "schedule": {"announce_before": [], "remind_before": ["20s"], "grace": "1h"},
@@ -85,5 +90,8 @@ def regiobot(config: Path, log: Path) -> Process:
 
 
 def echo_bot(homeserver: str, account: Account, log: Path) -> Process:
-    return Process([sys.executable, "-m", "bench.echo", homeserver, account.user_id, account.access_token,
-                    account.device_id], log, "ready")
+    return Process(
+        [sys.executable, "-m", "bench.echo", homeserver, account.user_id, account.access_token, account.device_id],
+        log,
+        "ready",
+    )

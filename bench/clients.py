@@ -11,14 +11,17 @@ from nio import AsyncClient, AsyncClientConfig, RoomSendResponse, SyncResponse
 from bench.homeserver import Account
 
 # A timeline long enough that a one-second burst never comes back "limited" (with gaps).
-SYNC_FILTER = {"room": {"timeline": {"limit": 1000}, "state": {"lazy_load_members": True}},
-               "presence": {"not_types": ["*"]}}
+SYNC_FILTER = {
+    "room": {"timeline": {"limit": 1000}, "state": {"lazy_load_members": True}},
+    "presence": {"not_types": ["*"]},
+}
 
 
 def client_for(homeserver: str, account: Account) -> AsyncClient:
     """An AsyncClient already logged in with the account's token (encryption off)."""
-    client = AsyncClient(homeserver, account.user_id,
-                         config=AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False))
+    client = AsyncClient(
+        homeserver, account.user_id, config=AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False)
+    )
     client.restore_login(account.user_id, account.device_id, account.access_token)
     return client
 

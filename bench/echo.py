@@ -25,8 +25,11 @@ async def serve(homeserver: str, user_id: str, token: str, device_id: str) -> No
     async def on_message(room: MatrixRoom, event: RoomMessageText) -> None:
         if event.sender == user_id or event.server_timestamp < started_ms:
             return
-        content = {"msgtype": "m.notice", "body": event.body,
-                   "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}}}
+        content = {
+            "msgtype": "m.notice",
+            "body": event.body,
+            "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
+        }
         await client.room_send(room.room_id, "m.room.message", content)
 
     client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]

@@ -70,7 +70,9 @@ async def register_many(server: Synapse, prefix: str, count: int, parallel: int 
     """`count` users named prefix0, prefix1 …, created a few at a time."""
     limit = asyncio.Semaphore(parallel)
     async with aiohttp.ClientSession() as http:
+
         async def one(i: int) -> Account:
             async with limit:
                 return await register(server, http, f"{prefix}{i}")
+
         return list(await asyncio.gather(*(one(i) for i in range(count))))

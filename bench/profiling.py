@@ -26,9 +26,23 @@ async def profiled(pid: int, output: Path | None) -> AsyncIterator[None]:
         yield
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    recorder = subprocess.Popen([py_spy(), "record", "--pid", str(pid), "--nonblocking", "--rate", "250",
-                                 "--format", "raw", "--output", str(output)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    recorder = subprocess.Popen(
+        [
+            py_spy(),
+            "record",
+            "--pid",
+            str(pid),
+            "--nonblocking",
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     await asyncio.sleep(1.0)  # attached before the work starts
     try:
         yield

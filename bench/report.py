@@ -23,10 +23,22 @@ def summary(seconds: list[float]) -> dict[str, float]:
 
 
 def machine() -> dict[str, Any]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "synapse": version("matrix-synapse"), "matrix_nio": version("matrix-nio"), "os": platform.platform()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "synapse": version("matrix-synapse"),
+        "matrix_nio": version("matrix-nio"),
+        "os": platform.platform(),
+    }
 
 
 @dataclass
@@ -45,12 +57,15 @@ class Report:
         lines = [(w, t, m, verdict[ok]) for w, t, m, ok in self.rows]
         widths = [max(len(str(r[i])) for r in [head, *lines]) for i in range(4)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths)),
-                          *(fmt.format(*r) for r in lines)])
+        return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in lines)])
 
     def write(self, params: dict[str, Any]) -> dict[str, Any]:
-        data = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), "parameters": params,
-                "verdicts": [{"measurement": w, "target": t, "measured": m, "met": ok} for w, t, m, ok in self.rows],
-                **self.figures}
+        data = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "parameters": params,
+            "verdicts": [{"measurement": w, "target": t, "measured": m, "met": ok} for w, t, m, ok in self.rows],
+            **self.figures,
+        }
         RESULTS.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return data

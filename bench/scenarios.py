@@ -15,8 +15,9 @@ from nio import AsyncClient
 from bench.clients import Observer, round_trip, send_text
 
 
-async def round_trips(observer: Observer, rooms: dict[str, str], commands: list[str],
-                      samples: int) -> dict[str, dict[str, list[float]]]:
+async def round_trips(
+    observer: Observer, rooms: dict[str, str], commands: list[str], samples: int
+) -> dict[str, dict[str, list[float]]]:
     """For each command, `samples` round trips per bot; the bots take turns command by command,
     so both see the same load on the machine. `rooms` maps a bot's name to its room."""
     times: dict[str, dict[str, list[float]]] = {c: {name: [] for name in rooms} for c in commands}
@@ -37,8 +38,14 @@ class Burst:
     unanswered: int
 
 
-async def burst(observer: Observer, clients: list[AsyncClient], room_id: str, body: str,
-                spread_s: float = 1.0, timeout: float = 180.0) -> Burst:
+async def burst(
+    observer: Observer,
+    clients: list[AsyncClient],
+    room_id: str,
+    body: str,
+    spread_s: float = 1.0,
+    timeout: float = 180.0,
+) -> Burst:
     """Every client sends `body` once, spread evenly over `spread_s`; waits for every reply."""
     started = time.perf_counter()
 
@@ -56,15 +63,23 @@ async def burst(observer: Observer, clients: list[AsyncClient], room_id: str, bo
 def registrations(db_file: Path, session_id: int) -> list[tuple[str, str]]:
     """(user id, status) of a session's registrations in the bot's order (queued_at, id)."""
     with sqlite3.connect(db_file) as conn:
-        return list(conn.execute("SELECT user_id, status FROM registrations WHERE session_id = ? "
-                                 "ORDER BY queued_at, id", (session_id,)))
+        return list(
+            conn.execute(
+                "SELECT user_id, status FROM registrations WHERE session_id = ? ORDER BY queued_at, id", (session_id,)
+            )
+        )
 
 
 def sent_reminders(db_file: Path, session_id: int) -> list[tuple[str, str, str]]:
     """(status, sent_at, sent_event_id) of a session's reminder DMs."""
     with sqlite3.connect(db_file) as conn:
-        return list(conn.execute("SELECT status, sent_at, sent_event_id FROM planned_messages "
-                                 "WHERE session_id = ? AND kind = 'reminder_dm'", (session_id,)))
+        return list(
+            conn.execute(
+                "SELECT status, sent_at, sent_event_id FROM planned_messages "
+                "WHERE session_id = ? AND kind = 'reminder_dm'",
+                (session_id,),
+            )
+        )
 
 
 async def wait_for_reminders(db_file: Path, session_id: int, count: int, timeout: float) -> list[str]:
@@ -86,9 +101,13 @@ async def delivery_times(homeserver: str, admin_token: str, bot_id: str, event_i
         async with http.get(f"{homeserver}/_synapse/admin/v1/users/{bot_id}/joined_rooms") as resp:
             rooms = (await resp.json())["joined_rooms"]
         for room_id in rooms:
-            async with http.get(f"{homeserver}/_synapse/admin/v1/rooms/{room_id}/messages",
-                                params={"dir": "b", "limit": "20"}) as resp:
+            async with http.get(
+                f"{homeserver}/_synapse/admin/v1/rooms/{room_id}/messages", params={"dir": "b", "limit": "20"}
+            ) as resp:
                 chunk = (await resp.json()).get("chunk", [])
-            found += [datetime.fromtimestamp(e["origin_server_ts"] / 1000, UTC)
-                      for e in chunk if e.get("event_id") in event_ids]
+            found += [
+                datetime.fromtimestamp(e["origin_server_ts"] / 1000, UTC)
+                for e in chunk
+                if e.get("event_id") in event_ids
+            ]
     return found

@@ -8,18 +8,26 @@ from sqlalchemy import insert, select, update
 from sqlmodel import col
 
 from bot.config import Config
-from storage.planned import plan_session
-from storage.rows import save
 from storage.db import Database
 from storage.models import PersonSettings, Registration, RegistrationStatus, Session
+from storage.planned import plan_session
+from storage.rows import save
 
 BATCH = 5_000
 
 
 def session_row(room_id: str, title: str, starts_at: datetime, capacity: int | None, now: datetime) -> dict:
-    return {"title": title, "starts_at": starts_at, "ends_at": starts_at + timedelta(hours=1), "capacity": capacity,
-            "room_id": room_id, "status": "scheduled", "sequence": 0, "created_by": "@bench:localhost",
-            "created_at": now}
+    return {
+        "title": title,
+        "starts_at": starts_at,
+        "ends_at": starts_at + timedelta(hours=1),
+        "capacity": capacity,
+        "room_id": room_id,
+        "status": "scheduled",
+        "sequence": 0,
+        "created_by": "@bench:localhost",
+        "created_at": now,
+    }
 
 
 async def add_sessions(db: Database, room_id: str, specs: list[tuple[str, timedelta, int | None]]) -> list[int]:
@@ -36,14 +44,25 @@ async def add_sessions(db: Database, room_id: str, specs: list[tuple[str, timede
 async def register(db: Database, session_id: int, user_ids: list[str], dm_reminders: bool = False) -> None:
     """`user_ids` registered for a session (in this order), optionally asking for reminder DMs."""
     now = datetime.now(UTC)
-    rows = [{"session_id": session_id, "user_id": u, "status": RegistrationStatus.REGISTERED,
-             "queued_at": now + timedelta(microseconds=i), "updated_at": now} for i, u in enumerate(user_ids)]
+    rows = [
+        {
+            "session_id": session_id,
+            "user_id": u,
+            "status": RegistrationStatus.REGISTERED,
+            "queued_at": now + timedelta(microseconds=i),
+            "updated_at": now,
+        }
+        for i, u in enumerate(user_ids)
+    ]
     async with db.transaction() as s:
         await s.execute(insert(Registration.__table__), rows)
         if dm_reminders:
             known = set((await s.execute(select(PersonSettings.user_id))).scalars())
-            await s.execute(update(PersonSettings).where(col(PersonSettings.user_id).in_(known & set(user_ids)))
-                            .values(dm_reminders=True))
+            await s.execute(
+                update(PersonSettings)
+                .where(col(PersonSettings.user_id).in_(known & set(user_ids)))
+                .values(dm_reminders=True)
+            )
             settings = [{"user_id": u, "dm_reminders": True, "updated_at": now} for u in user_ids if u not in known]
             if settings:
                 await s.execute(insert(PersonSettings.__table__), settings)
@@ -55,16 +74,24 @@ async def bulk(db: Database, room_id: str, sessions: int, registrations: int, pe
     per_session = max(1, registrations // sessions)
     async with db.transaction() as s:
         first = (await s.execute(select(Session.id).order_by(Session.id.desc()).limit(1))).scalar() or 0
-        rows = [session_row(room_id, f"Archiv {i}", now + timedelta(hours=6 * (i - sessions // 2)), 30, now)
-                for i in range(sessions)]
+        rows = [
+            session_row(room_id, f"Archiv {i}", now + timedelta(hours=6 * (i - sessions // 2)), 30, now)
+            for i in range(sessions)
+        ]
         for start in range(0, len(rows), BATCH):
-            await s.execute(insert(Session.__table__), rows[start:start + BATCH])
+            await s.execute(insert(Session.__table__), rows[start : start + BATCH])
         batch: list[dict] = []
         for i in range(sessions):
             for k in range(per_session):
-                batch.append({"session_id": first + 1 + i, "user_id": f"@seed{(i * 7 + k * 1013) % people}:localhost",
-                              "status": RegistrationStatus.REGISTERED if k < 8 else RegistrationStatus.WAITLISTED,
-                              "queued_at": now + timedelta(microseconds=k), "updated_at": now})
+                batch.append(
+                    {
+                        "session_id": first + 1 + i,
+                        "user_id": f"@seed{(i * 7 + k * 1013) % people}:localhost",
+                        "status": RegistrationStatus.REGISTERED if k < 8 else RegistrationStatus.WAITLISTED,
+                        "queued_at": now + timedelta(microseconds=k),
+                        "updated_at": now,
+                    }
+                )
                 if len(batch) >= BATCH:
                     await s.execute(insert(Registration.__table__), batch)
                     batch = []
@@ -72,8 +99,9 @@ async def bulk(db: Database, room_id: str, sessions: int, registrations: int, pe
             await s.execute(insert(Registration.__table__), batch)
 
 
-async def reminded_session(db: Database, config: Config, room_id: str, starts_in: timedelta,
-                           user_ids: list[str]) -> tuple[int, datetime]:
+async def reminded_session(
+    db: Database, config: Config, room_id: str, starts_in: timedelta, user_ids: list[str]
+) -> tuple[int, datetime]:
     """A session with its reminder planned (as the bot plans it) and `user_ids` registered, all
     asking for reminders by direct message; returns its number and when the reminder is due."""
     now = datetime.now(UTC)

@@ -8,6 +8,7 @@ token is stored after each batch has been handled; a "limited" timeline is compl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -43,8 +44,16 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 # Every handler module's router; the dispatcher knows them only through this list.
-ROUTERS = (help_commands.router, sessions.router, registration.router, coordination.router, followups.router,
-           status.router, privacy.router, qa.router)
+ROUTERS = (
+    help_commands.router,
+    sessions.router,
+    registration.router,
+    coordination.router,
+    followups.router,
+    status.router,
+    privacy.router,
+    qa.router,
+)
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
 GAP_MAX_PAGES = 50
@@ -82,7 +91,9 @@ class Bot:
         self.db = Database(config.storage_url)
         config.matrix.store_dir.mkdir(parents=True, exist_ok=True)
         self.client = Client(
-            config.matrix.homeserver, config.matrix.user_id, device_id=config.matrix.device_id,
+            config.matrix.homeserver,
+            config.matrix.user_id,
+            device_id=config.matrix.device_id,
             store_path=str(config.matrix.store_dir),
             config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True),
         )
@@ -92,8 +103,15 @@ class Bot:
         self.metrics = Metrics()
         listen = config.metrics_listen
         self.health = HealthServer(listen, self.metrics, self.db, clock) if listen else None
-        self.dispatcher = Dispatcher(config, self.db, self.matrix, self.scheduler, self.commands,
-                                     Roles(config.roles, self.matrix), self.metrics.command_done)
+        self.dispatcher = Dispatcher(
+            config,
+            self.db,
+            self.matrix,
+            self.scheduler,
+            self.commands,
+            Roles(config.roles, self.matrix),
+            self.metrics.command_done,
+        )
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._first_sync_ms = 0
@@ -138,10 +156,8 @@ class Bot:
                 self.metrics.sync_failed()
                 delay = backoff_delay(failures)
                 log.warning("sync failed (%s), retrying in %.1f s", getattr(response, "message", response), delay)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)
-                except TimeoutError:
-                    pass
                 continue
             failures = 0
             full_state = False
@@ -165,10 +181,14 @@ class Bot:
 
     async def _sync(self, since: str | None, full_state: bool) -> Any:
         """One long-poll, abandoned when stop() is called; None when stopping."""
-        sync = asyncio.ensure_future(self.client.sync(
-            timeout=0 if full_state else SYNC_TIMEOUT_MS, since=since, full_state=full_state,
-            sync_filter=FIRST_SYNC_FILTER if since is None else None,
-        ))
+        sync = asyncio.ensure_future(
+            self.client.sync(
+                timeout=0 if full_state else SYNC_TIMEOUT_MS,
+                since=since,
+                full_state=full_state,
+                sync_filter=FIRST_SYNC_FILTER if since is None else None,
+            )
+        )
         stopping = asyncio.ensure_future(self._stop.wait())
         try:
             await asyncio.wait({sync, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -193,8 +213,16 @@ class Bot:
 
     async def _accept_invites(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.invite.items():
-            inviter = next((e.sender for e in info.invite_state if isinstance(e, InviteMemberEvent)
-                            and e.state_key == self.client.user_id and e.membership == "invite"), None)
+            inviter = next(
+                (
+                    e.sender
+                    for e in info.invite_state
+                    if isinstance(e, InviteMemberEvent)
+                    and e.state_key == self.client.user_id
+                    and e.membership == "invite"
+                ),
+                None,
+            )
             if inviter is None or not self._allowed(inviter):
                 log.info("declining invite to %s from a server that is not allowed", room_id)
                 await self.client.room_leave(room_id)
@@ -249,8 +277,15 @@ class Bot:
         if isinstance(event, ReactionEvent):
             if not self.dispatcher.wants(EventKind.REACTION, event.key):
                 return None
-            return Incoming(room_id, sender, event.event_id, sent_at=sent_at, kind=EventKind.REACTION,
-                            key=event.key, target=event.reacts_to)
+            return Incoming(
+                room_id,
+                sender,
+                event.event_id,
+                sent_at=sent_at,
+                kind=EventKind.REACTION,
+                key=event.key,
+                target=event.reacts_to,
+            )
         redacts = redacted_id(event)
         if redacts is None or not self.dispatcher.wants(EventKind.REDACTION):
             return None
@@ -263,8 +298,9 @@ class Bot:
         for _ in range(GAP_MAX_PAGES):
             if not start:
                 break
-            page = await self.client.room_messages(room_id, start=start, end=since,
-                                                   direction=MessageDirection.back, limit=GAP_PAGE)
+            page = await self.client.room_messages(
+                room_id, start=start, end=since, direction=MessageDirection.back, limit=GAP_PAGE
+            )
             if not isinstance(page, RoomMessagesResponse):
                 log.warning("could not fetch missed messages in %s: %s", room_id, page)
                 break

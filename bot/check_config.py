@@ -60,8 +60,12 @@ def room_findings(rooms: Iterable[RoomFacts]) -> list[Finding]:
 
 def room_facts(room: MatrixRoom, user_id: str) -> RoomFacts:
     levels = room.power_levels
-    return RoomFacts(room.room_id, room.display_name, levels.get_user_level(user_id),
-                     levels.get_message_event_required_level(MESSAGE_EVENT))
+    return RoomFacts(
+        room.room_id,
+        room.display_name,
+        levels.get_user_level(user_id),
+        levels.get_message_event_required_level(MESSAGE_EVENT),
+    )
 
 
 def reason(exc: BaseException) -> str:
@@ -85,8 +89,13 @@ async def check_database(url: str) -> Finding:
 
 async def check_matrix(config: Config) -> list[Finding]:
     matrix = config.matrix
-    client = AsyncClient(matrix.homeserver, matrix.user_id, config=AsyncClientConfig(
-        max_timeouts=0, request_timeout=REQUEST_TIMEOUT, store_sync_tokens=False, encryption_enabled=False))
+    client = AsyncClient(
+        matrix.homeserver,
+        matrix.user_id,
+        config=AsyncClientConfig(
+            max_timeouts=0, request_timeout=REQUEST_TIMEOUT, store_sync_tokens=False, encryption_enabled=False
+        ),
+    )
     logged_in = False
     try:
         await log_in(client, matrix, device_name="regiobot check-config")
@@ -112,8 +121,11 @@ async def check_matrix(config: Config) -> list[Finding]:
 
 async def check(config: Config, path: str) -> list[Finding]:
     """Everything `regiobot check-config` looks at, in order."""
-    return [Finding(True, "check.config_ok", {"path": path}), await check_database(config.storage_url),
-            *await check_matrix(config)]
+    return [
+        Finding(True, "check.config_ok", {"path": path}),
+        await check_database(config.storage_url),
+        *await check_matrix(config),
+    ]
 
 
 def render(findings: list[Finding]) -> list[str]:

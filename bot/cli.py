@@ -13,9 +13,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config, ConfigError, check_storage_url, load_config
-from rules.i18n import bilingual, t
 from bot.logs import setup_logging
 from rules.dates import DateError, parse_when
+from rules.i18n import bilingual, t
 
 log = logging.getLogger("regiobot")
 
@@ -147,8 +147,11 @@ def parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check-config", help="Konfiguration, Anmeldung und Räume prüfen / check the setup")
     check.add_argument("--config", required=True, help="Pfad zur TOML-Konfiguration")
     check.set_defaults(func=cmd_check_config)
-    copy = sub.add_parser("copy-database", help="alle Daten in eine andere (leere) Datenbank kopieren, z. B. "
-                                                "nach PostgreSQL / copy all data to another, empty database")
+    copy = sub.add_parser(
+        "copy-database",
+        help="alle Daten in eine andere (leere) Datenbank kopieren, z. B. "
+        "nach PostgreSQL / copy all data to another, empty database",
+    )
     copy.add_argument("--config", required=True, help="Pfad zur TOML-Konfiguration (Quelle: [storage] url)")
     copy.add_argument("--to", required=True, help="Ziel, z. B. postgresql+asyncpg://regiobot@localhost/regiobot")
     copy.set_defaults(func=cmd_copy_database)

@@ -74,8 +74,9 @@ def check_storage_url(url: str, key: str) -> str:
     """`url` if the bot can use it (SQLite through aiosqlite, PostgreSQL through asyncpg);
     otherwise ConfigError naming `key`."""
     if not url.startswith(STORAGE_SCHEMES):
-        raise ConfigError(key, f"muss mit {' oder '.join(STORAGE_SCHEMES)} beginnen / "
-                               f"must start with {' or '.join(STORAGE_SCHEMES)}")
+        raise ConfigError(
+            key, f"muss mit {' oder '.join(STORAGE_SCHEMES)} beginnen / must start with {' or '.join(STORAGE_SCHEMES)}"
+        )
     return url
 
 
@@ -122,8 +123,10 @@ class _Reader:
         values = self.get(name, list, [])
         for value in values:
             if not isinstance(value, str) or not _USER_ID.match(value):
-                raise ConfigError(self.key(name), f"{value!r} ist keine Matrix-ID wie @name:server / "
-                                                  "is not a Matrix user id like @name:server")
+                raise ConfigError(
+                    self.key(name),
+                    f"{value!r} ist keine Matrix-ID wie @name:server / is not a Matrix user id like @name:server",
+                )
         return frozenset(values)
 
     def durations(self, name: str, default: list[str]) -> tuple[timedelta, ...]:
@@ -137,8 +140,9 @@ class _Reader:
         try:
             return parse_duration(text)
         except ValueError:
-            raise ConfigError(self.key(name), f"{text!r} ist keine Dauer wie \"14d\", \"2h\" oder \"15m\" "
-                                              "/ is not a duration") from None
+            raise ConfigError(
+                self.key(name), f'{text!r} ist keine Dauer wie "14d", "2h" oder "15m" / is not a duration'
+            ) from None
 
 
 def load_config(path: Path, environ: Mapping[str, str]) -> Config:
@@ -158,17 +162,22 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
     matrix = _Reader(data, "matrix")
     homeserver = matrix.get("homeserver", str, required=True)
     if urlparse(homeserver).scheme not in ("http", "https") or not urlparse(homeserver).netloc:
-        raise ConfigError(matrix.key("homeserver"), "muss eine URL wie https://matrix.example.org sein / "
-                                                    "must be an http(s) URL")
+        raise ConfigError(
+            matrix.key("homeserver"), "muss eine URL wie https://matrix.example.org sein / must be an http(s) URL"
+        )
     user_id = matrix.get("user_id", str, required=True)
     if not _USER_ID.match(user_id):
-        raise ConfigError(matrix.key("user_id"), "muss eine Matrix-ID wie @regiobot:example.org sein / "
-                                                 "must be a Matrix user id")
+        raise ConfigError(
+            matrix.key("user_id"), "muss eine Matrix-ID wie @regiobot:example.org sein / must be a Matrix user id"
+        )
     password = environ.get("REGIOBOT_PASSWORD") or matrix.get("password", str)
     token = environ.get("REGIOBOT_ACCESS_TOKEN") or matrix.get("access_token", str)
     if not password and not token:
-        raise ConfigError(matrix.key("password"), "password oder access_token angeben (oder REGIOBOT_PASSWORD / "
-                                                  "REGIOBOT_ACCESS_TOKEN setzen) / set a password or access token")
+        raise ConfigError(
+            matrix.key("password"),
+            "password oder access_token angeben (oder REGIOBOT_PASSWORD / "
+            "REGIOBOT_ACCESS_TOKEN setzen) / set a password or access token",
+        )
     device_id = matrix.get("device_id", str, "REGIOBOT")
     if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", device_id):
         raise ConfigError(matrix.key("device_id"), "nur Buchstaben, Ziffern, - und _ / letters, digits, - and _ only")
@@ -176,34 +185,41 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
     server_name = user_id.split(":", 1)[1]
     allowed = matrix.get("allowed_servers", list, [server_name])
     if not all(isinstance(s, str) and s for s in allowed):
-        raise ConfigError(matrix.key("allowed_servers"), "muss eine Liste von Servernamen sein / "
-                                                         "must be a list of server names")
+        raise ConfigError(
+            matrix.key("allowed_servers"), "muss eine Liste von Servernamen sein / must be a list of server names"
+        )
 
     storage = _Reader(data, "storage")
-    url = check_storage_url(storage.get("url", str, f"sqlite+aiosqlite:///{base_dir / 'regiobot.db'}"),
-                            storage.key("url"))
+    url = check_storage_url(
+        storage.get("url", str, f"sqlite+aiosqlite:///{base_dir / 'regiobot.db'}"), storage.key("url")
+    )
     metrics = _Reader(data, "metrics")
     listen = metrics.get("listen", str)
     try:
         metrics_listen = parse_listen(listen) if listen is not None else None
     except ValueError:
-        raise ConfigError(metrics.key("listen"), f"{listen!r} ist keine Adresse wie \"127.0.0.1:9108\" / "
-                                                 "is not an address like 127.0.0.1:9108") from None
+        raise ConfigError(
+            metrics.key("listen"),
+            f'{listen!r} ist keine Adresse wie "127.0.0.1:9108" / is not an address like 127.0.0.1:9108',
+        ) from None
 
     bot = _Reader(data, "bot")
     zone_name = bot.get("timezone", str, "Europe/Berlin")
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(bot.key("timezone"), f"unbekannte Zeitzone {zone_name!r}, z. B. \"Europe/Berlin\" / "
-                                               "unknown time zone") from None
+        raise ConfigError(
+            bot.key("timezone"), f'unbekannte Zeitzone {zone_name!r}, z. B. "Europe/Berlin" / unknown time zone'
+        ) from None
     language = bot.get("language", str, "de")
     if language not in LANGUAGES:
         raise ConfigError(bot.key("language"), f"muss eine von {', '.join(LANGUAGES)} sein / must be one of them")
     prefix = bot.get("command_prefix", str, "!")
     if not prefix or any(c.isspace() for c in prefix) or len(prefix) > 3:
-        raise ConfigError(bot.key("command_prefix"), "ein bis drei Zeichen ohne Leerzeichen, z. B. \"!\" / "
-                                                     "one to three non-space characters")
+        raise ConfigError(
+            bot.key("command_prefix"),
+            'ein bis drei Zeichen ohne Leerzeichen, z. B. "!" / one to three non-space characters',
+        )
     capacity = bot.get("default_capacity", int)
     if capacity is not None and capacity < 1:
         raise ConfigError(bot.key("default_capacity"), "muss mindestens 1 sein / must be at least 1")
@@ -223,8 +239,13 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         raise ConfigError(privacy.key("retention_days"), "zwischen 1 und 3650 / between 1 and 3650")
     return Config(
         matrix=MatrixConfig(
-            homeserver=homeserver.rstrip("/"), user_id=user_id, password=password, access_token=token,
-            device_id=device_id, store_dir=store_dir, allowed_servers=tuple(allowed),
+            homeserver=homeserver.rstrip("/"),
+            user_id=user_id,
+            password=password,
+            access_token=token,
+            device_id=device_id,
+            store_dir=store_dir,
+            allowed_servers=tuple(allowed),
         ),
         storage_url=url,
         metrics_listen=metrics_listen,

@@ -79,8 +79,9 @@ class Context(Voice):
         """Refuse unless the sender holds `role` in the room of `session` (where it is announced):
         power in some other room of one's own gives no say over it."""
         if self.roles.in_room(session.room_id, self.sender) < role:
-            raise UserError("errors.role_required_for_session", ref=ref(session.id),
-                            role=self.t(f"roles.{role.name.lower()}"))
+            raise UserError(
+                "errors.role_required_for_session", ref=ref(session.id), role=self.t(f"roles.{role.name.lower()}")
+            )
 
     async def reply(self, key_or_message: str | Message, **params: Any) -> str:
         """Answer the event as an m.notice in reply (and in its thread).
@@ -93,8 +94,11 @@ class Context(Voice):
         for piece in message.split(MAX_MESSAGE_CHARS):
             self.replies += 1
             tx_id = transaction_id("reply", self.event_id, str(self.replies))
-            content = (message_content(piece) if self.by_reaction else
-                       message_content(piece, reply_to=self.event_id, thread_root=self.thread_root))
+            content = (
+                message_content(piece)
+                if self.by_reaction
+                else message_content(piece, reply_to=self.event_id, thread_root=self.thread_root)
+            )
             event_id = await self.outbox.send(room_id, content, tx_id)
         return event_id
 
@@ -103,7 +107,7 @@ class Context(Voice):
 
         Long lists go out in several messages, so no event comes near the 64 KiB limit."""
         for start in range(0, len(user_ids), MENTIONS_PER_MESSAGE):
-            chunk = user_ids[start:start + MENTIONS_PER_MESSAGE]
+            chunk = user_ids[start : start + MENTIONS_PER_MESSAGE]
             who = Message.join([pill(u, self.outbox.display_name(room_id, u)) for u in chunk], ", ")
             content = message_content(self.t(key, user=who, **params), notice=False, mentions=tuple(chunk))
             await self.outbox.send(room_id, content, transaction_id("notify", self.event_id, key, str(start)))

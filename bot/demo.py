@@ -15,9 +15,9 @@ from nio import AsyncClient, RoomCreateResponse
 from bot.app import Bot
 from bot.config import load_config
 from bot.devserver import Synapse, free_port, port_is_free
+from storage.models import Session
 from storage.planned import plan_session
 from storage.rows import save
-from storage.models import Session
 
 BOT = ("regiobot", "regiobot-demo-passwort")
 COORDINATOR = ("anna", "anna-demo")
@@ -64,8 +64,9 @@ async def _create_room(synapse: Synapse, bot_id: str) -> str:
     try:
         await anna.login(COORDINATOR[1])
         await bernd.login(STAFF[1])
-        created = await anna.room_create(name=ROOM_NAME, topic="Termine, Anmeldung und Fragen – Demo",
-                                         invite=[bot_id, bernd.user_id])
+        created = await anna.room_create(
+            name=ROOM_NAME, topic="Termine, Anmeldung und Fragen – Demo", invite=[bot_id, bernd.user_id]
+        )
         if not isinstance(created, RoomCreateResponse):
             raise RuntimeError(f"could not create the demo room: {created}")
         await bernd.join(created.room_id)
@@ -80,11 +81,21 @@ async def _seed(bot: Bot, room_id: str, coordinator: str) -> None:
     async with bot.db.transaction() as s:
         for title, talk, speaker, days, hour, capacity in SESSIONS:
             start = _local_at(days, hour)
-            session = await save(s, Session(
-                title=title, talk=talk, speaker=speaker, starts_at=start, ends_at=start + timedelta(hours=1),
-                capacity=capacity, link="https://meet.example.org/regiopol-akademie", room_id=room_id,
-                created_by=coordinator, created_at=now,
-            ))
+            session = await save(
+                s,
+                Session(
+                    title=title,
+                    talk=talk,
+                    speaker=speaker,
+                    starts_at=start,
+                    ends_at=start + timedelta(hours=1),
+                    capacity=capacity,
+                    link="https://meet.example.org/regiopol-akademie",
+                    room_id=room_id,
+                    created_by=coordinator,
+                    created_at=now,
+                ),
+            )
             await plan_session(s, session, bot.config, now)
 
 
@@ -130,8 +141,11 @@ async def run_demo(directory: Path, port: int) -> int:
         await synapse.register(*STAFF)
         room_id = await _create_room(synapse, bot_id)
         config_path = directory / "config.toml"
-        config_path.write_text(CONFIG.format(url=synapse.url, bot_id=bot_id, password=BOT[1],
-                                             db=directory / "regiobot.db", coordinator=coordinator))
+        config_path.write_text(
+            CONFIG.format(
+                url=synapse.url, bot_id=bot_id, password=BOT[1], db=directory / "regiobot.db", coordinator=coordinator
+            )
+        )
         bot = Bot(load_config(config_path, os.environ))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -81,22 +81,40 @@ class Synapse:
         self.directory.mkdir(parents=True, exist_ok=True)
         config = self.directory / "homeserver.yaml"
         subprocess.run(
-            [sys.executable, "-m", "synapse.app.homeserver", "--server-name", self.server_name,
-             "--config-path", str(config), "--data-directory", str(self.directory),
-             "--generate-config", "--report-stats=no"],
-            check=True, capture_output=True, cwd=self.directory,
+            [
+                sys.executable,
+                "-m",
+                "synapse.app.homeserver",
+                "--server-name",
+                self.server_name,
+                "--config-path",
+                str(config),
+                "--data-directory",
+                str(self.directory),
+                "--generate-config",
+                "--report-stats=no",
+            ],
+            check=True,
+            capture_output=True,
+            cwd=self.directory,
         )
         text = config.read_text()
         text = re.sub(r"port: 8008", f"port: {self.port}", text)
         text = re.sub(r"bind_addresses: \[.*?\]", "bind_addresses: ['127.0.0.1']", text)
         self.shared_secret = secrets.token_hex(16)
         text = re.sub(r"registration_shared_secret: .*", f'registration_shared_secret: "{self.shared_secret}"', text)
-        text += "\n".join([
-            "", "enable_registration: false", "trusted_key_servers: []",
-            "suppress_key_server_warning: true", "federation_domain_whitelist: []",
-            "presence: {enabled: false}", "report_stats: false",
-            RELAXED_LIMITS if self.relaxed_limits else STRICT_LIMITS,
-        ])
+        text += "\n".join(
+            [
+                "",
+                "enable_registration: false",
+                "trusted_key_servers: []",
+                "suppress_key_server_warning: true",
+                "federation_domain_whitelist: []",
+                "presence: {enabled: false}",
+                "report_stats: false",
+                RELAXED_LIMITS if self.relaxed_limits else STRICT_LIMITS,
+            ]
+        )
         config.write_text(text)
         (self.directory / f"{self.server_name}.log.config").write_text(
             "version: 1\nroot: {level: WARNING, handlers: []}\ndisable_existing_loggers: false\n"
@@ -110,9 +128,10 @@ class Synapse:
             self.configure()
         log = open(self.directory / "synapse.out", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver",
-             "--config-path", str(self.directory / "homeserver.yaml")],
-            cwd=self.directory, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(self.directory / "homeserver.yaml")],
+            cwd=self.directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -145,8 +164,7 @@ class Synapse:
             kind = "admin" if admin else "notadmin"
             mac = hmac.new(self.shared_secret.encode(), digestmod=hashlib.sha1)
             mac.update(b"\x00".join(p.encode() for p in (nonce, localpart, password, kind)))
-            body = {"nonce": nonce, "username": localpart, "password": password,
-                    "admin": admin, "mac": mac.hexdigest()}
+            body = {"nonce": nonce, "username": localpart, "password": password, "admin": admin, "mac": mac.hexdigest()}
             async with http.post(endpoint, json=body) as resp:
                 if resp.status != 200:
                     raise RuntimeError(f"registering {localpart} failed: {resp.status} {await resp.text()}")

@@ -71,8 +71,16 @@ Work = Callable[[Context], Awaitable[None]]
 class Dispatcher:
     """Routes each event to its handler and runs it, whatever happens."""
 
-    def __init__(self, config: Config, db: Database, outbox: Outbox, plans: Plans, commands: CommandSet,
-                 roles: Roles, observe: Observer = lambda *_: None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        outbox: Outbox,
+        plans: Plans,
+        commands: CommandSet,
+        roles: Roles,
+        observe: Observer = lambda *_: None,
+    ) -> None:
         self.config = config
         self.db = db
         self.outbox = outbox
@@ -110,11 +118,23 @@ class Dispatcher:
         return True
 
     def _context(self, event: Incoming, now: datetime) -> Context:
-        return Context(language=self.config.language, prefix=self.config.command_prefix,
-                       timezone=self.config.timezone, now=now, config=self.config, db=self.db, outbox=self.outbox,
-                       plans=self.plans, commands=self.commands, roles=self.roles, room_id=event.room_id,
-                       sender=event.sender, event_id=event.event_id, thread_root=event.thread_root,
-                       by_reaction=event.kind in (EventKind.REACTION, EventKind.REDACTION))
+        return Context(
+            language=self.config.language,
+            prefix=self.config.command_prefix,
+            timezone=self.config.timezone,
+            now=now,
+            config=self.config,
+            db=self.db,
+            outbox=self.outbox,
+            plans=self.plans,
+            commands=self.commands,
+            roles=self.roles,
+            room_id=event.room_id,
+            sender=event.sender,
+            event_id=event.event_id,
+            thread_root=event.thread_root,
+            by_reaction=event.kind in (EventKind.REACTION, EventKind.REDACTION),
+        )
 
     async def _route(self, event: Incoming, now: datetime) -> tuple[str, Role, Work, bool] | None:
         """(label, role needed, work, flood-guarded) of the route that takes the event, or None."""
@@ -168,12 +188,11 @@ class Dispatcher:
         return False
 
     async def _run(self, ctx: Context, label: str, role: Role, started: float, work: Work) -> None:
-        """Check the role (before the arguments are judged), run `work`; every exception becomes an answer (a short German one, or a
-        reference)."""
+        """Check the role (before the arguments are judged), run `work`; every exception becomes an
+        answer (a short German one, or a reference)."""
         try:
             if role > ctx.role:
-                raise UserError("errors.role_required", command=label,
-                                role=ctx.t(f"roles.{role.name.lower()}"))
+                raise UserError("errors.role_required", command=label, role=ctx.t(f"roles.{role.name.lower()}"))
             await work(ctx)
             self._finished(label, Outcome.OK, started)
         except UserError as exc:
@@ -191,9 +210,16 @@ class Dispatcher:
         fields: dict[str, Any] = {"command": label, "outcome": str(outcome), "duration_ms": round(seconds * 1000)}
         if detail:
             fields["detail"] = detail
-        log.log(logging.ERROR if outcome == Outcome.FAILED else logging.INFO, "command %s: %s (%s%d ms)",
-                label, outcome, f"{detail}, " if detail else "", fields["duration_ms"], extra=fields,
-                exc_info=outcome == Outcome.FAILED)
+        log.log(
+            logging.ERROR if outcome == Outcome.FAILED else logging.INFO,
+            "command %s: %s (%s%d ms)",
+            label,
+            outcome,
+            f"{detail}, " if detail else "",
+            fields["duration_ms"],
+            extra=fields,
+            exc_info=outcome == Outcome.FAILED,
+        )
         self.observe(label, outcome, seconds)
 
     async def _answer_safely(self, ctx: Context, key: str, params: dict[str, Any]) -> None:
@@ -213,20 +239,24 @@ class Dispatcher:
     async def _undecryptable(self, ctx: Context) -> None:
         """Say that we could not read the message, and how to help."""
         message = ctx.t("bot.undecryptable")
-        await self.outbox.send(ctx.room_id, message_content(message, reply_to=ctx.event_id),
-                               transaction_id("undecryptable", ctx.event_id))
+        await self.outbox.send(
+            ctx.room_id, message_content(message, reply_to=ctx.event_id), transaction_id("undecryptable", ctx.event_id)
+        )
 
 
 def _bind(handler: Callable[..., Awaitable[None]], *found: Any) -> Work:
     async def work(ctx: Context) -> None:
         await handler(ctx, *found)
+
     return work
 
 
 def _invoke(command: Command, args: str) -> Work:
     """Parse the declared arguments, then call the handler with them by name."""
+
     async def work(ctx: Context) -> None:
         await command.handler(ctx, **parse_arguments(ctx, command.name, command.args, args))
+
     return work
 
 
@@ -238,4 +268,5 @@ def _unknown(commands: CommandSet, invocation: Invocation) -> Work:
         if suggestion:
             raise UserError("errors.unknown_command_suggest", name=shown, suggestion=suggestion)
         raise UserError("errors.unknown_command", name=shown)
+
     return work

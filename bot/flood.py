@@ -13,7 +13,7 @@ from enum import StrEnum
 
 class Verdict(StrEnum):
     ALLOW = "allow"
-    WARN = "warn"      # the first command over the limit: answered with a request to slow down
+    WARN = "warn"  # the first command over the limit: answered with a request to slow down
     IGNORE = "ignore"  # the following ones, until the window has room again
 
 

@@ -35,16 +35,30 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.commands = Counter("regiobot_commands", "Commands handled, by command and outcome (ok, refused, failed)",
-                                ("command", "outcome"), registry=self.registry)
-        self.answer_seconds = Histogram("regiobot_answer_seconds", "Time from taking up a command to its answer sent",
-                                        buckets=ANSWER_BUCKETS, registry=self.registry)
-        self.sync_errors = Counter("regiobot_sync_errors", "Syncs with the homeserver that failed",
-                                   registry=self.registry)
-        self.planned = Gauge("regiobot_planned_messages", "Planned messages in the database, by status",
-                             ("status",), registry=self.registry)
-        self.last_sync = Gauge("regiobot_last_sync_timestamp_seconds", "When the last sync was handled (Unix time)",
-                               registry=self.registry)
+        self.commands = Counter(
+            "regiobot_commands",
+            "Commands handled, by command and outcome (ok, refused, failed)",
+            ("command", "outcome"),
+            registry=self.registry,
+        )
+        self.answer_seconds = Histogram(
+            "regiobot_answer_seconds",
+            "Time from taking up a command to its answer sent",
+            buckets=ANSWER_BUCKETS,
+            registry=self.registry,
+        )
+        self.sync_errors = Counter(
+            "regiobot_sync_errors", "Syncs with the homeserver that failed", registry=self.registry
+        )
+        self.planned = Gauge(
+            "regiobot_planned_messages",
+            "Planned messages in the database, by status",
+            ("status",),
+            registry=self.registry,
+        )
+        self.last_sync = Gauge(
+            "regiobot_last_sync_timestamp_seconds", "When the last sync was handled (Unix time)", registry=self.registry
+        )
         self.synced_at: datetime | None = None
 
     def command_done(self, command: str, outcome: str, seconds: float) -> None:
@@ -81,27 +95,28 @@ class Health:
     def body(self, now: datetime) -> dict[str, Any]:
         return {
             "status": "ok" if self.healthy else "unhealthy",
-            "sync": {"status": self.sync, "last": self.last_sync.isoformat() if self.last_sync else None,
-                     "age_seconds": round((now - self.last_sync).total_seconds()) if self.last_sync else None},
-            "database": {"status": "ok" if self.database == "ok" else "error",
-                         **({} if self.database == "ok" else {"error": self.database})},
+            "sync": {
+                "status": self.sync,
+                "last": self.last_sync.isoformat() if self.last_sync else None,
+                "age_seconds": round((now - self.last_sync).total_seconds()) if self.last_sync else None,
+            },
+            "database": {
+                "status": "ok" if self.database == "ok" else "error",
+                **({} if self.database == "ok" else {"error": self.database}),
+            },
         }
 
 
 def judge(synced_at: datetime | None, now: datetime, database_error: str | None) -> Health:
     """Healthy when the last sync is at most SYNC_STALE_AFTER old and the database answered."""
-    if synced_at is None:
-        sync = "never"
-    else:
-        sync = "ok" if now - synced_at <= SYNC_STALE_AFTER else "stale"
+    sync = "never" if synced_at is None else "ok" if now - synced_at <= SYNC_STALE_AFTER else "stale"
     return Health(sync, database_error or "ok", synced_at)
 
 
 class HealthServer:
     """The HTTP listener for /healthz and /metrics."""
 
-    def __init__(self, listen: tuple[str, int], metrics: Metrics, db: Database,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(self, listen: tuple[str, int], metrics: Metrics, db: Database, clock: Callable[[], datetime]) -> None:
         self.host, self.port = listen
         self.metrics = metrics
         self.db = db

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 def backoff_delay(attempt: int, cap: float = 60.0) -> float:
     """Exponential backoff with jitter: about 1 s, 2 s, 4 s … up to `cap`, each randomised."""
-    return random.uniform(0.5, 1.0) * min(cap, 2.0 ** attempt)
+    return random.uniform(0.5, 1.0) * min(cap, 2.0**attempt)
 
 
 class Client(AsyncClient):
@@ -48,8 +48,7 @@ class Client(AsyncClient):
         return delay
 
 
-ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "",
-                    "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 # Room version 12 (MSC4289) gives creators a power above any number; they are not in the map.
 PRIVILEGED_CREATORS_FROM = 12
 CREATOR_POWER_LEVEL = 2**53 - 1
@@ -95,7 +94,11 @@ class Matrix:
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
         """Send an m.room.message; returns the event id."""
         response = await self.client.room_send(
-            room_id, "m.room.message", content, tx_id=tx_id, ignore_unverified_devices=True,
+            room_id,
+            "m.room.message",
+            content,
+            tx_id=tx_id,
+            ignore_unverified_devices=True,
         )
         if not isinstance(response, RoomSendResponse):
             raise MatrixError(_describe(response))
@@ -104,8 +107,9 @@ class Matrix:
     async def react(self, room_id: str, event_id: str, key: str, tx_id: str) -> str:
         """Put a reaction on an event; returns the reaction's event id."""
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        response = await self.client.room_send(room_id, "m.reaction", content, tx_id=tx_id,
-                                               ignore_unverified_devices=True)
+        response = await self.client.room_send(
+            room_id, "m.reaction", content, tx_id=tx_id, ignore_unverified_devices=True
+        )
         if not isinstance(response, RoomSendResponse):
             raise MatrixError(_describe(response))
         return str(response.event_id)
@@ -120,8 +124,12 @@ class Matrix:
         encrypted room `file` with the keys to decrypt it)."""
         encrypt = self.is_encrypted(room_id)
         response, keys = await self.client.upload(
-            io.BytesIO(data), content_type="application/octet-stream" if encrypt else content_type,
-            filename=filename, filesize=len(data), encrypt=encrypt)
+            io.BytesIO(data),
+            content_type="application/octet-stream" if encrypt else content_type,
+            filename=filename,
+            filesize=len(data),
+            encrypt=encrypt,
+        )
         if not isinstance(response, UploadResponse):
             raise MatrixError(_describe(response))
         if encrypt:
@@ -159,8 +167,11 @@ class Matrix:
                     return str(room_id)
             encrypted = self.client.olm is not None
             response = await self.client.room_create(
-                invite=[user_id], is_direct=True, preset=RoomPreset.trusted_private_chat,
-                initial_state=[ENCRYPTION_STATE] if encrypted else ())
+                invite=[user_id],
+                is_direct=True,
+                preset=RoomPreset.trusted_private_chat,
+                initial_state=[ENCRYPTION_STATE] if encrypted else (),
+            )
             if not isinstance(response, RoomCreateResponse):
                 raise MatrixError(_describe(response))
             room_id = str(response.room_id)

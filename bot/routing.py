@@ -84,29 +84,34 @@ class Router:
         self.redactions: list[Redaction] = []
         self.listeners: list[ThreadListener] = []
 
-    def command(self, name: str, *, aliases: Iterable[str] = (), help: str, role: Role = Role.STAFF,
-                args: Sequence[Arg] = ()) -> Callable[[Handler], Handler]:
+    def command(
+        self, name: str, *, aliases: Iterable[str] = (), help: str, role: Role = Role.STAFF, args: Sequence[Arg] = ()
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.commands.append(Command(name, tuple(aliases), help, role, handler, tuple(args)))
             return handler
+
         return register
 
     def reaction(self, keys: Iterable[str], *, on: Lookup, role: Role = Role.STAFF) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.reactions.append(Reaction(handler.__name__, frozenset(keys), on, role, handler))
             return handler
+
         return register
 
     def redaction(self, *, on: Lookup) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.redactions.append(Redaction(handler.__name__, on, handler))
             return handler
+
         return register
 
     def thread_message(self, *, on: Lookup) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.listeners.append(ThreadListener(on, handler))
             return handler
+
         return register
 
 
@@ -133,12 +138,12 @@ def parse_invocation(body: str, prefix: str) -> Invocation | None:
     text = strip_reply_fallback(body).strip()
     if not text.startswith(prefix):
         return None
-    rest = text[len(prefix):]
+    rest = text[len(prefix) :]
     if not _NAME.match(rest):
         return None
     head, _, args = rest.partition("\n")
     words = head.split()
-    tail = head[len(words[0]):].strip() if words else ""
+    tail = head[len(words[0]) :].strip() if words else ""
     args = f"{tail}\n{args}".strip() if args else tail
     return Invocation(tuple(w.lower() for w in words[:2]), args)
 

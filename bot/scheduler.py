@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Config
-from rules.content import digest, edit_content, message_content, transaction_id
 from bot.context import Outbox, voice_of
 from bot.matrix import MatrixError
+from rules.content import digest, edit_content, message_content, transaction_id
 from rules.planned_content import announcement, render
 from rules.sessions import ref
 from rules.timing import Kind, Verdict, decide, retry_delay
@@ -50,8 +51,9 @@ def planned_tx_id(row: PlannedMessage) -> str:
 class Scheduler:
     """Delivers planned messages on time, exactly once, and keeps announcements current."""
 
-    def __init__(self, config: Config, db: Database, outbox: Outbox,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self, config: Config, db: Database, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.config = config
         self.db = db
         self.outbox = outbox
@@ -69,10 +71,24 @@ class Scheduler:
     async def start(self) -> None:
         """Start APScheduler and add a job for every pending message; overdue ones run at once."""
         self._aps.start()
-        self._aps.add_job(self.sweep, "interval", seconds=SWEEP_EVERY.total_seconds(), id="sweep",
-                          coalesce=True, max_instances=1, misfire_grace_time=None)
-        self._aps.add_job(self.prune, "interval", seconds=PRUNE_EVERY.total_seconds(), id="prune",
-                          coalesce=True, max_instances=1, next_run_time=self.clock())
+        self._aps.add_job(
+            self.sweep,
+            "interval",
+            seconds=SWEEP_EVERY.total_seconds(),
+            id="sweep",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self._aps.add_job(
+            self.prune,
+            "interval",
+            seconds=PRUNE_EVERY.total_seconds(),
+            id="prune",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=self.clock(),
+        )
         await self.reload()
 
     async def stop(self) -> None:
@@ -98,8 +114,8 @@ class Scheduler:
             self._edits_waiting.add(session_id)
             self._spawn(self._refresh_later(session_id))
 
-    def _spawn(self, coroutine: object) -> None:
-        task = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -114,8 +130,15 @@ class Scheduler:
     def _add_job(self, row: PlannedMessage) -> None:
         assert row.id is not None
         run_at = max(row.due_at, row.next_attempt_at or row.due_at)
-        self._aps.add_job(self.deliver, "date", run_date=run_at, args=[row.id], id=job_id(row.id),
-                          replace_existing=True, misfire_grace_time=None)
+        self._aps.add_job(
+            self.deliver,
+            "date",
+            run_date=run_at,
+            args=[row.id],
+            id=job_id(row.id),
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
 
     async def sweep(self) -> None:
         """Deliver whatever is pending and overdue (a safety net under the jobs)."""
@@ -132,8 +155,7 @@ class Scheduler:
             await state.prune_handled(s, now - KEEP_HANDLED)
             purged = await people.purge_ended(s, now - timedelta(days=self.config.retention_days))
         if purged:
-            log.info("deleted the personal data of %d sessions older than %d days", purged,
-                     self.config.retention_days)
+            log.info("deleted the personal data of %d sessions older than %d days", purged, self.config.retention_days)
 
     async def deliver(self, planned_id: int) -> None:
         """Send one planned message if it is (still) due; never raises."""
@@ -164,8 +186,9 @@ class Scheduler:
             assert summary is not None
             session = summary.session
             kind = Kind(row.kind)
-            decision = decide(kind, row.due_at, now, self.config.grace, session.starts_at,
-                              session.status == SessionStatus.SCHEDULED)
+            decision = decide(
+                kind, row.due_at, now, self.config.grace, session.starts_at, session.status == SessionStatus.SCHEDULED
+            )
             if decision.verdict != Verdict.SEND:
                 skip(row, decision.verdict)
                 await save(s, row)
@@ -174,14 +197,22 @@ class Scheduler:
                     await plan_dm_reminders(s, row, session, now)
                     fan_out = True
                 protocol = kind == Kind.PROTOCOL
-                registered = await registrations.registered_user_ids(s, session.id) if protocol else []
-                questions = await qa.qa_summary(s, session.id) if protocol else None
-                outgoing = render(kind, row.payload, summary, voice_of(self.config, now), decision.late, row.user_id,
-                                  registered, questions)
+                registered = await registrations.registered_user_ids(s, session.number) if protocol else []
+                questions = await qa.qa_summary(s, session.number) if protocol else None
+                outgoing = render(
+                    kind,
+                    row.payload,
+                    summary,
+                    voice_of(self.config, now),
+                    decision.late,
+                    row.user_id,
+                    registered,
+                    questions,
+                )
         if decision.verdict != Verdict.SEND:
             log.info("planned message %s (%s): skipped, %s", planned_id, row.kind, decision.verdict)
             if session.status == SessionStatus.SCHEDULED:
-                await self._report(row, session.id, session.title, session.created_by)
+                await self._report(row, session.number, session.title, session.created_by)
             return
         if fan_out:
             await self.reload(session.id)
@@ -218,20 +249,28 @@ class Scheduler:
             session = await sessions.get_session(s, row.session_id)
         log.warning("planned message %s (%s): refused (attempt %d): %s", planned_id, row.kind, row.attempts, error)
         if row.status == PlannedStatus.FAILED and session:
-            await self._report(row, session.id, session.title, session.created_by)
+            await self._report(row, session.number, session.title, session.created_by)
         else:
             self._add_job(row)
 
     async def _report(self, row: PlannedMessage, session_id: int, title: str, creator: str) -> None:
         """Tell the coordinators (by direct message) about a message that did not go out."""
         voice = voice_of(self.config, self.clock())
-        message = voice.t(f"planned.report_{row.status}", kind=voice.t(f"planned.kind_{row.kind}"),
-                          ref=ref(session_id), title=title, due=voice.short(row.due_at))
+        message = voice.t(
+            f"planned.report_{row.status}",
+            kind=voice.t(f"planned.kind_{row.kind}"),
+            ref=ref(session_id),
+            title=title,
+            due=voice.short(row.due_at),
+        )
         for coordinator in sorted({*self.config.roles.coordinators, creator} - {people.FORGOTTEN}):
             try:
                 room_id = await self.outbox.direct_room(coordinator)
-                await self.outbox.send(room_id, message_content(message, notice=False, mentions=(coordinator,)),
-                                       transaction_id("report", row.key, str(row.revision), coordinator))
+                await self.outbox.send(
+                    room_id,
+                    message_content(message, notice=False, mentions=(coordinator,)),
+                    transaction_id("report", row.key, str(row.revision), coordinator),
+                )
             except Exception:
                 log.warning("could not tell a coordinator about planned message %s", row.id, exc_info=True)
                 log.debug("planned message %s: the coordinator not told is %s", row.id, coordinator)
@@ -256,8 +295,11 @@ class Scheduler:
         fingerprint = digest(content)
         if fingerprint == row.content_digest:
             return
-        await self.outbox.send(row.room_id, edit_content(row.sent_event_id, content),
-                               transaction_id("edit", row.sent_event_id, fingerprint))
+        await self.outbox.send(
+            row.room_id,
+            edit_content(row.sent_event_id, content),
+            transaction_id("edit", row.sent_event_id, fingerprint),
+        )
         async with self.db.transaction() as s:
             latest = await planned.planned(s, row.id or 0)
             if latest is not None:

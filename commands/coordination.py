@@ -35,30 +35,45 @@ async def session_to_change(ctx: Context, s: AsyncSession, number: int) -> Sessi
     return session
 
 
-@router.command("termin neu", aliases=("session new",), help="help.session_new", role=Role.COORDINATOR,
-                args=[Rest("fields", "args.new_fields", missing="sessions.new_usage")])
+@router.command(
+    "termin neu",
+    aliases=("session new",),
+    help="help.session_new",
+    role=Role.COORDINATOR,
+    args=[Rest("fields", "args.new_fields", missing="sessions.new_usage")],
+)
 async def create_session(ctx: Context, fields: str) -> None:
-    values = parse_new(fields, ctx.now, ctx.timezone, ctx.config.default_capacity,
-                       timedelta(minutes=ctx.config.session_minutes))
+    values = parse_new(
+        fields, ctx.now, ctx.timezone, ctx.config.default_capacity, timedelta(minutes=ctx.config.session_minutes)
+    )
     async with ctx.db.transaction() as s:
         session = await save(s, Session(**values, room_id=ctx.room_id, created_by=ctx.sender, created_at=ctx.now))
         await planned.plan_session(s, session, ctx.config, ctx.now)
     assert session.id is not None
     ctx.plans.changed(session.id)
-    await ctx.reply(Message.join([ctx.t("coordination.created", ref=ref(session.id)),
-                                  session_details(ctx, SessionSummary(session, 0, 0))]))
+    await ctx.reply(
+        Message.join(
+            [ctx.t("coordination.created", ref=ref(session.id)), session_details(ctx, SessionSummary(session, 0, 0))]
+        )
+    )
 
 
-@router.command("termin ändern", aliases=("termin aendern", "session change"), help="help.session_change",
-                role=Role.COORDINATOR,
-                args=[SessionRef(), Rest("fields", "args.change_fields", missing="coordination.change_usage")])
+@router.command(
+    "termin ändern",
+    aliases=("termin aendern", "session change"),
+    help="help.session_change",
+    role=Role.COORDINATOR,
+    args=[SessionRef(), Rest("fields", "args.change_fields", missing="coordination.change_usage")],
+)
 async def change_session(ctx: Context, number: int, fields: str) -> None:
     async with ctx.db.transaction() as s:
         session = await session_to_change(ctx, s, number)
         values = parse_values(split_fields(fields), ctx.now, ctx.timezone, session.ends_at - session.starts_at)
         changed = {k: v for k, v in values.items() if getattr(session, k) != v}
-        check_deadline(changed.get("registration_deadline", session.registration_deadline),
-                       changed.get("starts_at", session.starts_at))
+        check_deadline(
+            changed.get("registration_deadline", session.registration_deadline),
+            changed.get("starts_at", session.starts_at),
+        )
         for key, value in changed.items():
             setattr(session, key, value)
         notify = any(k in changed for k in NOTIFYING_CHANGES)
@@ -68,7 +83,7 @@ async def change_session(ctx: Context, number: int, fields: str) -> None:
         if "starts_at" in changed:
             await planned.plan_session(s, session, ctx.config, ctx.now)
         promoted = await registrations.promote_waiting(s, session, ctx.now) if "capacity" in changed else []
-        people = [r.user_id for r in await registrations.active_registrations(s, session.id)]
+        people = [r.user_id for r in await registrations.active_registrations(s, session.number)]
         summary = await sessions.session_summary(s, number)
     assert summary is not None
     ctx.plans.changed(number)
@@ -80,8 +95,13 @@ async def change_session(ctx: Context, number: int, fields: str) -> None:
     await tell_promoted(ctx, session, promoted)
 
 
-@router.command("termin absagen", aliases=("session cancel",), help="help.session_cancel", role=Role.COORDINATOR,
-                args=[SessionRef(), Rest("reason", "args.reason", required=False)])
+@router.command(
+    "termin absagen",
+    aliases=("session cancel",),
+    help="help.session_cancel",
+    role=Role.COORDINATOR,
+    args=[SessionRef(), Rest("reason", "args.reason", required=False)],
+)
 async def cancel_session(ctx: Context, number: int, reason: str) -> None:
     async with ctx.db.transaction() as s:
         session = await session_to_change(ctx, s, number)
@@ -89,7 +109,7 @@ async def cancel_session(ctx: Context, number: int, reason: str) -> None:
         session.sequence += 1
         await save(s, session)
         await planned.plan_session(s, session, ctx.config, ctx.now)
-        people = [r.user_id for r in await registrations.active_registrations(s, session.id)]
+        people = [r.user_id for r in await registrations.active_registrations(s, session.number)]
     ctx.plans.changed(number)
     because = ctx.t("coordination.reason", reason=reason) if reason else ""
     await ctx.reply("coordination.cancelled", **about(session), count=len(people))
@@ -97,8 +117,13 @@ async def cancel_session(ctx: Context, number: int, reason: str) -> None:
         await ctx.notify(session.room_id, people, "coordination.cancelled_notice", **about(session), reason=because)
 
 
-@router.command("teilnehmer", aliases=("teilnehmende", "participants"), help="help.participants",
-                role=Role.COORDINATOR, args=[SessionRef()])
+@router.command(
+    "teilnehmer",
+    aliases=("teilnehmende", "participants"),
+    help="help.participants",
+    role=Role.COORDINATOR,
+    args=[SessionRef()],
+)
 async def participants(ctx: Context, number: int) -> None:
     async with ctx.db.transaction() as s:
         session = await sessions.find_session(s, number)
@@ -110,12 +135,25 @@ async def participants(ctx: Context, number: int) -> None:
     if not rows:
         await ctx.reply("coordination.participants_none", **about(session))
         return
-    people = [participants_file.Participant(
-        name=ctx.outbox.display_name(session.room_id, r.user_id) or r.user_id, user_id=r.user_id,
-        municipality=r.municipality, status=r.status, position=waitlist.waitlist_position(seats, r.user_id),
-        registered_at=r.queued_at) for r in rows]
+    people = [
+        participants_file.Participant(
+            name=ctx.outbox.display_name(session.room_id, r.user_id) or r.user_id,
+            user_id=r.user_id,
+            municipality=r.municipality,
+            status=r.status,
+            position=waitlist.waitlist_position(seats, r.user_id),
+            registered_at=r.queued_at,
+        )
+        for r in rows
+    ]
     direct = await ctx.outbox.direct_room(ctx.sender)
-    await ctx.send_file(direct, participants_file.participants_csv(people, ctx.timezone),
-                        participants_file.filename(number), "text/csv")
-    await ctx.reply("coordination.participants", **about(session), registered=registered, waiting=waiting,
-                    municipalities=municipalities)
+    await ctx.send_file(
+        direct, participants_file.participants_csv(people, ctx.timezone), participants_file.filename(number), "text/csv"
+    )
+    await ctx.reply(
+        "coordination.participants",
+        **about(session),
+        registered=registered,
+        waiting=waiting,
+        municipalities=municipalities,
+    )

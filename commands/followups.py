@@ -21,8 +21,13 @@ MAX_FOLLOWUP = 4000
 MAX_MATERIAL_TITLE = 200
 
 
-@router.command("protokoll", aliases=("protocol", "minutes"), help="help.protocol", role=Role.COORDINATOR,
-                args=[SessionRef(), Link("url", missing="followups.link_missing")])
+@router.command(
+    "protokoll",
+    aliases=("protocol", "minutes"),
+    help="help.protocol",
+    role=Role.COORDINATOR,
+    args=[SessionRef(), Link("url", missing="followups.link_missing")],
+)
 async def protocol(ctx: Context, number: int, url: str) -> None:
     async with ctx.db.transaction() as s:
         session = await sessions.find_session(s, number)
@@ -31,31 +36,50 @@ async def protocol(ctx: Context, number: int, url: str) -> None:
             raise UserError("errors.session_cancelled", **about(session))
         session.protocol_url = url
         await save(s, session)
-        await planned.plan_once(s, Kind.PROTOCOL, session, f"{Kind.PROTOCOL}:{ctx.event_id}", ctx.now, ctx.now,
-                                {"url": url})
+        await planned.plan_once(
+            s, Kind.PROTOCOL, session, f"{Kind.PROTOCOL}:{ctx.event_id}", ctx.now, ctx.now, {"url": url}
+        )
         registered = len(await registrations.registered_user_ids(s, number))
     ctx.plans.changed(number)
     await ctx.reply("followups.protocol_saved", **about(session), count=registered)
 
 
-@router.command("material", aliases=("folien", "slides"), help="help.material", role=Role.COORDINATOR,
-                args=[SessionRef(), Link("url", missing="followups.link_missing"),
-                      Rest("title", "args.title", required=False, maximum=MAX_MATERIAL_TITLE,
-                           too_long="followups.material_title_too_long")])
+@router.command(
+    "material",
+    aliases=("folien", "slides"),
+    help="help.material",
+    role=Role.COORDINATOR,
+    args=[
+        SessionRef(),
+        Link("url", missing="followups.link_missing"),
+        Rest(
+            "title",
+            "args.title",
+            required=False,
+            maximum=MAX_MATERIAL_TITLE,
+            too_long="followups.material_title_too_long",
+        ),
+    ],
+)
 async def material(ctx: Context, number: int, url: str, title: str) -> None:
     async with ctx.db.transaction() as s:
         session = await sessions.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
-        await save(s, Material(session_id=number, url=url, title=title or None, added_by=ctx.sender,
-                               added_at=ctx.now))
-        await planned.plan_once(s, Kind.MATERIAL, session, f"{Kind.MATERIAL}:{ctx.event_id}", ctx.now, ctx.now,
-                                {"url": url, "title": title})
+        await save(s, Material(session_id=number, url=url, title=title or None, added_by=ctx.sender, added_at=ctx.now))
+        await planned.plan_once(
+            s, Kind.MATERIAL, session, f"{Kind.MATERIAL}:{ctx.event_id}", ctx.now, ctx.now, {"url": url, "title": title}
+        )
     ctx.plans.changed(number)
     await ctx.reply("followups.material_saved", **about(session))
 
 
-@router.command("nachbereitung", aliases=("followup",), help="help.followup", role=Role.COORDINATOR,
-                args=[SessionRef(), Rest("text", "args.followup", missing="followups.text_missing")])
+@router.command(
+    "nachbereitung",
+    aliases=("followup",),
+    help="help.followup",
+    role=Role.COORDINATOR,
+    args=[SessionRef(), Rest("text", "args.followup", missing="followups.text_missing")],
+)
 async def followup(ctx: Context, number: int, text: str) -> None:
     """`!nachbereitung #N Text` now, or `!nachbereitung #N Wann | Text` at that time."""
     when_text, bar, message = text.partition("|")
@@ -71,12 +95,15 @@ async def followup(ctx: Context, number: int, text: str) -> None:
         try:
             due = parse_when(when_text, ctx.now, ctx.timezone).start
         except DateError as exc:
-            raise UserError("followups.bad_when", when=when_text.strip(), problem=ctx.t(exc.key, **exc.params)) from None
+            raise UserError(
+                "followups.bad_when", when=when_text.strip(), problem=ctx.t(exc.key, **exc.params)
+            ) from None
     async with ctx.db.transaction() as s:
         session = await sessions.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
-        await planned.plan_once(s, Kind.FOLLOWUP, session, f"{Kind.FOLLOWUP}:{ctx.event_id}", due, ctx.now,
-                                {"text": message})
+        await planned.plan_once(
+            s, Kind.FOLLOWUP, session, f"{Kind.FOLLOWUP}:{ctx.event_id}", due, ctx.now, {"text": message}
+        )
     ctx.plans.changed(number)
     if due > ctx.now:
         await ctx.reply("followups.followup_planned", **about(session), when=ctx.short(due))
@@ -94,10 +121,17 @@ async def archive(ctx: Context) -> None:
         return
     lines = [ctx.t("followups.archive_head")]
     for session in past:
-        lines.append(ctx.t("followups.archive_line", ref=ref(session.id), title=session.title,
-                           date=ctx.short(session.starts_at)))
-        lines.append(ctx.t("followups.archive_protocol", url=session.protocol_url) if session.protocol_url
-                     else ctx.t("followups.archive_no_protocol"))
-        lines += [ctx.t("followups.archive_material", label=m.title or m.url, url=m.url)
-                  for m in materials if m.session_id == session.id]
+        lines.append(
+            ctx.t("followups.archive_line", ref=ref(session.id), title=session.title, date=ctx.short(session.starts_at))
+        )
+        lines.append(
+            ctx.t("followups.archive_protocol", url=session.protocol_url)
+            if session.protocol_url
+            else ctx.t("followups.archive_no_protocol")
+        )
+        lines += [
+            ctx.t("followups.archive_material", label=m.title or m.url, url=m.url)
+            for m in materials
+            if m.session_id == session.id
+        ]
     await ctx.reply(Message.join(lines))

@@ -12,8 +12,12 @@ router = Router("help")
 
 def help_line(ctx: Context, command: Command) -> Message:
     aliases = ", ".join(f"{ctx.prefix}{a}" for a in command.aliases)
-    return ctx.t("help.line", name=usage_line(ctx, command.name, command.args), text=ctx.t(command.help_key),
-                 aliases=ctx.t("help.aliases", aliases=aliases) if aliases else "")
+    return ctx.t(
+        "help.line",
+        name=usage_line(ctx, command.name, command.args),
+        text=ctx.t(command.help_key),
+        aliases=ctx.t("help.aliases", aliases=aliases) if aliases else "",
+    )
 
 
 @router.command("hilfe", aliases=("help",), help="help.help")

@@ -28,25 +28,47 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
     document: dict[str, Any] = {
         "exported_at": now.isoformat(),
         "user_id": user_id,
-        "settings": data.settings and {
+        "settings": data.settings
+        and {
             "reminders_by_direct_message": data.settings.dm_reminders,
             "privacy_notice_shown_at": _time(data.settings.privacy_notice_at),
-            "updated_at": _time(data.settings.updated_at)},
-        "registrations": [{
-            "session": ref(session.id), "title": session.title, "starts_at": _time(session.starts_at),
-            "status": registration.status, "municipality": registration.municipality,
-            "registered_at": _time(registration.queued_at), "updated_at": _time(registration.updated_at),
-            "by_reaction": registration.reaction_event_id is not None,
-        } for registration, session in data.registrations],
-        "sessions_created": [{"session": ref(s.id), "title": s.title, "created_at": _time(s.created_at)}
-                             for s in data.sessions_created],
-        "materials_added": [{"session": ref(m.session_id), "url": m.url, "title": m.title,
-                             "added_at": _time(m.added_at)} for m in data.materials_added],
-        "direct_messages": [{"session": ref(m.session_id), "kind": m.kind, "due_at": _time(m.due_at),
-                             "status": m.status} for m in data.direct_messages],
-        "questions": [{"session": ref(q.session_id), "number": q.number, "text": q.text,
-                       "anonymous": q.anonymous, "asked_at": _time(q.asked_at), "status": q.status}
-                      for q in data.questions],
+            "updated_at": _time(data.settings.updated_at),
+        },
+        "registrations": [
+            {
+                "session": ref(session.id),
+                "title": session.title,
+                "starts_at": _time(session.starts_at),
+                "status": registration.status,
+                "municipality": registration.municipality,
+                "registered_at": _time(registration.queued_at),
+                "updated_at": _time(registration.updated_at),
+                "by_reaction": registration.reaction_event_id is not None,
+            }
+            for registration, session in data.registrations
+        ],
+        "sessions_created": [
+            {"session": ref(s.id), "title": s.title, "created_at": _time(s.created_at)} for s in data.sessions_created
+        ],
+        "materials_added": [
+            {"session": ref(m.session_id), "url": m.url, "title": m.title, "added_at": _time(m.added_at)}
+            for m in data.materials_added
+        ],
+        "direct_messages": [
+            {"session": ref(m.session_id), "kind": m.kind, "due_at": _time(m.due_at), "status": m.status}
+            for m in data.direct_messages
+        ],
+        "questions": [
+            {
+                "session": ref(q.session_id),
+                "number": q.number,
+                "text": q.text,
+                "anonymous": q.anonymous,
+                "asked_at": _time(q.asked_at),
+                "status": q.status,
+            }
+            for q in data.questions
+        ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 
@@ -60,17 +82,23 @@ async def my_data(ctx: Context) -> None:
     await ctx.reply("privacy.sent" if direct != ctx.room_id else "privacy.sent_here")
 
 
-@router.command("daten-löschen", aliases=("daten-loeschen", "delete-my-data"), help="help.delete_data",
-                args=[Choice("confirmed", "args.confirm", choices=CONFIRM, missing="privacy.confirm",
-                             invalid="privacy.confirm")])
+@router.command(
+    "daten-löschen",
+    aliases=("daten-loeschen", "delete-my-data"),
+    help="help.delete_data",
+    args=[Choice("confirmed", "args.confirm", choices=CONFIRM, missing="privacy.confirm", invalid="privacy.confirm")],
+)
 async def delete_data(ctx: Context, confirmed: bool) -> None:
     promoted: list[tuple[Any, list[str]]] = []
     async with ctx.db.transaction() as s:
         data = await people.person_data(s, ctx.sender)
         for registration, session in data.registrations:
-            if (registration.status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
-                    and session.status == SessionStatus.SCHEDULED and session.starts_at > ctx.now):
-                await sessions.lock_session(s, session.id)
+            if (
+                registration.status in (RegistrationStatus.REGISTERED, RegistrationStatus.WAITLISTED)
+                and session.status == SessionStatus.SCHEDULED
+                and session.starts_at > ctx.now
+            ):
+                await sessions.lock_session(s, session.number)
                 registration.status = RegistrationStatus.CANCELLED
                 await save(s, registration)
                 promoted.append((session, await registrations.promote_waiting(s, session, ctx.now)))

@@ -18,7 +18,7 @@ from rules.sessions import about, ref
 from rules.states import QuestionStatus, SessionStatus
 from storage import people, qa, sessions
 from storage.models import QaRound, Question, Session, Vote
-from storage.rows import save
+from storage.rows import row_id, save
 
 router = Router("qa")
 # A session counts as running this long before its start and after its end.
@@ -72,38 +72,58 @@ async def post_questions(ctx: Context, round_: QaRound, questions: list[Question
         assert question.id is not None
         message = ctx.t("qa.posted", number=question.number, text=question.text, asker=asker(ctx, question))
         content = message_content(message, notice=False, thread_root=round_.root_event_id)
-        posted[question.id] = await ctx.outbox.send(round_.room_id, content,
-                                                    transaction_id("question", str(question.id)))
+        posted[question.id] = await ctx.outbox.send(
+            round_.room_id, content, transaction_id("question", str(question.id))
+        )
     async with ctx.db.transaction() as s:
         await qa.record_posts(s, round_, posted)
 
 
-@router.command("fragerunde start", aliases=("qa start",), help="help.qa_start", role=Role.MODERATOR,
-                args=[SessionRef(required=False)])
+@router.command(
+    "fragerunde start",
+    aliases=("qa start",),
+    help="help.qa_start",
+    role=Role.MODERATOR,
+    args=[SessionRef(required=False)],
+)
 async def start_round(ctx: Context, number: int | None) -> None:
     async with ctx.db.transaction() as s:
         session = await running_session(ctx, s, number)
         ctx.require(Role.MODERATOR, session)
         if session.status == SessionStatus.CANCELLED:
             raise UserError("errors.session_cancelled", **about(session))
-        if await qa.open_round(s, session.id):
+        if await qa.open_round(s, session.number):
             raise UserError("qa.already_open", ref=ref(session.id))
     root = ctx.t("qa.root", **about(session))
-    root_event_id = await ctx.outbox.send(session.room_id, message_content(root, notice=False),
-                                          transaction_id("qa-root", ctx.event_id))
+    root_event_id = await ctx.outbox.send(
+        session.room_id, message_content(root, notice=False), transaction_id("qa-root", ctx.event_id)
+    )
     async with ctx.db.transaction() as s:
-        await sessions.lock_session(s, session.id)
-        if await qa.open_round(s, session.id):  # another moderator was quicker
+        await sessions.lock_session(s, session.number)
+        if await qa.open_round(s, session.number):  # another moderator was quicker
             raise UserError("qa.already_open", ref=ref(session.id))
-        round_ = await save(s, QaRound(session_id=session.id, room_id=session.room_id, opened_by=ctx.sender,
-                                       opened_at=ctx.now, root_event_id=root_event_id))
-        waiting = await qa.waiting_questions(s, session.id)
+        round_ = await save(
+            s,
+            QaRound(
+                session_id=session.number,
+                room_id=session.room_id,
+                opened_by=ctx.sender,
+                opened_at=ctx.now,
+                root_event_id=root_event_id,
+            ),
+        )
+        waiting = await qa.waiting_questions(s, session.number)
     await post_questions(ctx, round_, waiting)
     await ctx.reply("qa.started", **about(session), waiting=len(waiting))
 
 
-@router.command("fragerunde ende", aliases=("qa ende", "qa end"), help="help.qa_end", role=Role.MODERATOR,
-                args=[SessionRef(required=False)])
+@router.command(
+    "fragerunde ende",
+    aliases=("qa ende", "qa end"),
+    help="help.qa_end",
+    role=Role.MODERATOR,
+    args=[SessionRef(required=False)],
+)
 async def end_round(ctx: Context, number: int | None) -> None:
     async with ctx.db.transaction() as s:
         round_, session, entries = await round_questions(ctx, s, number, only_open=True)
@@ -112,17 +132,24 @@ async def end_round(ctx: Context, number: int | None) -> None:
         await save(s, round_)
     assert round_.root_event_id is not None
     in_thread = relation(thread_root=round_.root_event_id)
-    await ctx.outbox.send(round_.room_id, message_content(message, notice=False, thread_root=round_.root_event_id),
-                          transaction_id("digest", ctx.event_id))
+    await ctx.outbox.send(
+        round_.room_id,
+        message_content(message, notice=False, thread_root=round_.root_event_id),
+        transaction_id("digest", ctx.event_id),
+    )
     data, filename = markdown.encode(), f"fragerunde-{session.id}.md"
     where = await ctx.outbox.upload(round_.room_id, data, "text/markdown", filename)
-    await ctx.outbox.send(round_.room_id, file_content(filename, where, "text/markdown", len(data), in_thread),
-                          transaction_id("digest-file", ctx.event_id))
+    await ctx.outbox.send(
+        round_.room_id,
+        file_content(filename, where, "text/markdown", len(data), in_thread),
+        transaction_id("digest-file", ctx.event_id),
+    )
     await ctx.reply("qa.ended", ref=ref(session.id), count=len(entries))
 
 
-async def round_questions(ctx: Context, s: AsyncSession, number: int | None,
-                          only_open: bool) -> tuple[QaRound, Session, list[qa_digest.Entry]]:
+async def round_questions(
+    ctx: Context, s: AsyncSession, number: int | None, only_open: bool
+) -> tuple[QaRound, Session, list[qa_digest.Entry]]:
     """The round a moderator means, its session (the moderator's role checked there), its questions."""
     round_ = await current_round(ctx, s, number, only_open)
     session = await sessions.find_session(s, round_.session_id)
@@ -145,16 +172,31 @@ async def question_in_thread(ctx: Context, round_: QaRound, text: str) -> None:
     if len(text) > MAX_QUESTION:
         raise UserError("qa.too_long", maximum=MAX_QUESTION)
     async with ctx.db.transaction() as s:
-        await qa.add_question(s, Question(session_id=round_.session_id, round_id=round_.id, number=0,
-                                          author=ctx.sender, text=" ".join(text.split()), asked_at=ctx.now,
-                                          event_id=ctx.event_id))
+        await qa.add_question(
+            s,
+            Question(
+                session_id=round_.session_id,
+                round_id=round_.id,
+                number=0,
+                author=ctx.sender,
+                text=" ".join(text.split()),
+                asked_at=ctx.now,
+                event_id=ctx.event_id,
+            ),
+        )
     await ctx.outbox.react(ctx.room_id, ctx.event_id, NOTED, transaction_id("noted", ctx.event_id))
 
 
-@router.command("frage", aliases=("question",), help="help.question",
-                args=[Flag("anonymous", "args.anonymous", words=("anonym", "anonymous")), SessionRef(),
-                      Rest("text", "args.question", missing="qa.text_missing", maximum=MAX_QUESTION,
-                           too_long="qa.too_long")])
+@router.command(
+    "frage",
+    aliases=("question",),
+    help="help.question",
+    args=[
+        Flag("anonymous", "args.anonymous", words=("anonym", "anonymous")),
+        SessionRef(),
+        Rest("text", "args.question", missing="qa.text_missing", maximum=MAX_QUESTION, too_long="qa.too_long"),
+    ],
+)
 async def ask(ctx: Context, anonymous: bool, number: int, text: str) -> None:
     if anonymous and ctx.outbox.member_count(ctx.room_id) > 2:
         raise UserError("qa.anonymous_only_direct")
@@ -164,18 +206,27 @@ async def ask(ctx: Context, anonymous: bool, number: int, text: str) -> None:
             raise UserError("errors.session_cancelled", **about(session))
         if session.ends_at <= ctx.now:
             raise UserError("qa.session_over", **about(session))
-        question = await qa.add_question(s, Question(session_id=session.id, number=0, author=ctx.sender,
-                                                     anonymous=anonymous, text=" ".join(text.split()),
-                                                     asked_at=ctx.now))
-        round_ = await qa.open_round(s, session.id)
+        question = await qa.add_question(
+            s,
+            Question(
+                session_id=session.number,
+                number=0,
+                author=ctx.sender,
+                anonymous=anonymous,
+                text=" ".join(text.split()),
+                asked_at=ctx.now,
+            ),
+        )
+        round_ = await qa.open_round(s, session.number)
     if round_ is not None:
         await post_questions(ctx, round_, [question])
     key = "qa.asked_live" if round_ else "qa.asked_before"
     await ctx.reply(key, number=question.number, **about(session))
 
 
-@router.command("fragen", aliases=("questions",), help="help.questions", role=Role.MODERATOR,
-                args=[SessionRef(required=False)])
+@router.command(
+    "fragen", aliases=("questions",), help="help.questions", role=Role.MODERATOR, args=[SessionRef(required=False)]
+)
 async def list_questions(ctx: Context, number: int | None) -> None:
     async with ctx.db.transaction() as s:
         _, _, entries = await round_questions(ctx, s, number, only_open=False)
@@ -197,8 +248,9 @@ async def moderate(ctx: Context, number: int, status: QuestionStatus) -> tuple[S
     return session, question
 
 
-@router.command("beantwortet", aliases=("answered",), help="help.answered", role=Role.MODERATOR,
-                args=[Number("question")])
+@router.command(
+    "beantwortet", aliases=("answered",), help="help.answered", role=Role.MODERATOR, args=[Number("question")]
+)
 async def answered(ctx: Context, question: int) -> None:
     session, found = await moderate(ctx, question, QuestionStatus.ANSWERED)
     await ctx.reply("qa.marked_answered", number=found.number)
@@ -218,8 +270,11 @@ async def hide(ctx: Context, question: int) -> None:
 async def vote(ctx: Context, question: Question) -> None:
     """A 👍 on a question of an open round counts once per person, never for one's own (silently)."""
     async with ctx.db.transaction() as s:
-        await qa.count_vote(s, question, Vote(question_id=question.id, user_id=ctx.sender,
-                                              reaction_event_id=ctx.event_id, voted_at=ctx.now))
+        await qa.count_vote(
+            s,
+            question,
+            Vote(question_id=row_id(question), user_id=ctx.sender, reaction_event_id=ctx.event_id, voted_at=ctx.now),
+        )
 
 
 @router.redaction(on=qa.vote_by_reaction)

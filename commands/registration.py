@@ -37,19 +37,31 @@ async def choose_session(ctx: Context, s: AsyncSession, number: int | None) -> S
     raise UserError("registration.which_session", choices=choices)
 
 
-@router.command("anmelden", aliases=("register",), help="help.register",
-                args=[SessionRef(required=False), Rest("municipality", "args.municipality", required=False,
-                                                       maximum=MAX_MUNICIPALITY,
-                                                       too_long="registration.municipality_too_long")])
+@router.command(
+    "anmelden",
+    aliases=("register",),
+    help="help.register",
+    args=[
+        SessionRef(required=False),
+        Rest(
+            "municipality",
+            "args.municipality",
+            required=False,
+            maximum=MAX_MUNICIPALITY,
+            too_long="registration.municipality_too_long",
+        ),
+    ],
+)
 async def register(ctx: Context, number: int | None, municipality: str) -> None:
     async with ctx.db.transaction() as s:
         session = await choose_session(ctx, s, number)
-        await sessions.lock_session(s, session.id)
+        await sessions.lock_session(s, session.number)
         check_open(session, ctx.now)
         if session.registration_deadline and session.registration_deadline <= ctx.now:
-            raise UserError("registration.deadline_passed", **about(session),
-                            deadline=ctx.short(session.registration_deadline))
-        current = await registrations.active_registrations(s, session.id)
+            raise UserError(
+                "registration.deadline_passed", **about(session), deadline=ctx.short(session.registration_deadline)
+            )
+        current = await registrations.active_registrations(s, session.number)
         seats = registrations.seats(current)
         mine = next((r for r in current if r.user_id == ctx.sender), None)
         if mine is not None and ctx.by_reaction:  # taking this ✅ back will withdraw the registration
@@ -57,9 +69,13 @@ async def register(ctx: Context, number: int | None, municipality: str) -> None:
             await save(s, mine)
         if mine is None:
             placement = waitlist.place(session.capacity, seats)
-            row = await registrations.registration(s, session.id, ctx.sender) or Registration(
-                session_id=session.id, user_id=ctx.sender, status=placement.status,
-                queued_at=ctx.now, updated_at=ctx.now)
+            row = await registrations.registration(s, session.number, ctx.sender) or Registration(
+                session_id=session.number,
+                user_id=ctx.sender,
+                status=placement.status,
+                queued_at=ctx.now,
+                updated_at=ctx.now,
+            )
             row.status, row.queued_at, row.updated_at = placement.status, ctx.now, ctx.now
             row.municipality = municipality or row.municipality
             row.reaction_event_id = ctx.event_id if ctx.by_reaction else None
@@ -68,9 +84,10 @@ async def register(ctx: Context, number: int | None, municipality: str) -> None:
     if mine is not None:
         if mine.status == RegistrationStatus.REGISTERED:
             raise UserError("registration.already_registered", **about(session))
-        raise UserError("registration.already_waiting", **about(session),
-                        position=waitlist.waitlist_position(seats, ctx.sender))
-    ctx.plans.places_changed(session.id)
+        raise UserError(
+            "registration.already_waiting", **about(session), position=waitlist.waitlist_position(seats, ctx.sender)
+        )
+    ctx.plans.places_changed(session.number)
     if placement.status == RegistrationStatus.REGISTERED:
         answer = ctx.t("registration.confirmed", **about(session), when=ctx.when(session.starts_at, session.ends_at))
     else:
@@ -96,13 +113,13 @@ async def note_privacy_notice(s: AsyncSession, ctx: Context) -> bool:
     return True
 
 
-@router.command("abmelden", aliases=("unregister", "cancel"), help="help.unregister",
-                args=[SessionRef(required=False)])
+@router.command("abmelden", aliases=("unregister", "cancel"), help="help.unregister", args=[SessionRef(required=False)])
 async def unregister(ctx: Context, number: int | None) -> None:
     async with ctx.db.transaction() as s:
         if number is None:
-            mine = [m for m in await registrations.my_registrations(s, ctx.sender, ctx.now)
-                    if m.session.starts_at > ctx.now]
+            mine = [
+                m for m in await registrations.my_registrations(s, ctx.sender, ctx.now) if m.session.starts_at > ctx.now
+            ]
             if not mine:
                 raise UserError("registration.nothing_to_cancel")
             if len(mine) > 1:
@@ -111,16 +128,16 @@ async def unregister(ctx: Context, number: int | None) -> None:
             number = mine[0].session.id
             assert number is not None
         session = await sessions.find_session(s, number)
-        await sessions.lock_session(s, session.id)
+        await sessions.lock_session(s, session.number)
         check_open(session, ctx.now)
-        row = await registrations.registration(s, session.id, ctx.sender)
+        row = await registrations.registration(s, session.number, ctx.sender)
         if row is None or row.status == RegistrationStatus.CANCELLED:
             raise UserError("registration.not_registered", **about(session))
         was_waiting = row.status == RegistrationStatus.WAITLISTED
         row.status, row.updated_at, row.reaction_event_id = RegistrationStatus.CANCELLED, ctx.now, None
         await save(s, row)
         promoted = await registrations.promote_waiting(s, session, ctx.now)
-    ctx.plans.places_changed(session.id)
+    ctx.plans.places_changed(session.number)
     key = "registration.left_waitlist" if was_waiting else "registration.cancelled"
     await ctx.reply(key, **about(session))
     await tell_promoted(ctx, session, promoted)
@@ -150,9 +167,12 @@ async def mine(ctx: Context) -> None:
     await ctx.reply(Message.join(lines))
 
 
-@router.command("erinnerung", aliases=("erinnerungen", "reminders"), help="help.reminders",
-                args=[Choice("choice", "args.switch", required=False, choices=SWITCH,
-                             invalid="registration.reminders_usage")])
+@router.command(
+    "erinnerung",
+    aliases=("erinnerungen", "reminders"),
+    help="help.reminders",
+    args=[Choice("choice", "args.switch", required=False, choices=SWITCH, invalid="registration.reminders_usage")],
+)
 async def reminders(ctx: Context, choice: bool | None) -> None:
     """Reminders by direct message, for every session one is registered for: on, off, or as it is."""
     async with ctx.db.transaction() as s:

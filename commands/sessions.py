@@ -22,8 +22,11 @@ async def list_sessions(ctx: Context) -> None:
     if not summaries:
         await ctx.reply("sessions.none")
         return
-    await ctx.reply(Message.join([ctx.t("sessions.list_head"), *(session_line(ctx, x) for x in summaries),
-                                  ctx.t("sessions.list_foot")]))
+    await ctx.reply(
+        Message.join(
+            [ctx.t("sessions.list_head"), *(session_line(ctx, x) for x in summaries), ctx.t("sessions.list_foot")]
+        )
+    )
 
 
 @router.command("termin", aliases=("session",), help="help.session", args=[SessionRef()])

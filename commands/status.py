@@ -27,9 +27,15 @@ def reason_text(ctx: Context, last_error: str | None) -> Message | str:
 
 
 def planned_line(ctx: Context, row: PlannedMessage, key: str) -> Message:
-    return ctx.t(key, kind=ctx.t(f"planned.kind_{row.kind}"), ref=ref(row.session_id), due=ctx.short(row.due_at),
-                 status=ctx.t(f"status.state_{row.status}"), attempts=row.attempts,
-                 reason=reason_text(ctx, row.last_error))
+    return ctx.t(
+        key,
+        kind=ctx.t(f"planned.kind_{row.kind}"),
+        ref=ref(row.session_id),
+        due=ctx.short(row.due_at),
+        status=ctx.t(f"status.state_{row.status}"),
+        attempts=row.attempts,
+        reason=reason_text(ctx, row.last_error),
+    )
 
 
 @router.command("status", help="help.status", role=Role.COORDINATOR)

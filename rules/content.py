@@ -23,13 +23,23 @@ def relation(reply_to: str | None = None, thread_root: str | None = None) -> dic
     A message in a thread that answers nothing in particular replies to the root as a fallback
     (`is_falling_back`), so clients without threads still show where it belongs."""
     if thread_root:
-        return {"rel_type": "m.thread", "event_id": thread_root, "is_falling_back": reply_to is None,
-                "m.in_reply_to": {"event_id": reply_to or thread_root}}
+        return {
+            "rel_type": "m.thread",
+            "event_id": thread_root,
+            "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or thread_root},
+        }
     return {"m.in_reply_to": {"event_id": reply_to}}
 
 
-def message_content(message: Message, *, notice: bool = True, reply_to: str | None = None,
-                    thread_root: str | None = None, mentions: tuple[str, ...] = ()) -> dict[str, Any]:
+def message_content(
+    message: Message,
+    *,
+    notice: bool = True,
+    reply_to: str | None = None,
+    thread_root: str | None = None,
+    mentions: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """An m.notice (or m.text when it must notify) with plain and HTML bodies and explicit mentions."""
     content: dict[str, Any] = {
         "msgtype": "m.notice" if notice else "m.text",
@@ -43,11 +53,18 @@ def message_content(message: Message, *, notice: bool = True, reply_to: str | No
     return content
 
 
-def file_content(filename: str, where: dict[str, Any], mimetype: str, size: int,
-                 relates_to: dict[str, Any] | None = None) -> dict[str, Any]:
+def file_content(
+    filename: str, where: dict[str, Any], mimetype: str, size: int, relates_to: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """An m.file message for an uploaded file (`where`: its `url`, or `file` when encrypted)."""
-    content: dict[str, Any] = {"msgtype": "m.file", "body": filename, "filename": filename, **where,
-                               "info": {"mimetype": mimetype, "size": size}, "m.mentions": {}}
+    content: dict[str, Any] = {
+        "msgtype": "m.file",
+        "body": filename,
+        "filename": filename,
+        **where,
+        "info": {"mimetype": mimetype, "size": size},
+        "m.mentions": {},
+    }
     if relates_to:
         content["m.relates_to"] = relates_to
     return content

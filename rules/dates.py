@@ -21,44 +21,97 @@ from rules.i18n import entry
 EXAMPLE = "Do 10.12. 14–15 Uhr"
 
 WEEKDAYS = {
-    "montag": 0, "mo": 0, "monday": 0, "mon": 0,
-    "dienstag": 1, "di": 1, "tuesday": 1, "tue": 1,
-    "mittwoch": 2, "mi": 2, "wednesday": 2, "wed": 2,
-    "donnerstag": 3, "do": 3, "thursday": 3, "thu": 3,
-    "freitag": 4, "fr": 4, "friday": 4, "fri": 4,
-    "samstag": 5, "sa": 5, "sonnabend": 5, "saturday": 5, "sat": 5,
-    "sonntag": 6, "so": 6, "sunday": 6, "sun": 6,
+    "montag": 0,
+    "mo": 0,
+    "monday": 0,
+    "mon": 0,
+    "dienstag": 1,
+    "di": 1,
+    "tuesday": 1,
+    "tue": 1,
+    "mittwoch": 2,
+    "mi": 2,
+    "wednesday": 2,
+    "wed": 2,
+    "donnerstag": 3,
+    "do": 3,
+    "thursday": 3,
+    "thu": 3,
+    "freitag": 4,
+    "fr": 4,
+    "friday": 4,
+    "fri": 4,
+    "samstag": 5,
+    "sa": 5,
+    "sonnabend": 5,
+    "saturday": 5,
+    "sat": 5,
+    "sonntag": 6,
+    "so": 6,
+    "sunday": 6,
+    "sun": 6,
 }
 MONTHS = {
-    "januar": 1, "jan": 1, "jänner": 1, "january": 1,
-    "februar": 2, "feb": 2, "february": 2,
-    "märz": 3, "maerz": 3, "mär": 3, "march": 3, "mar": 3,
-    "april": 4, "apr": 4,
-    "mai": 5, "may": 5,
-    "juni": 6, "jun": 6, "june": 6,
-    "juli": 7, "jul": 7, "july": 7,
-    "august": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9,
-    "oktober": 10, "okt": 10, "october": 10, "oct": 10,
-    "november": 11, "nov": 11,
-    "dezember": 12, "dez": 12, "december": 12, "dec": 12,
+    "januar": 1,
+    "jan": 1,
+    "jänner": 1,
+    "january": 1,
+    "februar": 2,
+    "feb": 2,
+    "february": 2,
+    "märz": 3,
+    "maerz": 3,
+    "mär": 3,
+    "march": 3,
+    "mar": 3,
+    "april": 4,
+    "apr": 4,
+    "mai": 5,
+    "may": 5,
+    "juni": 6,
+    "jun": 6,
+    "june": 6,
+    "juli": 7,
+    "jul": 7,
+    "july": 7,
+    "august": 8,
+    "aug": 8,
+    "september": 9,
+    "sep": 9,
+    "sept": 9,
+    "oktober": 10,
+    "okt": 10,
+    "october": 10,
+    "oct": 10,
+    "november": 11,
+    "nov": 11,
+    "dezember": 12,
+    "dez": 12,
+    "december": 12,
+    "dec": 12,
 }
-RELATIVE_DAYS = {"heute": 0, "today": 0, "morgen": 1, "tomorrow": 1, "übermorgen": 2,
-                 "gestern": -1, "yesterday": -1, "vorgestern": -2}
+RELATIVE_DAYS = {
+    "heute": 0,
+    "today": 0,
+    "morgen": 1,
+    "tomorrow": 1,
+    "übermorgen": 2,
+    "gestern": -1,
+    "yesterday": -1,
+    "vorgestern": -2,
+}
 NEXT_WORDS = ("nächsten", "nächster", "nächste", "kommenden", "kommender", "kommende", "next")
 FILLER = re.compile(r"\b(?:um|am|den|ab|von|at|on|the|uhr)\b|[,;]")
 
 _WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
 _MON = "|".join(sorted(MONTHS, key=len, reverse=True))
 _HM = r"(?<![\d.:])(\d{1,2})(?:[:.](\d{2}))?"
-_RANGE = re.compile(
-    rf"{_HM}\s*(?:uhr\s*)?(?:-|bis|to)\s*{_HM}\s*(uhr|h\b)?(?![\d.:])"
-)
+_RANGE = re.compile(rf"{_HM}\s*(?:uhr\s*)?(?:-|bis|to)\s*{_HM}\s*(uhr|h\b)?(?![\d.:])")
 _TIMES = (
     re.compile(r"(?<![\d.:])(\d{1,2})(?::(\d{2}))?\s*(am|pm)\b"),  # 2pm, 10:30 am
-    re.compile(rf"{_HM}\s*(?:uhr|h\b)"),                        # 14 Uhr, 14.00 Uhr, 9:30 h
-    re.compile(r"(?<![\d.:])(\d{1,2}):(\d{2})(?![\d:])"),          # 9:30
-    re.compile(r"\b(?:um|at)\s+(\d{1,2})()(?![\d.:])"),           # um 14
+    re.compile(rf"{_HM}\s*(?:uhr|h\b)"),  # 14 Uhr, 14.00 Uhr, 9:30 h
+    re.compile(r"(?<![\d.:])(\d{1,2}):(\d{2})(?![\d:])"),  # 9:30
+    re.compile(r"\b(?:um|at)\s+(\d{1,2})()(?![\d.:])"),  # um 14
 )
 _NUMERIC_DATE = re.compile(rf"^(?:({_WD})\.?\s*)?(\d{{1,2}})\.(\d{{1,2}})(?:\.(\d{{4}}|\d{{2}})?)?$")
 _NAMED_DATE = re.compile(rf"^(?:({_WD})\.?\s*)?(\d{{1,2}})\.?\s*({_MON})\.?\s*(\d{{4}})?$")
@@ -107,13 +160,13 @@ def _split_times(text: str) -> _Parts:
     if match and (match.group(5) or match.group(2) or match.group(4)):
         start = _hour_minute(match.group(1), match.group(2))
         end = _hour_minute(match.group(3), match.group(4))
-        return _Parts([start, end], text[:match.start()] + " " + text[match.end():])
+        return _Parts([start, end], text[: match.start()] + " " + text[match.end() :])
     found: list[tuple[int, int]] = []
     for pattern in _TIMES:
         while match := pattern.search(text):
             groups = match.groups()
             found.append(_hour_minute(groups[0], groups[1], groups[2] if len(groups) > 2 else None))
-            text = text[:match.start()] + " " + text[match.end():]
+            text = text[: match.start()] + " " + text[match.end() :]
     if len(set(found)) > 1:
         raise DateError("dates.ambiguous")
     return _Parts(found[:1], text)
@@ -164,7 +217,8 @@ def _date_part(rest: str, today: date, earliest_time: time | None, base: datetim
             ahead = 7
         return today + timedelta(days=ahead)
     parsed: datetime | None = dateparser.parse(
-        rest, languages=["de", "en"],
+        rest,
+        languages=["de", "en"],
         settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "future", "RETURN_AS_TIMEZONE_AWARE": False},
     )
     if parsed is None:
@@ -213,8 +267,11 @@ def format_when(start: datetime, end: datetime | None, tz: ZoneInfo, language: s
     local = start.astimezone(tz)
     times = f"{local:%H:%M}" if end is None else f"{local:%H:%M}–{end.astimezone(tz):%H:%M}"
     return str(entry("dates.long", language)).format(
-        weekday=entry("dates.weekdays", language)[local.weekday()], day=local.day,
-        month=entry("dates.months", language)[local.month - 1], year=local.year, times=times,
+        weekday=entry("dates.weekdays", language)[local.weekday()],
+        day=local.day,
+        month=entry("dates.months", language)[local.month - 1],
+        year=local.year,
+        times=times,
     )
 
 
@@ -223,5 +280,6 @@ def format_short(start: datetime, tz: ZoneInfo, language: str) -> str:
     local = start.astimezone(tz)
     return str(entry("dates.short", language)).format(
         weekday=entry("dates.weekdays_short", language)[local.weekday()],
-        date=f"{local:%d.%m.%Y}", time=f"{local:%H:%M}",
+        date=f"{local:%d.%m.%Y}",
+        time=f"{local:%H:%M}",
     )

@@ -36,9 +36,16 @@ def participants_csv(rows: list[Participant], tz: ZoneInfo) -> bytes:
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(HEADER)
     for row in rows:
-        writer.writerow([_cell(row.name), _cell(row.user_id), _cell(row.municipality or ""),
-                         STATUS_DE.get(row.status, row.status), row.position or "",
-                         row.registered_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")])
+        writer.writerow(
+            [
+                _cell(row.name),
+                _cell(row.user_id),
+                _cell(row.municipality or ""),
+                STATUS_DE.get(row.status, row.status),
+                row.position or "",
+                row.registered_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
+            ]
+        )
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -35,9 +35,10 @@ def payload(row_payload: str | None) -> dict[str, Any]:
     return json.loads(row_payload) if row_payload else {}
 
 
-def announcement(voice: Voice, summary: SessionSummary) -> Message:
-    return Message.join([voice.t("planned.announcement_head"),
-                         session_details(voice, summary, howto="planned.announcement_howto")])
+def announcement(voice: Voice, summary: SessionSummary[Any]) -> Message:
+    return Message.join(
+        [voice.t("planned.announcement_head"), session_details(voice, summary, howto="planned.announcement_howto")]
+    )
 
 
 def reminder(voice: Voice, session: SessionView, late: bool) -> Message:
@@ -51,8 +52,16 @@ def reminder(voice: Voice, session: SessionView, late: bool) -> Message:
     return Message.join(lines)
 
 
-def render(kind: Kind, row_payload: str | None, summary: SessionSummary, voice: Voice, late: bool,
-           recipient: str | None, registered: list[str], questions: tuple[int, int] | None = None) -> Outgoing:
+def render(
+    kind: Kind,
+    row_payload: str | None,
+    summary: SessionSummary[Any],
+    voice: Voice,
+    late: bool,
+    recipient: str | None,
+    registered: list[str],
+    questions: tuple[int, int] | None = None,
+) -> Outgoing:
     """The message a planned row stands for; `recipient` is set for direct messages; `questions`
     (answered, open) of a closed Q&A round join the protocol."""
     session = summary.session
@@ -66,11 +75,9 @@ def render(kind: Kind, row_payload: str | None, summary: SessionSummary, voice: 
     if kind == Kind.PROTOCOL:
         message = voice.t("planned.protocol", **about(session), url=data["url"])
         if questions is not None:
-            message = Message.join([message, voice.t("qa.protocol_summary", answered=questions[0],
-                                                     open=questions[1])])
+            message = Message.join([message, voice.t("qa.protocol_summary", answered=questions[0], open=questions[1])])
         return Outgoing(message, notice=False, mentions=tuple(registered[:MAX_SILENT_MENTIONS]))
     if kind == Kind.MATERIAL:
         label = data.get("title") or voice.t("planned.material_untitled").plain
-        return Outgoing(voice.t("planned.material", **about(session), label=label, url=data["url"]),
-                        notice=False)
+        return Outgoing(voice.t("planned.material", **about(session), label=label, url=data["url"]), notice=False)
     return Outgoing(voice.t("planned.followup", **about(session), text=data["text"]), notice=False)

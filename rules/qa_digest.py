@@ -40,8 +40,7 @@ def ranking(voice: Voice, entries: list[Entry]) -> Message:
 def digest(voice: Voice, ref: str, title: str, entries: list[Entry]) -> tuple[Message, str]:
     """The closing digest, as a message and as Markdown: answered and open questions, each ranked
     by votes (hidden ones left out)."""
-    head = voice.t("qa.digest_head", ref=ref, title=title,
-                   date=voice.short(voice.now))
+    head = voice.t("qa.digest_head", ref=ref, title=title, date=voice.short(voice.now))
     lines, md = [head], [f"# {escape_markdown(head.plain)}"]
     for status in ("answered", "open"):
         group = ranked(entries, status)

@@ -21,15 +21,29 @@ from rules.dates import parse_when
 from rules.errors import UserError
 
 FIELDS = {
-    "titel": "title", "title": "title",
-    "wann": "when", "when": "when", "datum": "when", "termin": "when",
-    "input": "talk", "vortrag": "talk", "talk": "talk",
-    "referent": "speaker", "referentin": "speaker", "referent/in": "speaker", "referent*in": "speaker",
+    "titel": "title",
+    "title": "title",
+    "wann": "when",
+    "when": "when",
+    "datum": "when",
+    "termin": "when",
+    "input": "talk",
+    "vortrag": "talk",
+    "talk": "talk",
+    "referent": "speaker",
+    "referentin": "speaker",
+    "referent/in": "speaker",
+    "referent*in": "speaker",
     "speaker": "speaker",
-    "beschreibung": "description", "description": "description",
-    "plätze": "capacity", "plaetze": "capacity", "places": "capacity", "capacity": "capacity",
+    "beschreibung": "description",
+    "description": "description",
+    "plätze": "capacity",
+    "plaetze": "capacity",
+    "places": "capacity",
+    "capacity": "capacity",
     "link": "link",
-    "anmeldeschluss": "registration_deadline", "deadline": "registration_deadline",
+    "anmeldeschluss": "registration_deadline",
+    "deadline": "registration_deadline",
     "region": "region",
 }
 FIELD_LIST = "Titel, Wann, Input, Referent, Beschreibung, Plätze, Link, Anmeldeschluss, Region"
@@ -86,8 +100,7 @@ def _text(field: str, value: str) -> str | None:
     return " ".join(value.split()) if field != "description" else value.strip() or None
 
 
-def parse_values(entries: list[tuple[str, str]], now: datetime, tz: ZoneInfo,
-                 duration: timedelta) -> dict[str, Any]:
+def parse_values(entries: list[tuple[str, str]], now: datetime, tz: ZoneInfo, duration: timedelta) -> dict[str, Any]:
     """Checked attribute values; `when` becomes starts_at and ends_at (end = start + duration if none)."""
     values: dict[str, Any] = {}
     seen: set[str] = set()
@@ -118,8 +131,9 @@ def check_deadline(deadline: datetime | None, starts_at: datetime) -> None:
         raise UserError("fields.deadline_after_start")
 
 
-def parse_new(args: str, now: datetime, tz: ZoneInfo, default_capacity: int | None,
-              duration: timedelta) -> dict[str, Any]:
+def parse_new(
+    args: str, now: datetime, tz: ZoneInfo, default_capacity: int | None, duration: timedelta
+) -> dict[str, Any]:
     """The values of `!termin neu`, in either form; title and date are required."""
     text = args.strip()
     if not text:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from rules.errors import UserError
 from rules.i18n import Message
@@ -48,11 +48,14 @@ class SessionView(Protocol):
     def room_id(self) -> str: ...
 
 
+AnySession = TypeVar("AnySession", bound=SessionView)
+
+
 @dataclass(frozen=True)
-class SessionSummary:
+class SessionSummary(Generic[AnySession]):
     """A session with its counts, for lists."""
 
-    session: SessionView
+    session: AnySession
     registered: int
     waitlisted: int
 
@@ -75,7 +78,7 @@ def check_open(session: SessionView, now: datetime) -> None:
         raise UserError("errors.session_past", **about(session))
 
 
-def places_text(voice: Voice, summary: SessionSummary) -> Message:
+def places_text(voice: Voice, summary: SessionSummary[Any]) -> Message:
     capacity = summary.session.capacity
     if capacity is None:
         return voice.t("sessions.places_unlimited", registered=summary.registered)
@@ -85,21 +88,33 @@ def places_text(voice: Voice, summary: SessionSummary) -> Message:
     return voice.t("sessions.places_left", left=left, capacity=capacity)
 
 
-def session_line(voice: Voice, summary: SessionSummary) -> Message:
+def session_line(voice: Voice, summary: SessionSummary[Any]) -> Message:
     session = summary.session
-    return voice.t("sessions.line", ref=ref(session.id), date=voice.short(session.starts_at),
-                   title=session.title, places=places_text(voice, summary))
+    return voice.t(
+        "sessions.line",
+        ref=ref(session.id),
+        date=voice.short(session.starts_at),
+        title=session.title,
+        places=places_text(voice, summary),
+    )
 
 
-def session_details(voice: Voice, summary: SessionSummary, howto: str = "sessions.details_howto") -> Message:
+def session_details(voice: Voice, summary: SessionSummary[Any], howto: str = "sessions.details_howto") -> Message:
     """The full description of one session, as shown by `!termin #N`; `howto` says how to register."""
     session = summary.session
-    lines = [voice.t("sessions.details_head", **about(session)),
-             voice.t("sessions.details_when", when=voice.when(session.starts_at, session.ends_at))]
+    lines = [
+        voice.t("sessions.details_head", **about(session)),
+        voice.t("sessions.details_when", when=voice.when(session.starts_at, session.ends_at)),
+    ]
     deadline = session.registration_deadline
-    for key, value in (("talk", session.talk), ("speaker", session.speaker), ("region", session.region),
-                       ("description", session.description), ("link", session.link),
-                       ("deadline", deadline and voice.short(deadline))):
+    for key, value in (
+        ("talk", session.talk),
+        ("speaker", session.speaker),
+        ("region", session.region),
+        ("description", session.description),
+        ("link", session.link),
+        ("deadline", deadline and voice.short(deadline)),
+    ):
         if value:
             lines.append(voice.t(f"sessions.details_{key}", value=value))
     lines.append(voice.t("sessions.details_places", places=places_text(voice, summary)))

@@ -67,8 +67,13 @@ class ScheduleSettings(Protocol):
     def timezone(self) -> ZoneInfo: ...
 
 
-def wanted_slots(start: datetime, announce_before: tuple[timedelta, ...], remind_before: tuple[timedelta, ...],
-                 tz: ZoneInfo, now: datetime) -> list[Slot]:
+def wanted_slots(
+    start: datetime,
+    announce_before: tuple[timedelta, ...],
+    remind_before: tuple[timedelta, ...],
+    tz: ZoneInfo,
+    now: datetime,
+) -> list[Slot]:
     """The announcements and reminders a session starting at `start` should have, seen at `now`.
 
     Announcements whose time has passed (a session planned at short notice) collapse into one
@@ -102,10 +107,10 @@ class Existing:
 
 
 class Action(StrEnum):
-    CREATE = "create"   # plan a new message
-    MOVE = "move"       # a pending message gets a new due time
-    REARM = "rearm"     # a message already sent (or given up) is due again, at a new time
-    SKIP = "skip"       # a pending message is no longer wanted
+    CREATE = "create"  # plan a new message
+    MOVE = "move"  # a pending message gets a new due time
+    REARM = "rearm"  # a message already sent (or given up) is due again, at a new time
+    SKIP = "skip"  # a pending message is no longer wanted
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ def reconcile(existing: list[Existing], wanted: list[Slot]) -> list[Change]:
 
 class Verdict(StrEnum):
     SEND = "send"
-    SKIP_STARTED = "skip_started"   # the session it is about has begun (or was cancelled)
+    SKIP_STARTED = "skip_started"  # the session it is about has begun (or was cancelled)
     SKIP_TOO_LATE = "skip_too_late"  # the bot was away for longer than the grace period
 
 
@@ -149,8 +154,9 @@ class Decision:
     late: bool = False
 
 
-def decide(kind: Kind, due_at: datetime, now: datetime, grace: timedelta, session_start: datetime,
-           session_open: bool) -> Decision:
+def decide(
+    kind: Kind, due_at: datetime, now: datetime, grace: timedelta, session_start: datetime, session_open: bool
+) -> Decision:
     """Whether a due message still goes out, and whether it is late."""
     if kind in BEFORE_SESSION and (session_start <= now or not session_open):
         return Decision(Verdict.SKIP_STARTED)

@@ -21,8 +21,10 @@ def sqlite_path(url: str) -> Path:
     """The file behind a `sqlite+aiosqlite:///…` URL."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        raise BackupError("nur für SQLite-Dateien; PostgreSQL sichern Sie mit pg_dump / "
-                          "SQLite files only; back up PostgreSQL with pg_dump")
+        raise BackupError(
+            "nur für SQLite-Dateien; PostgreSQL sichern Sie mit pg_dump / "
+            "SQLite files only; back up PostgreSQL with pg_dump"
+        )
     return Path(parsed.database)
 
 
@@ -36,8 +38,10 @@ def backup(url: str, target: Path) -> int:
         raise BackupError(f"{target} gibt es schon / already exists")
     partial = target.with_name(f".{target.name}.partial")
     try:
-        with closing(sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)) as source, \
-                closing(sqlite3.connect(partial)) as copy:
+        with (
+            closing(sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)) as source,
+            closing(sqlite3.connect(partial)) as copy,
+        ):
             source.backup(copy, pages=256)
             verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
             if verdict != "ok":

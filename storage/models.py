@@ -34,8 +34,6 @@ def _utc_column(nullable: bool = False) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable)
 
 
-
-
 class Session(SQLModel, table=True):
     """One event of the series (shown to users as #id)."""
 
@@ -62,6 +60,13 @@ class Session(SQLModel, table=True):
     created_by: str
     created_at: datetime = Field(sa_column=_utc_column())
 
+    @property
+    def number(self) -> int:
+        """The session's number (shown as #N); it has one once saved."""
+        if self.id is None:
+            raise ValueError("the session has not been saved yet")
+        return self.id
+
 
 class Registration(SQLModel, table=True):
     """A person's place in a session; `queued_at` orders the waiting list."""
@@ -74,8 +79,7 @@ class Registration(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"),
-                                             nullable=False))
+    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False))
     user_id: str
     status: str = Field(sa_column=Column(String(16), nullable=False))
     municipality: str | None = None
@@ -104,7 +108,6 @@ class HandledEvent(SQLModel, table=True):
     handled_at: datetime = Field(sa_column=_utc_column())
 
 
-
 class PlannedMessage(SQLModel, table=True):
     """A message the bot must post once at `due_at`: the source of truth for the scheduler.
 
@@ -123,8 +126,7 @@ class PlannedMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String, nullable=False, unique=True))
     kind: str = Field(sa_column=Column(String(16), nullable=False))
-    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"),
-                                             nullable=False))
+    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False))
     room_id: str | None = None
     user_id: str | None = None
     due_at: datetime = Field(sa_column=_utc_column())
@@ -150,8 +152,9 @@ class Material(SQLModel, table=True):
     __tablename__ = "materials"
 
     id: int | None = Field(default=None, primary_key=True)
-    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"),
-                                             nullable=False, index=True))
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     url: str
     title: str | None = None
     added_by: str
@@ -176,8 +179,9 @@ class QaRound(SQLModel, table=True):
     __tablename__ = "qa_rounds"
 
     id: int | None = Field(default=None, primary_key=True)
-    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"),
-                                             nullable=False, index=True))
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
     room_id: str
     root_event_id: str | None = Field(default=None, index=True)
     opened_by: str
@@ -185,7 +189,6 @@ class QaRound(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # The ranked digest in Markdown, written when the round closes.
     digest: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-
 
 
 class Question(SQLModel, table=True):
@@ -197,10 +200,12 @@ class Question(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("session_id", "number", name="uq_questions_session_number"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"),
-                                             nullable=False, index=True))
-    round_id: int | None = Field(default=None, sa_column=Column(Integer, ForeignKey("qa_rounds.id",
-                                                                                   ondelete="SET NULL")))
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    round_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("qa_rounds.id", ondelete="SET NULL"))
+    )
     number: int
     author: str
     anonymous: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
@@ -218,8 +223,7 @@ class Vote(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("question_id", "user_id", name="uq_votes_question_user"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    question_id: int = Field(sa_column=Column(Integer, ForeignKey("questions.id", ondelete="CASCADE"),
-                                              nullable=False))
+    question_id: int = Field(sa_column=Column(Integer, ForeignKey("questions.id", ondelete="CASCADE"), nullable=False))
     user_id: str
     reaction_event_id: str = Field(index=True)
     voted_at: datetime = Field(sa_column=_utc_column())

@@ -43,15 +43,25 @@ class PersonData:
 
 async def person_data(s: AsyncSession, user_id: str) -> PersonData:
     registrations = await s.exec(
-        select(Registration, Session).join(Session, col(Session.id) == col(Registration.session_id))
-        .where(Registration.user_id == user_id).order_by(col(Session.starts_at)))
+        select(Registration, Session)
+        .join(Session, col(Session.id) == col(Registration.session_id))
+        .where(Registration.user_id == user_id)
+        .order_by(col(Session.starts_at))
+    )
     created = await s.exec(select(Session).where(Session.created_by == user_id).order_by(col(Session.id)))
     added = await s.exec(select(Material).where(Material.added_by == user_id).order_by(col(Material.id)))
-    direct = await s.exec(select(PlannedMessage).where(PlannedMessage.user_id == user_id)
-                          .order_by(col(PlannedMessage.due_at)))
+    direct = await s.exec(
+        select(PlannedMessage).where(PlannedMessage.user_id == user_id).order_by(col(PlannedMessage.due_at))
+    )
     asked = await s.exec(select(Question).where(Question.author == user_id).order_by(col(Question.asked_at)))
-    return PersonData(await s.get(PersonSettings, user_id), [(r, x) for r, x in registrations.all()],
-                      list(created.all()), list(added.all()), list(direct.all()), list(asked.all()))
+    return PersonData(
+        await s.get(PersonSettings, user_id),
+        [(r, x) for r, x in registrations.all()],
+        list(created.all()),
+        list(added.all()),
+        list(direct.all()),
+        list(asked.all()),
+    )
 
 
 async def forget_person(s: AsyncSession, user_id: str, placeholder: str = FORGOTTEN) -> None:
@@ -79,13 +89,20 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
     ended = select(Session.id).where(col(Session.ends_at) < ended_before)
     asked = select(Question.id).where(col(Question.session_id).in_(ended))
     await s.exec(delete(Vote).where(col(Vote.question_id).in_(asked)))
-    for question in (await s.exec(select(Question).where(col(Question.session_id).in_(ended),
-                                                         Question.author != placeholder))).all():
+    for question in (
+        await s.exec(select(Question).where(col(Question.session_id).in_(ended), Question.author != placeholder))
+    ).all():
         question.author = placeholder
         await save(s, question)
-    with_people = (await s.exec(select(func.count(func.distinct(Registration.session_id)))
-                                .where(col(Registration.session_id).in_(ended)))).one()
+    with_people = (
+        await s.exec(
+            select(func.count(func.distinct(Registration.session_id))).where(col(Registration.session_id).in_(ended))
+        )
+    ).one()
     await s.exec(delete(Registration).where(col(Registration.session_id).in_(ended)))
-    await s.exec(delete(PlannedMessage).where(col(PlannedMessage.session_id).in_(ended),
-                                              col(PlannedMessage.user_id).is_not(None)))
+    await s.exec(
+        delete(PlannedMessage).where(
+            col(PlannedMessage.session_id).in_(ended), col(PlannedMessage.user_id).is_not(None)
+        )
+    )
     return int(with_people)

@@ -42,9 +42,11 @@ async def planned_by_key(s: AsyncSession, key: str) -> PlannedMessage | None:
 
 
 async def planned_of_session(s: AsyncSession, session_id: int, kinds: Iterable[str]) -> list[PlannedMessage]:
-    query = (select(PlannedMessage)
-             .where(PlannedMessage.session_id == session_id, col(PlannedMessage.kind).in_(list(kinds)))
-             .order_by(col(PlannedMessage.due_at), col(PlannedMessage.id)))
+    query = (
+        select(PlannedMessage)
+        .where(PlannedMessage.session_id == session_id, col(PlannedMessage.kind).in_(list(kinds)))
+        .order_by(col(PlannedMessage.due_at), col(PlannedMessage.id))
+    )
     return list((await s.exec(query)).all())
 
 
@@ -55,8 +57,13 @@ def _in_room(query, room_id: str | None):  # type: ignore[no-untyped-def]
     return query.join(Session, col(Session.id) == col(PlannedMessage.session_id)).where(Session.room_id == room_id)
 
 
-async def pending(s: AsyncSession, session_id: int | None = None, due_by: datetime | None = None,
-                  limit: int | None = None, room_id: str | None = None) -> list[PlannedMessage]:
+async def pending(
+    s: AsyncSession,
+    session_id: int | None = None,
+    due_by: datetime | None = None,
+    limit: int | None = None,
+    room_id: str | None = None,
+) -> list[PlannedMessage]:
     """Messages still to send, soonest first (of one session or room, or due by a time)."""
     query = _in_room(select(PlannedMessage).where(PlannedMessage.status == PlannedStatus.PENDING), room_id)
     if session_id is not None:
@@ -78,30 +85,43 @@ async def planned_counts(s: AsyncSession) -> dict[str, int]:
 
 
 async def announcement_by_event(s: AsyncSession, event_id: str) -> PlannedMessage | None:
-    query = select(PlannedMessage).where(PlannedMessage.sent_event_id == event_id,
-                                         PlannedMessage.kind == "announcement")
+    query = select(PlannedMessage).where(
+        PlannedMessage.sent_event_id == event_id, PlannedMessage.kind == "announcement"
+    )
     return (await s.exec(query)).first()
 
 
 async def latest_announcement(s: AsyncSession, session_id: int) -> PlannedMessage | None:
     """The announcement of a session sent last: the one kept current."""
-    query = (select(PlannedMessage)
-             .where(PlannedMessage.session_id == session_id, PlannedMessage.kind == "announcement",
-                    PlannedMessage.status == PlannedStatus.SENT)
-             .order_by(col(PlannedMessage.sent_at).desc(), col(PlannedMessage.id).desc()))
+    query = (
+        select(PlannedMessage)
+        .where(
+            PlannedMessage.session_id == session_id,
+            PlannedMessage.kind == "announcement",
+            PlannedMessage.status == PlannedStatus.SENT,
+        )
+        .order_by(col(PlannedMessage.sent_at).desc(), col(PlannedMessage.id).desc())
+    )
     return (await s.exec(query)).first()
 
 
-async def troubled(s: AsyncSession, since: datetime, limit: int = 20,
-                   room_id: str | None = None) -> list[PlannedMessage]:
+async def troubled(
+    s: AsyncSession, since: datetime, limit: int = 20, room_id: str | None = None
+) -> list[PlannedMessage]:
     """Messages that were skipped, failed or sent late since `since`, newest first."""
-    query = (_in_room(select(PlannedMessage), room_id)
-             .where(col(PlannedMessage.due_at) >= since,
-                    or_(col(PlannedMessage.status).in_([PlannedStatus.SKIPPED, PlannedStatus.FAILED]),
-                        and_(col(PlannedMessage.status) == PlannedStatus.SENT, col(PlannedMessage.late).is_(True)),
-                        and_(col(PlannedMessage.status) == PlannedStatus.PENDING, col(PlannedMessage.attempts) > 0)))
-             .order_by(col(PlannedMessage.due_at).desc())
-             .limit(limit))
+    query = (
+        _in_room(select(PlannedMessage), room_id)
+        .where(
+            col(PlannedMessage.due_at) >= since,
+            or_(
+                col(PlannedMessage.status).in_([PlannedStatus.SKIPPED, PlannedStatus.FAILED]),
+                and_(col(PlannedMessage.status) == PlannedStatus.SENT, col(PlannedMessage.late).is_(True)),
+                and_(col(PlannedMessage.status) == PlannedStatus.PENDING, col(PlannedMessage.attempts) > 0),
+            ),
+        )
+        .order_by(col(PlannedMessage.due_at).desc())
+        .limit(limit)
+    )
     return list((await s.exec(query)).all())
 
 
@@ -123,14 +143,25 @@ async def plan_session(s: AsyncSession, session: Session, settings: ScheduleSett
     """Bring a session's announcements and reminders in line with its (new) start or cancellation."""
     rows = {row.id: row for row in await planned_of_session(s, row_id(session), FROM_SCHEDULE)}
     existing = [Existing(r.id, Kind(r.kind), slot_in(r.key), r.status, r.due_at) for r in rows.values() if r.id]
-    wanted = [] if session.status == SessionStatus.CANCELLED else wanted_slots(
-        session.starts_at, settings.announce_before, settings.remind_before, settings.timezone, now)
+    wanted = (
+        []
+        if session.status == SessionStatus.CANCELLED
+        else wanted_slots(session.starts_at, settings.announce_before, settings.remind_before, settings.timezone, now)
+    )
     for change in reconcile(existing, wanted):
         slot = change.slot
         if change.action == Action.CREATE and slot:
-            await save(s, PlannedMessage(
-                key=schedule_key(slot.kind, row_id(session), slot.slot), kind=slot.kind, session_id=row_id(session),
-                room_id=session.room_id, due_at=slot.due_at, created_at=now))
+            await save(
+                s,
+                PlannedMessage(
+                    key=schedule_key(slot.kind, row_id(session), slot.slot),
+                    kind=slot.kind,
+                    session_id=row_id(session),
+                    room_id=session.room_id,
+                    due_at=slot.due_at,
+                    created_at=now,
+                ),
+            )
         elif change.action == Action.MOVE and slot and change.id:
             rows[change.id].due_at = slot.due_at
         elif change.action == Action.REARM and slot and change.id:
@@ -147,15 +178,32 @@ def skip(row: PlannedMessage, reason: str) -> None:
     row.status, row.last_error = PlannedStatus.SKIPPED, reason
 
 
-async def plan_once(s: AsyncSession, kind: Kind, session: Session, key: str, due_at: datetime, now: datetime,
-                    data: dict[str, Any] | None = None, user_id: str | None = None) -> PlannedMessage:
+async def plan_once(
+    s: AsyncSession,
+    kind: Kind,
+    session: Session,
+    key: str,
+    due_at: datetime,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    user_id: str | None = None,
+) -> PlannedMessage:
     """A one-off message (to the session's room, or to `user_id` directly); nothing new if `key` exists."""
     row = await planned_by_key(s, key)
     if row is None:
-        row = await save(s, PlannedMessage(
-            key=key, kind=kind, session_id=row_id(session), room_id=None if user_id else session.room_id,
-            user_id=user_id, due_at=due_at, payload=json.dumps(data, ensure_ascii=False) if data else None,
-            created_at=now))
+        row = await save(
+            s,
+            PlannedMessage(
+                key=key,
+                kind=kind,
+                session_id=row_id(session),
+                room_id=None if user_id else session.room_id,
+                user_id=user_id,
+                due_at=due_at,
+                payload=json.dumps(data, ensure_ascii=False) if data else None,
+                created_at=now,
+            ),
+        )
     return row
 
 

@@ -35,8 +35,9 @@ async def round_by_root(s: AsyncSession, root_event_id: str) -> QaRound | None:
     return (await s.exec(select(QaRound).where(QaRound.root_event_id == root_event_id))).first()
 
 
-async def latest_round(s: AsyncSession, *, session_id: int | None = None, room_id: str | None = None,
-                       only_open: bool = False) -> QaRound | None:
+async def latest_round(
+    s: AsyncSession, *, session_id: int | None = None, room_id: str | None = None, only_open: bool = False
+) -> QaRound | None:
     """The most recent round of a session, or in a room."""
     query = select(QaRound)
     if session_id is not None:
@@ -56,16 +57,25 @@ async def next_question_number(s: AsyncSession, session_id: int) -> int:
 async def questions(s: AsyncSession, session_id: int) -> list[QuestionVotes]:
     """A session's questions with their votes, in the order they were asked."""
     votes = func.count(col(Vote.id))
-    query = (select(Question, votes).outerjoin(Vote, col(Vote.question_id) == col(Question.id))
-             .where(Question.session_id == session_id).group_by(col(Question.id)).order_by(col(Question.number)))
+    query = (
+        select(Question, votes)
+        .outerjoin(Vote, col(Vote.question_id) == col(Question.id))
+        .where(Question.session_id == session_id)
+        .group_by(col(Question.id))
+        .order_by(col(Question.number))
+    )
     return [QuestionVotes(row[0], row[1]) for row in (await s.exec(query)).all()]
 
 
 async def waiting_questions(s: AsyncSession, session_id: int) -> list[Question]:
     """Questions sent before the round, not yet posted in its thread."""
-    query = (select(Question).where(Question.session_id == session_id, col(Question.event_id).is_(None),
-                                    Question.status == QuestionStatus.OPEN)
-             .order_by(col(Question.number)))
+    query = (
+        select(Question)
+        .where(
+            Question.session_id == session_id, col(Question.event_id).is_(None), Question.status == QuestionStatus.OPEN
+        )
+        .order_by(col(Question.number))
+    )
     return list((await s.exec(query)).all())
 
 
@@ -93,12 +103,20 @@ async def vote_by_reaction(s: AsyncSession, reaction_event_id: str) -> Vote | No
 
 async def qa_summary(s: AsyncSession, session_id: int) -> tuple[int, int] | None:
     """(answered, still open) questions of a session whose round has closed; None without one."""
-    closed = await s.exec(select(QaRound.id).where(QaRound.session_id == session_id,
-                                                   col(QaRound.closed_at).is_not(None)))
+    closed = await s.exec(
+        select(QaRound.id).where(QaRound.session_id == session_id, col(QaRound.closed_at).is_not(None))
+    )
     if closed.first() is None:
         return None
-    counts = dict((await s.exec(select(Question.status, func.count(col(Question.id)))
-                                .where(Question.session_id == session_id).group_by(Question.status))).all())
+    counts = dict(
+        (
+            await s.exec(
+                select(Question.status, func.count(col(Question.id)))
+                .where(Question.session_id == session_id)
+                .group_by(Question.status)
+            )
+        ).all()
+    )
     return counts.get(QuestionStatus.ANSWERED, 0), counts.get(QuestionStatus.OPEN, 0)
 
 

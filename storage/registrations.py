@@ -39,9 +39,11 @@ async def registration(s: AsyncSession, session_id: int, user_id: str) -> Regist
 
 
 async def active_registrations(s: AsyncSession, session_id: int) -> list[Registration]:
-    query = (select(Registration)
-             .where(Registration.session_id == session_id, col(Registration.status).in_(ACTIVE))
-             .order_by(col(Registration.queued_at), col(Registration.id)))
+    query = (
+        select(Registration)
+        .where(Registration.session_id == session_id, col(Registration.status).in_(ACTIVE))
+        .order_by(col(Registration.queued_at), col(Registration.id))
+    )
     return list((await s.exec(query)).all())
 
 
@@ -54,17 +56,25 @@ async def my_registrations(s: AsyncSession, user_id: str, now: datetime) -> list
     ahead = aliased(Registration)
     position = (
         select(func.count(col(ahead.id)))
-        .where(col(ahead.session_id) == col(Registration.session_id),
-               col(ahead.status) == RegistrationStatus.WAITLISTED,
-               or_(col(ahead.queued_at) < col(Registration.queued_at),
-                   and_(col(ahead.queued_at) == col(Registration.queued_at), col(ahead.id) < col(Registration.id))))
+        .where(
+            col(ahead.session_id) == col(Registration.session_id),
+            col(ahead.status) == RegistrationStatus.WAITLISTED,
+            or_(
+                col(ahead.queued_at) < col(Registration.queued_at),
+                and_(col(ahead.queued_at) == col(Registration.queued_at), col(ahead.id) < col(Registration.id)),
+            ),
+        )
         .scalar_subquery()
     )
     query = (
         select(Session, Registration.status, position)
         .join(Registration, col(Registration.session_id) == col(Session.id))
-        .where(Registration.user_id == user_id, col(Registration.status).in_(ACTIVE),
-               Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) > now)
+        .where(
+            Registration.user_id == user_id,
+            col(Registration.status).in_(ACTIVE),
+            Session.status == SessionStatus.SCHEDULED,
+            col(Session.ends_at) > now,
+        )
         .order_by(col(Session.starts_at))
     )
     return [
@@ -80,19 +90,26 @@ async def registration_by_reaction(s: AsyncSession, reaction_event_id: str) -> R
 
 async def registered_user_ids(s: AsyncSession, session_id: int) -> list[str]:
     """People with a place (not waiting), in the order they registered."""
-    query = (select(Registration.user_id)
-             .where(Registration.session_id == session_id, Registration.status == RegistrationStatus.REGISTERED)
-             .order_by(col(Registration.queued_at), col(Registration.id)))
+    query = (
+        select(Registration.user_id)
+        .where(Registration.session_id == session_id, Registration.status == RegistrationStatus.REGISTERED)
+        .order_by(col(Registration.queued_at), col(Registration.id))
+    )
     return list((await s.exec(query)).all())
 
 
 async def dm_reminder_user_ids(s: AsyncSession, session_id: int) -> list[str]:
     """Registered people who asked for reminders by direct message."""
-    query = (select(Registration.user_id)
-             .join(PersonSettings, col(PersonSettings.user_id) == col(Registration.user_id))
-             .where(Registration.session_id == session_id, Registration.status == RegistrationStatus.REGISTERED,
-                    col(PersonSettings.dm_reminders).is_(True))
-             .order_by(col(Registration.queued_at), col(Registration.id)))
+    query = (
+        select(Registration.user_id)
+        .join(PersonSettings, col(PersonSettings.user_id) == col(Registration.user_id))
+        .where(
+            Registration.session_id == session_id,
+            Registration.status == RegistrationStatus.REGISTERED,
+            col(PersonSettings.dm_reminders).is_(True),
+        )
+        .order_by(col(Registration.queued_at), col(Registration.id))
+    )
     return list((await s.exec(query)).all())
 
 

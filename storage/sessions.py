@@ -30,8 +30,7 @@ async def lock_session(s: AsyncSession, session_id: int) -> None:
     object this transaction loaded before. SQLite leaves out FOR UPDATE: there every transaction
     holds the database's write lock from its start (BEGIN IMMEDIATE, see storage.db).
     """
-    query = (select(Session).where(Session.id == session_id).with_for_update()
-             .execution_options(populate_existing=True))
+    query = select(Session).where(Session.id == session_id).with_for_update().execution_options(populate_existing=True)
     await s.exec(query)
 
 
@@ -41,13 +40,16 @@ def _counts() -> tuple[ColumnElement[int], ColumnElement[int]]:
     return registered, waitlisted
 
 
-async def upcoming_sessions(s: AsyncSession, now: datetime, limit: int = 50) -> list[SessionSummary]:
+async def upcoming_sessions(s: AsyncSession, now: datetime, limit: int = 50) -> list[SessionSummary[Session]]:
     """Scheduled sessions that have not ended, soonest first, with their counts."""
     registered, waitlisted = _counts()
     # Pick the sessions first (by the start-time index), then count only their registrations.
-    first = (select(Session.id)
-             .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) > now)
-             .order_by(col(Session.starts_at), col(Session.id)).limit(limit))
+    first = (
+        select(Session.id)
+        .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) > now)
+        .order_by(col(Session.starts_at), col(Session.id))
+        .limit(limit)
+    )
     query = (
         select(Session, registered, waitlisted)
         .outerjoin(Registration, col(Registration.session_id) == col(Session.id))
@@ -58,7 +60,7 @@ async def upcoming_sessions(s: AsyncSession, now: datetime, limit: int = 50) -> 
     return [SessionSummary(row[0], row[1], row[2]) for row in (await s.exec(query)).all()]
 
 
-async def session_summary(s: AsyncSession, session_id: int) -> SessionSummary | None:
+async def session_summary(s: AsyncSession, session_id: int) -> SessionSummary[Session] | None:
     registered, waitlisted = _counts()
     query = (
         select(Session, registered, waitlisted)
@@ -72,35 +74,47 @@ async def session_summary(s: AsyncSession, session_id: int) -> SessionSummary | 
 
 async def open_sessions(s: AsyncSession, now: datetime) -> list[Session]:
     """Scheduled sessions that have not started: the ones people can still register for."""
-    query = (select(Session)
-             .where(Session.status == SessionStatus.SCHEDULED, col(Session.starts_at) > now)
-             .order_by(col(Session.starts_at), col(Session.id)))
+    query = (
+        select(Session)
+        .where(Session.status == SessionStatus.SCHEDULED, col(Session.starts_at) > now)
+        .order_by(col(Session.starts_at), col(Session.id))
+    )
     return list((await s.exec(query)).all())
 
 
 async def running_sessions(s: AsyncSession, now: datetime, margin: timedelta) -> list[Session]:
     """Scheduled sessions under way (within `margin` before the start and after the end)."""
-    query = (select(Session)
-             .where(Session.status == SessionStatus.SCHEDULED, col(Session.starts_at) <= now + margin,
-                    col(Session.ends_at) >= now - margin)
-             .order_by(col(Session.starts_at)))
+    query = (
+        select(Session)
+        .where(
+            Session.status == SessionStatus.SCHEDULED,
+            col(Session.starts_at) <= now + margin,
+            col(Session.ends_at) >= now - margin,
+        )
+        .order_by(col(Session.starts_at))
+    )
     return list((await s.exec(query)).all())
 
 
 async def past_sessions(s: AsyncSession, now: datetime, limit: int = 20) -> list[Session]:
     """Sessions that have ended (not cancelled), latest first."""
-    query = (select(Session)
-             .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) <= now)
-             .order_by(col(Session.starts_at).desc())
-             .limit(limit))
+    query = (
+        select(Session)
+        .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) <= now)
+        .order_by(col(Session.starts_at).desc())
+        .limit(limit)
+    )
     return list((await s.exec(query)).all())
 
 
 async def materials(s: AsyncSession, session_ids: list[int]) -> list[Material]:
     if not session_ids:
         return []
-    query = (select(Material).where(col(Material.session_id).in_(session_ids))
-             .order_by(col(Material.added_at), col(Material.id)))
+    query = (
+        select(Material)
+        .where(col(Material.session_id).in_(session_ids))
+        .order_by(col(Material.added_at), col(Material.id))
+    )
     return list((await s.exec(query)).all())
 
 

@@ -29,9 +29,12 @@ async def _sync_sequences(conn: AsyncConnection) -> None:
     for table in SQLModel.metadata.sorted_tables:
         for column in table.primary_key.columns:
             if isinstance(column.type, Integer) and column.autoincrement in (True, "auto"):
-                await conn.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
-                    f"COALESCE(MAX({column.name}), 1), MAX({column.name}) IS NOT NULL) FROM {table.name}"))
+                await conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+                        f"COALESCE(MAX({column.name}), 1), MAX({column.name}) IS NOT NULL) FROM {table.name}"
+                    )
+                )
 
 
 async def copy_database(source_url: str, target_url: str) -> dict[str, int]:

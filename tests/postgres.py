@@ -34,8 +34,10 @@ on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgres
 def unavailable() -> str | None:
     """Why no cluster can be started here, or None when it can."""
     if not (PG_BIN / "postgres").is_file():
-        return (f"PostgreSQL server binaries not found in {PG_BIN} "
-                "(Debian: apt-get install postgresql-15, or set REGIOBOT_PG_BIN)")
+        return (
+            f"PostgreSQL server binaries not found in {PG_BIN} "
+            "(Debian: apt-get install postgresql-15, or set REGIOBOT_PG_BIN)"
+        )
     if os.geteuid() == 0:
         if shutil.which("runuser") is None:
             return "running as root, and runuser (util-linux) is missing to start PostgreSQL as another user"
@@ -71,12 +73,36 @@ class PostgresCluster:
             shutil.chown(self.directory, SERVER_USER, SERVER_USER)
         password_file = self.directory / "password"
         password_file.write_text(self.password)
-        self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, f"--pwfile={password_file}",
-                  "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync")
-        options = (f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        self._run("pg_ctl", "start", "-D", str(self.data), "-w", "-t", "60", "-o", options,
-                  "-l", str(self.directory / "server.log"))
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            SUPERUSER,
+            f"--pwfile={password_file}",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+        options = (
+            f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run(
+            "pg_ctl",
+            "start",
+            "-D",
+            str(self.data),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "-l",
+            str(self.directory / "server.log"),
+        )
         return self
 
     def stop(self) -> None:
@@ -91,8 +117,9 @@ class PostgresCluster:
     async def create_database(self) -> str:
         """A new, empty database; returns its SQLAlchemy URL."""
         name = f"regiobot_{next(self._names)}"
-        connection = await asyncpg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER,
-                                           password=self.password, database="postgres")
+        connection = await asyncpg.connect(
+            host="127.0.0.1", port=self.port, user=SUPERUSER, password=self.password, database="postgres"
+        )
         try:
             await connection.execute(f'CREATE DATABASE "{name}"')
         finally:

@@ -81,14 +81,17 @@ async def bot_config(synapse: Synapse, tmp_path: Path, database_url: str) -> Cal
     """bot_config(coordinators=[…]) registers a fresh bot account and returns its config
     (on SQLite, or on PostgreSQL where the test is parametrised with `on_both_databases`)."""
 
-    async def make(coordinators: list[str] = (), server: Synapse | None = None,
-                   **sections: dict[str, Any]) -> Config:
+    async def make(coordinators: list[str] = (), server: Synapse | None = None, **sections: dict[str, Any]) -> Config:
         server = server or synapse
         localpart = f"regiobot{next(_names)}"
         await server.register(localpart, "bot-password")
         data: dict[str, Any] = {
-            "matrix": {"homeserver": server.url, "user_id": server.user_id(localpart),
-                       "password": "bot-password", "device_id": "REGIOBOTTEST"},
+            "matrix": {
+                "homeserver": server.url,
+                "user_id": server.user_id(localpart),
+                "password": "bot-password",
+                "device_id": "REGIOBOTTEST",
+            },
             "storage": {"url": database_url},
             "bot": {"timezone": "Europe/Berlin"},
             "roles": {"coordinators": list(coordinators)},

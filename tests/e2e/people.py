@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import tempfile
 import time
@@ -20,7 +21,6 @@ from nio import (
     RoomSendResponse,
     SyncResponse,
 )
-
 from nio.crypto import decrypt_attachment
 
 from bot.devserver import Synapse
@@ -43,8 +43,12 @@ class Person:
 
     def __init__(self, synapse: Synapse, localpart: str, password: str) -> None:
         self._store = tempfile.TemporaryDirectory(prefix=f"{localpart}-store-")
-        self.client = AsyncClient(synapse.url, synapse.user_id(localpart), store_path=self._store.name,
-                                  config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True))
+        self.client = AsyncClient(
+            synapse.url,
+            synapse.user_id(localpart),
+            store_path=self._store.name,
+            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True),
+        )
         self.password = password
         self.events: list[Event] = []
         self._changed = asyncio.Condition()
@@ -72,8 +76,11 @@ class Person:
             await Matrix(self.client).maintain_keys()
             for room_id in response.rooms.invite:
                 await self.client.join(room_id)
-            fresh = [dict(e.source, room_id=room_id, encrypted=bool(getattr(e, "decrypted", False)))
-                     for room_id, info in response.rooms.join.items() for e in info.timeline.events]
+            fresh = [
+                dict(e.source, room_id=room_id, encrypted=bool(getattr(e, "decrypted", False)))
+                for room_id, info in response.rooms.join.items()
+                for e in info.timeline.events
+            ]
             if fresh:
                 async with self._changed:
                     self.events.extend(fresh)
@@ -85,10 +92,16 @@ class Person:
         await self.client.close()
         self._store.cleanup()
 
-    async def create_room(self, invite: list[str], name: str | None = "Regiopol Akademie (Test)",
-                          encrypted: bool = False, direct: bool = False) -> str:
-        response = await self.client.room_create(name=name, invite=invite, is_direct=direct,
-                                                 initial_state=[ENCRYPTION_STATE] if encrypted else [])
+    async def create_room(
+        self,
+        invite: list[str],
+        name: str | None = "Regiopol Akademie (Test)",
+        encrypted: bool = False,
+        direct: bool = False,
+    ) -> str:
+        response = await self.client.room_create(
+            name=name, invite=invite, is_direct=direct, initial_state=[ENCRYPTION_STATE] if encrypted else []
+        )
         assert isinstance(response, RoomCreateResponse), response
         return str(response.room_id)
 
@@ -104,12 +117,22 @@ class Person:
             assert time.monotonic() < deadline, f"{self.user_id} never saw room {room_id}"
             await asyncio.sleep(0.05)
 
-    async def say(self, room_id: str, body: str, thread_root: str | None = None,
-                  msgtype: str = "m.text", extra: dict[str, Any] | None = None) -> str:
+    async def say(
+        self,
+        room_id: str,
+        body: str,
+        thread_root: str | None = None,
+        msgtype: str = "m.text",
+        extra: dict[str, Any] | None = None,
+    ) -> str:
         content: dict[str, Any] = {"msgtype": msgtype, "body": body, **(extra or {})}
         if thread_root:
-            content["m.relates_to"] = {"rel_type": "m.thread", "event_id": thread_root,
-                                       "is_falling_back": True, "m.in_reply_to": {"event_id": thread_root}}
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": thread_root,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": thread_root},
+            }
         await self.knows(room_id)
         response = await self.client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
         assert isinstance(response, RoomSendResponse), response
@@ -127,8 +150,7 @@ class Person:
         assert isinstance(response, RoomRedactResponse), response
         return str(response.event_id)
 
-    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 15.0,
-                       count: int = 1) -> list[Event]:
+    async def wait_for(self, predicate: Callable[[Event], bool], timeout: float = 15.0, count: int = 1) -> list[Event]:
         """The first `count` events matching `predicate`, waiting up to `timeout` seconds."""
         deadline = time.monotonic() + timeout
         async with self._changed:
@@ -139,23 +161,19 @@ class Person:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AssertionError(f"{self.user_id} saw {len(found)} of {count} expected events")
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), remaining)
-                except TimeoutError:
-                    pass
 
     def answers_to(self, event_id: str) -> list[Event]:
         return [e for e in self.events if replied_to(e) == event_id]
 
     async def answer(self, room_id: str, event_id: str, timeout: float = 15.0) -> Event:
         """The bot's answer to one command."""
-        return (await self.wait_for(lambda e: replied_to(e) == event_id and e["room_id"] == room_id,
-                                    timeout))[0]
+        return (await self.wait_for(lambda e: replied_to(e) == event_id and e["room_id"] == room_id, timeout))[0]
 
     async def ask(self, room_id: str, body: str, **kwargs: Any) -> Event:
         """Send a command and return the bot's answer."""
         return await self.answer(room_id, await self.say(room_id, body, **kwargs))
-
 
     async def download(self, event: Event) -> bytes:
         """The content of an m.file event (decrypted, when it is an encrypted attachment)."""
@@ -164,8 +182,9 @@ class Person:
         response = await self.client.download(mxc=encrypted["url"] if encrypted else content["url"])
         assert isinstance(response, MemoryDownloadResponse), response
         if encrypted:
-            return decrypt_attachment(response.body, encrypted["key"]["k"], encrypted["hashes"]["sha256"],
-                                      encrypted["iv"])
+            return decrypt_attachment(
+                response.body, encrypted["key"]["k"], encrypted["hashes"]["sha256"], encrypted["iv"]
+            )
         return bytes(response.body)
 
 
@@ -173,8 +192,9 @@ async def shared_room(coordinator: Person, bot_id: str, *staff: Person) -> str:
     room_id = await coordinator.create_room(invite=[bot_id, *(p.user_id for p in staff)])
     for person in staff:
         await person.join(room_id)
-    await coordinator.wait_for(lambda e: e["sender"] == bot_id and e["room_id"] == room_id
-                               and e.get("type") == "m.room.message")
+    await coordinator.wait_for(
+        lambda e: e["sender"] == bot_id and e["room_id"] == room_id and e.get("type") == "m.room.message"
+    )
     return room_id
 
 

@@ -21,10 +21,19 @@ ENCRYPTION = {"type": "m.room.encryption", "state_key": "", "content": {"algorit
 
 def write_config(path: Path, config: Config, **matrix: str) -> Path:
     """The TOML file for `config`, with [matrix] keys replaced by `matrix`."""
-    values: dict[str, Any] = {"homeserver": config.matrix.homeserver, "user_id": config.matrix.user_id,
-                              "password": config.matrix.password, "device_id": config.matrix.device_id, **matrix}
-    lines = ["[matrix]", *(f"{k} = {json.dumps(v)}" for k, v in values.items()),
-             "[storage]", f"url = {json.dumps(config.storage_url)}"]
+    values: dict[str, Any] = {
+        "homeserver": config.matrix.homeserver,
+        "user_id": config.matrix.user_id,
+        "password": config.matrix.password,
+        "device_id": config.matrix.device_id,
+        **matrix,
+    }
+    lines = [
+        "[matrix]",
+        *(f"{k} = {json.dumps(v)}" for k, v in values.items()),
+        "[storage]",
+        f"url = {json.dumps(config.storage_url)}",
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -32,8 +41,15 @@ def write_config(path: Path, config: Config, **matrix: str) -> Path:
 async def check_config(path: Path) -> tuple[int, str]:
     """Run `regiobot check-config` as the admin would; exit status and output."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "check-config", "--config", str(path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "bot",
+        "check-config",
+        "--config",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await process.communicate()
     return process.returncode, output.decode()
 
@@ -58,12 +74,16 @@ async def test_a_working_setup_then_rooms_where_the_bot_cannot_work(people, bot_
     assert config.matrix.device_id in devices_before
     assert "keine Termine" in (await anna.ask(room, "!termine"))["content"]["body"]
 
-    read_only = await anna.client.room_create(name="Nur lesen", invite=[bot.user_id],
-                                              power_level_override={"events_default": 50})
+    read_only = await anna.client.room_create(
+        name="Nur lesen", invite=[bot.user_id], power_level_override={"events_default": 50}
+    )
     secret = await anna.client.room_create(name="Vertraulich", invite=[bot.user_id], initial_state=[ENCRYPTION])
     for room in (read_only.room_id, secret.room_id):
-        await anna.wait_for(lambda e, room=room: e["room_id"] == room and e.get("state_key") == bot.user_id
-                            and e["content"].get("membership") == "join")
+        await anna.wait_for(
+            lambda e, room=room: (
+                e["room_id"] == room and e.get("state_key") == bot.user_id and e["content"].get("membership") == "join"
+            )
+        )
 
     status, output = await check_config(path)
     assert status == 2, output
@@ -88,8 +108,9 @@ async def test_unreachable_homeserver(bot_config, tmp_path):
     assert f"✗ Homeserver {closed} nicht erreichbar" in output and "Traceback" not in output
 
 
-@pytest.mark.parametrize(("line", "key"), [('language = "fr"', "[bot] language"),
-                                           ('timezone = "Europe/Bielefeld"', "[bot] timezone")])
+@pytest.mark.parametrize(
+    ("line", "key"), [('language = "fr"', "[bot] language"), ('timezone = "Europe/Bielefeld"', "[bot] timezone")]
+)
 async def test_bad_key(bot_config, tmp_path, capsys, line, key):
     path = write_config(tmp_path / "config.toml", await bot_config())
     path.write_text(path.read_text() + f"[bot]\n{line}\n")

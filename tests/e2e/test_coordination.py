@@ -22,9 +22,12 @@ async def test_change_and_cancel_tell_the_people_registered(people, bot_config, 
     bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
     room = await shared_room(anna, bot.user_id, bernd, clara)
 
-    created = await anna.ask(room, "!termin neu\nTitel: Starkregenvorsorge\nWann: 10.12.2099 14–15 Uhr\n"
-                                   "Input: Gefahrenkarten lesen\nReferent: Stadt Bielefeld\nPlätze: 1\n"
-                                   "Region: Bielefeld\nAnmeldeschluss: 8.12.2099 12 Uhr")
+    created = await anna.ask(
+        room,
+        "!termin neu\nTitel: Starkregenvorsorge\nWann: 10.12.2099 14–15 Uhr\n"
+        "Input: Gefahrenkarten lesen\nReferent: Stadt Bielefeld\nPlätze: 1\n"
+        "Region: Bielefeld\nAnmeldeschluss: 8.12.2099 12 Uhr",
+    )
     text = body(created)
     assert "Termin #1 angelegt" in text and "Input: Gefahrenkarten lesen" in text
     assert "Region: Bielefeld" in text and "Anmeldeschluss: Di 08.12.2099, 12:00 Uhr" in text
@@ -65,8 +68,11 @@ async def test_participant_list_goes_privately_and_calendar_files_follow_changes
     anna, bernd = await people("anna"), await people("bernd")
     bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
     room = await shared_room(anna, bot.user_id, bernd)
-    await anna.ask(room, "!termin neu Fördermittel kompakt | 14.01.2099, 14:00 – 15:30 Uhr | Plätze: 20"
-                         " | Link: https://meet.example.org/foerder")
+    await anna.ask(
+        room,
+        "!termin neu Fördermittel kompakt | 14.01.2099, 14:00 – 15:30 Uhr | Plätze: 20"
+        " | Link: https://meet.example.org/foerder",
+    )
     await bernd.ask(room, "!anmelden #1 Stadt Paderborn")
     await anna.ask(room, "!anmelden #1")
 
@@ -74,8 +80,7 @@ async def test_participant_list_goes_privately_and_calendar_files_follow_changes
     assert "2 angemeldet" in body(summary) and "1 Kommunen" in body(summary) and "privat" in body(summary)
     assert bernd.user_id not in body(summary)
     assert "Koordination" in body(await bernd.ask(room, "!teilnehmer #1"))
-    (csv_event,) = await anna.wait_for(lambda e: e["content"].get("msgtype") == "m.file"
-                                       and e["room_id"] != room)
+    (csv_event,) = await anna.wait_for(lambda e: e["content"].get("msgtype") == "m.file" and e["room_id"] != room)
     assert csv_event["content"]["info"]["mimetype"] == "text/csv"
     rows = list(csv.reader(io.StringIO((await anna.download(csv_event)).decode("utf-8-sig")), delimiter=";"))
     assert rows[0][:4] == ["Name", "Matrix-ID", "Kommune", "Status"]

@@ -33,8 +33,7 @@ async def test_encrypted_rooms_and_direct_chats(people, bot_config, run_bot, syn
 
     # The participant list goes to a new (encrypted) direct chat, as an encrypted attachment.
     await anna.ask(room, "!teilnehmer #1")
-    csv_event = (await anna.wait_for(lambda e: e["content"].get("msgtype") == "m.file"
-                                     and e["room_id"] != room))[0]
+    csv_event = (await anna.wait_for(lambda e: e["content"].get("msgtype") == "m.file" and e["room_id"] != room))[0]
     assert csv_event["encrypted"] and "file" in csv_event["content"] and "url" not in csv_event["content"]
     assert "Stadt Bielefeld" in (await anna.download(csv_event)).decode("utf-8-sig")
 
@@ -64,12 +63,22 @@ async def test_encrypted_rooms_and_direct_chats(people, bot_config, run_bot, syn
 
     # A message the bot cannot decrypt gets a hint, not silence.
     txn = uuid.uuid4().hex
-    garbled = {"algorithm": "m.megolm.v1.aes-sha2", "sender_key": "AAAA", "device_id": "NOSUCHDEVICE",
-               "session_id": "no-such-session", "ciphertext": "AwgAEpAB"}
-    async with aiohttp.ClientSession() as http:
-        async with http.put(f"{synapse.url}/_matrix/client/v3/rooms/{room}/send/m.room.encrypted/{txn}",
-                            json=garbled, headers={"Authorization": f"Bearer {bernd.client.access_token}"}) as resp:
-            assert resp.status == 200
-            event_id = (await resp.json())["event_id"]
+    garbled = {
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "sender_key": "AAAA",
+        "device_id": "NOSUCHDEVICE",
+        "session_id": "no-such-session",
+        "ciphertext": "AwgAEpAB",
+    }
+    async with (
+        aiohttp.ClientSession() as http,
+        http.put(
+            f"{synapse.url}/_matrix/client/v3/rooms/{room}/send/m.room.encrypted/{txn}",
+            json=garbled,
+            headers={"Authorization": f"Bearer {bernd.client.access_token}"},
+        ) as resp,
+    ):
+        assert resp.status == 200
+        event_id = (await resp.json())["event_id"]
     hint = (await bernd.wait_for(lambda e: replied_to(e) == event_id))[0]
     assert "nicht entschlüsseln" in body(hint)

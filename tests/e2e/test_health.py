@@ -34,8 +34,11 @@ async def test_healthz_and_metrics_of_a_running_bot(people, bot_config, run_bot)
 
     assert health["status"] == "ok" and health["database"] == {"status": "ok"}
     assert health["sync"]["status"] == "ok" and health["sync"]["last"]
-    seen = {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(exposition) for s in family.samples}
+    seen = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(exposition)
+        for s in family.samples
+    }
     commands = {labels: value for (name, labels), value in seen.items() if name == "regiobot_commands_total"}
     assert commands == {
         (("command", "termin neu"), ("outcome", "ok")): 1,
@@ -50,6 +53,7 @@ async def test_healthz_and_metrics_of_a_running_bot(people, bot_config, run_bot)
     async with bot.bot.db.transaction() as s:
         counts = await planned.planned_counts(s)
     assert counts == {"pending": 4}  # two announcements and two reminders, long before they are due
-    assert {status: seen[("regiobot_planned_messages", (("status", status),))]
-            for status in ("pending", "sent", "skipped", "failed")} == {"pending": 4, "sent": 0, "skipped": 0,
-                                                                         "failed": 0}
+    assert {
+        status: seen[("regiobot_planned_messages", (("status", status),))]
+        for status in ("pending", "sent", "skipped", "failed")
+    } == {"pending": 4, "sent": 0, "skipped": 0, "failed": 0}

@@ -53,8 +53,12 @@ class BotProcess:
     async def start(self) -> BotProcess:
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
-                                            cwd=PROJECT, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
+                cwd=PROJECT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while b"ready: answering commands" not in self.log_path.read_bytes()[offset:]:
             assert self.process.poll() is None, self.log_path.read_text()
@@ -78,8 +82,7 @@ class BotProcess:
             self.process.wait()
 
 
-async def test_killed_bot_answers_every_command_exactly_once_and_loses_no_registration(
-        people, bot_config, tmp_path):
+async def test_killed_bot_answers_every_command_exactly_once_and_loses_no_registration(people, bot_config, tmp_path):
     anna = await people("anna")
     staff = [await people(f"staff{i}") for i in range(4)]
     config = await bot_config(coordinators=[anna.user_id])
@@ -123,21 +126,28 @@ async def test_backup_while_the_bot_runs(people, bot_config, tmp_path):
     try:
         room = await shared_room(anna, config.matrix.user_id)
         await anna.ask(room, "!termin neu Fördermittel | 10.12.2099 14 Uhr")
-        writing = asyncio.gather(*(anna.ask(room, f"!termin neu Sitzung {n} | 1{n}.12.2099 10 Uhr")
-                                   for n in range(5)))
+        writing = asyncio.gather(*(anna.ask(room, f"!termin neu Sitzung {n} | 1{n}.12.2099 10 Uhr") for n in range(5)))
         target = tmp_path / "backup" / "regiobot-backup.db"
         target.parent.mkdir()
-        result = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bot", "backup", str(target),
-                                                          "--config", str(config_path)],
-                                         cwd=PROJECT, capture_output=True, text=True)
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot", "backup", str(target), "--config", str(config_path)],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+        )
         await writing
         assert result.returncode == 0, result.stderr
         with sqlite3.connect(target) as copy:
             assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
             assert 1 <= copy.execute("SELECT count(*) FROM sessions").fetchone()[0] <= 6
             assert copy.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-        again = subprocess.run([sys.executable, "-m", "bot", "backup", str(target), "--config", str(config_path)],
-                               cwd=PROJECT, capture_output=True, text=True)
+        again = subprocess.run(
+            [sys.executable, "-m", "bot", "backup", str(target), "--config", str(config_path)],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+        )
         assert again.returncode == 2 and "gibt es schon" in again.stderr
     finally:
         bot.stop_quietly()

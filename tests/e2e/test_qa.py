@@ -18,6 +18,7 @@ def in_thread(root: str):
     def match(e: Event) -> bool:
         relates = e.get("content", {}).get("m.relates_to") or {}
         return relates.get("rel_type") == "m.thread" and relates.get("event_id") == root
+
     return match
 
 
@@ -47,16 +48,21 @@ async def test_live_qa_round(people, bot_config, run_bot):
 
     # A question in the thread: numbered, acknowledged with a reaction.
     asked = await dora.say(room, "Gibt es dafür Fördermittel?", thread_root=root)
-    await dora.wait_for(lambda e: e.get("type") == "m.reaction" and e["sender"] == bot.user_id
-                        and e["content"]["m.relates_to"]["event_id"] == asked)
+    await dora.wait_for(
+        lambda e: (
+            e.get("type") == "m.reaction"
+            and e["sender"] == bot.user_id
+            and e["content"]["m.relates_to"]["event_id"] == asked
+        )
+    )
 
     # Votes: own questions do not count; a redaction takes a vote back.
     await bernd.react(room, asked, "👍")
     await anna.react(room, asked, "👍")
     taken_back = await clara.react(room, asked, "👍")
-    await dora.react(room, asked, "👍")                 # her own question: not counted
+    await dora.react(room, asked, "👍")  # her own question: not counted
     await dora.react(room, second["event_id"], "👍")
-    await bernd.react(room, first["event_id"], "👍")    # his own question: not counted
+    await bernd.react(room, first["event_id"], "👍")  # his own question: not counted
     await clara.redact(room, taken_back)
 
     ranking = body(await anna.ask(room, "!fragen", thread_root=root))
@@ -76,8 +82,7 @@ async def test_live_qa_round(people, bot_config, run_bot):
     text = body(digest)
     assert text.index("Nr. 3") < text.index("Offen geblieben (1)") < text.index("Nr. 2")
     assert "Wie lange" not in text  # hidden
-    markdown_file = (await dora.wait_for(lambda e: in_thread(root)(e)
-                                         and e["content"].get("msgtype") == "m.file"))[0]
+    markdown_file = (await dora.wait_for(lambda e: in_thread(root)(e) and e["content"].get("msgtype") == "m.file"))[0]
     markdown = (await dora.download(markdown_file)).decode()
     assert markdown.startswith("# Fragerunde zu") and "## Beantwortet \\(1\\)" in markdown
     assert "Fördermittel" in markdown

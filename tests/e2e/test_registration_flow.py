@@ -27,8 +27,11 @@ async def test_create_register_waitlist_cancel_promote(people, bot_config, run_b
     bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
     room = await shared_room(anna, bot.user_id, bernd, clara)
 
-    command = await anna.say(room, "!termin neu Kommunale Wärmeplanung | Do 10.12.2099 14–15 Uhr | Plätze: 1"
-                             " | Link: https://meet.example.org/waerme")
+    command = await anna.say(
+        room,
+        "!termin neu Kommunale Wärmeplanung | Do 10.12.2099 14–15 Uhr | Plätze: 1"
+        " | Link: https://meet.example.org/waerme",
+    )
     created = await anna.answer(room, command)
     assert_answer_shape(created, command)
     assert "#1" in body(created)
@@ -52,8 +55,9 @@ async def test_create_register_waitlist_cancel_promote(people, bot_config, run_b
     cancel = await bernd.say(room, "!abmelden #1")
     cancelled = await bernd.answer(room, cancel)
     assert "abgemeldet" in body(cancelled)
-    promoted = (await clara.wait_for(lambda e: clara.user_id in
-                                     e.get("content", {}).get("m.mentions", {}).get("user_ids", [])))[0]
+    promoted = (
+        await clara.wait_for(lambda e: clara.user_id in e.get("content", {}).get("m.mentions", {}).get("user_ids", []))
+    )[0]
     assert promoted["content"]["msgtype"] == "m.text"
     assert "Sie sind jetzt angemeldet" in body(promoted)
     assert f'href="https://matrix.to/#/{clara.user_id}"' in promoted["content"]["formatted_body"]
@@ -127,9 +131,14 @@ async def test_notices_and_edits_are_not_commands(people, bot_config, run_bot):
     bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
     room = await shared_room(anna, bot.user_id)
     notice = await anna.say(room, "!termine", msgtype="m.notice")
-    edit = await anna.say(room, "* !termine", extra={"m.new_content": {"msgtype": "m.text", "body": "!termine"},
-                                                     "m.relates_to": {"rel_type": "m.replace",
-                                                                      "event_id": notice}})
+    edit = await anna.say(
+        room,
+        "* !termine",
+        extra={
+            "m.new_content": {"msgtype": "m.text", "body": "!termine"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": notice},
+        },
+    )
     marker = await anna.ask(room, "!hilfe")
     assert marker
     assert anna.answers_to(notice) == [] and anna.answers_to(edit) == []

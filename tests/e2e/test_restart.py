@@ -26,7 +26,7 @@ async def test_history_is_not_answered_and_downtime_commands_are_answered_once(p
     await bot.stop()
     # 15 commands while the bot is down: more than the 10 events one sync returns per room.
     sent = []
-    for i in range(12):
+    for _i in range(12):
         sent.append(await bernd.say(room, "!termine"))
     sent.append(await bernd.say(room, "!anmelden #1"))
     sent.append(await anna.say(room, "!anmelden #1"))
@@ -58,6 +58,12 @@ async def test_invites_only_from_allowed_servers(people, bot_config, run_bot):
     config = await bot_config(matrix={"allowed_servers": ["example.org"]})
     bot = await run_bot(config)
     room = await anna.create_room(invite=[bot.user_id])
-    left = await anna.wait_for(lambda e: e.get("type") == "m.room.member" and e.get("state_key") == bot.user_id
-                               and e["room_id"] == room and e["content"].get("membership") == "leave")
+    left = await anna.wait_for(
+        lambda e: (
+            e.get("type") == "m.room.member"
+            and e.get("state_key") == bot.user_id
+            and e["room_id"] == room
+            and e["content"].get("membership") == "leave"
+        )
+    )
     assert left

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules.timing import Kind
-from storage.planned import planned_of_session
 from storage.models import PlannedStatus
+from storage.planned import planned_of_session
 from tests.e2e.people import body, shared_room
 from tests.e2e.sessions import add_session, edits_of, from_bot, planned
 
@@ -23,16 +23,17 @@ def berlin_date(days: int) -> str:
     return f"{(datetime.now(BERLIN) + timedelta(days=days)):%d.%m.%Y}"
 
 
-async def test_announcement_and_reminders_arrive_on_time_in_the_room_and_by_direct_message(
-        people, bot_config, run_bot):
+async def test_announcement_and_reminders_arrive_on_time_in_the_room_and_by_direct_message(people, bot_config, run_bot):
     anna, bernd = await people("anna"), await people("bernd")
-    bot = await run_bot(await bot_config(coordinators=[anna.user_id], schedule={
-        "announce_before": ["10s"], "remind_before": ["5s"], "grace": "1h"}))
+    bot = await run_bot(
+        await bot_config(
+            coordinators=[anna.user_id], schedule={"announce_before": ["10s"], "remind_before": ["5s"], "grace": "1h"}
+        )
+    )
     room = await shared_room(anna, bot.user_id, bernd)
     assert "Direktnachricht" in body(await bernd.ask(room, "!erinnerung an"))
 
-    sid = await add_session(bot, room, timedelta(seconds=14), link="https://meet.example.org/starkregen",
-                            capacity=20)
+    sid = await add_session(bot, room, timedelta(seconds=14), link="https://meet.example.org/starkregen", capacity=20)
     assert "angemeldet" in body(await bernd.ask(room, f"!anmelden #{sid}"))
     start = (await planned(bot, sid, Kind.REMINDER))[0].due_at + timedelta(seconds=5)
 
@@ -54,8 +55,9 @@ async def test_announcement_and_reminders_arrive_on_time_in_the_room_and_by_dire
 
 async def test_a_reminder_due_while_the_bot_is_down_is_sent_once_after_restart(people, bot_config, run_bot):
     anna = await people("anna")
-    config = await bot_config(coordinators=[anna.user_id], schedule={
-        "announce_before": [], "remind_before": ["20s"], "grace": "1h"})
+    config = await bot_config(
+        coordinators=[anna.user_id], schedule={"announce_before": [], "remind_before": ["20s"], "grace": "1h"}
+    )
     bot = await run_bot(config)
     room = await shared_room(anna, bot.user_id)
     sid = await add_session(bot, room, timedelta(seconds=30))
@@ -107,8 +109,11 @@ def bot_db(config):
 
 async def test_moving_a_session_moves_its_reminders(people, bot_config, run_bot):
     anna = await people("anna")
-    bot = await run_bot(await bot_config(coordinators=[anna.user_id], schedule={
-        "announce_before": [], "remind_before": ["30s"], "grace": "1h"}))
+    bot = await run_bot(
+        await bot_config(
+            coordinators=[anna.user_id], schedule={"announce_before": [], "remind_before": ["30s"], "grace": "1h"}
+        )
+    )
     room = await shared_room(anna, bot.user_id)
     sid = await add_session(bot, room, timedelta(seconds=40))
     tomorrow = datetime.now(BERLIN) + timedelta(days=1)
@@ -161,7 +166,7 @@ async def test_register_by_reaction_and_after_the_session_protocol_material_foll
     material = (await bernd.wait_for(from_bot(bot.user_id, room, "📎"), timeout=10))[0]
     assert "Folien der Referentin" in body(material)
     await anna.ask(room, "!nachbereitung #1 Bitte füllen Sie die Umfrage aus.")
-    assert (await bernd.wait_for(from_bot(bot.user_id, room, "Bitte füllen Sie die Umfrage aus."), timeout=10))
+    assert await bernd.wait_for(from_bot(bot.user_id, room, "Bitte füllen Sie die Umfrage aus."), timeout=10)
     later = await anna.ask(room, f"!nachbereitung #1 {berlin_date(5)} 9 Uhr | Die Aufzeichnung ist online.")
     assert "geplant für" in body(later)
     assert "Das hat leider nicht geklappt" not in body(await anna.ask(room, "!nachbereitung #1 gestern 9 Uhr | x"))

@@ -8,8 +8,8 @@ import pytest
 
 from bot.app import ROUTERS
 from bot.dispatch import Dispatcher
-from bot.routing import CommandSet, Router
 from bot.roles import Roles
+from bot.routing import CommandSet, Router
 from tests.unit.fakes import COORDINATOR, FakeOutbox, FakeRooms, RecordingPlans, configured
 
 broken = Router("broken")
@@ -25,7 +25,8 @@ async def bot(tmp_path: Path):
     """(dispatcher, outbox): all the bot's commands plus !kaputt, which always fails."""
     config, db = await configured(tmp_path, COORDINATOR)
     outbox = FakeOutbox()
-    dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), CommandSet([*ROUTERS, broken]),
-                            Roles(config.roles, FakeRooms()))
+    dispatcher = Dispatcher(
+        config, db, outbox, RecordingPlans(), CommandSet([*ROUTERS, broken]), Roles(config.roles, FakeRooms())
+    )
     yield dispatcher, outbox
     await db.close()

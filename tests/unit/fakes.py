@@ -10,8 +10,8 @@ from typing import Any
 from bot.app import ROUTERS
 from bot.config import Config, parse_config
 from bot.dispatch import Dispatcher, Observer
-from bot.routing import CommandSet, Router
 from bot.roles import Roles
+from bot.routing import CommandSet, Router
 from storage.db import Database
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -22,9 +22,15 @@ async def configured(tmp_path: Path, coordinator: str, storage_url: str | None =
     """A config for a bot that never connects, and its migrated database (SQLite in `tmp_path`
     unless `storage_url` names another)."""
     storage = {"url": storage_url} if storage_url else {}
-    config = parse_config({"matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost",
-                                      "password": "x"},
-                           "storage": storage, "roles": {"coordinators": [coordinator]}}, {}, tmp_path)
+    config = parse_config(
+        {
+            "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost", "password": "x"},
+            "storage": storage,
+            "roles": {"coordinators": [coordinator]},
+        },
+        {},
+        tmp_path,
+    )
     db = Database(config.storage_url)
     await db.migrate()
     return config, db
@@ -101,8 +107,10 @@ class FakeRooms:
         return self.levels.get((room_id, user_id), 0)
 
 
-def dispatcher_for(config: Config, db: Database, routers: Iterable[Router] = ROUTERS,
-                   observe: Observer = lambda *_: None) -> Dispatcher:
+def dispatcher_for(
+    config: Config, db: Database, routers: Iterable[Router] = ROUTERS, observe: Observer = lambda *_: None
+) -> Dispatcher:
     """A dispatcher with the bot's commands (or `routers`), sending into a FakeOutbox."""
-    return Dispatcher(config, db, FakeOutbox(), RecordingPlans(), CommandSet(routers),
-                      Roles(config.roles, FakeRooms()), observe)
+    return Dispatcher(
+        config, db, FakeOutbox(), RecordingPlans(), CommandSet(routers), Roles(config.roles, FakeRooms()), observe
+    )

@@ -30,8 +30,11 @@ async def dispatcher(tmp_path: Path, database_url: str):
 
 async def command(dispatcher: Dispatcher, body: str, sender: str, event_id: str) -> str:
     await dispatcher.handle(Incoming("!room:localhost", sender, event_id, body, None), NOW)
-    return next(c["body"] for _, c, _ in reversed(dispatcher.outbox.sent)
-                if c.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == event_id)
+    return next(
+        c["body"]
+        for _, c, _ in reversed(dispatcher.outbox.sent)
+        if c.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == event_id
+    )
 
 
 async def statuses(dispatcher: Dispatcher, session_id: int) -> dict[str, str]:
@@ -41,8 +44,7 @@ async def statuses(dispatcher: Dispatcher, session_id: int) -> dict[str, str]:
 
 async def create_session(dispatcher: Dispatcher, capacity: int) -> None:
     start = (NOW + timedelta(days=3)).astimezone().strftime("%d.%m.%Y %H:%M")
-    answer = await command(dispatcher, f"!termin neu Fördermittel | {start} | Plätze: {capacity}", COORDINATOR,
-                           "$new")
+    answer = await command(dispatcher, f"!termin neu Fördermittel | {start} | Plätze: {capacity}", COORDINATOR, "$new")
     assert "#1" in answer
 
 
@@ -51,14 +53,19 @@ async def test_two_registrations_for_the_last_place_give_one_place_and_one_waiti
     await create_session(dispatcher, capacity=2)
     assert "angemeldet" in await command(dispatcher, "!anmelden #1", "@first:localhost", "$first")
 
-    answers = await asyncio.gather(command(dispatcher, "!anmelden #1", "@bernd:localhost", "$bernd"),
-                                   command(dispatcher, "!anmelden #1", "@clara:localhost", "$clara"))
+    answers = await asyncio.gather(
+        command(dispatcher, "!anmelden #1", "@bernd:localhost", "$bernd"),
+        command(dispatcher, "!anmelden #1", "@clara:localhost", "$clara"),
+    )
 
     assert sum("Sie sind angemeldet" in a for a in answers) == 1
     assert sum("Warteliste an Platz 1" in a for a in answers) == 1
     placed = await statuses(dispatcher, 1)
-    assert sorted(placed.values()) == [RegistrationStatus.REGISTERED, RegistrationStatus.REGISTERED,
-                                       RegistrationStatus.WAITLISTED]
+    assert sorted(placed.values()) == [
+        RegistrationStatus.REGISTERED,
+        RegistrationStatus.REGISTERED,
+        RegistrationStatus.WAITLISTED,
+    ]
 
 
 @on_both_databases
@@ -67,9 +74,13 @@ async def test_a_place_freed_while_others_register_goes_to_exactly_one(dispatche
     await command(dispatcher, "!anmelden #1", "@first:localhost", "$first")
     await command(dispatcher, "!anmelden #1", "@second:localhost", "$second")
 
-    await asyncio.gather(command(dispatcher, "!abmelden #1", "@first:localhost", "$leave"),
-                         command(dispatcher, "!anmelden #1", "@third:localhost", "$third"),
-                         command(dispatcher, "!termin ändern #1 Plätze: 2", COORDINATOR, "$more"))
+    await asyncio.gather(
+        command(dispatcher, "!abmelden #1", "@first:localhost", "$leave"),
+        command(dispatcher, "!anmelden #1", "@third:localhost", "$third"),
+        command(dispatcher, "!termin ändern #1 Plätze: 2", COORDINATOR, "$more"),
+    )
 
-    assert await statuses(dispatcher, 1) == {"@second:localhost": RegistrationStatus.REGISTERED,
-                                             "@third:localhost": RegistrationStatus.REGISTERED}
+    assert await statuses(dispatcher, 1) == {
+        "@second:localhost": RegistrationStatus.REGISTERED,
+        "@third:localhost": RegistrationStatus.REGISTERED,
+    }

@@ -41,10 +41,16 @@ def test_postgresql_through_asyncpg():
     assert parse_config(config_with(storage={"url": url}), {}, Path(".")).storage_url == url
 
 
-@pytest.mark.parametrize(("listen", "expected"), [
-    (None, None), ("127.0.0.1:9108", ("127.0.0.1", 9108)), ("0.0.0.0:9108", ("0.0.0.0", 9108)),
-    ("[::1]:9108", ("::1", 9108)), ("localhost:80", ("localhost", 80)),
-])
+@pytest.mark.parametrize(
+    ("listen", "expected"),
+    [
+        (None, None),
+        ("127.0.0.1:9108", ("127.0.0.1", 9108)),
+        ("0.0.0.0:9108", ("0.0.0.0", 9108)),
+        ("[::1]:9108", ("::1", 9108)),
+        ("localhost:80", ("localhost", 80)),
+    ],
+)
 def test_metrics_listener_is_off_unless_configured(listen, expected):
     data = config_with(metrics={"listen": listen}) if listen else BASE
     assert parse_config(data, {}, Path(".")).metrics_listen == expected
@@ -57,24 +63,27 @@ def test_secrets_from_environment_win():
     assert config.matrix.access_token == "syt_abc" and config.matrix.password is None
 
 
-@pytest.mark.parametrize(("sections", "key"), [
-    ({"matrix": {"homeserver": "matrix.example.org"}}, "[matrix] homeserver"),
-    ({"matrix": {"user_id": "regiobot"}}, "[matrix] user_id"),
-    ({"matrix": {"device_id": "a b"}}, "[matrix] device_id"),
-    ({"bot": {"timezone": "Europe/Bielefeld"}}, "[bot] timezone"),
-    ({"bot": {"language": "fr"}}, "[bot] language"),
-    ({"bot": {"command_prefix": ""}}, "[bot] command_prefix"),
-    ({"bot": {"default_capacity": 0}}, "[bot] default_capacity"),
-    ({"bot": {"session_minutes": True}}, "[bot] session_minutes"),
-    ({"roles": {"coordinators": ["anna"]}}, "[roles] coordinators"),
-    ({"schedule": {"remind_before": ["1 Tag"]}}, "[schedule] remind_before"),
-    ({"storage": {"url": "mysql://x"}}, "[storage] url"),
-    ({"storage": {"url": "postgresql://regiobot@db/regiobot"}}, "[storage] url"),
-    ({"metrics": {"listen": "9108"}}, "[metrics] listen"),
-    ({"metrics": {"listen": "127.0.0.1:0"}}, "[metrics] listen"),
-    ({"metrics": {"listen": "http://127.0.0.1:9108/metrics"}}, "[metrics] listen"),
-    ({"metrics": {"listen": 9108}}, "[metrics] listen"),
-])
+@pytest.mark.parametrize(
+    ("sections", "key"),
+    [
+        ({"matrix": {"homeserver": "matrix.example.org"}}, "[matrix] homeserver"),
+        ({"matrix": {"user_id": "regiobot"}}, "[matrix] user_id"),
+        ({"matrix": {"device_id": "a b"}}, "[matrix] device_id"),
+        ({"bot": {"timezone": "Europe/Bielefeld"}}, "[bot] timezone"),
+        ({"bot": {"language": "fr"}}, "[bot] language"),
+        ({"bot": {"command_prefix": ""}}, "[bot] command_prefix"),
+        ({"bot": {"default_capacity": 0}}, "[bot] default_capacity"),
+        ({"bot": {"session_minutes": True}}, "[bot] session_minutes"),
+        ({"roles": {"coordinators": ["anna"]}}, "[roles] coordinators"),
+        ({"schedule": {"remind_before": ["1 Tag"]}}, "[schedule] remind_before"),
+        ({"storage": {"url": "mysql://x"}}, "[storage] url"),
+        ({"storage": {"url": "postgresql://regiobot@db/regiobot"}}, "[storage] url"),
+        ({"metrics": {"listen": "9108"}}, "[metrics] listen"),
+        ({"metrics": {"listen": "127.0.0.1:0"}}, "[metrics] listen"),
+        ({"metrics": {"listen": "http://127.0.0.1:9108/metrics"}}, "[metrics] listen"),
+        ({"metrics": {"listen": 9108}}, "[metrics] listen"),
+    ],
+)
 def test_invalid_values_name_the_key(sections, key):
     with pytest.raises(ConfigError) as info:
         parse_config(config_with(**sections), {}, Path("."))
@@ -90,8 +99,10 @@ def test_missing_credentials_and_missing_keys():
 
 def test_run_with_bad_config_exits_2_without_traceback(tmp_path, capsys):
     path = tmp_path / "config.toml"
-    path.write_text('[matrix]\nhomeserver = "http://127.0.0.1:1"\nuser_id = "@bot:localhost"\n'
-                    'password = "x"\n[bot]\ntimezone = "Mars/Olympus"\n')
+    path.write_text(
+        '[matrix]\nhomeserver = "http://127.0.0.1:1"\nuser_id = "@bot:localhost"\n'
+        'password = "x"\n[bot]\ntimezone = "Mars/Olympus"\n'
+    )
     assert main(["run", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert "[bot] timezone" in err and "Traceback" not in err

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rules.i18n import t
 from rules.dates import DateError, format_short, format_when, parse_when
+from rules.i18n import t
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime.fromisoformat("2026-11-22T10:00:00+01:00")
@@ -42,41 +42,47 @@ def test_corpus(row):
     assert (when.end.isoformat() if when.end else "") == end
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    # Spring forward 2027: 28 March, 02:00 → 03:00. Before and after the switch.
-    ("27.3.2027 14 Uhr", "2027-03-27T14:00:00+01:00"),
-    ("28.3.2027 14 Uhr", "2027-03-28T14:00:00+02:00"),
-    # Fall back 2027: 31 October, 03:00 → 02:00.
-    ("30.10.2027 14 Uhr", "2027-10-30T14:00:00+02:00"),
-    ("31.10.2027 14 Uhr", "2027-10-31T14:00:00+01:00"),
-    ("31.10.2027 02:30", "2027-10-31T02:30:00+02:00"),  # ambiguous hour: the first (summer) one
-    ("von 14 bis 15 Uhr am 10.12.2026", "2026-12-10T14:00:00+01:00/2026-12-10T15:00:00+01:00"),
-    ("10.12.2026 14:00 bis 15:30 Uhr", "2026-12-10T14:00:00+01:00/2026-12-10T15:30:00+01:00"),
-    ("Do, 10.12., 9:30—11 Uhr", "2026-12-10T09:30:00+01:00/2026-12-10T11:00:00+01:00"),
-    ("10. Dez. 14 Uhr", "2026-12-10T14:00:00+01:00"),
-    ("5.1. 10 Uhr", "2027-01-05T10:00:00+01:00"),  # no year: the next 5 January
-    ("Sonntag 16 Uhr", "2026-11-22T16:00:00+01:00"),  # today is Sunday and 16:00 is still ahead
-    ("nächsten Sonntag 16 Uhr", "2026-11-29T16:00:00+01:00"),
-    ("Sonntag 9 Uhr", "2026-11-29T09:00:00+01:00"),  # today's 9:00 has passed
-    ("10.12.2026 2:30 pm", "2026-12-10T14:30:00+01:00"),
-    ("in 3 Tagen um 9 Uhr", "2026-11-25T09:00:00+01:00"),
-    ("2026-12-10T14:00:00+01:00", "2026-12-10T14:00:00+01:00"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Spring forward 2027: 28 March, 02:00 → 03:00. Before and after the switch.
+        ("27.3.2027 14 Uhr", "2027-03-27T14:00:00+01:00"),
+        ("28.3.2027 14 Uhr", "2027-03-28T14:00:00+02:00"),
+        # Fall back 2027: 31 October, 03:00 → 02:00.
+        ("30.10.2027 14 Uhr", "2027-10-30T14:00:00+02:00"),
+        ("31.10.2027 14 Uhr", "2027-10-31T14:00:00+01:00"),
+        ("31.10.2027 02:30", "2027-10-31T02:30:00+02:00"),  # ambiguous hour: the first (summer) one
+        ("von 14 bis 15 Uhr am 10.12.2026", "2026-12-10T14:00:00+01:00/2026-12-10T15:00:00+01:00"),
+        ("10.12.2026 14:00 bis 15:30 Uhr", "2026-12-10T14:00:00+01:00/2026-12-10T15:30:00+01:00"),
+        ("Do, 10.12., 9:30—11 Uhr", "2026-12-10T09:30:00+01:00/2026-12-10T11:00:00+01:00"),
+        ("10. Dez. 14 Uhr", "2026-12-10T14:00:00+01:00"),
+        ("5.1. 10 Uhr", "2027-01-05T10:00:00+01:00"),  # no year: the next 5 January
+        ("Sonntag 16 Uhr", "2026-11-22T16:00:00+01:00"),  # today is Sunday and 16:00 is still ahead
+        ("nächsten Sonntag 16 Uhr", "2026-11-29T16:00:00+01:00"),
+        ("Sonntag 9 Uhr", "2026-11-29T09:00:00+01:00"),  # today's 9:00 has passed
+        ("10.12.2026 2:30 pm", "2026-12-10T14:30:00+01:00"),
+        ("in 3 Tagen um 9 Uhr", "2026-11-25T09:00:00+01:00"),
+        ("2026-12-10T14:00:00+01:00", "2026-12-10T14:00:00+01:00"),
+    ],
+)
 def test_more_phrasings(text, expected):
     assert parse_when(text, NOW, BERLIN).iso() == expected
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("", "dates.empty"),
-    ("28.3.2027 02:30", "dates.dst_gap"),
-    ("10.12.2026 15-14 Uhr", "dates.end_before_start"),
-    ("10.12.2026 25 Uhr", "dates.invalid_time"),
-    ("Mi 10.12.2026 14 Uhr", "dates.weekday_mismatch"),
-    ("29.2.2027 10 Uhr", "dates.invalid_date"),
-    ("10.12.2026 14 Uhr oder 16 Uhr", "dates.ambiguous"),
-    ("14 Uhr", "dates.no_date"),
-    ("blabla 14 Uhr", "dates.unknown"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("", "dates.empty"),
+        ("28.3.2027 02:30", "dates.dst_gap"),
+        ("10.12.2026 15-14 Uhr", "dates.end_before_start"),
+        ("10.12.2026 25 Uhr", "dates.invalid_time"),
+        ("Mi 10.12.2026 14 Uhr", "dates.weekday_mismatch"),
+        ("29.2.2027 10 Uhr", "dates.invalid_date"),
+        ("10.12.2026 14 Uhr oder 16 Uhr", "dates.ambiguous"),
+        ("14 Uhr", "dates.no_date"),
+        ("blabla 14 Uhr", "dates.unknown"),
+    ],
+)
 def test_refusals_name_the_problem(text, key):
     with pytest.raises(DateError) as info:
         parse_when(text, NOW, BERLIN)

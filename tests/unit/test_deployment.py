@@ -41,7 +41,7 @@ def last(stage: list[dockerfile.Command], name: str) -> dockerfile.Command:
 def pip_install(argv: list[str]) -> list[tuple[str, frozenset[str]]]:
     """What a `pip install` command line installs: (path, extras) per target; options dropped."""
     start = next(i for i in range(len(argv) - 1) if argv[i].endswith("pip") and argv[i + 1] == "install")
-    targets = [re.fullmatch(r"(.+?)(?:\[(.*)\])?", a) for a in argv[start + 2:] if not a.startswith("-")]
+    targets = [re.fullmatch(r"(.+?)(?:\[(.*)\])?", a) for a in argv[start + 2 :] if not a.startswith("-")]
     return [(t[1], frozenset(e.strip() for e in (t[2] or "").split(",") if e.strip())) for t in targets]
 
 
@@ -58,8 +58,9 @@ def ignored(path: str, patterns: list[str]) -> bool:
     for pattern in patterns:
         negated = pattern.startswith("!")
         pattern = pattern.removeprefix("!")
-        if any(fnmatch.fnmatchcase(c, pattern) or fnmatch.fnmatchcase(c, pattern.removeprefix("**/"))
-               for c in candidates):
+        if any(
+            fnmatch.fnmatchcase(c, pattern) or fnmatch.fnmatchcase(c, pattern.removeprefix("**/")) for c in candidates
+        ):
             verdict = not negated
     return verdict
 
@@ -83,7 +84,7 @@ def test_two_stages_on_the_same_slim_python_311():
     venv = copies[0].value[0]
     assert copies[0].value == (venv, venv)
     env = last(runtime, "ENV").value
-    assert dict(zip(env[::2], env[1::2]))["PATH"] == f"{venv}/bin:$PATH"
+    assert dict(zip(env[::2], env[1::2], strict=False))["PATH"] == f"{venv}/bin:$PATH"
 
 
 def test_runs_as_an_unprivileged_user_with_data_in_a_volume():
@@ -128,9 +129,13 @@ def test_image_installs_the_project_as_the_makefile_does():
     assert docker_path == make_path == "."  # this project, from its own folder
     assert docker_extras == set() and "test" in make_extras  # the image leaves out tests and Synapse
     # "." is the folder the project was copied to, and it holds everything the package build needs.
-    workdir = last(builder[:builder.index(run)], "WORKDIR").value[0]
-    copied = {PurePosixPath(src).name for c in instructions(builder, "COPY")
-              for src in c.value[:-1] if PurePosixPath(workdir, c.value[-1]).is_relative_to(workdir)}
+    workdir = last(builder[: builder.index(run)], "WORKDIR").value[0]
+    copied = {
+        PurePosixPath(src).name
+        for c in instructions(builder, "COPY")
+        for src in c.value[:-1]
+        if PurePosixPath(workdir, c.value[-1]).is_relative_to(workdir)
+    }
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
     assert {"pyproject.toml", project["project"]["readme"], *packages} <= copied
@@ -142,8 +147,16 @@ def test_build_context_holds_the_sources_and_nothing_secret():
     assert sources and not [s for s in sources if ignored(s, patterns)]
     assert not ignored("rules/locales/de.toml", patterns)
     assert not ignored("storage/migrations/versions/0001_sessions_and_registrations.py", patterns)
-    for private in (".git/config", ".venv/bin/python", "config.toml", "data/config.toml", "regiobot.db",
-                    "store/matrix.db", "tests/e2e/conftest.py", "bot/__pycache__/app.cpython-311.pyc"):
+    for private in (
+        ".git/config",
+        ".venv/bin/python",
+        "config.toml",
+        "data/config.toml",
+        "regiobot.db",
+        "store/matrix.db",
+        "tests/e2e/conftest.py",
+        "bot/__pycache__/app.cpython-311.pyc",
+    ):
         assert ignored(private, patterns), private
 
 
@@ -172,4 +185,3 @@ def test_the_example_database_url_fits_the_compose_postgresql():
         assert url.username == postgres["environment"]["POSTGRES_USER"]
         assert url.path.lstrip("/") == postgres["environment"]["POSTGRES_DB"]
         assert url.password is None  # it comes from PGPASSWORD
-

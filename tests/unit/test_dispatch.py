@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import ROUTERS
 from bot.config import parse_config
 from bot.dispatch import EventKind, Incoming
-from bot.app import ROUTERS
-from bot.routing import CommandSet, Invocation, Router, parse_invocation, strip_reply_fallback
 from bot.roles import Role, role_of
+from bot.routing import CommandSet, Invocation, Router, parse_invocation, strip_reply_fallback
 from commands import coordination
 from commands import sessions as session_commands
 from storage import planned, registrations, sessions
 from storage.rows import save
 from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
+
 
 def message(body: str, sender: str = "@bernd:localhost", event_id: str = "$cmd") -> Incoming:
     return Incoming("!room:localhost", sender, event_id, body, None)
@@ -28,12 +29,20 @@ def test_reply_fallback_is_stripped():
     assert strip_reply_fallback("!meine\n> kein Zitat") == "!meine\n> kein Zitat"
 
 
-@pytest.mark.parametrize(("body", "expected"), [
-    ("!Termine", Invocation(("termine",), "")),
-    ("  !anmelden #3 Stadt Bielefeld ", Invocation(("anmelden", "#3"), "#3 Stadt Bielefeld")),
-    ("!termin neu\nTitel: X\nWann: morgen", Invocation(("termin", "neu"), "neu\nTitel: X\nWann: morgen")),
-    ("!", None), ("!!!", None), ("! termine", None), ("!3", None), ("hallo !termine", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("!Termine", Invocation(("termine",), "")),
+        ("  !anmelden #3 Stadt Bielefeld ", Invocation(("anmelden", "#3"), "#3 Stadt Bielefeld")),
+        ("!termin neu\nTitel: X\nWann: morgen", Invocation(("termin", "neu"), "neu\nTitel: X\nWann: morgen")),
+        ("!", None),
+        ("!!!", None),
+        ("! termine", None),
+        ("!3", None),
+        ("hallo !termine", None),
+        ("", None),
+    ],
+)
 def test_parse_invocation(body, expected):
     assert parse_invocation(body, "!") == expected
 
@@ -49,8 +58,11 @@ def test_two_word_commands_win_and_names_are_unique():
 
 
 def test_roles_from_lists_and_power_levels():
-    config = parse_config({"matrix": {"homeserver": "http://x", "user_id": "@b:x", "password": "p"},
-                           "roles": {"moderators": ["@mo:x"]}}, {}, Path("."))
+    config = parse_config(
+        {"matrix": {"homeserver": "http://x", "user_id": "@b:x", "password": "p"}, "roles": {"moderators": ["@mo:x"]}},
+        {},
+        Path("."),
+    )
     assert role_of("@mo:x", config.roles, 0) == Role.MODERATOR
     assert role_of("@any:x", config.roles, 50) == Role.MODERATOR
     assert role_of("@any:x", config.roles, 100) == Role.COORDINATOR
@@ -87,8 +99,12 @@ async def test_last_place_taken_by_exactly_one_of_two_concurrent_registrations(b
     start = (NOW + timedelta(days=3)).astimezone().strftime("%d.%m.%Y %H:%M")
     await dispatcher.handle(message(f"!termin neu Fördermittel | {start} | Plätze: 1", sender=COORDINATOR), NOW)
     assert "#1" in outbox.bodies()[-1]
-    await asyncio.gather(*(dispatcher.handle(message("!anmelden #1", sender=f"@p{i}:localhost",
-                                                     event_id=f"$r{i}"), NOW) for i in range(6)))
+    await asyncio.gather(
+        *(
+            dispatcher.handle(message("!anmelden #1", sender=f"@p{i}:localhost", event_id=f"$r{i}"), NOW)
+            for i in range(6)
+        )
+    )
     answers = outbox.bodies()[1:]
     assert sum("Sie sind angemeldet" in a for a in answers) == 1
     positions = sorted(int(a.split("Platz ")[1].split("**")[0].split()[0]) for a in answers if "Warteliste an" in a)
@@ -97,8 +113,9 @@ async def test_last_place_taken_by_exactly_one_of_two_concurrent_registrations(b
 
 async def create(dispatcher, outbox, text: str = "Fördermittel | {start} | Plätze: 1", days: int = 3) -> None:
     start = (NOW + timedelta(days=days)).astimezone().strftime("%d.%m.%Y %H:%M")
-    await dispatcher.handle(message(f"!termin neu {text.format(start=start)}", sender=COORDINATOR,
-                                    event_id=f"$new{len(outbox.sent)}"), NOW)
+    await dispatcher.handle(
+        message(f"!termin neu {text.format(start=start)}", sender=COORDINATOR, event_id=f"$new{len(outbox.sent)}"), NOW
+    )
     assert "angelegt" in outbox.bodies()[-1]
 
 
@@ -123,8 +140,9 @@ async def test_a_reaction_registers_and_its_redaction_withdraws_answered_by_dire
     sent = len(outbox.sent)
 
     def reaction(event_id: str, key: str = "✅", target: str = "$announce") -> Incoming:
-        return Incoming("!room:localhost", "@bernd:localhost", event_id, kind=EventKind.REACTION, key=key,
-                        target=target)
+        return Incoming(
+            "!room:localhost", "@bernd:localhost", event_id, kind=EventKind.REACTION, key=key, target=target
+        )
 
     assert not await dispatcher.handle(reaction("$elsewhere", target="$some-other-message"), NOW)
     assert await dispatcher.handle(reaction("$react"), NOW)
@@ -138,23 +156,28 @@ async def test_a_reaction_registers_and_its_redaction_withdraws_answered_by_dire
     assert "bereits angemeldet" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:  # the second ✅ now stands for the registration
         assert (await registrations.registration_by_reaction(s, "$react2")) is not None
-    someone_else = Incoming("!room:localhost", "@clara:localhost", "$redact0", kind=EventKind.REDACTION,
-                            target="$react2")
+    someone_else = Incoming(
+        "!room:localhost", "@clara:localhost", "$redact0", kind=EventKind.REDACTION, target="$react2"
+    )
     await dispatcher.handle(someone_else, NOW)  # only the person who reacted can take it back
     async with dispatcher.db.transaction() as s:
         assert (await registrations.registration_by_reaction(s, "$react2")) is not None
-    await dispatcher.handle(Incoming("!room:localhost", "@bernd:localhost", "$redact", kind=EventKind.REDACTION,
-                                     target="$react2"), NOW)
+    await dispatcher.handle(
+        Incoming("!room:localhost", "@bernd:localhost", "$redact", kind=EventKind.REDACTION, target="$react2"), NOW
+    )
     assert outbox.sent[-1][0] == "!dm-@bernd:localhost" and "abgemeldet" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:
         assert (await registrations.registration_by_reaction(s, "$react2")) is None
 
 
-@pytest.mark.parametrize(("command", "expected"), [
-    ("!erinnerung", "ausgeschaltet"),
-    ("!erinnerung an", "jetzt auch als Direktnachricht"),
-    ("!erinnerung vielleicht", "erinnerung an oder"),
-])
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("!erinnerung", "ausgeschaltet"),
+        ("!erinnerung an", "jetzt auch als Direktnachricht"),
+        ("!erinnerung vielleicht", "erinnerung an oder"),
+    ],
+)
 async def test_reminder_setting(bot, command, expected):
     dispatcher, outbox = bot
     await dispatcher.handle(message(command), NOW)
@@ -171,17 +194,20 @@ async def test_reminder_setting_is_kept(bot):
     assert "ausgeschaltet" in outbox.bodies()[-1]
 
 
-@pytest.mark.parametrize(("command", "expected"), [
-    ("!protokoll", "Nummer des Termins"),
-    ("!protokoll #1", "den Link an"),
-    ("!protokoll #1 ftp://example.org/p.pdf", "kein gültiger Link"),
-    ("!protokoll #9 https://example.org/p.pdf", "gibt es nicht"),
-    ("!material #1 javascript:alert(1)", "kein gültiger Link"),
-    ("!nachbereitung #1", "einen Text an"),
-    ("!nachbereitung #1 gestern 9 Uhr | Text", "Vergangenheit"),
-    ("!nachbereitung #1 irgendwann | Text", "verstehe ich nicht"),
-    ("!nachbereitung #1 morgen 9 Uhr |", "einen Text an"),
-])
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("!protokoll", "Nummer des Termins"),
+        ("!protokoll #1", "den Link an"),
+        ("!protokoll #1 ftp://example.org/p.pdf", "kein gültiger Link"),
+        ("!protokoll #9 https://example.org/p.pdf", "gibt es nicht"),
+        ("!material #1 javascript:alert(1)", "kein gültiger Link"),
+        ("!nachbereitung #1", "einen Text an"),
+        ("!nachbereitung #1 gestern 9 Uhr | Text", "Vergangenheit"),
+        ("!nachbereitung #1 irgendwann | Text", "verstehe ich nicht"),
+        ("!nachbereitung #1 morgen 9 Uhr |", "einen Text an"),
+    ],
+)
 async def test_followup_commands_explain_what_is_wrong(bot, command, expected):
     dispatcher, outbox = bot
     await create(dispatcher, outbox)
@@ -193,15 +219,20 @@ async def test_protocol_material_and_followups_are_planned_once_per_command(bot)
     dispatcher, outbox = bot
     await create(dispatcher, outbox)
     for _ in range(2):  # the same command event twice: planned once
-        await dispatcher.handle(message("!protokoll #1 https://example.org/p.pdf", sender=COORDINATOR,
-                                        event_id="$p"), NOW)
-    await dispatcher.handle(message("!material #1 https://example.org/f.pdf Folien", sender=COORDINATOR,
-                                    event_id="$m"), NOW)
-    await dispatcher.handle(message("!nachbereitung #1 Mo 7.12.2026 9 Uhr | Umfrage", sender=COORDINATOR,
-                                    event_id="$f"), NOW)
+        await dispatcher.handle(
+            message("!protokoll #1 https://example.org/p.pdf", sender=COORDINATOR, event_id="$p"), NOW
+        )
+    await dispatcher.handle(
+        message("!material #1 https://example.org/f.pdf Folien", sender=COORDINATOR, event_id="$m"), NOW
+    )
+    await dispatcher.handle(
+        message("!nachbereitung #1 Mo 7.12.2026 9 Uhr | Umfrage", sender=COORDINATOR, event_id="$f"), NOW
+    )
     assert "geplant für Mo 07.12.2026, 09:00 Uhr" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:
-        later = {p.kind: p for p in await planned.pending(s, session_id=1) if p.kind not in ("announcement", "reminder")}
+        later = {
+            p.kind: p for p in await planned.pending(s, session_id=1) if p.kind not in ("announcement", "reminder")
+        }
         session = await sessions.get_session(s, 1)
     assert set(later) == {"protocol", "material", "followup"}
     assert later["followup"].due_at == datetime(2026, 12, 7, 8, tzinfo=UTC)
@@ -213,10 +244,10 @@ async def test_archive_lists_past_sessions_with_protocol_and_material(bot):
     await dispatcher.handle(message("!archiv", event_id="$a0"), NOW)
     assert "noch keine vergangenen" in outbox.bodies()[-1]
     await create(dispatcher, outbox)
-    await dispatcher.handle(message("!protokoll #1 https://example.org/p.pdf", sender=COORDINATOR, event_id="$p"),
-                            NOW)
-    await dispatcher.handle(message("!material #1 https://example.org/f.pdf Folien", sender=COORDINATOR,
-                                    event_id="$m"), NOW)
+    await dispatcher.handle(message("!protokoll #1 https://example.org/p.pdf", sender=COORDINATOR, event_id="$p"), NOW)
+    await dispatcher.handle(
+        message("!material #1 https://example.org/f.pdf Folien", sender=COORDINATOR, event_id="$m"), NOW
+    )
     later = NOW + timedelta(days=5)
     await dispatcher.handle(message("!archiv", event_id="$a1"), later)
     text = outbox.bodies()[-1]
@@ -261,10 +292,12 @@ async def test_a_failing_handler_of_any_kind_is_answered_and_the_next_events_sti
     config, db = await configured(tmp_path, COORDINATOR)
     dispatcher = dispatcher_for(config, db, [*ROUTERS, broken])
     room, who = "!room:localhost", "@bernd:localhost"
-    events = [Incoming(room, who, "$1", "!kaputt"),
-              Incoming(room, who, "$2", "eine Frage", thread_root="$root"),
-              Incoming(room, who, "$3", kind=EventKind.REACTION, key="💥", target="$x"),
-              Incoming(room, who, "$4", kind=EventKind.REDACTION, target="$y")]
+    events = [
+        Incoming(room, who, "$1", "!kaputt"),
+        Incoming(room, who, "$2", "eine Frage", thread_root="$root"),
+        Incoming(room, who, "$3", kind=EventKind.REACTION, key="💥", target="$x"),
+        Incoming(room, who, "$4", kind=EventKind.REDACTION, target="$y"),
+    ]
     for event in events:
         assert await dispatcher.handle(event, NOW)
     answers = dispatcher.outbox.bodies()

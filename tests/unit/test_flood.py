@@ -15,8 +15,13 @@ def test_over_the_limit_warns_once_then_ignores_until_the_window_has_room():
     guard = FloodGuard(3, timedelta(minutes=1))
     seconds = [0, 1, 2, 3, 4, 30, 61, 62]
     verdicts = [guard.check("@a:x", T0 + timedelta(seconds=s)) for s in seconds]
-    assert verdicts == [Verdict.ALLOW] * 3 + [Verdict.WARN, Verdict.IGNORE, Verdict.IGNORE,
-                                              Verdict.ALLOW, Verdict.ALLOW]
+    assert verdicts == [Verdict.ALLOW] * 3 + [
+        Verdict.WARN,
+        Verdict.IGNORE,
+        Verdict.IGNORE,
+        Verdict.ALLOW,
+        Verdict.ALLOW,
+    ]
     assert guard.check("@b:x", T0 + timedelta(seconds=4)) == Verdict.ALLOW  # others are not affected
 
 
@@ -32,11 +37,17 @@ async def test_a_flooding_user_is_answered_once_and_the_rest_is_ignored(bot):
     dispatcher, outbox = bot
     limit = dispatcher.config.commands_per_minute
     for n in range(limit + 5):
-        handled = await dispatcher.handle(Incoming("!room:localhost", "@flood:localhost", f"$f{n}", "!meine", None,
-                                                   sent_at=NOW + timedelta(seconds=n)), NOW)
+        handled = await dispatcher.handle(
+            Incoming(
+                "!room:localhost", "@flood:localhost", f"$f{n}", "!meine", None, sent_at=NOW + timedelta(seconds=n)
+            ),
+            NOW,
+        )
         assert handled
     assert len(outbox.sent) == limit + 1
     assert "Geduld" in outbox.bodies()[-1]
-    await dispatcher.handle(Incoming("!room:localhost", "@flood:localhost", "$later", "!meine", None,
-                                     sent_at=NOW + timedelta(minutes=2)), NOW)
+    await dispatcher.handle(
+        Incoming("!room:localhost", "@flood:localhost", "$later", "!meine", None, sent_at=NOW + timedelta(minutes=2)),
+        NOW,
+    )
     assert "Geduld" not in outbox.bodies()[-1]

@@ -19,16 +19,22 @@ NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 
 
 def samples(exposition: bytes) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(exposition.decode()) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(exposition.decode())
+        for s in family.samples
+    }
 
 
-@pytest.mark.parametrize(("synced_at", "error", "sync", "healthy"), [
-    (None, None, "never", False),
-    (NOW - SYNC_STALE_AFTER, None, "ok", True),
-    (NOW - SYNC_STALE_AFTER - timedelta(seconds=1), None, "stale", False),
-    (NOW, "OperationalError", "ok", False),
-])
+@pytest.mark.parametrize(
+    ("synced_at", "error", "sync", "healthy"),
+    [
+        (None, None, "never", False),
+        (NOW - SYNC_STALE_AFTER, None, "ok", True),
+        (NOW - SYNC_STALE_AFTER - timedelta(seconds=1), None, "stale", False),
+        (NOW, "OperationalError", "ok", False),
+    ],
+)
 def test_judge(synced_at, error, sync, healthy):
     health = judge(synced_at, NOW, error)
     assert (health.sync, health.healthy) == (sync, healthy)
@@ -53,9 +59,12 @@ def test_metrics_count_commands_by_outcome_and_keep_to_their_own_registry():
     assert seen[("regiobot_sync_errors_total", ())] == 1
     assert seen[("regiobot_last_sync_timestamp_seconds", ())] == NOW.timestamp()
     assert {status: seen[("regiobot_planned_messages", (("status", status),))] for status in PlannedStatus} == {
-        "pending": 3, "sent": 0, "skipped": 0, "failed": 1}
-    assert ("regiobot_commands_total", (("command", "anmelden"), ("outcome", "ok"))) not in samples(
-        second.exposition())
+        "pending": 3,
+        "sent": 0,
+        "skipped": 0,
+        "failed": 1,
+    }
+    assert ("regiobot_commands_total", (("command", "anmelden"), ("outcome", "ok"))) not in samples(second.exposition())
 
 
 async def fetch(url: str) -> tuple[int, str]:
@@ -67,11 +76,16 @@ async def test_listener_answers_healthz_and_metrics_from_the_database(tmp_path):
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'regiobot.db'}")
     await db.migrate()
     async with db.transaction() as s:
-        session = await rows.save(s, Session(title="T", starts_at=NOW, ends_at=NOW, room_id="!r:l",
-                                                    created_by="@a:l", created_at=NOW))
+        session = await rows.save(
+            s, Session(title="T", starts_at=NOW, ends_at=NOW, room_id="!r:l", created_by="@a:l", created_at=NOW)
+        )
         for number, status in enumerate(["pending", "pending", "sent", "skipped"]):
-            await rows.save(s, PlannedMessage(key=f"k{number}", kind="reminder", session_id=session.id,
-                                                      due_at=NOW, status=status, created_at=NOW))
+            await rows.save(
+                s,
+                PlannedMessage(
+                    key=f"k{number}", kind="reminder", session_id=session.id, due_at=NOW, status=status, created_at=NOW
+                ),
+            )
     now = [NOW]
     metrics = Metrics()
     server = HealthServer(("127.0.0.1", free_port()), metrics, db, lambda: now[0])
@@ -84,8 +98,10 @@ async def test_listener_answers_healthz_and_metrics_from_the_database(tmp_path):
         metrics.synced(NOW)
         status, text = await fetch(f"{base}/healthz")
         assert status == 200 and json.loads(text) == {
-            "status": "ok", "sync": {"status": "ok", "last": NOW.isoformat(), "age_seconds": 0},
-            "database": {"status": "ok"}}
+            "status": "ok",
+            "sync": {"status": "ok", "last": NOW.isoformat(), "age_seconds": 0},
+            "database": {"status": "ok"},
+        }
 
         now[0] = NOW + SYNC_STALE_AFTER + timedelta(minutes=1)
         assert (await fetch(f"{base}/healthz"))[0] == 503

@@ -12,8 +12,8 @@ import pytest
 
 from bot.app import ROUTERS
 from bot.dispatch import UNKNOWN_COMMAND, Incoming
-from bot.routing import Router
 from bot.logs import JsonFormatter, TextFormatter, setup_logging
+from bot.routing import Router
 from tests.unit.fakes import configured, dispatcher_for
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -27,9 +27,16 @@ async def explode(ctx):
 
 
 def record(message: str = "command %s: %s", *args: object, **extra: object) -> logging.LogRecord:
-    made = logging.makeLogRecord({"name": "bot.dispatch", "levelno": logging.INFO, "levelname": "INFO",
-                                  "msg": message, "args": args or ("termine", "ok"),
-                                  "created": datetime(2026, 11, 22, 9, 0, 0, 250000, tzinfo=UTC).timestamp()})
+    made = logging.makeLogRecord(
+        {
+            "name": "bot.dispatch",
+            "levelno": logging.INFO,
+            "levelname": "INFO",
+            "msg": message,
+            "args": args or ("termine", "ok"),
+            "created": datetime(2026, 11, 22, 9, 0, 0, 250000, tzinfo=UTC).timestamp(),
+        }
+    )
     made.__dict__.update(extra)
     return made
 
@@ -37,9 +44,15 @@ def record(message: str = "command %s: %s", *args: object, **extra: object) -> l
 def test_json_line_has_time_level_logger_message_and_extra_fields():
     line = JsonFormatter().format(record(command="termine", outcome="ok", duration_ms=12))
     assert "\n" not in line
-    assert json.loads(line) == {"time": "2026-11-22T09:00:00.250+00:00", "level": "INFO", "logger": "bot.dispatch",
-                                "message": "command termine: ok", "command": "termine", "outcome": "ok",
-                                "duration_ms": 12}
+    assert json.loads(line) == {
+        "time": "2026-11-22T09:00:00.250+00:00",
+        "level": "INFO",
+        "logger": "bot.dispatch",
+        "message": "command termine: ok",
+        "command": "termine",
+        "outcome": "ok",
+        "duration_ms": 12,
+    }
 
 
 def test_json_line_carries_the_traceback_in_one_field():
@@ -86,11 +99,13 @@ async def test_one_line_per_command_without_personal_data(tmp_path, caplog):
     observed: list[tuple[str, str, float]] = []
     dispatcher = dispatcher_for(config, db, [*ROUTERS, broken], lambda *seen: observed.append(seen))
     start = (NOW + timedelta(days=3)).astimezone().strftime("%d.%m.%Y %H:%M")
-    commands = [(COORDINATOR, f"!termin neu Geheimprojekt | {start} | Plätze: 1"),
-                ("@bernd.meier:localhost", "!anmelden #1 Gemeinde Hövelhof"),
-                ("@bernd.meier:localhost", "!anmelden #1 Gemeinde Hövelhof"),
-                ("@bernd.meier:localhost", "!passwortvergessen Bernd"),
-                (COORDINATOR, "!kaputt")]
+    commands = [
+        (COORDINATOR, f"!termin neu Geheimprojekt | {start} | Plätze: 1"),
+        ("@bernd.meier:localhost", "!anmelden #1 Gemeinde Hövelhof"),
+        ("@bernd.meier:localhost", "!anmelden #1 Gemeinde Hövelhof"),
+        ("@bernd.meier:localhost", "!passwortvergessen Bernd"),
+        (COORDINATOR, "!kaputt"),
+    ]
     with caplog.at_level(logging.DEBUG, logger="bot"):
         for number, (sender, body) in enumerate(commands):
             await dispatcher.handle(Incoming("!room:localhost", sender, f"$c{number}", body, None), NOW)
@@ -98,15 +113,20 @@ async def test_one_line_per_command_without_personal_data(tmp_path, caplog):
 
     lines = [r for r in caplog.records if r.name == "bot.dispatch" and hasattr(r, "outcome")]
     assert [(r.command, r.outcome, r.levelname) for r in lines] == [
-        ("termin neu", "ok", "INFO"), ("anmelden", "ok", "INFO"), ("anmelden", "refused", "INFO"),
-        (UNKNOWN_COMMAND, "refused", "INFO"), ("kaputt", "failed", "ERROR")]
+        ("termin neu", "ok", "INFO"),
+        ("anmelden", "ok", "INFO"),
+        ("anmelden", "refused", "INFO"),
+        (UNKNOWN_COMMAND, "refused", "INFO"),
+        ("kaputt", "failed", "ERROR"),
+    ]
     assert all(isinstance(r.duration_ms, int) and r.duration_ms >= 0 for r in lines)
     assert lines[2].detail == "registration.already_registered"
     assert lines[4].exc_info and lines[4].detail.startswith("Ref. ")
     assert lines[4].detail.removeprefix("Ref. ") in dispatcher.outbox.bodies()[-1]
     assert [(name, outcome) for name, outcome, _ in observed] == [(r.command, r.outcome) for r in lines]
 
-    said = " ".join(r.getMessage() + json.dumps(r.__dict__, default=str)
-                    for r in caplog.records if r.levelno >= logging.INFO)
+    said = " ".join(
+        r.getMessage() + json.dumps(r.__dict__, default=str) for r in caplog.records if r.levelno >= logging.INFO
+    )
     for personal in ("bernd", "anna", "Hövelhof", "Geheimprojekt", "passwortvergessen"):
         assert personal not in said

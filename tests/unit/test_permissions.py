@@ -16,15 +16,15 @@ import pytest
 
 from bot.app import ROUTERS
 from bot.dispatch import Dispatcher, Incoming
-from bot.routing import CommandSet
 from bot.roles import Role, Roles
+from bot.routing import CommandSet
 from tests.unit.fakes import NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
 
 SESSION_ROOM, OWN_ROOM, DIRECT = "!session:localhost", "!own:localhost", "!dm:localhost"
 CONFIG_COORDINATOR = "@coord:localhost"
-POWER_COORDINATOR = "@plcoord:localhost"   # power level 100 in the session's room
+POWER_COORDINATOR = "@plcoord:localhost"  # power level 100 in the session's room
 OWN_ROOM_COORDINATOR = "@owner:localhost"  # power level 100 only in a room of their own (or a DM)
-MODERATOR = "@mod:localhost"               # power level 50 in the session's room
+MODERATOR = "@mod:localhost"  # power level 50 in the session's room
 STAFF = "@staff:localhost"
 PEOPLE = (CONFIG_COORDINATOR, POWER_COORDINATOR, OWN_ROOM_COORDINATOR, MODERATOR, STAFF)
 ROOMS = (SESSION_ROOM, OWN_ROOM, DIRECT)
@@ -81,12 +81,19 @@ def test_every_command_has_an_example():
 async def dispatcher(tmp_path):
     config, db = await configured(tmp_path, CONFIG_COORDINATOR)
     rooms = FakeRooms()
-    rooms.levels.update({(SESSION_ROOM, POWER_COORDINATOR): 100, (SESSION_ROOM, MODERATOR): 50,
-                         (OWN_ROOM, OWN_ROOM_COORDINATOR): 100, (DIRECT, OWN_ROOM_COORDINATOR): 2**53 - 1})
+    rooms.levels.update(
+        {
+            (SESSION_ROOM, POWER_COORDINATOR): 100,
+            (SESSION_ROOM, MODERATOR): 50,
+            (OWN_ROOM, OWN_ROOM_COORDINATOR): 100,
+            (DIRECT, OWN_ROOM_COORDINATOR): 2**53 - 1,
+        }
+    )
     outbox = FakeOutbox()
     dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), CommandSet(ROUTERS), Roles(config.roles, rooms))
-    await dispatcher.handle(Incoming(SESSION_ROOM, CONFIG_COORDINATOR, "$setup", f"!termin neu Fördermittel | {START}",
-                                     None), NOW)
+    await dispatcher.handle(
+        Incoming(SESSION_ROOM, CONFIG_COORDINATOR, "$setup", f"!termin neu Fördermittel | {START}", None), NOW
+    )
     assert "angelegt" in outbox.bodies()[-1]
     yield dispatcher, outbox
     await db.close()
@@ -100,14 +107,26 @@ async def test_permissions(dispatcher, person, room, caplog):
     for number, command in enumerate(dispatcher.commands.commands):
         args, session_bound = EXAMPLES[command.name]
         before = len(outbox.sent)
-        await dispatcher.handle(Incoming(room, person, f"$c{number}", f"!{command.name} {args}", None,
-                                         sent_at=NOW + timedelta(seconds=10 * number)), NOW)  # no flooding
+        await dispatcher.handle(
+            Incoming(
+                room,
+                person,
+                f"$c{number}",
+                f"!{command.name} {args}",
+                None,
+                sent_at=NOW + timedelta(seconds=10 * number),
+            ),
+            NOW,
+        )  # no flooding
         answers = outbox.bodies()[before:]
         assert answers, f"!{command.name} got no answer"
         refused = any(phrase in answers[-1] for phrase in REFUSALS)
         allowed = expected_allowed(command.role, command.name, session_bound, person, room)
         assert refused != allowed, f"!{command.name} by {person} in {room}: {answers[-1]}"
         assert not any("Ref." in answer for answer in answers), answers
-    personal = [r.getMessage() for r in caplog.records
-                if r.levelno <= logging.INFO and ("@" in r.getMessage() or "Fördermittel" in r.getMessage())]
+    personal = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno <= logging.INFO and ("@" in r.getMessage() or "Fördermittel" in r.getMessage())
+    ]
     assert personal == [], "personal data logged at INFO"

@@ -19,8 +19,9 @@ def say(body: str, sender: str, event_id: str) -> Incoming:
 
 async def setup_session(dispatcher, outbox, capacity: int = 1, days: int = 3) -> None:
     start = (NOW + timedelta(days=days)).astimezone().strftime("%d.%m.%Y %H:%M")
-    await dispatcher.handle(say(f"!termin neu Fördermittel | {start} | Plätze: {capacity}", COORDINATOR,
-                                f"$new{days}"), NOW)
+    await dispatcher.handle(
+        say(f"!termin neu Fördermittel | {start} | Plätze: {capacity}", COORDINATOR, f"$new{days}"), NOW
+    )
 
 
 async def test_privacy_notice_only_with_the_first_registration(bot):
@@ -51,16 +52,17 @@ async def test_my_data_is_sent_privately_as_json(bot):
 async def test_deleting_asks_first_then_frees_the_place_and_anonymises(bot):
     dispatcher, outbox = bot
     await setup_session(dispatcher, outbox)
-    await dispatcher.handle(say("!anmelden #1", COORDINATOR, "$r0"), NOW)   # the creator holds the place
-    await dispatcher.handle(say("!anmelden #1", BERND, "$r1"), NOW)         # and Bernd waits
+    await dispatcher.handle(say("!anmelden #1", COORDINATOR, "$r0"), NOW)  # the creator holds the place
+    await dispatcher.handle(say("!anmelden #1", BERND, "$r1"), NOW)  # and Bernd waits
     await dispatcher.handle(say("!daten-löschen", COORDINATOR, "$x0"), NOW)
     assert "daten-löschen ja" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:
         assert (await registrations.registration(s, 1, COORDINATOR)) is not None
     await dispatcher.handle(say("!daten-löschen ja", COORDINATOR, "$x1"), NOW)
     assert "gelöscht" in outbox.bodies()[-1]
-    assert any(BERND in c.get("m.mentions", {}).get("user_ids", []) and "Platz frei" in c["body"]
-               for _, c, _ in outbox.sent)
+    assert any(
+        BERND in c.get("m.mentions", {}).get("user_ids", []) and "Platz frei" in c["body"] for _, c, _ in outbox.sent
+    )
     async with dispatcher.db.transaction() as s:
         data = await people.person_data(s, COORDINATOR)
         session = await sessions.get_session(s, 1)

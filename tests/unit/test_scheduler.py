@@ -12,13 +12,13 @@ import pytest
 
 from bot.matrix import MatrixError
 from bot.scheduler import MAX_ATTEMPTS, Scheduler
-from storage.planned import plan_session
 from rules.timing import Kind
 from storage import planned
-from storage.rows import save
 from storage.db import Database
 from storage.models import PersonSettings, PlannedStatus, Registration, Session
-from tests.unit.fakes import configured, FakeOutbox
+from storage.planned import plan_session
+from storage.rows import save
+from tests.unit.fakes import FakeOutbox, configured
 
 CREATED = datetime(2026, 11, 1, 9, tzinfo=UTC)
 START = datetime(2026, 12, 10, 13, tzinfo=UTC)  # Thursday 14:00 in Berlin
@@ -38,9 +38,19 @@ async def world(tmp_path: Path):
     config, db = await configured(tmp_path, COORDINATOR)
     clock, outbox = Clock(CREATED), FakeOutbox()
     async with db.transaction() as s:
-        session = await save(s, Session(
-            title="Kommunale Wärmeplanung", starts_at=START, ends_at=START + timedelta(hours=1), capacity=2,
-            link="https://meet.example.org/waerme", room_id=ROOM, created_by=CREATOR, created_at=CREATED))
+        session = await save(
+            s,
+            Session(
+                title="Kommunale Wärmeplanung",
+                starts_at=START,
+                ends_at=START + timedelta(hours=1),
+                capacity=2,
+                link="https://meet.example.org/waerme",
+                room_id=ROOM,
+                created_by=CREATOR,
+                created_at=CREATED,
+            ),
+        )
         await plan_session(s, session, config, CREATED)
     yield config, db, clock, outbox, Scheduler(config, db, outbox, clock), session.id
     await db.close()
@@ -71,8 +81,12 @@ async def test_each_message_goes_out_once_at_its_time(world):
     assert "https://meet.example.org" not in outbox.bodies()[-2]  # the day-before reminder has no link
     assert "verspätet" not in reminder
     assert len({tx for _, _, tx in outbox.sent}) == 4
-    assert set(await rows(db, sid)) == {"announcement:1209600s", "announcement:172800s", "reminder:86400s",
-                                        "reminder:900s"}
+    assert set(await rows(db, sid)) == {
+        "announcement:1209600s",
+        "announcement:172800s",
+        "reminder:86400s",
+        "reminder:900s",
+    }
     assert {status for status, _ in (await rows(db, sid)).values()} == {PlannedStatus.SENT}
 
 
@@ -100,15 +114,17 @@ async def test_reminders_by_direct_message_to_those_who_asked(world):
     config, db, clock, outbox, scheduler, sid = world
     async with db.transaction() as s:
         for user, wants in (("@bernd:localhost", True), ("@dora:localhost", False)):
-            await save(s, Registration(session_id=sid, user_id=user, status="registered",
-                                            queued_at=CREATED, updated_at=CREATED))
+            await save(
+                s,
+                Registration(session_id=sid, user_id=user, status="registered", queued_at=CREATED, updated_at=CREATED),
+            )
             await save(s, PersonSettings(user_id=user, dm_reminders=wants, updated_at=CREATED))
         for row in await planned.pending(s, session_id=sid):
             if row.kind == Kind.ANNOUNCEMENT:
                 row.status = PlannedStatus.SENT
     clock.now = START - timedelta(days=1)
-    await scheduler.sweep()   # the room reminder; it plans the direct copies
-    await scheduler.sweep()   # the direct copies
+    await scheduler.sweep()  # the room reminder; it plans the direct copies
+    await scheduler.sweep()  # the direct copies
     await scheduler.sweep()
     assert [room for room, _, _ in outbox.sent] == [ROOM, "!dm-@bernd:localhost"]
     dm = outbox.sent[1][1]
@@ -131,7 +147,7 @@ async def test_a_refused_message_is_retried_with_backoff_then_reported_as_failed
     config, db, clock, outbox, scheduler, sid = world
     clock.now = START - timedelta(days=14)
     outbox.fail_with = MatrixError("403: not in room")
-    for attempt in range(MAX_ATTEMPTS):
+    for _attempt in range(MAX_ATTEMPTS):
         await scheduler.sweep()
         await scheduler.sweep()  # too early for the next attempt: nothing happens
         clock.now += timedelta(minutes=30)
@@ -149,8 +165,16 @@ async def test_the_announcement_is_edited_when_places_change_without_pinging(wor
     await scheduler.refresh_announcement(sid)
     assert len(outbox.sent) == 1  # nothing changed yet
     async with db.transaction() as s:
-        await save(s, Registration(session_id=sid, user_id="@bernd:localhost", status="registered",
-                                        queued_at=clock.now, updated_at=clock.now))
+        await save(
+            s,
+            Registration(
+                session_id=sid,
+                user_id="@bernd:localhost",
+                status="registered",
+                queued_at=clock.now,
+                updated_at=clock.now,
+            ),
+        )
     await scheduler.refresh_announcement(sid)
     await scheduler.refresh_announcement(sid)
     assert len(outbox.sent) == 2

@@ -29,16 +29,22 @@ async def db(database_url):
 
 def new_session(title: str, days: int, capacity: int | None = None) -> Session:
     start = NOW + timedelta(days=days)
-    return Session(title=title, starts_at=start, ends_at=start + timedelta(hours=1), capacity=capacity,
-                   room_id="!r:localhost", created_by="@anna:localhost", created_at=NOW)
+    return Session(
+        title=title,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        capacity=capacity,
+        room_id="!r:localhost",
+        created_by="@anna:localhost",
+        created_at=NOW,
+    )
 
 
 @on_both_databases
 async def test_migrations_create_schema(db):
     async with db.engine.connect() as conn:
         tables = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
-    assert {"sessions", "registrations", "bot_state", "handled_events", "planned_messages",
-            "alembic_version"} <= tables
+    assert {"sessions", "registrations", "bot_state", "handled_events", "planned_messages", "alembic_version"} <= tables
     await db.migrate()  # idempotent
     await db.ping()
 
@@ -56,9 +62,17 @@ async def test_sqlite_file_in_a_new_folder_with_wal_and_foreign_keys(tmp_path):
 async def test_times_round_trip_as_aware_utc(db):
     berlin = datetime(2027, 3, 29, 10, tzinfo=ZoneInfo("Europe/Berlin"))
     async with db.transaction() as s:
-        session = await rows.save(s, Session(
-            title="DST", starts_at=berlin, ends_at=berlin + timedelta(hours=1), room_id="!r:l",
-            created_by="@a:l", created_at=NOW))
+        session = await rows.save(
+            s,
+            Session(
+                title="DST",
+                starts_at=berlin,
+                ends_at=berlin + timedelta(hours=1),
+                room_id="!r:l",
+                created_by="@a:l",
+                created_at=NOW,
+            ),
+        )
     async with db.transaction() as s:
         loaded = await sessions.get_session(s, session.id)
     assert loaded.starts_at == berlin and loaded.starts_at.tzinfo == UTC
@@ -72,16 +86,21 @@ async def test_one_registration_per_session_and_person(db):
     with pytest.raises(IntegrityError):
         async with db.transaction() as s:
             for _ in range(2):
-                await rows.save(s, Registration(session_id=session.id, user_id="@b:l", status="registered",
-                                                queued_at=NOW, updated_at=NOW))
+                await rows.save(
+                    s,
+                    Registration(
+                        session_id=session.id, user_id="@b:l", status="registered", queued_at=NOW, updated_at=NOW
+                    ),
+                )
 
 
 @on_both_databases
 async def test_registration_needs_an_existing_session(db):
     with pytest.raises(IntegrityError):
         async with db.transaction() as s:
-            await rows.save(s, Registration(session_id=999, user_id="@b:l", status="registered",
-                                            queued_at=NOW, updated_at=NOW))
+            await rows.save(
+                s, Registration(session_id=999, user_id="@b:l", status="registered", queued_at=NOW, updated_at=NOW)
+            )
 
 
 @on_both_databases
@@ -90,19 +109,31 @@ async def test_lists_counts_and_waiting_positions(db):
         soon = await rows.save(s, new_session("Bald", 2, capacity=1))
         later = await rows.save(s, new_session("Später", 9))
         await rows.save(s, new_session("Vorbei", -2))
-        for i, (user, status) in enumerate([("@a:l", "registered"), ("@b:l", "waitlisted"),
-                                            ("@c:l", "waitlisted"), ("@d:l", "cancelled")]):
-            await rows.save(s, Registration(session_id=soon.id, user_id=user, status=status,
-                                            queued_at=NOW + timedelta(minutes=i), updated_at=NOW))
-        await rows.save(s, Registration(session_id=later.id, user_id="@c:l", status="registered",
-                                        queued_at=NOW, updated_at=NOW))
+        for i, (user, status) in enumerate(
+            [("@a:l", "registered"), ("@b:l", "waitlisted"), ("@c:l", "waitlisted"), ("@d:l", "cancelled")]
+        ):
+            await rows.save(
+                s,
+                Registration(
+                    session_id=soon.id,
+                    user_id=user,
+                    status=status,
+                    queued_at=NOW + timedelta(minutes=i),
+                    updated_at=NOW,
+                ),
+            )
+        await rows.save(
+            s, Registration(session_id=later.id, user_id="@c:l", status="registered", queued_at=NOW, updated_at=NOW)
+        )
     async with db.transaction() as s:
         upcoming = await sessions.upcoming_sessions(s, NOW)
         mine = await registrations.my_registrations(s, "@c:l", NOW)
         token = await state.get_state(s, "next_batch")
     assert [(u.session.title, u.registered, u.waitlisted) for u in upcoming] == [("Bald", 1, 2), ("Später", 1, 0)]
-    assert [(m.session.title, m.status, m.position) for m in mine] == [("Bald", "waitlisted", 2),
-                                                                     ("Später", "registered", None)]
+    assert [(m.session.title, m.status, m.position) for m in mine] == [
+        ("Bald", "waitlisted", 2),
+        ("Später", "registered", None),
+    ]
     assert token is None
 
 

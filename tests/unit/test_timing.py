@@ -32,22 +32,25 @@ def berlin(*args: int) -> datetime:
     return datetime(*args, tzinfo=BERLIN)
 
 
-@pytest.mark.parametrize(("start", "offset", "due"), [
-    # an ordinary week: one day is 24 hours
-    (berlin(2026, 12, 10, 14), DAY, berlin(2026, 12, 9, 14)),
-    # spring forward (Sun 29 March 2026): the day before is 23 real hours earlier, same wall time
-    (berlin(2026, 3, 29, 14), DAY, berlin(2026, 3, 28, 14)),
-    # fall back (Sun 25 October 2026): 25 real hours, same wall time
-    (berlin(2026, 10, 25, 14), DAY, berlin(2026, 10, 24, 14)),
-    # 14 days across the spring change: still 14:00
-    (berlin(2026, 4, 2, 14), 14 * DAY, berlin(2026, 3, 19, 14)),
-    # minutes are elapsed time, also across the change: 03:10 CEST minus 15 min is 01:55 CET
-    (berlin(2026, 3, 29, 3, 10), 15 * MINUTE, datetime(2026, 3, 29, 0, 55, tzinfo=UTC)),
-    # hours too: 03:00 CET (after falling back) minus 2 h is 02:00 CEST, the first of the two 02:00s
-    (datetime(2026, 10, 25, 2, tzinfo=UTC), 2 * HOUR, datetime(2026, 10, 25, 0, tzinfo=UTC)),
-    # days and minutes together: the day on the wall clock, then the minutes
-    (berlin(2026, 3, 30, 9), DAY + 30 * MINUTE, berlin(2026, 3, 29, 8, 30)),
-])
+@pytest.mark.parametrize(
+    ("start", "offset", "due"),
+    [
+        # an ordinary week: one day is 24 hours
+        (berlin(2026, 12, 10, 14), DAY, berlin(2026, 12, 9, 14)),
+        # spring forward (Sun 29 March 2026): the day before is 23 real hours earlier, same wall time
+        (berlin(2026, 3, 29, 14), DAY, berlin(2026, 3, 28, 14)),
+        # fall back (Sun 25 October 2026): 25 real hours, same wall time
+        (berlin(2026, 10, 25, 14), DAY, berlin(2026, 10, 24, 14)),
+        # 14 days across the spring change: still 14:00
+        (berlin(2026, 4, 2, 14), 14 * DAY, berlin(2026, 3, 19, 14)),
+        # minutes are elapsed time, also across the change: 03:10 CEST minus 15 min is 01:55 CET
+        (berlin(2026, 3, 29, 3, 10), 15 * MINUTE, datetime(2026, 3, 29, 0, 55, tzinfo=UTC)),
+        # hours too: 03:00 CET (after falling back) minus 2 h is 02:00 CEST, the first of the two 02:00s
+        (datetime(2026, 10, 25, 2, tzinfo=UTC), 2 * HOUR, datetime(2026, 10, 25, 0, tzinfo=UTC)),
+        # days and minutes together: the day on the wall clock, then the minutes
+        (berlin(2026, 3, 30, 9), DAY + 30 * MINUTE, berlin(2026, 3, 29, 8, 30)),
+    ],
+)
 def test_due_before_keeps_the_wall_clock_for_days_and_real_time_for_the_rest(start, offset, due):
     assert due_before(start.astimezone(UTC), offset, BERLIN) == due.astimezone(UTC)
 
@@ -93,14 +96,18 @@ def slot(kind: Kind, offset: timedelta, due: datetime) -> Slot:
 def test_reconcile_creates_moves_rearms_and_skips():
     old, new = T0 + DAY, T0 + 2 * DAY
     existing = [
-        Existing(1, Kind.ANNOUNCEMENT, slot_of(14 * DAY), "sent", old),     # sent announcement: edited, not resent
-        Existing(2, Kind.ANNOUNCEMENT, slot_of(2 * DAY), "pending", old),   # pending: moves
-        Existing(3, Kind.REMINDER, slot_of(DAY), "sent", old),              # sent reminder: due again
-        Existing(4, Kind.REMINDER, slot_of(15 * MINUTE), "pending", old),   # no longer wanted: skipped
-        Existing(5, Kind.REMINDER, slot_of(HOUR), "skipped", old),          # not wanted, not pending: left alone
+        Existing(1, Kind.ANNOUNCEMENT, slot_of(14 * DAY), "sent", old),  # sent announcement: edited, not resent
+        Existing(2, Kind.ANNOUNCEMENT, slot_of(2 * DAY), "pending", old),  # pending: moves
+        Existing(3, Kind.REMINDER, slot_of(DAY), "sent", old),  # sent reminder: due again
+        Existing(4, Kind.REMINDER, slot_of(15 * MINUTE), "pending", old),  # no longer wanted: skipped
+        Existing(5, Kind.REMINDER, slot_of(HOUR), "skipped", old),  # not wanted, not pending: left alone
     ]
-    wanted = [slot(Kind.ANNOUNCEMENT, 14 * DAY, new), slot(Kind.ANNOUNCEMENT, 2 * DAY, new),
-              slot(Kind.REMINDER, DAY, new), slot(Kind.REMINDER, 2 * HOUR, new)]
+    wanted = [
+        slot(Kind.ANNOUNCEMENT, 14 * DAY, new),
+        slot(Kind.ANNOUNCEMENT, 2 * DAY, new),
+        slot(Kind.REMINDER, DAY, new),
+        slot(Kind.REMINDER, 2 * HOUR, new),
+    ]
     assert reconcile(existing, wanted) == [
         Change(Action.MOVE, wanted[1], 2),
         Change(Action.REARM, wanted[2], 3),
@@ -111,23 +118,28 @@ def test_reconcile_creates_moves_rearms_and_skips():
 
 def test_reconcile_changes_nothing_when_nothing_moved_and_skips_everything_pending_on_cancel():
     due = T0 + DAY
-    existing = [Existing(1, Kind.REMINDER, slot_of(DAY), "sent", due),
-                Existing(2, Kind.REMINDER, slot_of(15 * MINUTE), "pending", due)]
+    existing = [
+        Existing(1, Kind.REMINDER, slot_of(DAY), "sent", due),
+        Existing(2, Kind.REMINDER, slot_of(15 * MINUTE), "pending", due),
+    ]
     assert reconcile(existing, [slot(Kind.REMINDER, DAY, due), slot(Kind.REMINDER, 15 * MINUTE, due)]) == []
     assert reconcile(existing, []) == [Change(Action.SKIP, id=2)]
 
 
-@pytest.mark.parametrize(("kind", "due", "now", "start", "open_", "verdict", "late"), [
-    (Kind.REMINDER, T0, T0, T0 + HOUR, True, Verdict.SEND, False),
-    (Kind.REMINDER, T0, T0 + 30 * timedelta(seconds=1), T0 + HOUR, True, Verdict.SEND, False),
-    (Kind.REMINDER, T0, T0 + 5 * MINUTE, T0 + HOUR, True, Verdict.SEND, True),
-    (Kind.REMINDER, T0, T0 + HOUR, T0 + HOUR, True, Verdict.SKIP_STARTED, False),
-    (Kind.REMINDER_DM, T0, T0, T0 + HOUR, False, Verdict.SKIP_STARTED, False),
-    (Kind.ANNOUNCEMENT, T0, T0 + 7 * HOUR, T0 + 10 * DAY, True, Verdict.SKIP_TOO_LATE, False),
-    (Kind.ANNOUNCEMENT, T0, T0 + 5 * HOUR, T0 + 10 * DAY, True, Verdict.SEND, True),
-    (Kind.PROTOCOL, T0, T0 + 2 * HOUR, T0 - DAY, True, Verdict.SEND, True),
-    (Kind.FOLLOWUP, T0, T0 + 7 * HOUR, T0 - DAY, True, Verdict.SKIP_TOO_LATE, False),
-])
+@pytest.mark.parametrize(
+    ("kind", "due", "now", "start", "open_", "verdict", "late"),
+    [
+        (Kind.REMINDER, T0, T0, T0 + HOUR, True, Verdict.SEND, False),
+        (Kind.REMINDER, T0, T0 + 30 * timedelta(seconds=1), T0 + HOUR, True, Verdict.SEND, False),
+        (Kind.REMINDER, T0, T0 + 5 * MINUTE, T0 + HOUR, True, Verdict.SEND, True),
+        (Kind.REMINDER, T0, T0 + HOUR, T0 + HOUR, True, Verdict.SKIP_STARTED, False),
+        (Kind.REMINDER_DM, T0, T0, T0 + HOUR, False, Verdict.SKIP_STARTED, False),
+        (Kind.ANNOUNCEMENT, T0, T0 + 7 * HOUR, T0 + 10 * DAY, True, Verdict.SKIP_TOO_LATE, False),
+        (Kind.ANNOUNCEMENT, T0, T0 + 5 * HOUR, T0 + 10 * DAY, True, Verdict.SEND, True),
+        (Kind.PROTOCOL, T0, T0 + 2 * HOUR, T0 - DAY, True, Verdict.SEND, True),
+        (Kind.FOLLOWUP, T0, T0 + 7 * HOUR, T0 - DAY, True, Verdict.SKIP_TOO_LATE, False),
+    ],
+)
 def test_decide(kind, due, now, start, open_, verdict, late):
     decision = decide(kind, due, now, 6 * HOUR, start, open_)
     assert (decision.verdict, decision.late) == (verdict, late)
@@ -137,12 +149,15 @@ def test_retry_delay_grows_and_is_capped():
     assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 10)] == [30, 60, 120, 240, 1800]
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (berlin(2026, 12, 10, 13, 45), ("soon", {"minutes": 15})),
-    (berlin(2026, 12, 10, 13, 52, 40), ("soon", {"minutes": 7})),
-    (berlin(2026, 12, 10, 9), ("today", {"time": "14:00"})),
-    (berlin(2026, 12, 9, 14), ("tomorrow", {"time": "14:00"})),
-    (berlin(2026, 12, 1, 14), ("on", {})),
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (berlin(2026, 12, 10, 13, 45), ("soon", {"minutes": 15})),
+        (berlin(2026, 12, 10, 13, 52, 40), ("soon", {"minutes": 7})),
+        (berlin(2026, 12, 10, 9), ("today", {"time": "14:00"})),
+        (berlin(2026, 12, 9, 14), ("tomorrow", {"time": "14:00"})),
+        (berlin(2026, 12, 1, 14), ("on", {})),
+    ],
+)
 def test_starts_in(now, expected):
     assert starts_in(berlin(2026, 12, 10, 14).astimezone(UTC), now.astimezone(UTC), BERLIN) == expected

@@ -11,9 +11,9 @@ from sqlmodel import SQLModel, select
 from bot.cli import main
 from bot.dispatch import Incoming
 from storage import state
-from storage.rows import save
 from storage.db import Database
 from storage.models import Registration, Session
+from storage.rows import save
 from tests.unit.fakes import configured, dispatcher_for
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
@@ -25,10 +25,14 @@ async def fill(tmp_path: Path) -> str:
     config, db = await configured(tmp_path, COORDINATOR)
     dispatcher = dispatcher_for(config, db)
     start = (NOW + timedelta(days=20)).astimezone().strftime("%d.%m.%Y %H:%M")
-    commands = [(COORDINATOR, f"!termin neu Wärmeplanung | {start} | Plätze: 1"),
-                (COORDINATOR, f"!termin neu Vergaberecht | {start}"),
-                ("@bernd:localhost", "!anmelden #1 Stadt Bielefeld"), ("@clara:localhost", "!anmelden #1"),
-                ("@clara:localhost", "!erinnerung an"), (COORDINATOR, "!material #1 https://example.org/f.pdf Folien")]
+    commands = [
+        (COORDINATOR, f"!termin neu Wärmeplanung | {start} | Plätze: 1"),
+        (COORDINATOR, f"!termin neu Vergaberecht | {start}"),
+        ("@bernd:localhost", "!anmelden #1 Stadt Bielefeld"),
+        ("@clara:localhost", "!anmelden #1"),
+        ("@clara:localhost", "!erinnerung an"),
+        (COORDINATOR, "!material #1 https://example.org/f.pdf Folien"),
+    ]
     for number, (sender, body) in enumerate(commands):
         await dispatcher.handle(Incoming("!room:localhost", sender, f"$c{number}", body, None), NOW)
         async with db.transaction() as s:
@@ -54,10 +58,12 @@ async def add_more(url: str) -> tuple[int | None, int | None]:
     """A new session and registration on the copy: the ids they get."""
     database = Database(url)
     async with database.transaction() as s:
-        session = await save(s, Session(title="Neu", starts_at=NOW, ends_at=NOW, room_id="!r:l",
-                                                    created_by=COORDINATOR, created_at=NOW))
-        registration = Registration(session_id=session.id, user_id="@dora:localhost", status="registered",
-                                    queued_at=NOW, updated_at=NOW)
+        session = await save(
+            s, Session(title="Neu", starts_at=NOW, ends_at=NOW, room_id="!r:l", created_by=COORDINATOR, created_at=NOW)
+        )
+        registration = Registration(
+            session_id=session.id, user_id="@dora:localhost", status="registered", queued_at=NOW, updated_at=NOW
+        )
         await save(s, registration)
     await database.close()
     return session.id, registration.id
@@ -66,8 +72,10 @@ async def add_more(url: str) -> tuple[int | None, int | None]:
 def test_copy_from_sqlite_to_postgresql(tmp_path, postgres_cluster, capsys):
     source = asyncio.run(fill(tmp_path))
     config = tmp_path / "config.toml"
-    config.write_text(f'[matrix]\nhomeserver = "http://127.0.0.1:1"\nuser_id = "@bot:localhost"\npassword = "x"\n'
-                      f'[storage]\nurl = "{source}"\n')
+    config.write_text(
+        f'[matrix]\nhomeserver = "http://127.0.0.1:1"\nuser_id = "@bot:localhost"\npassword = "x"\n'
+        f'[storage]\nurl = "{source}"\n'
+    )
     target = asyncio.run(postgres_cluster.create_database())
 
     assert main(["copy-database", "--config", str(config), "--to", target]) == 0
