@@ -27,3 +27,9 @@ class QuestionStatus(StrEnum):
     OPEN = "open"
     ANSWERED = "answered"
     HIDDEN = "hidden"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # refused for good, or still undelivered when it stopped making sense

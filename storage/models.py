@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from rules.states import PlannedStatus, QuestionStatus, RegistrationStatus, SessionStatus
+from rules.states import OutboxStatus, PlannedStatus, QuestionStatus, RegistrationStatus, SessionStatus
 
-__all__ = ["PlannedStatus", "QuestionStatus", "RegistrationStatus", "SessionStatus"]  # also known here
+__all__ = ["OutboxStatus", "PlannedStatus", "QuestionStatus", "RegistrationStatus", "SessionStatus"]  # also known here
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -227,3 +238,40 @@ class Vote(SQLModel, table=True):
     user_id: str
     reaction_event_id: str = Field(index=True)
     voted_at: datetime = Field(sa_column=_utc_column())
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One event the bot must send, written in the transaction of the change that causes it and
+    delivered until it lands.
+
+    `key` names it for good (a repeated enqueue adds nothing; its transaction id derives from it).
+    Messages of one `lane` (a room, or one person's direct chat) go out in the order of their ids.
+    A direct message names `user_id`; the deliverer finds or makes the bot's own room with them.
+    `thread_of` names another message (by key) whose event is this one's thread root; `records`
+    says what to note the sent event id on (`qa_round:ID`, `question:ID`, `planned:ID`).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_lane", "status", "lane", "id"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_column=Column(String, nullable=False, unique=True))
+    lane: str
+    room_id: str | None = None
+    user_id: str | None = None
+    event_type: str = "m.room.message"
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    attachment: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    thread_of: str | None = None
+    records: str | None = None
+    status: str = Field(default=OutboxStatus.PENDING, sa_column=Column(String(16), nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    last_error: str | None = None
+    expires_at: datetime = Field(sa_column=_utc_column())
+    created_at: datetime = Field(sa_column=_utc_column())
+    sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    sent_event_id: str | None = None
