@@ -28,6 +28,8 @@ from nio import (
 )
 
 from bot.config import Config
+from bot.context import NOTICE_TTL
+from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics
 from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in
@@ -36,10 +38,11 @@ from bot.routing import CommandSet
 from bot.scheduler import Scheduler
 from commands import coordination, followups, privacy, qa, registration, sessions, status
 from commands import help as help_commands
-from rules.content import message_content, transaction_id
+from rules.content import message_content
 from rules.i18n import t
-from storage import state
+from storage import outbox, state
 from storage.db import Database
+from storage.outbox import Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +102,11 @@ class Bot:
         )
         self.matrix = Matrix(self.client)
         self.commands = CommandSet(ROUTERS)
-        self.scheduler = Scheduler(config, self.db, self.matrix, clock)
         self.metrics = Metrics()
+        self.deliverer = Deliverer(config, self.db, self.matrix, clock, self.metrics.delivered)
+        self.scheduler = Scheduler(config, self.db, self.deliverer.wake, clock)
         listen = config.metrics_listen
-        self.health = HealthServer(listen, self.metrics, self.db, clock) if listen else None
+        self.health = HealthServer(listen, self.metrics, self.db, clock, config.outbox_alert_after) if listen else None
         self.dispatcher = Dispatcher(
             config,
             self.db,
@@ -111,6 +115,7 @@ class Bot:
             self.commands,
             Roles(config.roles, self.matrix),
             self.metrics.command_done,
+            self._delivered,
         )
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
@@ -133,6 +138,7 @@ class Bot:
         if self.health:
             await self.health.stop()
         await self.scheduler.stop()
+        await self.deliverer.stop()
         await self.client.close()
         await self.db.close()
 
@@ -169,6 +175,7 @@ class Bot:
                 # Once the rooms we are in are known (rooms just joined show up a sync later):
                 # planned messages can go out, direct rooms are found.
                 await self.scheduler.start()
+                self.deliverer.start()
             if since is not None:
                 await self._handle_batch(response, since)
             since = response.next_batch
@@ -240,10 +247,15 @@ class Bot:
         for room_id in self._to_greet & set(response.rooms.join):
             self._to_greet.discard(room_id)
             content = message_content(t("bot.welcome", self.config.language, prefix=self.config.command_prefix))
+            now = self.clock()
             try:
-                await self.matrix.send(room_id, content, transaction_id("welcome", room_id))
+                async with self.db.transaction() as s:
+                    await outbox.enqueue(
+                        s, Outgoing(f"welcome:{room_id}", content, room_id=room_id), now, now + NOTICE_TTL
+                    )
             except Exception:  # a greeting lost is no reason to stop
                 log.warning("could not greet %s", room_id, exc_info=True)
+            self.deliverer.wake()
 
     async def _handle_batch(self, response: SyncResponse, since: str) -> None:
         rooms = []
@@ -321,9 +333,11 @@ class Bot:
             if event.event_id in done or event.event_id in seen:
                 continue
             seen.add(event.event_id)
-            if await self.dispatcher.handle(event, self.clock()):
-                async with self.db.transaction() as s:
-                    await state.mark_handled(s, event.event_id, room_id, self.clock())
+            await self.dispatcher.handle(event, self.clock())  # recorded as handled with its effects
+
+    async def _delivered(self) -> None:
+        """A handler's messages are in the outbox: deliver them soon."""
+        self.deliverer.wake()
 
     async def _request_keys(self, events: list[MegolmEvent]) -> None:
         """Ask the senders' devices for the keys of messages we could not decrypt."""

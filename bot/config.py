@@ -59,6 +59,8 @@ class Config:
     timezone: ZoneInfo
     language: str = "de"
     metrics_listen: tuple[str, int] | None = None  # host and port of /healthz and /metrics; None: off
+    # /healthz turns unhealthy when a message has waited longer than this in the outbox.
+    outbox_alert_after: timedelta = timedelta(minutes=15)
     command_prefix: str = "!"
     default_capacity: int | None = None
     session_minutes: int = 60
@@ -249,6 +251,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         ),
         storage_url=url,
         metrics_listen=metrics_listen,
+        outbox_alert_after=metrics.duration("outbox_alert_after", "15m"),
         timezone=zone,
         language=language,
         command_prefix=prefix,

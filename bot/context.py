@@ -1,39 +1,37 @@
-"""What a handler gets for one event: the voice to speak in, the database, the outbox, the plans,
-the sender's roles, and ways to answer (in reply, by mention, as a file)."""
+"""What a handler gets for one event: the voice to speak in, the database, what the bot knows of
+rooms, the sender's roles, and ways to answer (in reply, privately, by mention, as a file).
+
+Answers are not sent here: they are collected as outbox messages and written in the same
+transaction as the handler's changes (see `bot.dispatch`), then delivered by `bot.deliverer`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.config import Config
 from bot.roles import Role, Roles
 from bot.routing import CommandSet
-from rules.content import file_content, message_content, pill, relation, transaction_id
+from rules.content import file_content, message_content, pill, relation
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.sessions import SessionView, ref
 from rules.voice import Voice
 from storage.db import Database
+from storage.outbox import Outgoing
 
 MENTIONS_PER_MESSAGE = 100
-MAX_MESSAGE_CHARS = 16_000  # per body and formatted_body: well below the 64 KiB event limit
+# How long an answer or notice still makes sense: delivered until then, else reported.
+ANSWER_TTL = timedelta(hours=6)
+NOTICE_TTL = timedelta(hours=24)
 
 
-class Outbox(Protocol):
-    """Where messages go (the Matrix layer, or a fake in unit tests). Never called while a
-    database transaction is open."""
-
-    async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str: ...
-
-    async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]: ...
-
-    async def react(self, room_id: str, event_id: str, key: str, tx_id: str) -> str: ...
+class RoomInfo(Protocol):
+    """What handlers may know about rooms without asking the homeserver (the last sync's view)."""
 
     def member_count(self, room_id: str) -> int: ...
-
-    async def direct_room(self, user_id: str) -> str: ...
 
     def display_name(self, room_id: str, user_id: str) -> str | None: ...
 
@@ -48,6 +46,27 @@ class Plans(Protocol):
         """Only its registrations changed: refresh its announcement."""
 
 
+class PlanChanges:
+    """Plans as a handler sees them: remembered, and passed on once the handler's work is committed
+    (before that the scheduler would read the database as it was)."""
+
+    def __init__(self) -> None:
+        self.sessions: set[int] = set()
+        self.places: set[int] = set()
+
+    def changed(self, session_id: int) -> None:
+        self.sessions.add(session_id)
+
+    def places_changed(self, session_id: int) -> None:
+        self.places.add(session_id)
+
+    def pass_on(self, plans: Plans) -> None:
+        for session_id in sorted(self.sessions):
+            plans.changed(session_id)
+        for session_id in sorted(self.places - self.sessions):
+            plans.places_changed(session_id)
+
+
 def voice_of(config: Config, now: datetime) -> Voice:
     """The bot's voice as configured, at `now`."""
     return Voice(config.language, config.command_prefix, config.timezone, now)
@@ -59,8 +78,7 @@ class Context(Voice):
 
     config: Config
     db: Database
-    outbox: Outbox
-    plans: Plans
+    rooms: RoomInfo
     commands: CommandSet
     roles: Roles
     room_id: str
@@ -68,7 +86,8 @@ class Context(Voice):
     event_id: str
     thread_root: str | None
     by_reaction: bool = False
-    replies: int = field(default=0)
+    plans: PlanChanges = field(default_factory=PlanChanges)
+    messages: list[tuple[Outgoing, datetime]] = field(default_factory=list)
 
     @property
     def role(self) -> Role:
@@ -83,24 +102,61 @@ class Context(Voice):
                 "errors.role_required_for_session", ref=ref(session.id), role=self.t(f"roles.{role.name.lower()}")
             )
 
-    async def reply(self, key_or_message: str | Message, **params: Any) -> str:
+    def _key(self, kind: str) -> str:
+        """A key naming the next message of this event for good (so it is written only once)."""
+        return f"{kind}:{self.event_id}:{len(self.messages)}"
+
+    def queue(self, message: Outgoing, ttl: timedelta = ANSWER_TTL) -> None:
+        """Send `message` once the handler's work is committed (delivered until `ttl` has passed)."""
+        self.messages.append((message, self.now + ttl))
+
+    def discard(self) -> None:
+        """Forget what was queued (the handler's work is rolled back)."""
+        self.messages.clear()
+        self.plans = PlanChanges()
+
+    async def reply(self, key_or_message: str | Message, **params: Any) -> None:
         """Answer the event as an m.notice in reply (and in its thread).
 
         An event that is a reaction (✅ on an announcement) is answered by direct message:
         a reaction has no place in the timeline to answer to, and others need not read it."""
         message = key_or_message if isinstance(key_or_message, Message) else self.t(key_or_message, **params)
-        room_id = await self.outbox.direct_room(self.sender) if self.by_reaction else self.room_id
-        event_id = ""
-        for piece in message.split(MAX_MESSAGE_CHARS):
-            self.replies += 1
-            tx_id = transaction_id("reply", self.event_id, str(self.replies))
-            content = (
-                message_content(piece)
-                if self.by_reaction
-                else message_content(piece, reply_to=self.event_id, thread_root=self.thread_root)
+        for piece in message.split():
+            if self.by_reaction:
+                self.queue(Outgoing(self._key("reply"), message_content(piece), user_id=self.sender))
+            else:
+                content = message_content(piece, reply_to=self.event_id, thread_root=self.thread_root)
+                self.queue(Outgoing(self._key("reply"), content, room_id=self.room_id))
+
+    def tell(self, user_id: str, message: Message) -> None:
+        """A message for one person, by direct message in the bot's own room with them: m.text
+        that mentions them, so it notifies."""
+        for piece in message.split():
+            content = message_content(piece, notice=False, mentions=(user_id,))
+            self.queue(Outgoing(self._key("dm"), content, user_id=user_id), NOTICE_TTL)
+
+    def post(
+        self,
+        room_id: str,
+        message: Message,
+        *,
+        thread_root: str | None = None,
+        thread_of: str | None = None,
+        records: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        """A message of the bot's own in a room (m.text, in parts when long), maybe in a thread
+        given by its root event or by the key of the outbox message that posts the root; `records`
+        names what its event id is noted on (the first part's)."""
+        for number, piece in enumerate(message.split()):
+            part_key = f"{key}:{number}" if key and number else key or self._key("post")
+            content = message_content(
+                piece, notice=False, thread_root=thread_root or ("$pending" if thread_of else None)
             )
-            event_id = await self.outbox.send(room_id, content, tx_id)
-        return event_id
+            outgoing = Outgoing(
+                part_key, content, room_id=room_id, thread_of=thread_of, records=None if number else records
+            )
+            self.queue(outgoing, NOTICE_TTL)
 
     async def notify(self, room_id: str, user_ids: list[str], key: str, **params: Any) -> None:
         """A message that must reach these people: m.text that mentions them (it notifies).
@@ -108,13 +164,34 @@ class Context(Voice):
         Long lists go out in several messages, so no event comes near the 64 KiB limit."""
         for start in range(0, len(user_ids), MENTIONS_PER_MESSAGE):
             chunk = user_ids[start : start + MENTIONS_PER_MESSAGE]
-            who = Message.join([pill(u, self.outbox.display_name(room_id, u)) for u in chunk], ", ")
+            who = Message.join([pill(u, self.rooms.display_name(room_id, u)) for u in chunk], ", ")
             content = message_content(self.t(key, user=who, **params), notice=False, mentions=tuple(chunk))
-            await self.outbox.send(room_id, content, transaction_id("notify", self.event_id, key, str(start)))
+            self.queue(Outgoing(self._key("notify"), content, room_id=room_id), NOTICE_TTL)
 
-    async def send_file(self, room_id: str, data: bytes, filename: str, mimetype: str) -> str:
-        """Upload `data` and post it as an m.file (in reply to the event when in its room)."""
-        where = await self.outbox.upload(room_id, data, mimetype, filename)
-        relates_to = relation(self.event_id, self.thread_root) if room_id == self.room_id else None
-        content = file_content(filename, where, mimetype, len(data), relates_to)
-        return await self.outbox.send(room_id, content, transaction_id("file", self.event_id, room_id, filename))
+    def react(self, event_id: str, key: str) -> None:
+        """Put a reaction on an event in this room."""
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+        self.queue(Outgoing(self._key("react"), content, room_id=self.room_id, event_type="m.reaction"))
+
+    def send_file(
+        self,
+        data: bytes,
+        filename: str,
+        mimetype: str,
+        *,
+        to_user: str | None = None,
+        thread_root: str | None = None,
+        thread_of: str | None = None,
+        room_id: str | None = None,
+    ) -> None:
+        """Post `data` as an m.file: in reply to the event, privately to `to_user`, or into a thread
+        of `room_id`. The deliverer uploads it (encrypted where the room is)."""
+        if to_user:
+            relates_to = None
+        elif thread_root or thread_of:
+            relates_to = relation(thread_root=thread_root or "$pending")
+        else:
+            relates_to = relation(self.event_id, self.thread_root)
+        content = file_content(filename, {}, mimetype, len(data), relates_to)
+        target = {"user_id": to_user} if to_user else {"room_id": room_id or self.room_id}
+        self.queue(Outgoing(self._key("file"), content, attachment=data, thread_of=thread_of, **target), NOTICE_TTL)

@@ -18,17 +18,18 @@ from typing import Any
 
 from bot.arguments import parse_arguments
 from bot.config import Config
-from bot.context import Context, Outbox, Plans
+from bot.context import Context, Plans, RoomInfo
 from bot.flood import FloodGuard, Verdict
 from bot.roles import Role, Roles
 from bot.routing import Command, CommandSet, Invocation, parse_invocation, strip_reply_fallback
-from rules.content import message_content, transaction_id
 from rules.errors import UserError
+from storage import outbox, state
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 Observer = Callable[[str, str, float], None]  # (label, outcome, seconds) of each event handled
+Delivered = Callable[[], Awaitable[None]]  # told after each commit that the outbox has news
 UNKNOWN_COMMAND = "(unknown)"  # how commands that do not exist are logged and counted
 THREAD_MESSAGE = "(thread message)"  # how messages taken by a thread listener are logged and counted
 UNDECRYPTABLE = "(undecryptable)"
@@ -68,23 +69,33 @@ class Outcome(StrEnum):
 Work = Callable[[Context], Awaitable[None]]
 
 
+async def _nothing() -> None:
+    return None
+
+
 class Dispatcher:
-    """Routes each event to its handler and runs it, whatever happens."""
+    """Routes each event to its handler and runs it, whatever happens.
+
+    The handler's changes, the messages it causes (written to the outbox) and the event's record
+    as handled are committed in one transaction: after a crash an event is either done, with all
+    its effects on their way, or not done at all."""
 
     def __init__(
         self,
         config: Config,
         db: Database,
-        outbox: Outbox,
+        rooms: RoomInfo,
         plans: Plans,
         commands: CommandSet,
         roles: Roles,
         observe: Observer = lambda *_: None,
+        delivered: Delivered = _nothing,
     ) -> None:
         self.config = config
         self.db = db
-        self.outbox = outbox
+        self.rooms = rooms
         self.plans = plans
+        self.delivered = delivered
         self.commands = commands
         self.roles = roles
         self.observe = observe
@@ -115,6 +126,8 @@ class Dispatcher:
         if guarded and not await self._within_limit(ctx, event, label, now):
             return True
         await self._run(ctx, label, role, started, work)
+        ctx.plans.pass_on(self.plans)
+        await self.delivered()
         return True
 
     def _context(self, event: Incoming, now: datetime) -> Context:
@@ -125,8 +138,7 @@ class Dispatcher:
             now=now,
             config=self.config,
             db=self.db,
-            outbox=self.outbox,
-            plans=self.plans,
+            rooms=self.rooms,
             commands=self.commands,
             roles=self.roles,
             room_id=event.room_id,
@@ -185,15 +197,21 @@ class Dispatcher:
         log.info("%s: %s (too many commands from one person)", label, verdict)
         if verdict == Verdict.WARN:
             await self._answer_safely(ctx, "errors.flood", {"limit": self.config.commands_per_minute})
+        else:
+            await self._commit(ctx)
+        await self.delivered()
         return False
 
     async def _run(self, ctx: Context, label: str, role: Role, started: float, work: Work) -> None:
-        """Check the role (before the arguments are judged), run `work`; every exception becomes an
-        answer (a short German one, or a reference)."""
+        """Check the role (before the arguments are judged), run `work` and commit what it did
+        with its answers; every exception becomes an answer (a short German one, or a reference)
+        and the work is rolled back."""
         try:
-            if role > ctx.role:
-                raise UserError("errors.role_required", command=label, role=ctx.t(f"roles.{role.name.lower()}"))
-            await work(ctx)
+            async with self.db.transaction():
+                if role > ctx.role:
+                    raise UserError("errors.role_required", command=label, role=ctx.t(f"roles.{role.name.lower()}"))
+                await work(ctx)
+                await self._commit(ctx)
             self._finished(label, Outcome.OK, started)
         except UserError as exc:
             await self._answer_safely(ctx, exc.key, exc.params)
@@ -202,6 +220,14 @@ class Dispatcher:
             reference = secrets.token_hex(3).upper()
             await self._answer_safely(ctx, "errors.internal", {"reference": reference})
             self._finished(label, Outcome.FAILED, started, f"Ref. {reference}")
+
+    async def _commit(self, ctx: Context) -> None:
+        """Write the messages the work caused and the event's record as handled (in the
+        transaction that is open, or in one of their own)."""
+        async with self.db.transaction() as s:
+            for message, expires_at in ctx.messages:
+                await outbox.enqueue(s, message, ctx.now, expires_at)
+            await state.mark_handled(s, ctx.event_id, ctx.room_id, ctx.now)
 
     def _finished(self, label: str, outcome: Outcome, started: float, detail: str = "") -> None:
         """One log line per event handled: route, outcome, duration (and the traceback when it
@@ -223,10 +249,13 @@ class Dispatcher:
         self.observe(label, outcome, seconds)
 
     async def _answer_safely(self, ctx: Context, key: str, params: dict[str, Any]) -> None:
+        """Roll back what the work queued, and answer with `key` instead."""
+        ctx.discard()
         try:
             await ctx.reply(key, **params)
+            await self._commit(ctx)
         except Exception:
-            log.exception("could not send the answer to %s", ctx.event_id)
+            log.exception("could not queue the answer to %s", ctx.event_id)
 
     def _hint_due(self, event: Incoming, now: datetime) -> bool:
         """At most one hint per person and room every UNDECRYPTABLE_HINT_EVERY."""
@@ -238,10 +267,7 @@ class Dispatcher:
 
     async def _undecryptable(self, ctx: Context) -> None:
         """Say that we could not read the message, and how to help."""
-        message = ctx.t("bot.undecryptable")
-        await self.outbox.send(
-            ctx.room_id, message_content(message, reply_to=ctx.event_id), transaction_id("undecryptable", ctx.event_id)
-        )
+        await ctx.reply("bot.undecryptable")
 
 
 def _bind(handler: Callable[..., Awaitable[None]], *found: Any) -> Work:

@@ -1,9 +1,9 @@
 """Health and metrics over HTTP (`[metrics] listen`): `/healthz` for container and service
 monitors, `/metrics` for Prometheus.
 
-Healthy means: the sync loop completed a sync recently, and the database answers a trivial
-query. The metrics live in a registry of the bot's own, so several bots in one process (tests)
-keep theirs apart.
+Healthy means: the sync loop completed a sync recently, the database answers a trivial query,
+and no message has waited in the outbox longer than `[metrics] outbox_alert_after`. The metrics
+live in a registry of the bot's own, so several bots in one process (tests) keep theirs apart.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from storage import planned
+from storage import outbox, planned
 from storage.db import Database
 from storage.models import PlannedStatus
+from storage.outbox import Backlog
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,19 @@ class Metrics:
             ("status",),
             registry=self.registry,
         )
+        self.deliveries = Counter(
+            "regiobot_deliveries",
+            "Attempts to deliver an outbox message, by outcome (sent, retry, failed)",
+            ("outcome",),
+            registry=self.registry,
+        )
+        self.outbox_pending = Gauge("regiobot_outbox_pending", "Messages waiting in the outbox", registry=self.registry)
+        self.outbox_failed = Gauge("regiobot_outbox_failed", "Messages given up on", registry=self.registry)
+        self.outbox_oldest = Gauge(
+            "regiobot_outbox_oldest_pending_seconds",
+            "How long the oldest message in the outbox has waited (0: none waits)",
+            registry=self.registry,
+        )
         self.last_sync = Gauge(
             "regiobot_last_sync_timestamp_seconds", "When the last sync was handled (Unix time)", registry=self.registry
         )
@@ -68,6 +82,14 @@ class Metrics:
     def synced(self, at: datetime) -> None:
         self.synced_at = at
         self.last_sync.set(at.timestamp())
+
+    def delivered(self, outcome: str) -> None:
+        self.deliveries.labels(outcome).inc()
+
+    def outbox(self, backlog: Backlog, now: datetime) -> None:
+        self.outbox_pending.set(backlog.pending)
+        self.outbox_failed.set(backlog.failed)
+        self.outbox_oldest.set((now - backlog.oldest).total_seconds() if backlog.oldest else 0)
 
     def sync_failed(self) -> None:
         self.sync_errors.inc()
@@ -87,10 +109,12 @@ class Health:
     sync: str  # ok, stale, never
     database: str  # ok, or why not
     last_sync: datetime | None
+    outbox: str = "ok"  # ok, or stuck (a message has waited too long)
+    oldest_waiting: float | None = None  # seconds
 
     @property
     def healthy(self) -> bool:
-        return self.sync == "ok" and self.database == "ok"
+        return self.sync == "ok" and self.database == "ok" and self.outbox == "ok"
 
     def body(self, now: datetime) -> dict[str, Any]:
         return {
@@ -104,20 +128,38 @@ class Health:
                 "status": "ok" if self.database == "ok" else "error",
                 **({} if self.database == "ok" else {"error": self.database}),
             },
+            "outbox": {"status": self.outbox, "oldest_waiting_seconds": self.oldest_waiting},
         }
 
 
-def judge(synced_at: datetime | None, now: datetime, database_error: str | None) -> Health:
-    """Healthy when the last sync is at most SYNC_STALE_AFTER old and the database answered."""
+def judge(
+    synced_at: datetime | None,
+    now: datetime,
+    database_error: str | None,
+    oldest_pending: datetime | None = None,
+    alert_after: timedelta = timedelta(minutes=15),
+) -> Health:
+    """Healthy when the last sync is at most SYNC_STALE_AFTER old, the database answered and no
+    message has waited in the outbox longer than `alert_after`."""
     sync = "never" if synced_at is None else "ok" if now - synced_at <= SYNC_STALE_AFTER else "stale"
-    return Health(sync, database_error or "ok", synced_at)
+    waited = (now - oldest_pending).total_seconds() if oldest_pending else None
+    outbox = "stuck" if waited is not None and waited > alert_after.total_seconds() else "ok"
+    return Health(sync, database_error or "ok", synced_at, outbox, round(waited) if waited is not None else None)
 
 
 class HealthServer:
     """The HTTP listener for /healthz and /metrics."""
 
-    def __init__(self, listen: tuple[str, int], metrics: Metrics, db: Database, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        listen: tuple[str, int],
+        metrics: Metrics,
+        db: Database,
+        clock: Callable[[], datetime],
+        alert_after: timedelta = timedelta(minutes=15),
+    ) -> None:
         self.host, self.port = listen
+        self.alert_after = alert_after
         self.metrics = metrics
         self.db = db
         self.clock = clock
@@ -141,15 +183,27 @@ class HealthServer:
             return type(exc).__name__
         return None
 
+    async def _backlog(self) -> Backlog | None:
+        try:
+            async with self.db.transaction() as s:
+                return await outbox.backlog(s)
+        except Exception:
+            log.warning("outbox not measured: the database did not answer", exc_info=True)
+            return None
+
     async def _healthz(self, _request: web.Request) -> web.Response:
         now = self.clock()
-        health = judge(self.metrics.synced_at, now, await self._database_error())
+        error = await self._database_error()
+        backlog = None if error else await self._backlog()
+        oldest = backlog.oldest if backlog else None
+        health = judge(self.metrics.synced_at, now, error, oldest, self.alert_after)
         return web.json_response(health.body(now), status=200 if health.healthy else 503)
 
     async def _metrics(self, _request: web.Request) -> web.Response:
         try:
             async with self.db.transaction() as s:
                 self.metrics.planned_counts(await planned.planned_counts(s))
+                self.metrics.outbox(await outbox.backlog(s), self.clock())
         except Exception:  # no numbers rather than old ones
             self.metrics.planned.clear()
             log.warning("planned messages not counted: the database did not answer", exc_info=True)

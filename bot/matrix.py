@@ -55,7 +55,18 @@ CREATOR_POWER_LEVEL = 2**53 - 1
 
 
 class MatrixError(Exception):
-    """The homeserver refused a request."""
+    """The homeserver refused a request (`status`: the HTTP status, when there was one)."""
+
+    def __init__(self, message: str, status: int | None = None, errcode: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errcode = errcode
+
+    @property
+    def temporary(self) -> bool:
+        """Worth trying again: rate limited, a server error (a proxy's 502 while Synapse restarts),
+        or an answer that could not be understood; a 4xx such as M_FORBIDDEN or M_TOO_LARGE is final."""
+        return self.status is None or self.status == 429 or self.status >= 500
 
 
 # The very first sync only learns where "now" is: no history.
@@ -91,27 +102,13 @@ class Matrix:
         self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._creators: dict[str, set[str]] = {}
 
-    async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
-        """Send an m.room.message; returns the event id."""
+    async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
+        """Send an event (an m.room.message unless said otherwise); returns the event id."""
         response = await self.client.room_send(
-            room_id,
-            "m.room.message",
-            content,
-            tx_id=tx_id,
-            ignore_unverified_devices=True,
+            room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True
         )
         if not isinstance(response, RoomSendResponse):
-            raise MatrixError(_describe(response))
-        return str(response.event_id)
-
-    async def react(self, room_id: str, event_id: str, key: str, tx_id: str) -> str:
-        """Put a reaction on an event; returns the reaction's event id."""
-        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        response = await self.client.room_send(
-            room_id, "m.reaction", content, tx_id=tx_id, ignore_unverified_devices=True
-        )
-        if not isinstance(response, RoomSendResponse):
-            raise MatrixError(_describe(response))
+            raise _error(response)
         return str(response.event_id)
 
     def member_count(self, room_id: str) -> int:
@@ -131,7 +128,7 @@ class Matrix:
             encrypt=encrypt,
         )
         if not isinstance(response, UploadResponse):
-            raise MatrixError(_describe(response))
+            raise _error(response)
         if encrypt:
             return {"file": {"url": str(response.content_uri), **(keys or {})}}
         return {"url": str(response.content_uri)}
@@ -173,7 +170,7 @@ class Matrix:
                 initial_state=[ENCRYPTION_STATE] if encrypted else (),
             )
             if not isinstance(response, RoomCreateResponse):
-                raise MatrixError(_describe(response))
+                raise _error(response)
             room_id = str(response.room_id)
             await self._know_new_room(room_id, user_id, encrypted)
             self._direct[user_id] = room_id
@@ -217,7 +214,11 @@ class Matrix:
         return user.display_name if user else None
 
 
-def _describe(response: Any) -> str:
+def _error(response: Any) -> MatrixError:
+    """The refusal a nio response stands for, with the HTTP status when the homeserver sent one."""
+    transport = getattr(response, "transport_response", None)
+    status = getattr(transport, "status", None)
     if isinstance(response, ErrorResponse):
-        return f"{response.status_code}: {response.message}"
-    return type(response).__name__
+        message = f"{response.status_code or status}: {response.message}"
+        return MatrixError(message, status, response.status_code)
+    return MatrixError(type(response).__name__, status)

@@ -1,32 +1,34 @@
 """APScheduler wiring: jobs derived from the planned messages in the database.
 
 The database is the source of truth. Every pending row has one date job (`planned-<id>`),
-added at start and again whenever its session changes; a periodic sweep delivers anything
-pending and overdue that no job covered. A message is sent with a transaction id derived from
-its row, and marked sent only once the homeserver has accepted it, so a retry after a crash
-never posts twice (Synapse keeps transaction ids per device, and the bot keeps its device).
+added at start and again whenever its session changes; a periodic sweep hands over anything
+pending and overdue that no job covered. Handing over renders the message and writes it into the
+outbox in the transaction that marks the row sent, so it goes out exactly once; the deliverer
+(`bot.deliverer`) retries it until it lands and notes its event id on the row.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
-from bot.context import Outbox, voice_of
-from bot.matrix import MatrixError
-from rules.content import digest, edit_content, message_content, transaction_id
+from bot.context import NOTICE_TTL, voice_of
+from rules.content import digest, edit_content, message_content
 from rules.planned_content import announcement, render
 from rules.sessions import ref
-from rules.timing import Kind, Verdict, decide, retry_delay
-from storage import people, planned, qa, registrations, sessions, state
+from rules.timing import BEFORE_SESSION, Kind, Verdict, decide
+from storage import outbox, people, planned, qa, registrations, sessions, state
 from storage.db import Database
 from storage.models import PlannedMessage, PlannedStatus, SessionStatus
+from storage.outbox import Outgoing
 from storage.planned import plan_dm_reminders, skip
 from storage.rows import save
 
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(seconds=30)
 PRUNE_EVERY = timedelta(hours=6)
 KEEP_HANDLED = timedelta(days=30)
-MAX_ATTEMPTS = 5
+MIN_TTL = timedelta(hours=1)  # a planned message handed over late still gets this long to land
 EDIT_DEBOUNCE = 1.0  # seconds: many registrations in a row give one edit of the announcement
 STOP_WAIT = 10.0  # seconds a delivery under way may take to finish when the bot stops
 
@@ -44,19 +46,24 @@ def job_id(planned_id: int) -> str:
     return f"planned-{planned_id}"
 
 
-def planned_tx_id(row: PlannedMessage) -> str:
-    return transaction_id("planned", row.key, str(row.revision))
+def planned_key(row: PlannedMessage) -> str:
+    """The outbox key of a planned message as sent (a re-planned message is a new one)."""
+    return f"planned:{row.key}:{row.revision}"
 
 
 class Scheduler:
-    """Delivers planned messages on time, exactly once, and keeps announcements current."""
+    """Hands planned messages to the outbox on time, exactly once, and keeps announcements current."""
 
     def __init__(
-        self, config: Config, db: Database, outbox: Outbox, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        config: Config,
+        db: Database,
+        wake: Callable[[], None],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self.db = db
-        self.outbox = outbox
+        self.wake = wake  # the outbox has news
         self.clock = clock
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._in_flight: set[int] = set()
@@ -115,7 +122,8 @@ class Scheduler:
             self._spawn(self._refresh_later(session_id))
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(coroutine)
+        # A context of its own: never the transaction of a handler that asked for it.
+        task = asyncio.get_running_loop().create_task(coroutine, context=contextvars.Context())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -129,7 +137,7 @@ class Scheduler:
 
     def _add_job(self, row: PlannedMessage) -> None:
         assert row.id is not None
-        run_at = max(row.due_at, row.next_attempt_at or row.due_at)
+        run_at = row.due_at
         self._aps.add_job(
             self.deliver,
             "date",
@@ -174,88 +182,57 @@ class Scheduler:
             self._delivering.discard(task)  # type: ignore[arg-type]
 
     async def _deliver(self, planned_id: int) -> None:
+        """Hand a due message to the outbox (rendered from the session as it is now), or skip it."""
         now = self.clock()
-        fan_out = False
         async with self.db.transaction() as s:
             row = await planned.planned(s, planned_id)
             if row is None or row.status != PlannedStatus.PENDING or row.due_at > now:
-                return
-            if row.next_attempt_at and row.next_attempt_at > now:
                 return
             summary = await sessions.session_summary(s, row.session_id)
             assert summary is not None
             session = summary.session
             kind = Kind(row.kind)
-            decision = decide(
-                kind, row.due_at, now, self.config.grace, session.starts_at, session.status == SessionStatus.SCHEDULED
-            )
+            scheduled = session.status == SessionStatus.SCHEDULED
+            decision = decide(kind, row.due_at, now, self.config.grace, session.starts_at, scheduled)
             if decision.verdict != Verdict.SEND:
                 skip(row, decision.verdict)
                 await save(s, row)
-            else:
-                if kind == Kind.REMINDER:
-                    await plan_dm_reminders(s, row, session, now)
-                    fan_out = True
-                protocol = kind == Kind.PROTOCOL
-                registered = await registrations.registered_user_ids(s, session.number) if protocol else []
-                questions = await qa.qa_summary(s, session.number) if protocol else None
-                outgoing = render(
-                    kind,
-                    row.payload,
-                    summary,
-                    voice_of(self.config, now),
-                    decision.late,
-                    row.user_id,
-                    registered,
-                    questions,
-                )
-        if decision.verdict != Verdict.SEND:
-            log.info("planned message %s (%s): skipped, %s", planned_id, row.kind, decision.verdict)
-            if session.status == SessionStatus.SCHEDULED:
-                await self._report(row, session.number, session.title, session.created_by)
-            return
-        if fan_out:
-            await self.reload(session.id)
-        content = message_content(outgoing.message, notice=outgoing.notice, mentions=outgoing.mentions)
-        try:
-            room_id = row.room_id or await self.outbox.direct_room(str(row.user_id))
-            event_id = await self.outbox.send(room_id, content, planned_tx_id(row))
-        except MatrixError as exc:
-            await self._refused(planned_id, str(exc), now)
-            return
-        except Exception as exc:  # the homeserver is away: the sweep tries again, no attempt counted
-            log.warning("planned message %s: homeserver not reachable (%s)", planned_id, type(exc).__name__)
-            return
-        async with self.db.transaction() as s:
-            sent = await planned.planned(s, planned_id)
-            assert sent is not None
-            sent.status, sent.sent_event_id, sent.sent_at = PlannedStatus.SENT, event_id, now
-            sent.late, sent.content_digest, sent.next_attempt_at = decision.late, digest(content), None
-            await save(s, sent)
-        log.info("planned message %s (%s): sent%s", planned_id, row.kind, " late" if decision.late else "")
-
-    async def _refused(self, planned_id: int, error: str, now: datetime) -> None:
-        """The homeserver refused the message: try again later, give up after MAX_ATTEMPTS."""
-        async with self.db.transaction() as s:
-            row = await planned.planned(s, planned_id)
-            assert row is not None
-            row.attempts += 1
-            row.last_error = error[:300]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.status = PlannedStatus.FAILED
-            else:
-                row.next_attempt_at = now + retry_delay(row.attempts)
+                if scheduled:
+                    await self._report(s, row, session.number, session.title, session.created_by, now)
+                log.info("planned message %s (%s): skipped, %s", planned_id, row.kind, decision.verdict)
+                return
+            if kind == Kind.REMINDER:
+                await plan_dm_reminders(s, row, session, now)
+            protocol = kind == Kind.PROTOCOL
+            registered = await registrations.registered_user_ids(s, session.number) if protocol else []
+            questions = await qa.qa_summary(s, session.number) if protocol else None
+            voice = voice_of(self.config, now)
+            outgoing = render(kind, row.payload, summary, voice, decision.late, row.user_id, registered, questions)
+            content = message_content(outgoing.message, notice=outgoing.notice, mentions=outgoing.mentions)
+            makes_sense_until = session.starts_at if kind in BEFORE_SESSION else now + NOTICE_TTL
+            message = Outgoing(
+                planned_key(row), content, room_id=row.room_id, user_id=row.user_id, records=f"planned:{row.id}"
+            )
+            await outbox.enqueue(s, message, now, max(makes_sense_until, now + MIN_TTL))
+            row.status, row.sent_at, row.late, row.content_digest = (
+                PlannedStatus.SENT,
+                now,
+                decision.late,
+                digest(content),
+            )
             await save(s, row)
-            session = await sessions.get_session(s, row.session_id)
-        log.warning("planned message %s (%s): refused (attempt %d): %s", planned_id, row.kind, row.attempts, error)
-        if row.status == PlannedStatus.FAILED and session:
-            await self._report(row, session.number, session.title, session.created_by)
-        else:
-            self._add_job(row)
+        if kind == Kind.REMINDER:
+            await self.reload(session.number)
+        self.wake()
+        log.info(
+            "planned message %s (%s): handed to the outbox%s", planned_id, row.kind, " late" if decision.late else ""
+        )
 
-    async def _report(self, row: PlannedMessage, session_id: int, title: str, creator: str) -> None:
-        """Tell the coordinators (by direct message) about a message that did not go out."""
-        voice = voice_of(self.config, self.clock())
+    async def _report(
+        self, s: AsyncSession, row: PlannedMessage, session_id: int, title: str, creator: str, now: datetime
+    ) -> None:
+        """Tell the coordinators (by direct message) about a message that will not go out."""
+        voice = voice_of(self.config, now)
         message = voice.t(
             f"planned.report_{row.status}",
             kind=voice.t(f"planned.kind_{row.kind}"),
@@ -264,16 +241,10 @@ class Scheduler:
             due=voice.short(row.due_at),
         )
         for coordinator in sorted({*self.config.roles.coordinators, creator} - {people.FORGOTTEN}):
-            try:
-                room_id = await self.outbox.direct_room(coordinator)
-                await self.outbox.send(
-                    room_id,
-                    message_content(message, notice=False, mentions=(coordinator,)),
-                    transaction_id("report", row.key, str(row.revision), coordinator),
-                )
-            except Exception:
-                log.warning("could not tell a coordinator about planned message %s", row.id, exc_info=True)
-                log.debug("planned message %s: the coordinator not told is %s", row.id, coordinator)
+            content = message_content(message, notice=False, mentions=(coordinator,))
+            key = f"report:{planned_key(row)}:{coordinator}"
+            await outbox.enqueue(s, Outgoing(key, content, user_id=coordinator), now, now + NOTICE_TTL)
+        self.wake()
 
     async def _refresh_later(self, session_id: int) -> None:
         await asyncio.sleep(EDIT_DEBOUNCE)
@@ -284,24 +255,23 @@ class Scheduler:
             log.warning("could not update the announcement of session %s", session_id, exc_info=True)
 
     async def refresh_announcement(self, session_id: int) -> None:
-        """Edit the session's latest announcement (without pinging anyone) if what it says changed."""
+        """Edit the session's latest announcement (without pinging anyone) if what it says changed.
+
+        Each edit is an outbox message of its own, so an edit that says what an earlier one said
+        (full, a place free, full again) is not taken for a repeat of it."""
         now = self.clock()
         async with self.db.transaction() as s:
             row = await planned.latest_announcement(s, session_id)
             summary = await sessions.session_summary(s, session_id)
-        if row is None or summary is None or row.sent_event_id is None or row.room_id is None:
-            return
-        content = message_content(announcement(voice_of(self.config, now), summary), notice=False)
-        fingerprint = digest(content)
-        if fingerprint == row.content_digest:
-            return
-        await self.outbox.send(
-            row.room_id,
-            edit_content(row.sent_event_id, content),
-            transaction_id("edit", row.sent_event_id, fingerprint),
-        )
-        async with self.db.transaction() as s:
-            latest = await planned.planned(s, row.id or 0)
-            if latest is not None:
-                latest.content_digest = fingerprint
-                await save(s, latest)
+            if row is None or summary is None or row.sent_event_id is None or row.room_id is None:
+                return
+            content = message_content(announcement(voice_of(self.config, now), summary), notice=False)
+            fingerprint = digest(content)
+            if fingerprint == row.content_digest:
+                return
+            key = f"edit:{planned_key(row)}:{now.timestamp()}"
+            edit = Outgoing(key, edit_content(row.sent_event_id, content), room_id=row.room_id)
+            await outbox.enqueue(s, edit, now, max(summary.session.ends_at, now + MIN_TTL))
+            row.content_digest = fingerprint
+            await save(s, row)
+        self.wake()

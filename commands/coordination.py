@@ -137,7 +137,7 @@ async def participants(ctx: Context, number: int) -> None:
         return
     people = [
         participants_file.Participant(
-            name=ctx.outbox.display_name(session.room_id, r.user_id) or r.user_id,
+            name=ctx.rooms.display_name(session.room_id, r.user_id) or r.user_id,
             user_id=r.user_id,
             municipality=r.municipality,
             status=r.status,
@@ -146,10 +146,8 @@ async def participants(ctx: Context, number: int) -> None:
         )
         for r in rows
     ]
-    direct = await ctx.outbox.direct_room(ctx.sender)
-    await ctx.send_file(
-        direct, participants_file.participants_csv(people, ctx.timezone), participants_file.filename(number), "text/csv"
-    )
+    data = participants_file.participants_csv(people, ctx.timezone)
+    ctx.send_file(data, participants_file.filename(number), "text/csv", to_user=ctx.sender)
     await ctx.reply(
         "coordination.participants",
         **about(session),

@@ -77,9 +77,10 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
 async def my_data(ctx: Context) -> None:
     async with ctx.db.transaction() as s:
         data = await people.person_data(s, ctx.sender)
-    direct = await ctx.outbox.direct_room(ctx.sender)
-    await ctx.send_file(direct, export(ctx.sender, data, ctx.now), "regiobot-meine-daten.json", "application/json")
-    await ctx.reply("privacy.sent" if direct != ctx.room_id else "privacy.sent_here")
+    ctx.send_file(
+        export(ctx.sender, data, ctx.now), "regiobot-meine-daten.json", "application/json", to_user=ctx.sender
+    )
+    await ctx.reply("privacy.sent")
 
 
 @router.command(

@@ -12,7 +12,6 @@ from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
 from rules import qa_digest
-from rules.content import file_content, message_content, relation, transaction_id
 from rules.errors import UserError
 from rules.sessions import about, ref
 from rules.states import QuestionStatus, SessionStatus
@@ -33,7 +32,7 @@ def asker(ctx: Context, question: Question) -> str:
     """How a question's author is shown: never for anonymous questions."""
     if question.anonymous:
         return ctx.t("qa.anonymous").plain
-    return ctx.outbox.display_name(ctx.room_id, question.author) or question.author
+    return ctx.rooms.display_name(ctx.room_id, question.author) or question.author
 
 
 async def running_session(ctx: Context, s: AsyncSession, number: int | None) -> Session:
@@ -63,20 +62,25 @@ async def current_round(ctx: Context, s: AsyncSession, number: int | None, only_
     return found
 
 
-async def post_questions(ctx: Context, round_: QaRound, questions: list[Question]) -> None:
-    """Post questions sent before the round (or by direct message) into the round's thread, then
-    record where they stand (people vote on those posts)."""
-    assert round_.root_event_id is not None
-    posted: dict[int, str] = {}
+def in_thread(round_: QaRound) -> dict[str, str | None]:
+    """Where a post into the round's thread goes: its root event, or (not yet posted) the root's
+    outbox message."""
+    if round_.root_event_id:
+        return {"thread_root": round_.root_event_id}
+    return {"thread_of": root_key(round_)}
+
+
+def root_key(round_: QaRound) -> str:
+    return f"qa-root:{round_.id}:{round_.opened_at.timestamp()}"
+
+
+def post_questions(ctx: Context, round_: QaRound, questions: list[Question]) -> None:
+    """Post questions sent before the round (or by direct message) into the round's thread; each
+    post's event is noted on its question (people vote on it)."""
     for question in questions:
-        assert question.id is not None
+        question.round_id = round_.id
         message = ctx.t("qa.posted", number=question.number, text=question.text, asker=asker(ctx, question))
-        content = message_content(message, notice=False, thread_root=round_.root_event_id)
-        posted[question.id] = await ctx.outbox.send(
-            round_.room_id, content, transaction_id("question", str(question.id))
-        )
-    async with ctx.db.transaction() as s:
-        await qa.record_posts(s, round_, posted)
+        ctx.post(round_.room_id, message, records=f"question:{question.id}", **in_thread(round_))
 
 
 @router.command(
@@ -92,28 +96,20 @@ async def start_round(ctx: Context, number: int | None) -> None:
         ctx.require(Role.MODERATOR, session)
         if session.status == SessionStatus.CANCELLED:
             raise UserError("errors.session_cancelled", **about(session))
+        await sessions.lock_session(s, session.number)
         if await qa.open_round(s, session.number):
             raise UserError("qa.already_open", ref=ref(session.id))
-    root = ctx.t("qa.root", **about(session))
-    root_event_id = await ctx.outbox.send(
-        session.room_id, message_content(root, notice=False), transaction_id("qa-root", ctx.event_id)
-    )
-    async with ctx.db.transaction() as s:
-        await sessions.lock_session(s, session.number)
-        if await qa.open_round(s, session.number):  # another moderator was quicker
-            raise UserError("qa.already_open", ref=ref(session.id))
         round_ = await save(
-            s,
-            QaRound(
-                session_id=session.number,
-                room_id=session.room_id,
-                opened_by=ctx.sender,
-                opened_at=ctx.now,
-                root_event_id=root_event_id,
-            ),
+            s, QaRound(session_id=session.number, room_id=session.room_id, opened_by=ctx.sender, opened_at=ctx.now)
+        )
+        ctx.post(
+            session.room_id, ctx.t("qa.root", **about(session)), key=root_key(round_), records=f"qa_round:{round_.id}"
         )
         waiting = await qa.waiting_questions(s, session.number)
-    await post_questions(ctx, round_, waiting)
+        post_questions(ctx, round_, waiting)
+        for question in waiting:
+            await save(s, question)
+    ctx.plans.changed(session.number)
     await ctx.reply("qa.started", **about(session), waiting=len(waiting))
 
 
@@ -130,19 +126,9 @@ async def end_round(ctx: Context, number: int | None) -> None:
         message, markdown = qa_digest.digest(ctx, ref(session.id), session.title, entries)
         round_.closed_at, round_.digest = ctx.now, markdown
         await save(s, round_)
-    assert round_.root_event_id is not None
-    in_thread = relation(thread_root=round_.root_event_id)
-    await ctx.outbox.send(
-        round_.room_id,
-        message_content(message, notice=False, thread_root=round_.root_event_id),
-        transaction_id("digest", ctx.event_id),
-    )
-    data, filename = markdown.encode(), f"fragerunde-{session.id}.md"
-    where = await ctx.outbox.upload(round_.room_id, data, "text/markdown", filename)
-    await ctx.outbox.send(
-        round_.room_id,
-        file_content(filename, where, "text/markdown", len(data), in_thread),
-        transaction_id("digest-file", ctx.event_id),
+    ctx.post(round_.room_id, message, **in_thread(round_))
+    ctx.send_file(
+        markdown.encode(), f"fragerunde-{session.id}.md", "text/markdown", room_id=round_.room_id, **in_thread(round_)
     )
     await ctx.reply("qa.ended", ref=ref(session.id), count=len(entries))
 
@@ -184,7 +170,7 @@ async def question_in_thread(ctx: Context, round_: QaRound, text: str) -> None:
                 event_id=ctx.event_id,
             ),
         )
-    await ctx.outbox.react(ctx.room_id, ctx.event_id, NOTED, transaction_id("noted", ctx.event_id))
+    ctx.react(ctx.event_id, NOTED)
 
 
 @router.command(
@@ -198,7 +184,7 @@ async def question_in_thread(ctx: Context, round_: QaRound, text: str) -> None:
     ],
 )
 async def ask(ctx: Context, anonymous: bool, number: int, text: str) -> None:
-    if anonymous and ctx.outbox.member_count(ctx.room_id) > 2:
+    if anonymous and ctx.rooms.member_count(ctx.room_id) > 2:
         raise UserError("qa.anonymous_only_direct")
     async with ctx.db.transaction() as s:
         session = await sessions.find_session(s, number)
@@ -218,8 +204,9 @@ async def ask(ctx: Context, anonymous: bool, number: int, text: str) -> None:
             ),
         )
         round_ = await qa.open_round(s, session.number)
-    if round_ is not None:
-        await post_questions(ctx, round_, [question])
+        if round_ is not None:
+            post_questions(ctx, round_, [question])
+            await save(s, question)
     key = "qa.asked_live" if round_ else "qa.asked_before"
     await ctx.reply(key, number=question.number, **about(session))
 
@@ -255,9 +242,9 @@ async def answered(ctx: Context, question: int) -> None:
     session, found = await moderate(ctx, question, QuestionStatus.ANSWERED)
     await ctx.reply("qa.marked_answered", number=found.number)
     if found.author not in (ctx.sender, people.FORGOTTEN):  # a deleted author has no one to tell
-        direct = await ctx.outbox.direct_room(found.author)
-        message = ctx.t("qa.your_question_answered", number=found.number, **about(session), text=found.text)
-        await ctx.outbox.send(direct, message_content(message), transaction_id("answered", ctx.event_id))
+        ctx.tell(
+            found.author, ctx.t("qa.your_question_answered", number=found.number, **about(session), text=found.text)
+        )
 
 
 @router.command("verbergen", aliases=("hide",), help="help.hide", role=Role.MODERATOR, args=[Number("question")])

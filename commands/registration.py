@@ -82,11 +82,13 @@ async def register(ctx: Context, number: int | None, municipality: str) -> None:
             await save(s, row)
             first_time = await note_privacy_notice(s, ctx)
     if mine is not None:
-        if mine.status == RegistrationStatus.REGISTERED:
-            raise UserError("registration.already_registered", **about(session))
-        raise UserError(
-            "registration.already_waiting", **about(session), position=waitlist.waitlist_position(seats, ctx.sender)
-        )
+        registered = mine.status == RegistrationStatus.REGISTERED
+        key = "registration.already_registered" if registered else "registration.already_waiting"
+        position = waitlist.waitlist_position(seats, ctx.sender)
+        if ctx.by_reaction:  # said, not refused: the new ✅ now stands for the registration
+            await ctx.reply(key, **about(session), position=position)
+            return
+        raise UserError(key, **about(session), position=position)
     ctx.plans.places_changed(session.number)
     if placement.status == RegistrationStatus.REGISTERED:
         answer = ctx.t("registration.confirmed", **about(session), when=ctx.when(session.starts_at, session.ends_at))

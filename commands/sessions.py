@@ -43,4 +43,4 @@ async def calendar(ctx: Context, number: int) -> None:
     async with ctx.db.transaction() as s:
         session = await sessions.find_session(s, number)
     data = session_calendar(session, ctx.timezone, ctx.now, ctx.config.matrix.server_name)
-    await ctx.send_file(ctx.room_id, data, calendar_filename(session), "text/calendar")
+    ctx.send_file(data, calendar_filename(session), "text/calendar")

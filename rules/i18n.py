@@ -7,6 +7,7 @@ are user text: in the HTML variant they are escaped, so a title like `<script>` 
 from __future__ import annotations
 
 import html
+import json
 import re
 import string
 import tomllib
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 LANGUAGES = ("de", "en")
+# The plain and HTML text of one event together, in bytes: well below Matrix's 64 KiB event limit.
+MAX_PART_BYTES = 59 * 1024
 DEFAULT_LANGUAGE = "de"
 _LOCALES = Path(__file__).with_name("locales")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
@@ -35,23 +38,44 @@ class Message:
             _escape(separator).join(p.html for p in parts),
         )
 
-    def split(self, limit: int) -> list[Message]:
-        """Whole lines in pieces of at most about `limit` characters (plain and HTML each), so no
-        event comes near Matrix's 64 KiB limit. A single longer line is cut."""
+    def split(self, limit: int = MAX_PART_BYTES) -> list[Message]:
+        """Whole lines in pieces whose plain and HTML text together take at most `limit` bytes as
+        UTF-8 JSON (as the homeserver counts them), so no event comes near Matrix's 64 KiB limit.
+        A single longer line is cut."""
         plain, markup = self.plain.split("\n"), self.html.split("<br>")
         if len(plain) != len(markup):  # cannot happen for catalogue messages; be safe anyway
             plain, markup = [self.plain], [self.html]
         pieces: list[Message] = []
         lines: list[Message] = []
         size = 0
-        for line in (Message(p[:limit], h[:limit]) for p, h in zip(plain, markup, strict=True)):
-            grow = max(len(line.plain), len(line.html)) + 4
+        for p, h in zip(plain, markup, strict=True):
+            line = Message(_cut(p, limit // 2), _cut(h, limit // 2))
+            grow = json_size(line.plain) + json_size(line.html) + 8  # the line break in both
             if lines and size + grow > limit:
                 pieces.append(Message.join(lines))
                 lines, size = [], 0
             lines.append(line)
             size += grow
         return [*pieces, Message.join(lines)]
+
+
+def json_size(text: str) -> int:
+    """How many bytes `text` takes in an event: UTF-8, with JSON's escapes."""
+    return len(json.dumps(text, ensure_ascii=False).encode())
+
+
+def _cut(text: str, budget: int) -> str:
+    """`text`, shortened to at most `budget` bytes as UTF-8 JSON."""
+    if json_size(text) <= budget:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if json_size(text[:middle]) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
 
 
 def _escape(value: str) -> str:

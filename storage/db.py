@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-# Whether the current task holds a transaction open (nothing may call the homeserver then).
-_IN_TRANSACTION: ContextVar[bool] = ContextVar("in_transaction", default=False)
+# The transaction the current task holds open, if any (nothing may call the homeserver then).
+_CURRENT: ContextVar[AsyncSession | None] = ContextVar("current_transaction", default=None)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -84,18 +84,25 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back on an exception."""
-        token = _IN_TRANSACTION.set(True)
-        try:
-            async with self._sessions() as session, session.begin():
+        """One transaction: committed when the outermost block ends, rolled back on an exception.
+
+        A block inside another one (in the same task) joins it: a handler's work, its answers in
+        the outbox and its record as handled commit together."""
+        current = _CURRENT.get()
+        if current is not None:
+            yield current
+            return
+        async with self._sessions() as session, session.begin():
+            token = _CURRENT.set(session)
+            try:
                 yield session
-        finally:
-            _IN_TRANSACTION.reset(token)
+            finally:
+                _CURRENT.reset(token)
 
     @staticmethod
     def in_transaction() -> bool:
         """Whether the calling task holds a transaction open."""
-        return _IN_TRANSACTION.get()
+        return _CURRENT.get() is not None
 
     async def ping(self) -> None:
         """A trivial query; raises when the database does not answer."""

@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.app import ROUTERS
-from bot.dispatch import Dispatcher
-from bot.roles import Roles
-from bot.routing import CommandSet, Router
-from tests.unit.fakes import COORDINATOR, FakeOutbox, FakeRooms, RecordingPlans, configured
+from bot.routing import Router
+from tests.unit.fakes import COORDINATOR, configured, dispatcher_for
 
 broken = Router("broken")
 
@@ -24,9 +22,6 @@ async def explode(ctx):
 async def bot(tmp_path: Path):
     """(dispatcher, outbox): all the bot's commands plus !kaputt, which always fails."""
     config, db = await configured(tmp_path, COORDINATOR)
-    outbox = FakeOutbox()
-    dispatcher = Dispatcher(
-        config, db, outbox, RecordingPlans(), CommandSet([*ROUTERS, broken]), Roles(config.roles, FakeRooms())
-    )
-    yield dispatcher, outbox
+    dispatcher = dispatcher_for(config, db, [*ROUTERS, broken])
+    yield dispatcher, dispatcher.outbox
     await db.close()

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.app import ROUTERS
 from bot.config import Config, parse_config
+from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, Observer
 from bot.roles import Roles
 from bot.routing import CommandSet, Router
@@ -51,11 +52,16 @@ class FakeOutbox:
         self.uploads: list[bytes] = []
         self.reactions: list[tuple[str, str, str]] = []
         self.fail_with: Exception | None = None
+        self.failing_rooms: set[str] | None = None  # fail only sends to these rooms (None: all)
 
-    async def send(self, room_id: str, content: dict[str, Any], tx_id: str) -> str:
+    async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
         no_open_transaction()
+        if event_type == "m.reaction":
+            relates = content["m.relates_to"]
+            self.reactions.append((room_id, relates["event_id"], relates["key"]))
+            return f"$reaction{len(self.reactions)}"
         self.sent.append((room_id, content, tx_id))
-        if self.fail_with is not None:
+        if self.fail_with is not None and (self.failing_rooms is None or room_id in self.failing_rooms):
             raise self.fail_with
         return f"$event{len(self.sent)}"
 
@@ -66,11 +72,6 @@ class FakeOutbox:
 
     def display_name(self, room_id: str, user_id: str) -> str | None:
         return None
-
-    async def react(self, room_id: str, event_id: str, key: str, tx_id: str) -> str:
-        no_open_transaction()
-        self.reactions.append((room_id, event_id, key))
-        return f"$reaction{len(self.reactions)}"
 
     def member_count(self, room_id: str) -> int:
         return 2 if room_id.startswith("!dm") else 10
@@ -107,10 +108,38 @@ class FakeRooms:
         return self.levels.get((room_id, user_id), 0)
 
 
+class TestDispatcher(Dispatcher):
+    """The bot's dispatcher whose outbox is delivered into `outbox` (a FakeOutbox) right after each
+    event, so a test sees the answers at once; `plans` records what the scheduler would hear."""
+
+    outbox: FakeOutbox
+    plans: RecordingPlans
+
+
 def dispatcher_for(
-    config: Config, db: Database, routers: Iterable[Router] = ROUTERS, observe: Observer = lambda *_: None
-) -> Dispatcher:
-    """A dispatcher with the bot's commands (or `routers`), sending into a FakeOutbox."""
-    return Dispatcher(
-        config, db, FakeOutbox(), RecordingPlans(), CommandSet(routers), Roles(config.roles, FakeRooms()), observe
+    config: Config,
+    db: Database,
+    routers: Iterable[Router] = ROUTERS,
+    observe: Observer = lambda *_: None,
+    outbox: FakeOutbox | None = None,
+    rooms: FakeRooms | None = None,
+) -> TestDispatcher:
+    """A dispatcher with the bot's commands (or `routers`), delivering into a FakeOutbox."""
+    sender = outbox or FakeOutbox()
+    deliverer = Deliverer(config, db, sender)
+
+    async def delivered() -> None:
+        await deliverer.drain()
+
+    dispatcher = TestDispatcher(
+        config,
+        db,
+        sender,
+        RecordingPlans(),
+        CommandSet(routers),
+        Roles(config.roles, rooms or FakeRooms()),
+        observe,
+        delivered,
     )
+    dispatcher.outbox = sender
+    return dispatcher

@@ -15,15 +15,14 @@ from hypothesis import strategies as st
 
 from bot.app import ROUTERS
 from bot.arguments import parse_arguments
-from bot.dispatch import Dispatcher, Incoming
-from bot.roles import Roles
+from bot.dispatch import Incoming
 from bot.routing import CommandSet, parse_invocation
 from rules.dates import DateError, parse_when
 from rules.errors import UserError
-from rules.i18n import Message, t
+from rules.i18n import Message, json_size, t
 from rules.session_fields import parse_new, parse_values, split_fields
 from rules.voice import Voice
-from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
+from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NAMES = sorted({name for command in CommandSet(ROUTERS).commands for name in command.names})
@@ -97,13 +96,22 @@ def test_user_text_never_becomes_markup(values):
     assert "<" not in ALLOWED_TAGS.sub("", message.html)
 
 
-@given(st.integers(min_value=50, max_value=5000), st.lists(st.text(max_size=300), min_size=1, max_size=200))
-def test_long_messages_are_split_into_whole_lines(limit, lines):
+@given(st.integers(min_value=200, max_value=5000), st.lists(st.text(max_size=300), min_size=1, max_size=200))
+def test_long_messages_are_split_into_whole_lines_by_bytes(limit, lines):
     message = Message.join([Message(line, line) for line in lines])
     pieces = message.split(limit)
-    assert all(len(p.plain) <= limit + 4 * len(lines) and len(p.html) <= limit + 4 * len(lines) for p in pieces)
-    if all(len(line) <= limit and "\n" not in line and "<br>" not in line for line in lines):
+    assert all(json_size(p.plain) + json_size(p.html) <= limit + 8 for p in pieces)
+    if all(json_size(line) <= limit // 2 and "\n" not in line and "<br>" not in line for line in lines):
         assert "\n".join(p.plain for p in pieces) == message.plain
+
+
+def test_emoji_count_by_their_bytes_so_no_event_exceeds_the_limit():
+    """16,000 emoji are 64,000 bytes: one message of them would be refused by the homeserver."""
+    message = Message.join([Message("👍" * 100, "👍" * 100) for _ in range(160)])
+    pieces = message.split()
+    assert len(pieces) > 1
+    assert all(json_size(p.plain) + json_size(p.html) < 60 * 1024 for p in pieces)
+    assert "".join(p.plain.replace("\n", "") for p in pieces) == "👍" * 16_000
 
 
 class Harness:
@@ -112,14 +120,10 @@ class Harness:
     def __init__(self, tmp_path) -> None:
         self.loop = asyncio.new_event_loop()
         self.config, self.db = self.loop.run_until_complete(configured(tmp_path, COORDINATOR))
-        self.outbox = FakeOutbox()
-        rooms = FakeRooms()
-        self.dispatcher = Dispatcher(
-            self.config, self.db, self.outbox, RecordingPlans(), CommandSet(ROUTERS), Roles(self.config.roles, rooms)
-        )
+        self.dispatcher = dispatcher_for(self.config, self.db)
+        self.outbox = self.dispatcher.outbox
         start = (NOW + timedelta(days=3)).astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
         self.run(f"!termin neu Test | {start} | Plätze: 2", COORDINATOR)
-        self.count = 0
 
     def run(self, body: str, sender: str) -> list[dict]:
         self.count = getattr(self, "count", 0) + 1

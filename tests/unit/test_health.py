@@ -101,6 +101,7 @@ async def test_listener_answers_healthz_and_metrics_from_the_database(tmp_path):
             "status": "ok",
             "sync": {"status": "ok", "last": NOW.isoformat(), "age_seconds": 0},
             "database": {"status": "ok"},
+            "outbox": {"status": "ok", "oldest_waiting_seconds": None},
         }
 
         now[0] = NOW + SYNC_STALE_AFTER + timedelta(minutes=1)

@@ -15,10 +15,10 @@ from datetime import timedelta
 import pytest
 
 from bot.app import ROUTERS
-from bot.dispatch import Dispatcher, Incoming
-from bot.roles import Role, Roles
+from bot.dispatch import Incoming
+from bot.roles import Role
 from bot.routing import CommandSet
-from tests.unit.fakes import NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
+from tests.unit.fakes import NOW, FakeRooms, configured, dispatcher_for
 
 SESSION_ROOM, OWN_ROOM, DIRECT = "!session:localhost", "!own:localhost", "!dm:localhost"
 CONFIG_COORDINATOR = "@coord:localhost"
@@ -89,8 +89,8 @@ async def dispatcher(tmp_path):
             (DIRECT, OWN_ROOM_COORDINATOR): 2**53 - 1,
         }
     )
-    outbox = FakeOutbox()
-    dispatcher = Dispatcher(config, db, outbox, RecordingPlans(), CommandSet(ROUTERS), Roles(config.roles, rooms))
+    dispatcher = dispatcher_for(config, db, rooms=rooms)
+    outbox = dispatcher.outbox
     await dispatcher.handle(
         Incoming(SESSION_ROOM, CONFIG_COORDINATOR, "$setup", f"!termin neu Fördermittel | {START}", None), NOW
     )

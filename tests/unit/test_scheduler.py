@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.deliverer import Deliverer
 from bot.matrix import MatrixError
-from bot.scheduler import MAX_ATTEMPTS, Scheduler
+from bot.scheduler import Scheduler
 from rules.timing import Kind
 from storage import planned
 from storage.db import Database
@@ -23,6 +24,22 @@ from tests.unit.fakes import FakeOutbox, configured
 CREATED = datetime(2026, 11, 1, 9, tzinfo=UTC)
 START = datetime(2026, 12, 10, 13, tzinfo=UTC)  # Thursday 14:00 in Berlin
 ROOM, COORDINATOR, CREATOR = "!room:localhost", "@anna:localhost", "@carla:localhost"
+
+
+class DeliveringScheduler(Scheduler):
+    """The scheduler, with the outbox delivered right after each of its steps."""
+
+    def __init__(self, config, db, clock, outbox) -> None:
+        super().__init__(config, db, lambda: None, clock)
+        self.deliverer = Deliverer(config, db, outbox, clock)
+
+    async def sweep(self) -> None:
+        await super().sweep()
+        await self.deliverer.drain()
+
+    async def refresh_announcement(self, session_id: int) -> None:
+        await super().refresh_announcement(session_id)
+        await self.deliverer.drain()
 
 
 class Clock:
@@ -52,7 +69,7 @@ async def world(tmp_path: Path):
             ),
         )
         await plan_session(s, session, config, CREATED)
-    yield config, db, clock, outbox, Scheduler(config, db, outbox, clock), session.id
+    yield config, db, clock, outbox, DeliveringScheduler(config, db, clock, outbox), session.id
     await db.close()
 
 
@@ -139,23 +156,25 @@ async def test_a_send_lost_in_transit_is_retried_with_the_same_transaction_id(wo
     await scheduler.sweep()
     outbox.fail_with = None
     await scheduler.sweep()
+    assert len(outbox.sent) == 1  # the retry waits for its time
+    clock.now += timedelta(minutes=1)
+    await scheduler.sweep()
     assert len(outbox.sent) == 2 and outbox.sent[0][2] == outbox.sent[1][2]
     assert (await rows(db, sid))["announcement:1209600s"] == ("sent", None)
 
 
-async def test_a_refused_message_is_retried_with_backoff_then_reported_as_failed(world):
+async def test_a_refused_message_is_not_retried_blindly_but_reported_as_failed(world):
     config, db, clock, outbox, scheduler, sid = world
     clock.now = START - timedelta(days=14)
-    outbox.fail_with = MatrixError("403: not in room")
-    for _attempt in range(MAX_ATTEMPTS):
-        await scheduler.sweep()
-        await scheduler.sweep()  # too early for the next attempt: nothing happens
-        clock.now += timedelta(minutes=30)
+    outbox.fail_with, outbox.failing_rooms = MatrixError("403: not in room", 403, "M_FORBIDDEN"), {ROOM}
+    await scheduler.sweep()
+    clock.now += timedelta(hours=1)
+    await scheduler.sweep()
     refused = [tx for room, _, tx in outbox.sent if room == ROOM]
-    assert len(refused) == MAX_ATTEMPTS
+    assert len(refused) == 1
     assert (await rows(db, sid))["announcement:1209600s"] == ("failed", "403: not in room")
     reports = [content["body"] for room, content, _ in outbox.sent if room != ROOM]
-    assert len(reports) == 2 and all("nicht gesendet" in body for body in reports)  # coordinator and creator
+    assert len(reports) == 2 and all("nicht zugestellt" in body for body in reports)  # coordinator and creator
 
 
 async def test_the_announcement_is_edited_when_places_change_without_pinging(world):

@@ -1,0 +1,258 @@
+"""Delivers the outbox: every message until it lands, each lane in order, lanes side by side.
+
+A lane is a room (answers arrive in the order of their commands) or one person's direct chat
+(a fan-out to many people goes out in parallel). Temporary failures — 429, 5xx (a proxy's 502
+while Synapse restarts), timeouts, connection errors, answers that cannot be understood — are
+retried with exponential backoff and jitter for as long as the message still makes sense; then,
+or at once for a final refusal (M_FORBIDDEN, M_TOO_LARGE), it is marked failed and the
+coordinators are told. Each message carries a transaction id derived from its key, so a retry
+after a crash is deduplicated by the homeserver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import json
+import logging
+import random
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.config import Config
+from bot.context import NOTICE_TTL, voice_of
+from bot.matrix import MatrixError
+from rules.content import message_content, relation, transaction_id
+from rules.sessions import ref
+from storage import outbox, sessions
+from storage.db import Database
+from storage.models import OutboxMessage
+from storage.outbox import Outgoing, planned_row
+from storage.people import FORGOTTEN
+
+log = logging.getLogger(__name__)
+
+PARALLEL_SENDS = 32
+IDLE_CHECK = 30.0  # seconds: look for due retries at least this often
+RETRY_CAP = timedelta(minutes=5)
+Observer = Callable[[str], None]  # the outcome of each delivery attempt: sent, retry, failed
+
+
+class Sender(Protocol):
+    """The homeserver, as the deliverer uses it (the Matrix layer, or a fake in unit tests)."""
+
+    async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = ...) -> str: ...
+
+    async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]: ...
+
+    async def direct_room(self, user_id: str) -> str: ...
+
+
+def retry_delay(attempts: int, rng: Callable[[float, float], float] = random.uniform) -> timedelta:
+    """Exponential backoff with jitter: about 2 s, 4 s, 8 s … up to five minutes."""
+    base = min(RETRY_CAP.total_seconds(), 2.0**attempts)
+    return timedelta(seconds=rng(0.5, 1.0) * base)
+
+
+def outbox_tx_id(row: OutboxMessage) -> str:
+    return transaction_id("out", row.key)
+
+
+class Deliverer:
+    """Sends what the outbox holds; `wake()` after writing to it, `drain()` to deliver what is due."""
+
+    def __init__(
+        self,
+        config: Config,
+        db: Database,
+        sender: Sender,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        observe: Observer = lambda _: None,
+    ) -> None:
+        self.config = config
+        self.db = db
+        self.sender = sender
+        self.clock = clock
+        self.observe = observe
+        self._busy: set[str] = set()
+        self._idle = asyncio.Event()  # no lane is being worked on
+        self._idle.set()
+        self._wake = asyncio.Event()
+        self._sends = asyncio.Semaphore(PARALLEL_SENDS)
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Something was written to the outbox: deliver it soon."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = _background(self._run())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                wait = await self.drain()
+            except Exception:
+                log.exception("outbox: delivery round failed")
+                wait = IDLE_CHECK
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), min(wait, IDLE_CHECK))
+
+    async def drain(self) -> float:
+        """Deliver every lane's due messages, lanes side by side; returns the seconds until the
+        next retry is due (or IDLE_CHECK)."""
+        stuck: set[str] = set()  # lanes whose head waits for another message
+        while True:
+            now = self.clock()
+            async with self.db.transaction() as s:
+                heads = await outbox.lane_heads(s, exclude=self._busy | stuck)
+            due = [h for h in heads if h.next_attempt_at is None or h.next_attempt_at <= now]
+            if not due and self._busy:  # another round is at work: wait for it, then look again
+                await self._idle.wait()
+                continue
+            if not due:
+                later = [h.next_attempt_at for h in heads if h.next_attempt_at is not None]
+                return max(0.0, (min(later) - now).total_seconds()) if later else IDLE_CHECK
+            moved = await asyncio.gather(*(self._lane(head.lane) for head in due))
+            stuck |= {head.lane for head, progress in zip(due, moved, strict=True) if not progress}
+
+    async def _lane(self, lane: str) -> bool:
+        """Send a lane's messages in order until it is empty or its next one must wait; True when
+        at least one attempt was made."""
+        if lane in self._busy:
+            return True
+        self._busy.add(lane)
+        self._idle.clear()
+        tried = False
+        try:
+            while True:
+                async with self.db.transaction() as s:
+                    row = await outbox.head_of(s, lane)
+                now = self.clock()
+                if row is None or (row.next_attempt_at is not None and row.next_attempt_at > now):
+                    return tried
+                outcome = await self._deliver(row)
+                tried = tried or outcome is not None
+                if not outcome:
+                    return tried
+        finally:
+            self._busy.discard(lane)
+            if not self._busy:
+                self._idle.set()
+
+    async def _deliver(self, row: OutboxMessage) -> bool | None:
+        """One attempt; True when the lane may go on (sent, or given up), False when it must wait
+        for a retry, None when the message waits for another one."""
+        try:
+            async with self._sends:
+                room_id, event_id = await self._send(row)
+        except _Waiting:
+            return None
+        except Exception as exc:
+            return await self._failed_attempt(row, exc)
+        async with self.db.transaction() as s:
+            fresh = await outbox.get(s, row.id or 0)
+            if fresh is not None:
+                await outbox.mark_sent(s, fresh, event_id, room_id, self.clock())
+        self.observe("sent")
+        return True
+
+    async def _send(self, row: OutboxMessage) -> tuple[str, str]:
+        content: dict[str, Any] = json.loads(row.content)
+        if row.thread_of:
+            async with self.db.transaction() as s:
+                status, root = await outbox.sent_event_of(s, row.thread_of)
+            if root is None:
+                if status == "pending":
+                    raise _Waiting  # its root goes first (it is earlier in the same lane)
+                raise MatrixError(f"the thread root {row.thread_of} was not posted", 400)
+            reply_to = content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+            content["m.relates_to"] = relation(None if reply_to in (None, "$pending") else reply_to, root)
+        room_id = row.room_id or await self.sender.direct_room(str(row.user_id))
+        if row.attachment is not None:
+            info = content.get("info", {})
+            content.update(
+                await self.sender.upload(
+                    room_id, row.attachment, info.get("mimetype", ""), content.get("filename", "file")
+                )
+            )
+        event_id = await self.sender.send(room_id, content, outbox_tx_id(row), row.event_type)
+        return room_id, event_id
+
+    async def _failed_attempt(self, row: OutboxMessage, exc: Exception) -> bool:
+        now = self.clock()
+        temporary = not isinstance(exc, MatrixError) or exc.temporary
+        error = str(exc) if isinstance(exc, MatrixError) else type(exc).__name__
+        async with self.db.transaction() as s:
+            fresh = await outbox.get(s, row.id or 0)
+            if fresh is None:
+                return True
+            next_at = now + retry_delay(fresh.attempts + 1)
+            if temporary and next_at < fresh.expires_at:
+                await outbox.mark_retry(s, fresh, error, next_at)
+                outcome = "retry"
+            else:
+                await outbox.mark_failed(s, fresh, error if not temporary else f"gave up: {error}")
+                await self._report(s, fresh, now)
+                outcome = "failed"
+        log.warning(
+            "outbox message %s (%s): %s (attempt %d): %s",
+            row.id,
+            row.key.split(":", 1)[0],
+            outcome,
+            row.attempts + 1,
+            error,
+        )
+        self.observe(outcome)
+        return outcome == "failed"
+
+    async def _report(self, s: AsyncSession, row: OutboxMessage, now: datetime) -> None:
+        """Tell the coordinators (and, for a planned message, the session's creator) by direct
+        message that a message could not be delivered."""
+        if row.key.startswith("report:"):
+            return  # a report that cannot be delivered is not reported again
+        voice = voice_of(self.config, now)
+        people = set(self.config.roles.coordinators)
+        planned = await planned_row(s, row.records)
+        session = await sessions.get_session(s, planned.session_id) if planned else None
+        if planned and session:
+            people.add(session.created_by)
+            message = voice.t(
+                "planned.report_failed",
+                kind=voice.t(f"planned.kind_{planned.kind}"),
+                ref=ref(session.id),
+                title=session.title,
+                due=voice.short(planned.due_at),
+            )
+        else:
+            where = row.room_id or voice.t("outbox.direct_message").plain
+            message = voice.t("outbox.report_failed", where=where, created=voice.short(row.created_at))
+        for person in sorted(people - {FORGOTTEN, row.user_id}):
+            content = message_content(message, notice=False, mentions=(person,))
+            await outbox.enqueue(
+                s, Outgoing(f"report:{row.key}:{person}", content, user_id=person), now, now + NOTICE_TTL
+            )
+        self.wake()
+
+
+class _Waiting(Exception):
+    """The message depends on one not sent yet."""
+
+
+def _background(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    """A task that does not inherit the caller's open transaction (or anything else of its context)."""
+    return asyncio.get_running_loop().create_task(coroutine, context=contextvars.Context())

@@ -1,0 +1,175 @@
+"""The outbox: messages written in the transaction of the change that causes them, read by the
+deliverer lane by lane (a room, or one person's direct chat), each lane in the order written."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rules.states import OutboxStatus, PlannedStatus
+from storage.models import OutboxMessage, PlannedMessage, QaRound, Question
+from storage.rows import save
+
+
+def lane_of(room_id: str | None, user_id: str | None) -> str:
+    """Messages to a room go out in order in that room; direct messages in order per person."""
+    return f"dm:{user_id}" if user_id else f"room:{room_id}"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to write into the outbox: to `room_id`, or to `user_id` by direct message."""
+
+    key: str
+    content: dict[str, Any]
+    room_id: str | None = None
+    user_id: str | None = None
+    event_type: str = "m.room.message"
+    attachment: bytes | None = None
+    thread_of: str | None = None
+    records: str | None = None
+
+
+async def enqueue(s: AsyncSession, message: Outgoing, now: datetime, expires_at: datetime) -> OutboxMessage | None:
+    """Write `message` unless one with its key exists (a repeated enqueue adds nothing)."""
+    if (await s.exec(select(OutboxMessage.id).where(OutboxMessage.key == message.key))).first() is not None:
+        return None
+    return await save(
+        s,
+        OutboxMessage(
+            key=message.key,
+            lane=lane_of(message.room_id, message.user_id),
+            room_id=message.room_id,
+            user_id=message.user_id,
+            event_type=message.event_type,
+            content=json.dumps(message.content, ensure_ascii=False),
+            attachment=message.attachment,
+            thread_of=message.thread_of,
+            records=message.records,
+            expires_at=expires_at,
+            created_at=now,
+        ),
+    )
+
+
+async def lane_heads(s: AsyncSession, exclude: set[str], limit: int = 100) -> list[OutboxMessage]:
+    """The first pending message of each lane (but those in `exclude`)."""
+    first = (
+        select(func.min(OutboxMessage.id))
+        .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .group_by(col(OutboxMessage.lane))
+    )
+    query = select(OutboxMessage).where(col(OutboxMessage.id).in_(first)).order_by(col(OutboxMessage.id))
+    heads = [row for row in (await s.exec(query)).all() if row.lane not in exclude]
+    return heads[:limit]
+
+
+async def head_of(s: AsyncSession, lane: str) -> OutboxMessage | None:
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.lane == lane, col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .order_by(col(OutboxMessage.id))
+    )
+    return (await s.exec(query)).first()
+
+
+async def get(s: AsyncSession, message_id: int) -> OutboxMessage | None:
+    return await s.get(OutboxMessage, message_id)
+
+
+async def sent_event_of(s: AsyncSession, key: str) -> tuple[str, str | None]:
+    """The status and sent event id of the message named `key` (("missing", None) if none)."""
+    row = (await s.exec(select(OutboxMessage).where(OutboxMessage.key == key))).first()
+    return (row.status, row.sent_event_id) if row else ("missing", None)
+
+
+async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id: str, now: datetime) -> None:
+    """The homeserver accepted it: note where, and note the event where `records` says."""
+    row.status, row.sent_event_id, row.sent_at, row.room_id = OutboxStatus.SENT, event_id, now, room_id
+    row.next_attempt_at = None
+    row.attachment = None  # uploaded; no need to keep the bytes
+    await save(s, row)
+    if not row.records:
+        return
+    kind, _, ident = row.records.partition(":")
+    if kind == "qa_round" and (round_ := await s.get(QaRound, int(ident))) is not None:
+        round_.root_event_id = event_id
+        await save(s, round_)
+    elif kind == "question" and (question := await s.get(Question, int(ident))) is not None:
+        question.event_id = event_id
+        await save(s, question)
+    elif kind == "planned" and (planned := await s.get(PlannedMessage, int(ident))) is not None:
+        planned.sent_event_id, planned.status = event_id, PlannedStatus.SENT
+        await save(s, planned)
+
+
+async def mark_retry(s: AsyncSession, row: OutboxMessage, error: str, next_attempt_at: datetime) -> None:
+    row.attempts += 1
+    row.last_error, row.next_attempt_at = error[:300], next_attempt_at
+    await save(s, row)
+
+
+async def planned_row(s: AsyncSession, records: str | None) -> PlannedMessage | None:
+    """The planned message an outbox message stands for, if any."""
+    if not records or not records.startswith("planned:"):
+        return None
+    return await s.get(PlannedMessage, int(records.partition(":")[2]))
+
+
+async def mark_failed(s: AsyncSession, row: OutboxMessage, error: str) -> None:
+    row.attempts += 1
+    row.status, row.last_error, row.next_attempt_at = OutboxStatus.FAILED, error[:300], None
+    await save(s, row)
+    planned = await planned_row(s, row.records)
+    if planned is not None:
+        planned.status, planned.last_error = PlannedStatus.FAILED, error[:300]
+        await save(s, planned)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """How much waits in the outbox: pending messages and when the oldest was written."""
+
+    pending: int
+    oldest: datetime | None
+    failed: int
+
+
+async def backlog(s: AsyncSession) -> Backlog:
+    counts = dict(
+        (
+            await s.exec(
+                select(OutboxMessage.status, func.count(col(OutboxMessage.id))).group_by(col(OutboxMessage.status))
+            )
+        ).all()
+    )
+    oldest = (
+        await s.exec(
+            select(OutboxMessage.created_at)
+            .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+            .order_by(col(OutboxMessage.id))
+            .limit(1)
+        )
+    ).first()
+    return Backlog(int(counts.get(OutboxStatus.PENDING, 0)), oldest, int(counts.get(OutboxStatus.FAILED, 0)))
+
+
+async def troubled(s: AsyncSession, since: datetime, limit: int = 20) -> list[OutboxMessage]:
+    """Messages that failed, or are being retried, since `since`, newest first."""
+    query = (
+        select(OutboxMessage)
+        .where(
+            col(OutboxMessage.created_at) >= since,
+            col(OutboxMessage.status).in_([OutboxStatus.FAILED, OutboxStatus.PENDING]),
+            col(OutboxMessage.attempts) > 0,
+        )
+        .order_by(col(OutboxMessage.id).desc())
+        .limit(limit)
+    )
+    return list((await s.exec(query)).all())
