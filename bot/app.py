@@ -59,7 +59,8 @@ ROUTERS = (
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
-GAP_MAX_PAGES = 50
+GAP_MAX_PAGES = 1000  # 100,000 events; a longer gap is not skipped but fetched again after a while
+GAP_RETRY = 5.0  # seconds before a sync whose gap could not be filled is tried again
 
 
 def server_of(user_id: str) -> str:
@@ -176,8 +177,14 @@ class Bot:
                 # planned messages can go out, direct rooms are found.
                 await self.scheduler.start()
                 self.deliverer.start()
-            if since is not None:
-                await self._handle_batch(response, since)
+            if since is not None and not await self._handle_batch(response, since):
+                # Events of a gap could not be fetched: the token stays, the same batch comes again
+                # (what was handled is not handled twice), nothing is skipped.
+                log.warning("missed messages could not all be fetched; syncing from the same point again")
+                self.metrics.sync_failed()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), GAP_RETRY)
+                continue
             since = response.next_batch
             async with self.db.transaction() as s:
                 await state.set_state(s, "next_batch", since)
@@ -257,18 +264,24 @@ class Bot:
                 log.warning("could not greet %s", room_id, exc_info=True)
             self.deliverer.wake()
 
-    async def _handle_batch(self, response: SyncResponse, since: str) -> None:
+    async def _handle_batch(self, response: SyncResponse, since: str) -> bool:
+        """Hand the batch's events to the dispatcher; False when a gap could not be filled (the
+        events that could be read are handled all the same)."""
         rooms = []
+        complete = True
         for room_id, info in response.rooms.join.items():
             events = list(info.timeline.events)
             if info.timeline.limited:
-                events = await self._fill_gap(room_id, info.timeline.prev_batch, since) + events
+                missed, filled = await self._fill_gap(room_id, info.timeline.prev_batch, since)
+                events = missed + events
+                complete = complete and filled
             pairs = [(e, x) for e in events if (x := self._incoming(room_id, e)) is not None]
             await self._request_keys([e for e, _ in pairs if isinstance(e, MegolmEvent)])
             incoming = [x for _, x in pairs]
             if incoming:
                 rooms.append(self._handle_room(room_id, incoming))
         await asyncio.gather(*rooms)
+        return complete
 
     def _incoming(self, room_id: str, event: Any) -> Incoming | None:
         """What an event is for the dispatcher, or None when no route could take it (our own
@@ -303,26 +316,33 @@ class Bot:
             return None
         return Incoming(room_id, sender, event.event_id, sent_at=sent_at, kind=EventKind.REDACTION, target=redacts)
 
-    async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> list[Any]:
-        """Events between the stored token and the start of a limited timeline, oldest first."""
+    async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> tuple[list[Any], bool]:
+        """Events between the stored token and the start of a limited timeline, oldest first, and
+        whether that is all of them."""
         collected: list[Any] = []
         start = prev_batch
+        complete = False
         for _ in range(GAP_MAX_PAGES):
             if not start:
+                complete = True
                 break
-            page = await self.client.room_messages(
-                room_id, start=start, end=since, direction=MessageDirection.back, limit=GAP_PAGE
-            )
+            try:
+                page = await self.client.room_messages(
+                    room_id, start=start, end=since, direction=MessageDirection.back, limit=GAP_PAGE
+                )
+            except Exception as exc:  # the homeserver went away while we were reading
+                page = exc
             if not isinstance(page, RoomMessagesResponse):
-                log.warning("could not fetch missed messages in %s: %s", room_id, page)
+                log.warning("could not fetch missed messages in %s: %s", room_id, type(page).__name__)
                 break
             collected.extend(page.chunk)
             if not page.chunk or page.end in (None, start):
+                complete = True
                 break
             start = page.end
         if collected:
             log.info("fetched %d missed events in %s", len(collected), room_id)
-        return list(reversed(collected))
+        return list(reversed(collected)), complete
 
     async def _handle_room(self, room_id: str, events: list[Incoming]) -> None:
         """Hand a room's events to the dispatcher in order, each at most once."""

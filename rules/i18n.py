@@ -86,7 +86,7 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and "count" not in value:
             flat.update(_flatten(value, f"{name}."))
         else:
             flat[name] = value
@@ -113,9 +113,24 @@ def entry(key: str, language: str = DEFAULT_LANGUAGE) -> Any:
     return catalogue(DEFAULT_LANGUAGE)[key]
 
 
+def forms(entry: Any) -> list[str]:
+    """The texts of an entry: one, or (for a plural entry) the singular and the plural."""
+    if isinstance(entry, dict):
+        return [entry["one"], entry["other"]]
+    return [entry] if isinstance(entry, str) else []
+
+
+def _template(entry: Any, params: dict[str, Any]) -> str:
+    """The text to fill in: a plural entry (`{ count = "minutes", one = "…", other = "…" }`)
+    takes its singular when the named parameter is 1."""
+    if isinstance(entry, dict):
+        return str(entry["one"] if params.get(entry["count"]) == 1 else entry["other"])
+    return str(entry)
+
+
 def t(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> Message:
     """Render catalogue entry `key` with `params`; parameters may be strings or Messages."""
-    template = entry(key, language)
+    template = _template(entry(key, language), params)
     plain_params = {k: v.plain if isinstance(v, Message) else str(v) for k, v in params.items()}
     html_params = {k: v.html if isinstance(v, Message) else _escape(str(v)) for k, v in params.items()}
     plain = _BOLD.sub(r"\1", template).format(**plain_params)

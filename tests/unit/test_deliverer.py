@@ -1,0 +1,142 @@
+"""The outbox deliverer on a real database with a movable clock and a homeserver stand-in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.deliverer import Deliverer, retry_delay
+from bot.matrix import MatrixError
+from rules.content import relation
+from storage import outbox
+from storage.models import OutboxStatus
+from storage.outbox import Outgoing
+from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, configured
+
+ROOM = "!room:localhost"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+async def world(tmp_path: Path):
+    config, db = await configured(tmp_path, COORDINATOR)
+    clock, sender = Clock(), FakeOutbox()
+    yield db, clock, sender, Deliverer(config, db, sender, clock)
+    await db.close()
+
+
+async def put(db, clock, *messages: Outgoing, ttl: timedelta = timedelta(hours=1)) -> None:
+    async with db.transaction() as s:
+        for message in messages:
+            await outbox.enqueue(s, message, clock.now, clock.now + ttl)
+
+
+def text(key: str, body: str, **where) -> Outgoing:
+    return Outgoing(key, {"msgtype": "m.notice", "body": body}, **{"room_id": ROOM, **where})
+
+
+async def statuses(db) -> dict[str, str]:
+    async with db.transaction() as s:
+        rows = [await outbox.get(s, i) for i in range(1, 50)]
+    return {row.key: row.status for row in rows if row is not None}
+
+
+async def test_a_lane_keeps_its_order_and_a_repeated_key_is_written_once(world):
+    db, clock, sender, deliverer = world
+    await put(db, clock, text("a", "eins"), text("b", "zwei"), text("a", "eins nochmal"), text("c", "drei"))
+    await deliverer.drain()
+    assert sender.bodies() == ["eins", "zwei", "drei"]
+    assert len({tx for _, _, tx in sender.sent}) == 3
+
+
+async def test_temporary_failures_are_retried_with_backoff_and_the_same_transaction_id(world):
+    db, clock, sender, deliverer = world
+    sender.fail_with = MatrixError("502: unknown error", 502)
+    await put(db, clock, text("a", "eins"), text("b", "zwei"))
+    await deliverer.drain()
+    await deliverer.drain()  # too early for the next attempt
+    assert sender.bodies() == ["eins"]  # the lane waits: "zwei" must not overtake "eins"
+    sender.fail_with = None
+    clock.now += timedelta(minutes=1)
+    await deliverer.drain()
+    assert sender.bodies() == ["eins", "eins", "zwei"]
+    assert sender.sent[0][2] == sender.sent[1][2]
+    assert await statuses(db) == {"a": OutboxStatus.SENT, "b": OutboxStatus.SENT}
+
+
+async def test_lanes_do_not_wait_for_each_other(world):
+    db, clock, sender, deliverer = world
+    sender.fail_with, sender.failing_rooms = ConnectionResetError(), {ROOM}
+    await put(db, clock, text("a", "im Raum"), text("b", "privat", room_id=None, user_id="@bernd:localhost"))
+    await deliverer.drain()
+    assert [room for room, _, _ in sender.sent] == [ROOM, "!dm-@bernd:localhost"]
+    assert (await statuses(db))["b"] == OutboxStatus.SENT
+
+
+async def test_a_final_refusal_is_not_retried_and_the_coordinators_are_told(world):
+    db, clock, sender, deliverer = world
+    sender.fail_with, sender.failing_rooms = MatrixError("403: not in room", 403, "M_FORBIDDEN"), {ROOM}
+    await put(db, clock, text("a", "eins"))
+    await deliverer.drain()
+    clock.now += timedelta(hours=1)
+    await deliverer.drain()
+    assert [room for room, _, _ in sender.sent] == [ROOM, f"!dm-{COORDINATOR}"]
+    assert "nicht zugestellt" in sender.bodies()[-1]
+    assert (await statuses(db))["a"] == OutboxStatus.FAILED
+
+
+async def test_temporary_failures_give_up_when_the_message_no_longer_makes_sense(world):
+    db, clock, sender, deliverer = world
+    sender.fail_with, sender.failing_rooms = MatrixError("unknown error"), {ROOM}
+    await put(db, clock, text("a", "eins"), ttl=timedelta(minutes=5))
+    for _ in range(20):
+        await deliverer.drain()
+        clock.now += timedelta(minutes=1)
+    assert (await statuses(db))["a"] == OutboxStatus.FAILED
+    assert sum(room == ROOM for room, _, _ in sender.sent) > 1  # retried meanwhile
+    assert [room for room, _, _ in sender.sent][-1] == f"!dm-{COORDINATOR}"
+
+
+async def test_a_post_into_a_thread_waits_for_its_root_and_files_are_uploaded(world):
+    db, clock, sender, deliverer = world
+    root = Outgoing("root", {"msgtype": "m.text", "body": "Fragerunde"}, room_id=ROOM)
+    question = Outgoing(
+        "q",
+        {"msgtype": "m.text", "body": "Frage 1", "m.relates_to": relation(thread_root="$pending")},
+        room_id=ROOM,
+        thread_of="root",
+    )
+    file = Outgoing(
+        "f",
+        {
+            "msgtype": "m.file",
+            "body": "x.md",
+            "filename": "x.md",
+            "info": {"mimetype": "text/markdown"},
+            "m.relates_to": relation(thread_root="$pending"),
+        },
+        room_id=ROOM,
+        thread_of="root",
+        attachment=b"# Fragen",
+    )
+    await put(db, clock, root, question, file)
+    await deliverer.drain()
+    root_id = "$event1"
+    assert sender.sent[1][1]["m.relates_to"] == relation(thread_root=root_id)
+    assert sender.sent[2][1]["url"] == "mxc://localhost/x.md" and sender.uploads == [b"# Fragen"]
+    assert sender.sent[2][1]["m.relates_to"]["event_id"] == root_id
+
+
+def test_backoff_grows_with_jitter_and_is_capped():
+    assert retry_delay(1, lambda a, b: b) == timedelta(seconds=2)
+    assert retry_delay(3, lambda a, b: a) == timedelta(seconds=4)
+    assert retry_delay(30, lambda a, b: b) == timedelta(minutes=5)
