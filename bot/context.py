@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from bot.config import Config
 from bot.roles import Role, Roles
 from bot.routing import CommandSet
-from rules.content import file_content, message_content, pill, relation
+from rules.content import file_content, message_content, relation
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.sessions import SessionView, ref
@@ -22,7 +22,6 @@ from rules.voice import Voice
 from storage.db import Database
 from storage.outbox import Outgoing
 
-MENTIONS_PER_MESSAGE = 100
 # How long an answer or notice still makes sense: delivered until then, else reported.
 ANSWER_TTL = timedelta(hours=6)
 NOTICE_TTL = timedelta(hours=24)
@@ -158,15 +157,11 @@ class Context(Voice):
             )
             self.queue(outgoing, NOTICE_TTL)
 
-    async def notify(self, room_id: str, user_ids: list[str], key: str, **params: Any) -> None:
-        """A message that must reach these people: m.text that mentions them (it notifies).
-
-        Long lists go out in several messages, so no event comes near the 64 KiB limit."""
-        for start in range(0, len(user_ids), MENTIONS_PER_MESSAGE):
-            chunk = user_ids[start : start + MENTIONS_PER_MESSAGE]
-            who = Message.join([pill(u, self.rooms.display_name(room_id, u)) for u in chunk], ", ")
-            content = message_content(self.t(key, user=who, **params), notice=False, mentions=tuple(chunk))
-            self.queue(Outgoing(self._key("notify"), content, room_id=room_id), NOTICE_TTL)
+    def tell_each(self, user_ids: list[str], key: str, **params: Any) -> None:
+        """The same notice to each of these people, privately (what concerns one person is never
+        a list of names in a shared room)."""
+        for user_id in user_ids:
+            self.tell(user_id, self.t(key, **params))
 
     def react(self, event_id: str, key: str) -> None:
         """Put a reaction on an event in this room."""

@@ -207,13 +207,18 @@ class Scheduler:
             registered = await registrations.registered_user_ids(s, session.number) if protocol else []
             questions = await qa.qa_summary(s, session.number) if protocol else None
             voice = voice_of(self.config, now)
-            outgoing = render(kind, row.payload, summary, voice, decision.late, row.user_id, registered, questions)
+            outgoing = render(kind, row.payload, summary, voice, decision.late, row.user_id, questions)
             content = message_content(outgoing.message, notice=outgoing.notice, mentions=outgoing.mentions)
             makes_sense_until = session.starts_at if kind in BEFORE_SESSION else now + NOTICE_TTL
             message = Outgoing(
                 planned_key(row), content, room_id=row.room_id, user_id=row.user_id, records=f"planned:{row.id}"
             )
             await outbox.enqueue(s, message, now, max(makes_sense_until, now + MIN_TTL))
+            for person in registered:  # the protocol also reaches each registered person privately
+                personal = message_content(outgoing.message, notice=False, mentions=(person,))
+                await outbox.enqueue(
+                    s, Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now, now + NOTICE_TTL
+                )
             row.status, row.sent_at, row.late, row.content_digest = (
                 PlannedStatus.SENT,
                 now,

@@ -91,8 +91,8 @@ async def change_session(ctx: Context, number: int, fields: str) -> None:
     key = "coordination.changed" if changed else "coordination.unchanged"
     await ctx.reply(Message.join([ctx.t(key, ref=ref(number)), details]))
     if notify and people:
-        await ctx.notify(session.room_id, people, "coordination.changed_notice", **about(session), details=details)
-    await tell_promoted(ctx, session, promoted)
+        ctx.tell_each(people, "coordination.changed_notice", **about(session), details=details)
+    tell_promoted(ctx, session, promoted)
 
 
 @router.command(
@@ -114,7 +114,7 @@ async def cancel_session(ctx: Context, number: int, reason: str) -> None:
     because = ctx.t("coordination.reason", reason=reason) if reason else ""
     await ctx.reply("coordination.cancelled", **about(session), count=len(people))
     if people:
-        await ctx.notify(session.room_id, people, "coordination.cancelled_notice", **about(session), reason=because)
+        ctx.tell_each(people, "coordination.cancelled_notice", **about(session), reason=because)
 
 
 @router.command(

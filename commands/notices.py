@@ -7,13 +7,8 @@ from rules.sessions import about
 from storage.models import Session
 
 
-async def tell_promoted(ctx: Context, session: Session, promoted: list[str]) -> None:
-    """Mention the people who moved up into a place, in the session's room."""
-    if promoted:
-        await ctx.notify(
-            session.room_id,
-            promoted,
-            "registration.promoted",
-            **about(session),
-            when=ctx.when(session.starts_at, session.ends_at),
-        )
+def tell_promoted(ctx: Context, session: Session, promoted: list[str]) -> None:
+    """Tell each person who moved up into a place, privately (nobody else learns who waited)."""
+    ctx.tell_each(
+        promoted, "registration.promoted", **about(session), when=ctx.when(session.starts_at, session.ends_at)
+    )

@@ -106,5 +106,5 @@ async def delete_data(ctx: Context, confirmed: bool) -> None:
         await people.forget_person(s, ctx.sender)
     for session, moved_up in promoted:
         ctx.plans.places_changed(session.id)
-        await tell_promoted(ctx, session, moved_up)
+        tell_promoted(ctx, session, moved_up)
     await ctx.reply("privacy.deleted", registrations=len(data.registrations))

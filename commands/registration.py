@@ -142,7 +142,7 @@ async def unregister(ctx: Context, number: int | None) -> None:
     ctx.plans.places_changed(session.number)
     key = "registration.left_waitlist" if was_waiting else "registration.cancelled"
     await ctx.reply(key, **about(session))
-    await tell_promoted(ctx, session, promoted)
+    tell_promoted(ctx, session, promoted)
 
 
 @router.redaction(on=registrations.registration_by_reaction)
@@ -182,5 +182,5 @@ async def reminders(ctx: Context, choice: bool | None) -> None:
         if choice is not None:
             settings.dm_reminders, settings.updated_at = choice, ctx.now
             await save(s, settings)
-    state = "on" if settings.dm_reminders else "off"
+    state = "off" if settings.dm_reminders is False else "on"
     await ctx.reply(f"registration.reminders_{state}" if choice is not None else f"registration.reminders_now_{state}")

@@ -9,8 +9,8 @@ from bot.roles import Role
 from bot.routing import Router
 from rules.i18n import Message
 from rules.sessions import ref
-from storage import planned
-from storage.models import PlannedMessage
+from storage import outbox, planned
+from storage.models import OutboxMessage, OutboxStatus, PlannedMessage
 
 router = Router("status")
 SHOW_NEXT = 10
@@ -45,8 +45,27 @@ async def status(ctx: Context) -> None:
     async with ctx.db.transaction() as s:
         upcoming = await planned.pending(s, limit=SHOW_NEXT, room_id=room)
         troubled = await planned.troubled(s, ctx.now - LOOK_BACK, room_id=room)
+        backlog = await outbox.backlog(s)
+        undelivered = await outbox.troubled(s, ctx.now - LOOK_BACK, room_id=room)
     lines = [ctx.t("status.next_head")]
     lines += [planned_line(ctx, row, "status.next_line") for row in upcoming] or [ctx.t("status.next_none")]
     lines.append(ctx.t("status.trouble_head"))
     lines += [planned_line(ctx, row, "status.trouble_line") for row in troubled] or [ctx.t("status.trouble_none")]
+    lines.append(ctx.t("status.delivery_head"))
+    if backlog.pending:
+        oldest = ctx.short(backlog.oldest) if backlog.oldest else "–"
+        lines.append(ctx.t("status.delivery_waiting", count=backlog.pending, oldest=oldest))
+    lines += [delivery_line(ctx, row) for row in undelivered] or [ctx.t("status.delivery_none")]
     await ctx.reply(Message.join(lines))
+
+
+def delivery_line(ctx: Context, row: OutboxMessage) -> Message:
+    """A message that could not be delivered (yet): when, where, and what happens next."""
+    where = row.room_id if row.user_id is None else ctx.t("outbox.direct_message").plain
+    if row.status == OutboxStatus.FAILED:
+        state = ctx.t("status.delivery_failed", reason=ctx.t("status.reason_refused"))
+    else:
+        state = ctx.t("status.delivery_retrying", next=ctx.short(row.next_attempt_at or ctx.now))
+    return ctx.t(
+        "status.delivery_line", created=ctx.short(row.created_at), where=where, state=state, attempts=row.attempts
+    )

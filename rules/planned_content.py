@@ -18,8 +18,6 @@ from rules.voice import Voice
 
 # Reminders this close to the start carry the link to join.
 JOIN_LINK_WITHIN = timedelta(hours=1)
-# Mentions carried silently (no pills) by a protocol post; stays far below the 64 KiB event limit.
-MAX_SILENT_MENTIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,6 @@ def render(
     voice: Voice,
     late: bool,
     recipient: str | None,
-    registered: list[str],
     questions: tuple[int, int] | None = None,
 ) -> Outgoing:
     """The message a planned row stands for; `recipient` is set for direct messages; `questions`
@@ -76,7 +73,7 @@ def render(
         message = voice.t("planned.protocol", **about(session), url=data["url"])
         if questions is not None:
             message = Message.join([message, voice.t("qa.protocol_summary", answered=questions[0], open=questions[1])])
-        return Outgoing(message, notice=False, mentions=tuple(registered[:MAX_SILENT_MENTIONS]))
+        return Outgoing(message, notice=False)  # names nobody: each registered person is told privately
     if kind == Kind.MATERIAL:
         label = data.get("title") or voice.t("planned.material_untitled").plain
         return Outgoing(voice.t("planned.material", **about(session), label=label, url=data["url"]), notice=False)

@@ -179,7 +179,8 @@ class PersonSettings(SQLModel, table=True):
     __tablename__ = "person_settings"
 
     user_id: str = Field(primary_key=True)
-    dm_reminders: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    # Reminders by direct message: None (never chosen) counts as on, like True.
+    dm_reminders: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
     privacy_notice_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     updated_at: datetime = Field(sa_column=_utc_column())
 

@@ -160,16 +160,16 @@ async def backlog(s: AsyncSession) -> Backlog:
     return Backlog(int(counts.get(OutboxStatus.PENDING, 0)), oldest, int(counts.get(OutboxStatus.FAILED, 0)))
 
 
-async def troubled(s: AsyncSession, since: datetime, limit: int = 20) -> list[OutboxMessage]:
-    """Messages that failed, or are being retried, since `since`, newest first."""
-    query = (
-        select(OutboxMessage)
-        .where(
-            col(OutboxMessage.created_at) >= since,
-            col(OutboxMessage.status).in_([OutboxStatus.FAILED, OutboxStatus.PENDING]),
-            col(OutboxMessage.attempts) > 0,
-        )
-        .order_by(col(OutboxMessage.id).desc())
-        .limit(limit)
+async def troubled(
+    s: AsyncSession, since: datetime, limit: int = 20, room_id: str | None = None
+) -> list[OutboxMessage]:
+    """Messages written since `since` that failed or are being retried, newest first (only those
+    to `room_id` when given: direct messages are nobody else's business)."""
+    query = select(OutboxMessage).where(
+        col(OutboxMessage.created_at) >= since,
+        col(OutboxMessage.status).in_([OutboxStatus.FAILED, OutboxStatus.PENDING]),
+        col(OutboxMessage.attempts) > 0,
     )
-    return list((await s.exec(query)).all())
+    if room_id is not None:
+        query = query.where(OutboxMessage.room_id == room_id, col(OutboxMessage.user_id).is_(None))
+    return list((await s.exec(query.order_by(col(OutboxMessage.id).desc()).limit(limit))).all())

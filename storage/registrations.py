@@ -99,14 +99,14 @@ async def registered_user_ids(s: AsyncSession, session_id: int) -> list[str]:
 
 
 async def dm_reminder_user_ids(s: AsyncSession, session_id: int) -> list[str]:
-    """Registered people who asked for reminders by direct message."""
+    """Registered people who get reminders by direct message (all but those who turned them off)."""
     query = (
         select(Registration.user_id)
-        .join(PersonSettings, col(PersonSettings.user_id) == col(Registration.user_id))
+        .outerjoin(PersonSettings, col(PersonSettings.user_id) == col(Registration.user_id))
         .where(
             Registration.session_id == session_id,
             Registration.status == RegistrationStatus.REGISTERED,
-            col(PersonSettings.dm_reminders).is_(True),
+            or_(col(PersonSettings.dm_reminders).is_(None), col(PersonSettings.dm_reminders).is_(True)),
         )
         .order_by(col(Registration.queued_at), col(Registration.id))
     )

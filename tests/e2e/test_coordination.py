@@ -42,8 +42,9 @@ async def test_change_and_cancel_tell_the_people_registered(people, bot_config, 
     assert "Termin #1 geändert" in body(moved) and "Freitag, 11. Dezember 2099, 15:00–16:00 Uhr" in body(moved)
     told = (await bernd.wait_for(mentions(bernd.user_id)))[0]
     assert "hat sich geändert" in body(told) and "11. Dezember 2099" in body(told)
-    assert clara.user_id in told["content"]["m.mentions"]["user_ids"]
+    assert told["room_id"] != room and told["content"]["m.mentions"] == {"user_ids": [bernd.user_id]}
     assert told["content"]["msgtype"] == "m.text"
+    assert "hat sich geändert" in body((await clara.wait_for(mentions(clara.user_id)))[0])
 
     more = await anna.ask(room, "!termin ändern #1 Plätze: 2")
     assert "2 von 2" not in body(more)
@@ -57,7 +58,13 @@ async def test_change_and_cancel_tell_the_people_registered(people, bot_config, 
     cancelled = await anna.ask(room, "!termin absagen #1 Referentin erkrankt")
     assert "abgesagt" in body(cancelled) and "2 angemeldete" in body(cancelled)
     notice = (await clara.wait_for(lambda e: mentions(clara.user_id)(e) and "fällt leider aus" in body(e)))[0]
-    assert "Referentin erkrankt" in body(notice) and bernd.user_id in notice["content"]["m.mentions"]["user_ids"]
+    assert "Referentin erkrankt" in body(notice) and notice["room_id"] != room
+    assert notice["content"]["m.mentions"] == {"user_ids": [clara.user_id]}
+    assert not [
+        e
+        for e in clara.events
+        if e["room_id"] == room and "m.mentions" in e["content"] and e["content"]["m.mentions"].get("user_ids")
+    ]  # the shared room names nobody
     assert "abgesagt" in body(await bernd.ask(room, "!anmelden #1"))
     assert "keinen kommenden Termin" in body(await bernd.ask(room, "!meine"))
     assert "vorbehalten" in body(await bernd.ask(room, "!termin absagen #1"))

@@ -45,7 +45,7 @@ async def test_create_register_waitlist_cancel_promote(people, bot_config, run_b
     assert "bereits auf der Warteliste (Platz 1)" in body(again)
 
     listing = await clara.ask(room, "!termine")
-    assert "#1" in body(listing) and "ausgebucht (1 Plätze), 1 auf der Warteliste" in body(listing)
+    assert "#1" in body(listing) and "ausgebucht (1 Platz), 1 auf der Warteliste" in body(listing)
     details = await clara.ask(room, "!termin #1")
     assert "Warteliste: 1" in body(details) and "https://meet.example.org/waerme" in body(details)
 
@@ -58,9 +58,11 @@ async def test_create_register_waitlist_cancel_promote(people, bot_config, run_b
     promoted = (
         await clara.wait_for(lambda e: clara.user_id in e.get("content", {}).get("m.mentions", {}).get("user_ids", []))
     )[0]
-    assert promoted["content"]["msgtype"] == "m.text"
+    assert promoted["content"]["msgtype"] == "m.text" and promoted["room_id"] != room  # privately
+    assert promoted["content"]["m.mentions"] == {"user_ids": [clara.user_id]}
     assert "Sie sind jetzt angemeldet" in body(promoted)
-    assert f'href="https://matrix.to/#/{clara.user_id}"' in promoted["content"]["formatted_body"]
+    in_the_room = [e for e in bernd.events if e["room_id"] == room and e["sender"] != bernd.user_id]
+    assert not [e for e in in_the_room if clara.user_id in str(e["content"])]  # nobody learns who waited
 
     mine = await clara.ask(room, "!mine")
     assert "#1" in body(mine) and "angemeldet" in body(mine) and "Warteliste" not in body(mine)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 
 from rules.timing import Kind
-from storage.models import PlannedStatus
+from storage.models import OutboxMessage, OutboxStatus, PlannedStatus
 from storage.planned import planned_of_session
+from storage.rows import save
 from tests.e2e.people import body, shared_room
 from tests.e2e.sessions import add_session, edits_of, from_bot, planned
 
@@ -68,18 +70,22 @@ async def test_a_reminder_due_while_the_bot_is_down_is_sent_once_after_restart(p
     reminders = from_bot(bot.user_id, room, "Erinnerung:")
     first = (await anna.wait_for(reminders, timeout=10))[0]
 
-    # A crash between the homeserver accepting the message and the bot marking it sent:
-    # after the restart the bot sends it again with the same transaction id from the same device,
+    # A crash between the homeserver accepting the message and the bot noting it as sent: after
+    # the restart the outbox sends it again with the same transaction id from the same device,
     # and the homeserver hands back the event it already has.
     await bot.stop()
     async with bot_db(config) as db, db.transaction() as s:
         row = (await planned_of_session(s, sid, [Kind.REMINDER]))[0]
         assert (row.status, row.sent_event_id) == (PlannedStatus.SENT, first["event_id"])
-        row.status, row.sent_event_id = PlannedStatus.PENDING, None
+        message = (await s.exec(select(OutboxMessage).where(OutboxMessage.records == f"planned:{row.id}"))).one()
+        assert message.sent_event_id == first["event_id"]
+        message.status, message.sent_event_id, row.sent_event_id = OutboxStatus.PENDING, None, None
+        await save(s, message)
+        await save(s, row)
     await bot.start()
     for _ in range(50):
         row = (await planned(bot, sid, Kind.REMINDER))[0]
-        if row.status == PlannedStatus.SENT:
+        if row.sent_event_id is not None:
             break
         await asyncio.sleep(0.1)
     assert row.sent_event_id == first["event_id"]
@@ -157,10 +163,12 @@ async def test_register_by_reaction_and_after_the_session_protocol_material_foll
 
     assert "angemeldet" in body(await bernd.ask(room, "!anmelden #1"))
     saved = await anna.ask(room, "!protokoll #1 https://example.org/protokoll-vergabe.pdf")
-    assert "1 Angemeldeten" in body(saved)
+    assert "angemeldete Person (1)" in body(saved)
     posted = (await bernd.wait_for(from_bot(bot.user_id, room, "ist online"), timeout=10))[0]
     assert "https://example.org/protokoll-vergabe.pdf" in body(posted)
-    assert posted["content"]["m.mentions"] == {"user_ids": [bernd.user_id]}
+    assert posted["content"]["m.mentions"] == {}  # the room post names nobody; each registered person is told privately
+    personal = (await bernd.wait_for(from_bot(bot.user_id, None, "ist online"), count=2, timeout=10))[1]
+    assert personal["room_id"] != room and personal["content"]["m.mentions"] == {"user_ids": [bernd.user_id]}
 
     await anna.ask(room, "!material #1 https://example.org/folien.pdf Folien der Referentin")
     material = (await bernd.wait_for(from_bot(bot.user_id, room, "📎"), timeout=10))[0]

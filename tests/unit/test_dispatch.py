@@ -174,8 +174,8 @@ async def test_a_reaction_registers_and_its_redaction_withdraws_answered_by_dire
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("!erinnerung", "ausgeschaltet"),
-        ("!erinnerung an", "jetzt auch als Direktnachricht"),
+        ("!erinnerung", "eingeschaltet"),
+        ("!erinnerung an", "wieder auch als Direktnachricht"),
         ("!erinnerung vielleicht", "erinnerung an oder"),
     ],
 )

@@ -1,4 +1,4 @@
-"""outbox: every message the bot sends, delivered until it lands
+"""outbox: every message the bot sends, delivered until it lands; reminders by DM on by default
 
 Revision ID: 0006
 Revises: 0005
@@ -40,7 +40,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_outbox_status_lane", "outbox", ["status", "lane", "id"])
     op.create_index("ix_outbox_status_next", "outbox", ["status", "next_attempt_at"])
+    # Reminders by direct message are on unless someone turned them off: NULL is "not chosen".
+    with op.batch_alter_table("person_settings") as batch:
+        batch.alter_column("dm_reminders", existing_type=sa.Boolean(), nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("person_settings") as batch:
+        batch.alter_column("dm_reminders", existing_type=sa.Boolean(), nullable=False)
     op.drop_table("outbox")
