@@ -3,17 +3,20 @@
 # The volume /data holds config.toml, the SQLite database (if used) and the Matrix store;
 # see README "Betrieb / Operations".
 
-# Stage 1: install the package and its dependencies into a virtual environment.
+# Stage 1: install the locked dependencies (exactly the tested versions, every file checked against
+# its hash), then the package itself without resolving anything, into a virtual environment.
 FROM python:3.11-slim-bookworm AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/regiobot
 WORKDIR /src
+COPY requirements ./requirements
+RUN /opt/regiobot/bin/pip install --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY commands ./commands
-COPY storage ./storage
 COPY rules ./rules
-RUN /opt/regiobot/bin/pip install .
+COPY storage ./storage
+RUN /opt/regiobot/bin/pip install --no-deps .
 
 # Stage 2: only the virtual environment, run as an unprivileged user.
 FROM python:3.11-slim-bookworm AS runtime

@@ -117,7 +117,7 @@ class _Reader:
                 raise ConfigError(self.key(name), "fehlt / is missing")
             return default
         value = self.table[name]
-        if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        if (kind is int and isinstance(value, bool)) or not isinstance(value, kind):
             raise ConfigError(self.key(name), f"muss vom Typ {kind.__name__} sein / must be a {kind.__name__}")
         return value
 

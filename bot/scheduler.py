@@ -171,7 +171,7 @@ class Scheduler:
             return
         self._in_flight.add(planned_id)
         task = asyncio.current_task()
-        if task:
+        if task is not None:
             self._delivering.add(task)
         try:
             await self._deliver(planned_id)
@@ -179,7 +179,8 @@ class Scheduler:
             log.exception("planned message %s: delivery failed", planned_id)
         finally:
             self._in_flight.discard(planned_id)
-            self._delivering.discard(task)  # type: ignore[arg-type]
+            if task is not None:
+                self._delivering.discard(task)
 
     async def _deliver(self, planned_id: int) -> None:
         """Hand a due message to the outbox (rendered from the session as it is now), or skip it."""

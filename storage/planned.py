@@ -81,7 +81,7 @@ async def planned(s: AsyncSession, planned_id: int) -> PlannedMessage | None:
 async def planned_counts(s: AsyncSession) -> dict[str, int]:
     """How many planned messages there are in each status."""
     query = select(PlannedMessage.status, func.count()).group_by(col(PlannedMessage.status))
-    return {status: count for status, count in (await s.exec(query)).all()}
+    return dict((await s.exec(query)).all())
 
 
 async def announcement_by_event(s: AsyncSession, event_id: str) -> PlannedMessage | None:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -203,3 +206,90 @@ async def test_homeserver_outage_is_ridden_out_with_backoff(strict_synapse, peop
     await strict_synapse.start()
     answer = await anna.answer(room, await anna.say(room, "!termine"), timeout=60)
     assert "Termine" in body(answer) or "keine Termine" in body(answer)
+
+
+async def test_killed_at_random_moments_every_effect_happens_exactly_once(people, bot_config, tmp_path):
+    """30 commands with registrations, cancellations, moves up the waiting list and a Q&A round,
+    the bot killed (SIGKILL) twice at random moments: every answer, notice and post exactly once."""
+    anna = await people("anna")
+    staff = [await people(f"staff{i}") for i in range(4)]
+    config = await bot_config(coordinators=[anna.user_id])
+    bot = await BotProcess(toml_file(config, tmp_path / "bot.toml")).start()
+    rng = random.Random(14)
+    try:
+        room = await shared_room(anna, config.matrix.user_id, *staff)
+        start = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(minutes=20)).strftime("%d.%m.%Y %H:%M")
+        assert "angelegt" in body(await anna.ask(room, f"!termin neu Starkregen | {start} | Plätze: 2"))
+        a, b, c, d = staff
+        script: list[tuple[Person, str]] = [
+            *((p, "!anmelden #1") for p in staff),  # two places, two waiting
+            (a, "!frage #1 Wie teuer war die Karte?"),
+            (b, "!frage #1 Wer hat sie erstellt?"),
+            (anna, "!fragerunde start #1"),
+            (a, "!abmelden #1"),  # c moves up
+            (c, "!meine"),
+            (d, "!frage #1 Gibt es Fördermittel?"),
+            (b, "!abmelden #1"),  # d moves up
+            (a, "!anmelden #1"),  # waiting again
+            (anna, "!fragen"),
+            (b, "!anmelden #1"),
+            (c, "!frage #1 Wie lange hat es gedauert?"),
+            (d, "!termine"),
+            (c, "!abmelden #1"),  # a moves up
+            (anna, "!teilnehmer #1"),
+            *((p, "!meine") for p in staff),
+            (anna, "!beantwortet 1"),
+            (b, "!termin #1"),
+            (d, "!abmelden #1"),  # b moves up
+            (a, "!meine"),
+            (anna, "!fragerunde ende"),
+            (c, "!termine"),
+            (anna, "!status"),
+            (d, "!hilfe"),
+        ]
+        assert len(script) == 30
+        sent: list[tuple[Person, str]] = []
+
+        async def send_all() -> None:
+            for person, text in script:
+                sent.append((person, await person.say(room, text)))
+                await asyncio.sleep(rng.uniform(0.05, 0.4))
+
+        sending = asyncio.create_task(send_all())
+        for _ in range(2):
+            await asyncio.sleep(rng.uniform(1.0, 4.0))
+            bot.kill()
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            await bot.start()
+        await sending
+        for person, event_id in sent:
+            await person.answer(room, event_id, timeout=60)
+        await asyncio.sleep(3)  # time for any duplicate to show up
+        for person, event_id in sent:
+            assert len(person.answers_to(event_id)) == 1, "a command answered other than once"
+
+        bot_id = config.matrix.user_id
+        in_room = [e for e in anna.events if e["room_id"] == room and e["sender"] == bot_id]
+        roots = [e for e in in_room if "Fragerunde zu" in body(e) and "m.relates_to" not in e["content"]]
+        assert len(roots) == 1
+        posted = [
+            e
+            for e in in_room
+            if (e["content"].get("m.relates_to") or {}).get("event_id") == roots[0]["event_id"]
+            and "Frage " in body(e)
+            and e["content"].get("msgtype") == "m.text"
+        ]
+        numbers = sorted(int(body(e).split("Frage ")[1].split()[0].rstrip(":")) for e in posted if "Nr." not in body(e))
+        assert numbers == [1, 2, 3, 4]  # each question posted once (the digest's parts come on top)
+        for person, moved_up in ((c, 1), (d, 1), (a, 1), (b, 1)):
+            told = [e for e in person.events if e["sender"] == bot_id and "Gute Nachricht" in body(e)]
+            assert len(told) == moved_up, person.user_id
+            assert all(e["room_id"] != room for e in told)
+        with sqlite3.connect(config.storage_url.split("///", 1)[1]) as db:
+            statuses = dict(db.execute("SELECT user_id, status FROM registrations").fetchall())
+            assert sorted(statuses.values()) == ["cancelled", "cancelled", "registered", "registered"]
+            assert db.execute("SELECT count(*), count(DISTINCT number) FROM questions").fetchone() == (4, 4)
+            assert db.execute("SELECT count(*) FROM qa_rounds").fetchone() == (1,)
+            assert db.execute("SELECT count(*) FROM outbox WHERE status != 'sent'").fetchone() == (0,)
+    finally:
+        bot.stop_quietly()

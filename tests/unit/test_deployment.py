@@ -1,5 +1,6 @@
 """The container files agree with each other and with the project: Dockerfile (read with Docker's
-own parser), .dockerignore, compose.yaml, the Makefile's install step and the example config."""
+own parser), .dockerignore, compose.yaml, the Makefile's install step, the lock files and the
+example config."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import re
 import shlex
 import tomllib
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import dockerfile
 import yaml
+from packaging.requirements import Requirement
 
 from bot.config import load_config
 
@@ -38,16 +41,61 @@ def last(stage: list[dockerfile.Command], name: str) -> dockerfile.Command:
     return found[-1]
 
 
-def pip_install(argv: list[str]) -> list[tuple[str, frozenset[str]]]:
-    """What a `pip install` command line installs: (path, extras) per target; options dropped."""
+class PipInstall(NamedTuple):
+    options: frozenset[str]
+    lock_files: list[str]  # the -r requirement files
+    targets: list[tuple[str, frozenset[str]]]  # (path, extras)
+
+
+def pip_install(argv: list[str]) -> PipInstall:
+    """What a `pip install` command line installs: its options, requirement files and targets."""
     start = next(i for i in range(len(argv) - 1) if argv[i].endswith("pip") and argv[i + 1] == "install")
-    targets = [re.fullmatch(r"(.+?)(?:\[(.*)\])?", a) for a in argv[start + 2 :] if not a.startswith("-")]
-    return [(t[1], frozenset(e.strip() for e in (t[2] or "").split(",") if e.strip())) for t in targets]
+    args = argv[start + 2 :]
+    files = [args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-r", "--requirement")]
+    rest = [a for a in args if a not in files]
+    targets = [re.fullmatch(r"(.+?)(?:\[(.*)\])?", a) for a in rest if not a.startswith("-")]
+    return PipInstall(
+        frozenset(a for a in rest if a.startswith("-")),
+        files,
+        [(t[1], frozenset(e.strip() for e in (t[2] or "").split(",") if e.strip())) for t in targets],
+    )
 
 
-def makefile_install() -> list[str]:
-    line = next(line for line in (ROOT / "Makefile").read_text().splitlines() if "pip install" in line and "-e" in line)
-    return shlex.split(line.strip().replace("$(BIN)/", ""))
+def makefile_lines() -> list[str]:
+    """The Makefile's lines with its simple variables ($(NAME) from NAME := value) filled in."""
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    variables = dict(re.findall(r"^(\w+) :?= (.*)$", "\n".join(lines), re.MULTILINE))
+
+    def expand(line: str) -> str:
+        for _ in range(5):  # variables made of variables: $(STAMP) is $(VENV)/.installed
+            line = re.sub(r"\$\((\w+)\)", lambda m: variables.get(m[1], m[0]), line)
+        return line
+
+    return [expand(line) for line in lines]
+
+
+def docker_installs() -> list[PipInstall]:
+    runs = instructions(stages()[0], "RUN")
+    return [pip_install(shlex.split(c.value[0])) for c in runs if "pip install" in c.value[0]]
+
+
+def makefile_installs() -> list[PipInstall]:
+    return [pip_install(shlex.split(line.strip())) for line in makefile_lines() if "pip install" in line]
+
+
+def lock_pins(path: str) -> dict[str, str]:
+    """A lock file's pins (normalised name → version); each one must carry at least one hash."""
+    text = (ROOT / path).read_text()
+    requirements = [line for line in text.splitlines() if line and not line[0].isspace() and line[0] != "#"]
+    pins = re.findall(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)(?: \\\n\s+--hash=sha256:[0-9a-f]{64})+", text, re.MULTILINE
+    )
+    assert pins and len(pins) == len(requirements), f"{path}: every requirement pinned with == and hashed"
+    return {normalised(name): version for name, version in pins}
+
+
+def normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def ignored(path: str, patterns: list[str]) -> bool:
@@ -121,24 +169,68 @@ def test_health_check_asks_healthz_on_the_metrics_port_of_the_example_config():
     assert any(flag.startswith("--interval=") for flag in check.flags)
 
 
-def test_image_installs_the_project_as_the_makefile_does():
+def test_image_installs_the_lock_then_the_project_as_the_makefile_does():
     builder = stages()[0]
-    run = next(c for c in instructions(builder, "RUN") if "pip install" in c.value[0])
-    [(docker_path, docker_extras)] = pip_install(shlex.split(run.value[0]))
-    [(make_path, make_extras)] = pip_install(makefile_install())
-    assert docker_path == make_path == "."  # this project, from its own folder
-    assert docker_extras == set() and "test" in make_extras  # the image leaves out tests and Synapse
-    # "." is the folder the project was copied to, and it holds everything the package build needs.
-    workdir = last(builder[: builder.index(run)], "WORKDIR").value[0]
-    copied = {
-        PurePosixPath(src).name
-        for c in instructions(builder, "COPY")
-        for src in c.value[:-1]
-        if PurePosixPath(workdir, c.value[-1]).is_relative_to(workdir)
-    }
+    runs = [c for c in instructions(builder, "RUN") if "pip install" in c.value[0]]
+    docker, make = docker_installs(), makefile_installs()
+    # Both first install a lock file with every file's hash checked, then the project from its own
+    # folder ("."), without extras and without resolving anything: what is installed is the lock.
+    for lock, project in (docker, make):
+        assert "--require-hashes" in lock.options and len(lock.lock_files) == 1 and not lock.targets
+        assert "--no-deps" in project.options and not project.lock_files
+        assert project.targets == [(".", frozenset())]
+    [docker_lock], [make_lock] = docker[0].lock_files, make[0].lock_files
+    assert docker_lock != make_lock
+    # The Makefile's environment is reinstalled whenever its lock or the project's metadata change.
+    stamp_rule = next(line for line in makefile_lines() if line.startswith(".venv/.installed:"))
+    assert {make_lock, "pyproject.toml"} <= set(stamp_rule.split(":", 1)[1].split())
+    # "." is the folder the project was copied to, and it holds everything the package build needs,
+    # and the lock file was copied there before it is installed.
+    workdir = last(builder[: builder.index(runs[0])], "WORKDIR").value[0]
+
+    def copied(before: dockerfile.Command) -> set[str]:
+        return {
+            PurePosixPath(src).name
+            for c in instructions(builder[: builder.index(before)], "COPY")
+            for src in c.value[:-1]
+            if PurePosixPath(workdir, c.value[-1]).is_relative_to(workdir)
+        }
+
+    def source_of(path: str, before: dockerfile.Command) -> Path | None:
+        """The file of the build context that a COPY before `before` put at `path` (below the workdir)."""
+        found = None
+        for c in instructions(builder[: builder.index(before)], "COPY"):
+            dest = PurePosixPath(workdir, c.value[-1])
+            for src in c.value[:-1]:
+                target = PurePosixPath(workdir, path)
+                if c.value[-1].endswith("/") and target == dest / PurePosixPath(src).name:
+                    found = ROOT / src
+                elif target.is_relative_to(dest) and (ROOT / src / target.relative_to(dest)).is_file():
+                    found = ROOT / src / target.relative_to(dest)
+        return found
+
+    assert source_of(docker_lock, runs[0]) == ROOT / docker_lock
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
-    assert {"pyproject.toml", project["project"]["readme"], *packages} <= copied
+    assert {"pyproject.toml", project["project"]["readme"], *packages} <= copied(runs[1])
+
+
+def test_the_locks_pin_what_pyproject_asks_for_and_the_image_runs_the_tested_versions():
+    [docker_lock], [make_lock] = docker_installs()[0].lock_files, makefile_installs()[0].lock_files
+    runtime, tested = lock_pins(docker_lock), lock_pins(make_lock)
+    assert runtime.items() <= tested.items()  # the image's versions are the ones the tests ran with
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    for lock, wanted in (
+        (runtime, project["dependencies"]),
+        (tested, project["dependencies"] + extras["test"] + extras["dev"]),
+    ):
+        for requirement in map(Requirement, wanted):
+            name = normalised(requirement.name)
+            assert name in lock, f"{requirement} is not locked: run `make lock`"
+            assert requirement.specifier.contains(lock[name], prereleases=True), f"{requirement}: `make lock`"
+    left_out = {normalised(Requirement(r).name) for r in extras["test"] + extras["dev"]}
+    assert not left_out & runtime.keys()  # no test tools, Synapse or linters in the image
 
 
 def test_build_context_holds_the_sources_and_nothing_secret():

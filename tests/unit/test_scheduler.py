@@ -80,12 +80,12 @@ async def rows(db: Database, session_id: int) -> dict[str, tuple[str, str | None
 
 
 async def test_each_message_goes_out_once_at_its_time(world):
-    config, db, clock, outbox, scheduler, sid = world
+    _config, db, clock, outbox, scheduler, sid = world
     clock.now = START - timedelta(days=14)
     await scheduler.sweep()
     await scheduler.sweep()
     assert len(outbox.sent) == 1
-    room, content, tx_id = outbox.sent[0]
+    room, content, _tx_id = outbox.sent[0]
     assert room == ROOM and content["msgtype"] == "m.text" and content["m.mentions"] == {}
     assert "Kommunale Wärmeplanung" in content["body"] and "✅" in content["body"]
     assert "2 von 2 Plätzen frei" in content["body"]
@@ -108,7 +108,7 @@ async def test_each_message_goes_out_once_at_its_time(world):
 
 
 async def test_late_within_grace_is_sent_and_says_so_beyond_grace_it_is_skipped_and_reported(world):
-    config, db, clock, outbox, scheduler, sid = world
+    _config, db, clock, outbox, scheduler, sid = world
     async with db.transaction() as s:  # the announcements went out earlier
         for row in await planned.pending(s, session_id=sid):
             if row.kind == Kind.ANNOUNCEMENT:
@@ -128,7 +128,7 @@ async def test_late_within_grace_is_sent_and_says_so_beyond_grace_it_is_skipped_
 
 
 async def test_reminders_by_direct_message_to_those_who_asked(world):
-    config, db, clock, outbox, scheduler, sid = world
+    _config, db, clock, outbox, scheduler, sid = world
     async with db.transaction() as s:
         for user, wants in (("@bernd:localhost", True), ("@dora:localhost", False)):
             await save(
@@ -150,7 +150,7 @@ async def test_reminders_by_direct_message_to_those_who_asked(world):
 
 
 async def test_a_send_lost_in_transit_is_retried_with_the_same_transaction_id(world):
-    config, db, clock, outbox, scheduler, sid = world
+    _config, db, clock, outbox, scheduler, sid = world
     clock.now = START - timedelta(days=14)
     outbox.fail_with = ConnectionResetError()
     await scheduler.sweep()
@@ -164,7 +164,7 @@ async def test_a_send_lost_in_transit_is_retried_with_the_same_transaction_id(wo
 
 
 async def test_a_refused_message_is_not_retried_blindly_but_reported_as_failed(world):
-    config, db, clock, outbox, scheduler, sid = world
+    _config, db, clock, outbox, scheduler, sid = world
     clock.now = START - timedelta(days=14)
     outbox.fail_with, outbox.failing_rooms = MatrixError("403: not in room", 403, "M_FORBIDDEN"), {ROOM}
     await scheduler.sweep()
@@ -178,7 +178,7 @@ async def test_a_refused_message_is_not_retried_blindly_but_reported_as_failed(w
 
 
 async def test_the_announcement_is_edited_when_places_change_without_pinging(world):
-    config, db, clock, outbox, scheduler, sid = world
+    _config, db, clock, outbox, scheduler, sid = world
     clock.now = START - timedelta(days=14)
     await scheduler.sweep()
     await scheduler.refresh_announcement(sid)

@@ -107,19 +107,19 @@ def test_changes_keep_the_duration_when_only_a_start_is_given():
 
 def session(**overrides) -> Session:
     start = datetime(2026, 12, 10, 13, tzinfo=UTC)
-    fields = dict(
-        id=7,
-        title="Wärme; planen, gemeinsam",
-        starts_at=start,
-        ends_at=start + HOUR,
-        room_id="!r:l",
-        created_by="@a:l",
-        created_at=start,
-        link="https://meet.example.org/w",
-        talk="Input",
-        speaker="Stadt Gütersloh",
-        sequence=0,
-    )
+    fields = {
+        "id": 7,
+        "title": "Wärme; planen, gemeinsam",
+        "starts_at": start,
+        "ends_at": start + HOUR,
+        "room_id": "!r:l",
+        "created_by": "@a:l",
+        "created_at": start,
+        "link": "https://meet.example.org/w",
+        "talk": "Input",
+        "speaker": "Stadt Gütersloh",
+        "sequence": 0,
+    }
     return Session(**{**fields, **overrides})
 
 
