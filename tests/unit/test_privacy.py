@@ -278,3 +278,33 @@ async def test_my_data_lists_votes_and_rounds_one_opened(bot):
         round_ = (await s.exec(select(QaRound))).one()
         question = (await s.exec(select(Question))).one()
     assert round_.digest is None and question.author == question.text == "(gelöscht)"
+
+
+# --- Anonymity ----------------------------------------------------------------------------------
+
+
+async def test_an_anonymous_askers_own_vote_counts_so_the_count_matches_what_everyone_sees(bot):
+    dispatcher, outbox = bot
+    await setup_session(dispatcher, outbox, days=1)
+    during = NOW + timedelta(days=1, minutes=10)
+    dm = f"!dm-{BERND}"
+    await dispatcher.handle(Incoming(dm, BERND, "$q1", "!frage anonym #1 Was kostet das?"), NOW)
+    await dispatcher.handle(say("!frage #1 Wer fördert das?", COORDINATOR, "$q2"), NOW)
+    await dispatcher.handle(say("!fragerunde start #1", COORDINATOR, "$qa"), during)
+    async with dispatcher.db.transaction() as s:
+        anonymous, named = (await s.exec(select(Question).order_by(Question.number))).all()
+    # 👍 under the anonymous question: the asker's own and one other; under the named one: its asker's own.
+    for who, question, event in [
+        (BERND, anonymous, "$v1"),
+        (COORDINATOR, anonymous, "$v2"),
+        (COORDINATOR, named, "$v3"),
+    ]:
+        await dispatcher.handle(
+            Incoming(ROOM, who, event, kind=EventKind.REACTION, key="👍", target=question.event_id), during
+        )
+    await dispatcher.handle(say("!fragen #1", COORDINATOR, "$list"), during)
+    ranking = outbox.bodies()[-1]
+    assert "Nr. 1 · 2 👍 · Was kostet das? – anonym" in ranking and "Nr. 2 · 1 👍" in ranking
+    await dispatcher.handle(say("!fragerunde ende #1", COORDINATOR, "$end"), during)
+    shown = "\n".join([*outbox.bodies(), *(u.decode() for u in outbox.uploads)])
+    assert BERND not in shown and "bernd" not in shown.lower()
