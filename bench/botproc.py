@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ def bot_settings(homeserver: str, user_id: str, password: str, directory: Path) 
             "user_id": user_id,
             "password": password,
             "device_id": "REGIOBOTBENCH",
+            "store_key": secrets.token_hex(16),
             "store_dir": str(directory / "store"),
         },
         "storage": {"url": f"sqlite+aiosqlite:///{directory / 'regiobot.db'}"},

@@ -27,11 +27,12 @@ from nio import (
     SyncResponse,
 )
 
-from bot.config import Config
+from bot.config import Config, ConfigError, require_store_key
 from bot.context import NOTICE_TTL
 from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics
+from bot.keystore import StoreState, rekey_store
 from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in
 from bot.roles import Roles
 from bot.routing import CommandSet
@@ -39,7 +40,7 @@ from bot.scheduler import Scheduler
 from commands import coordination, followups, privacy, qa, registration, sessions, status
 from commands import help as help_commands
 from rules.content import message_content
-from rules.i18n import t
+from rules.i18n import bilingual, t
 from storage import outbox, state
 from storage.db import Database
 from storage.outbox import Outgoing
@@ -92,6 +93,7 @@ class Bot:
     def __init__(self, config: Config, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.config = config
         self.clock = clock
+        require_store_key(config.matrix)  # never nio's default key, known to everyone
         self.db = Database(config.storage_url)
         config.matrix.store_dir.mkdir(parents=True, exist_ok=True)
         self.client = Client(
@@ -99,7 +101,9 @@ class Bot:
             config.matrix.user_id,
             device_id=config.matrix.device_id,
             store_path=str(config.matrix.store_dir),
-            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True),
+            config=AsyncClientConfig(
+                store_sync_tokens=False, encryption_enabled=True, pickle_key=config.matrix.store_key
+            ),
         )
         self.matrix = Matrix(self.client)
         self.commands = CommandSet(ROUTERS)
@@ -124,7 +128,14 @@ class Bot:
         self._to_greet: set[str] = set()
 
     async def start(self) -> None:
-        """Migrate the database, open /healthz and /metrics (if configured), log in."""
+        """Open the key store with the store key (re-encrypting one written with nio's built-in key),
+        migrate the database, open /healthz and /metrics (if configured), log in."""
+        matrix = self.config.matrix
+        found = rekey_store(matrix.store_dir, matrix.user_id, matrix.device_id, matrix.store_key)
+        if found == StoreState.WRONG_KEY:
+            raise ConfigError("[matrix] store_key", bilingual("check.store_wrong_key", path=str(matrix.store_dir)))
+        if found == StoreState.BUILT_IN:
+            log.info("re-encrypted the key store with the configured store key")
         await self.db.migrate()
         if self.health:
             await self.health.start()

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rules.cleaning import clean
 from rules.errors import UserError
 from rules.session_fields import parse_link
 from rules.voice import Voice
@@ -147,9 +148,11 @@ def usage_line(voice: Voice, command_name: str, args: Sequence[Arg]) -> str:
 
 
 def parse_arguments(voice: Voice, command_name: str, args: Sequence[Arg], text: str) -> dict[str, Any]:
-    """The declared arguments' values by name; a missing one is refused with the usage line."""
+    """The declared arguments' values by name; a missing one is refused with the usage line.
+    Invisible and bidirectional control characters are taken out first (`rules.cleaning`), so
+    nothing people type reaches a handler with them."""
     values: dict[str, Any] = {}
-    rest = text.strip()
+    rest = clean(text).strip()
     for arg in args:
         try:
             values[arg.name], rest = arg.take(rest)

@@ -1,6 +1,7 @@
 """`regiobot check-config`: does this configuration work here?
 
-After the file itself (validated by `load_config`), it checks that the database answers, that
+After the file itself (validated by `load_config`, the store key required), it checks that the
+store key opens the bot's key store, that the database answers, that
 the homeserver can be reached and takes the credentials, and, for every room the bot is in,
 its power level there and whether it may post messages. A password login uses a device of its
 own that is logged out at the end, so the bot's device and its keys are never touched.
@@ -18,6 +19,7 @@ from aiohttp import ClientError
 from nio import AsyncClient, AsyncClientConfig, MatrixRoom, SyncResponse
 
 from bot.config import Config
+from bot.keystore import StoreState, store_state
 from bot.matrix import FIRST_SYNC_FILTER, LoginFailed, log_in
 from rules.i18n import bilingual
 from storage.db import Database
@@ -119,10 +121,18 @@ async def check_matrix(config: Config) -> list[Finding]:
         await client.close()
 
 
+def check_store(config: Config) -> Finding:
+    """Whether the store key opens the bot's key store in store_dir (read only)."""
+    matrix = config.matrix
+    state = store_state(matrix.store_dir, matrix.user_id, matrix.device_id, matrix.store_key)
+    return Finding(state != StoreState.WRONG_KEY, f"check.store_{state}", {"path": str(matrix.store_dir)})
+
+
 async def check(config: Config, path: str) -> list[Finding]:
     """Everything `regiobot check-config` looks at, in order."""
     return [
         Finding(True, "check.config_ok", {"path": path}),
+        check_store(config),
         await check_database(config.storage_url),
         *await check_matrix(config),
     ]

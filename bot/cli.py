@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import Config, ConfigError, check_storage_url, load_config
+from bot.config import Config, ConfigError, check_storage_url, load_config, require_store_key
 from bot.logs import setup_logging
 from rules.dates import DateError, parse_when
 from rules.i18n import bilingual, t
@@ -36,23 +36,30 @@ async def serve(config: Config) -> None:
         log.info("stopped")
 
 
-def load_or_explain(path: str) -> Config | None:
-    """The configuration at `path`, or None after saying on stderr what is wrong with it."""
+def load_or_explain(path: str, encryption: bool = False) -> Config | None:
+    """The configuration at `path`, or None after saying on stderr what is wrong with it;
+    `encryption`: the command opens the encryption store, so its key must be set."""
     try:
-        return load_config(Path(path), os.environ)
+        config = load_config(Path(path), os.environ)
+        if encryption:
+            require_store_key(config.matrix)
+        return config
     except ConfigError as exc:
         print(f"Konfigurationsfehler / configuration error: {exc}", file=sys.stderr)
         return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = load_or_explain(args.config)
+    config = load_or_explain(args.config, encryption=True)
     if config is None:
         return 2
     from bot.matrix import LoginFailed
 
     try:
         asyncio.run(serve(config))
+    except ConfigError as exc:  # the store key does not open the key store
+        print(f"Konfigurationsfehler / configuration error: {exc}", file=sys.stderr)
+        return 2
     except LoginFailed as exc:
         print(f"Anmeldung am Homeserver fehlgeschlagen / login failed: {exc}", file=sys.stderr)
         return 1
@@ -60,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    config = load_or_explain(args.config)
+    config = load_or_explain(args.config, encryption=True)
     if config is None:
         return 2
     from bot.check_config import check, render

@@ -18,6 +18,7 @@ _USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 _DURATION = re.compile(r"^(\d+)\s*(d|h|m|s)$")
 _DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 STORAGE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+MIN_STORE_KEY = 16
 
 
 class ConfigError(Exception):
@@ -38,6 +39,8 @@ class MatrixConfig:
     device_id: str
     store_dir: Path
     allowed_servers: tuple[str, ...]
+    # Encrypts the encryption keys kept in store_dir (nio's pickle key); never shown.
+    store_key: str = field(default="", repr=False)
 
     @property
     def server_name(self) -> str:
@@ -70,6 +73,22 @@ class Config:
     remind_before: tuple[timedelta, ...] = ()
     grace: timedelta = timedelta(hours=6)
     retention_days: int = 90
+
+
+def require_store_key(matrix: MatrixConfig) -> None:
+    """ConfigError unless the secret key for the encryption store is set (the bot always runs with
+    end-to-end encryption: without it, nio would encrypt its keys with a key known to everyone)."""
+    if len(matrix.store_key) < MIN_STORE_KEY:
+        missing = not matrix.store_key
+        raise ConfigError(
+            "[matrix] store_key",
+            f"{'fehlt' if missing else 'zu kurz'}: ein geheimer Schlüssel (mindestens {MIN_STORE_KEY} Zeichen), "
+            "mit dem der Bot die Verschlüsselungsschlüssel in store_dir verschlüsselt; REGIOBOT_STORE_KEY setzen "
+            "(z. B. openssl rand -hex 32) oder store_key angeben / "
+            f"{'missing' if missing else 'too short'}: a secret key (at least {MIN_STORE_KEY} characters) "
+            "that encrypts the encryption keys in store_dir; set REGIOBOT_STORE_KEY (e.g. openssl rand -hex 32) "
+            "or store_key",
+        )
 
 
 def check_storage_url(url: str, key: str) -> str:
@@ -184,6 +203,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
     if not re.fullmatch(r"[A-Za-z0-9_\-]{1,64}", device_id):
         raise ConfigError(matrix.key("device_id"), "nur Buchstaben, Ziffern, - und _ / letters, digits, - and _ only")
     store_dir = base_dir / matrix.get("store_dir", str, "store")
+    store_key = environ.get("REGIOBOT_STORE_KEY") or matrix.get("store_key", str, "")
     server_name = user_id.split(":", 1)[1]
     allowed = matrix.get("allowed_servers", list, [server_name])
     if not all(isinstance(s, str) and s for s in allowed):
@@ -234,6 +254,16 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         raise ConfigError(bot.key("commands_per_minute"), "zwischen 1 und 1000 / between 1 and 1000")
 
     roles = _Reader(data, "roles")
+    coordinator_level = roles.get("coordinator_power_level", int, 100)
+    moderator_level = roles.get("moderator_power_level", int, 50)
+    if not 1 <= coordinator_level <= 100:
+        raise ConfigError(roles.key("coordinator_power_level"), "zwischen 1 und 100 / between 1 and 100")
+    if not 1 <= moderator_level <= coordinator_level:
+        raise ConfigError(
+            roles.key("moderator_power_level"),
+            f"zwischen 1 und coordinator_power_level ({coordinator_level}); 0 machte jeden zur Moderation / "
+            f"between 1 and coordinator_power_level ({coordinator_level}); 0 would make everyone a moderator",
+        )
     schedule = _Reader(data, "schedule")
     privacy = _Reader(data, "privacy")
     retention = privacy.get("retention_days", int, 90)
@@ -248,6 +278,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
             device_id=device_id,
             store_dir=store_dir,
             allowed_servers=tuple(allowed),
+            store_key=store_key,
         ),
         storage_url=url,
         metrics_listen=metrics_listen,
@@ -261,8 +292,8 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         roles=RolesConfig(
             coordinators=roles.user_ids("coordinators"),
             moderators=roles.user_ids("moderators"),
-            coordinator_power_level=roles.get("coordinator_power_level", int, 100),
-            moderator_power_level=roles.get("moderator_power_level", int, 50),
+            coordinator_power_level=coordinator_level,
+            moderator_power_level=moderator_level,
         ),
         announce_before=schedule.durations("announce_before", ["14d", "2d"]),
         remind_before=schedule.durations("remind_before", ["1d", "15m"]),

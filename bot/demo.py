@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,8 @@ user_id = "{bot_id}"
 password = "{password}"
 device_id = "REGIOBOTDEMO"
 store_dir = "store"
+# Made anew with the demo's folder; a real deployment keeps its own in REGIOBOT_STORE_KEY.
+store_key = "{store_key}"
 
 [storage]
 url = "sqlite+aiosqlite:///{db}"
@@ -143,7 +146,12 @@ async def run_demo(directory: Path, port: int) -> int:
         config_path = directory / "config.toml"
         config_path.write_text(
             CONFIG.format(
-                url=synapse.url, bot_id=bot_id, password=BOT[1], db=directory / "regiobot.db", coordinator=coordinator
+                url=synapse.url,
+                bot_id=bot_id,
+                password=BOT[1],
+                db=directory / "regiobot.db",
+                coordinator=coordinator,
+                store_key=secrets.token_hex(32),
             )
         )
         bot = Bot(load_config(config_path, os.environ))

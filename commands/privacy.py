@@ -12,7 +12,7 @@ from bot.routing import Router
 from commands.notices import tell_promoted
 from rules.sessions import ref
 from storage import people, registrations, sessions
-from storage.models import RegistrationStatus, SessionStatus
+from storage.models import OutboxMessage, RegistrationStatus, SessionStatus
 from storage.rows import save
 
 router = Router("privacy")
@@ -23,6 +23,21 @@ def _time(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def pending(message: OutboxMessage) -> dict[str, Any]:
+    """A direct message to the person not sent yet: when it was written and what it says."""
+    try:
+        content = json.loads(message.content)
+    except ValueError:
+        content = {}
+    body = content.get("body") if isinstance(content, dict) else None
+    return {
+        "created_at": _time(message.created_at),
+        "status": message.status,
+        "text": body if isinstance(body, str) else None,
+        "file": content.get("filename") if isinstance(content, dict) and message.attachment is not None else None,
+    }
+
+
 def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
     """Everything stored about a person, as JSON (pure)."""
     document: dict[str, Any] = {
@@ -30,7 +45,7 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
         "user_id": user_id,
         "settings": data.settings
         and {
-            "reminders_by_direct_message": data.settings.dm_reminders,
+            "reminders_by_direct_message": data.settings.dm_reminders is not False,
             "privacy_notice_shown_at": _time(data.settings.privacy_notice_at),
             "updated_at": _time(data.settings.updated_at),
         },
@@ -69,6 +84,14 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
             }
             for q in data.questions
         ],
+        "votes": [
+            {"session": ref(q.session_id), "question": q.number, "voted_at": _time(v.voted_at)} for v, q in data.votes
+        ],
+        "rounds_opened": [
+            {"session": ref(r.session_id), "opened_at": _time(r.opened_at), "closed_at": _time(r.closed_at)}
+            for r in data.rounds_opened
+        ],
+        "pending_messages": [pending(m) for m in data.pending_messages],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 

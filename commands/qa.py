@@ -12,6 +12,7 @@ from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
 from rules import qa_digest
+from rules.cleaning import clean
 from rules.errors import UserError
 from rules.sessions import about, ref
 from rules.states import QuestionStatus, SessionStatus
@@ -32,7 +33,7 @@ def asker(ctx: Context, question: Question) -> str:
     """How a question's author is shown: never for anonymous questions."""
     if question.anonymous:
         return ctx.t("qa.anonymous").plain
-    return ctx.rooms.display_name(ctx.room_id, question.author) or question.author
+    return clean(ctx.rooms.display_name(ctx.room_id, question.author) or "") or question.author
 
 
 async def running_session(ctx: Context, s: AsyncSession, number: int | None) -> Session:
@@ -153,7 +154,8 @@ async def question_in_thread(ctx: Context, round_: QaRound, text: str) -> None:
     """A message in a round's thread is a question; in a closed round's thread it gets a short note."""
     if round_.closed_at is not None:
         raise UserError("qa.closed")
-    if not text:
+    text = clean(text)
+    if not text.strip():
         return
     if len(text) > MAX_QUESTION:
         raise UserError("qa.too_long", maximum=MAX_QUESTION)
@@ -255,7 +257,8 @@ async def hide(ctx: Context, question: int) -> None:
 
 @router.reaction(VOTES, on=qa.question_by_event)
 async def vote(ctx: Context, question: Question) -> None:
-    """A 👍 on a question of an open round counts once per person, never for one's own (silently)."""
+    """A 👍 on a question of an open round counts once per person, the asker's own too (silently):
+    the count then matches the reactions everyone sees, and gives no anonymous asker away."""
     async with ctx.db.transaction() as s:
         await qa.count_vote(
             s,

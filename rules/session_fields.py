@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
+from rules.cleaning import clean, invisible
 from rules.dates import parse_when
 from rules.errors import UserError
 
@@ -79,8 +80,15 @@ def _capacity(value: str) -> int | None:
 
 
 def parse_link(value: str) -> str:
+    """An http(s) link with a host, with no spaces and no invisible characters (a right-to-left
+    override would make it look like another link); UserError otherwise."""
     parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc or any(c.isspace() for c in value):
+    if (
+        parsed.scheme not in ("http", "https")
+        or not parsed.netloc
+        or any(c.isspace() for c in value)
+        or invisible(value)
+    ):
         raise UserError("fields.bad_link", value=value)
     return value
 
@@ -104,7 +112,8 @@ def parse_values(entries: list[tuple[str, str]], now: datetime, tz: ZoneInfo, du
     """Checked attribute values; `when` becomes starts_at and ends_at (end = start + duration if none)."""
     values: dict[str, Any] = {}
     seen: set[str] = set()
-    for field, value in entries:
+    for field, typed in entries:
+        value = clean(typed).strip()  # no bidirectional or zero-width tricks in what is shown again
         if field in seen:
             raise UserError("fields.twice", field=field)
         seen.add(field)

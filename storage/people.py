@@ -1,27 +1,136 @@
-"""People: their settings, everything stored about one person, and deleting it (DSGVO)."""
+"""People: their settings, everything stored about one person, and deleting it (DSGVO).
+
+`PERSONAL_DATA` is the data-protection inventory: every column that holds personal data, with
+what `!meine-daten` exports of it, what `!daten-löschen` does with it and what the retention
+purge does with it. The README's inventory lists the same entries, and a unit test fails for a
+column holding a user id that is not declared here, so a new table cannot be forgotten.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
     Material,
+    OutboxMessage,
+    OutboxStatus,
     PersonSettings,
     PlannedMessage,
+    QaRound,
     Question,
     Registration,
     Session,
     Vote,
 )
-from storage.rows import save
 
 # What stands in for a deleted person where a record must stay.
 FORGOTTEN = "(gelöscht)"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How one column with personal data is covered.
+
+    `export` is the section of the `!meine-daten` file that shows it; `delete` and `purge` say
+    what `!daten-löschen ja` and the retention purge (`purge_ended`) do with it."""
+
+    export: str
+    delete: str
+    purge: str
+
+
+# (table, column) → coverage. Every column holding a Matrix user id, and every free text that
+# names or quotes people, is declared here (tests/unit/test_privacy.py checks it against the models).
+PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
+    ("registrations", "user_id"): Coverage(
+        export="registrations",
+        delete="row deleted (an upcoming place is cancelled first, the waiting list moves up)",
+        purge="row deleted when its session ended more than retention_days ago",
+    ),
+    ("registrations", "municipality"): Coverage(
+        export="registrations", delete="deleted with the row", purge="deleted with the row"
+    ),
+    ("registrations", "reaction_event_id"): Coverage(
+        export="registrations (by_reaction)", delete="deleted with the row", purge="deleted with the row"
+    ),
+    ("person_settings", "user_id"): Coverage(
+        export="settings",
+        delete="row deleted",
+        purge="row deleted when the person holds no registration any more and the settings were last "
+        "changed more than retention_days ago",
+    ),
+    ("sessions", "created_by"): Coverage(
+        export="sessions_created",
+        delete="replaced by (gelöscht)",
+        purge="replaced by (gelöscht) when the session ended more than retention_days ago",
+    ),
+    ("materials", "added_by"): Coverage(
+        export="materials_added",
+        delete="replaced by (gelöscht)",
+        purge="replaced by (gelöscht) when the session ended more than retention_days ago",
+    ),
+    ("planned_messages", "user_id"): Coverage(
+        export="direct_messages",
+        delete="rows deleted (planned direct messages are not sent any more)",
+        purge="rows deleted when the session ended more than retention_days ago",
+    ),
+    ("planned_messages", "key"): Coverage(
+        export="direct_messages (as kind and due time)",
+        delete="deleted with the row (a direct reminder's key ends in the person's id)",
+        purge="deleted with the row",
+    ),
+    ("qa_rounds", "opened_by"): Coverage(
+        export="rounds_opened",
+        delete="replaced by (gelöscht)",
+        purge="replaced by (gelöscht) when the session ended more than retention_days ago",
+    ),
+    ("qa_rounds", "digest"): Coverage(
+        export="questions (the digest quotes one's questions)",
+        delete="deleted (set empty) for every round of a session in which the person asked a question",
+        purge="deleted (set empty) when the session ended more than retention_days ago",
+    ),
+    ("questions", "author"): Coverage(
+        export="questions",
+        delete="replaced by (gelöscht)",
+        purge="replaced by (gelöscht) when the session ended more than retention_days ago",
+    ),
+    ("questions", "text"): Coverage(
+        export="questions",
+        delete="replaced by (gelöscht)",
+        purge="kept without its author (no longer linked to anyone)",
+    ),
+    ("votes", "user_id"): Coverage(
+        export="votes",
+        delete="rows deleted",
+        purge="rows deleted when the session ended more than retention_days ago",
+    ),
+    ("outbox", "user_id"): Coverage(
+        export="pending_messages",
+        delete="rows of direct messages to the person deleted (pending ones are not sent any more)",
+        purge="rows no longer pending deleted once created more than retention_days ago",
+    ),
+    ("outbox", "lane"): Coverage(
+        export="pending_messages",
+        delete="deleted with the row (a direct chat's lane is dm:<id>)",
+        purge="deleted with the row",
+    ),
+    ("outbox", "key"): Coverage(export="pending_messages", delete="deleted with the row", purge="deleted with the row"),
+    ("outbox", "content"): Coverage(
+        export="pending_messages",
+        delete="deleted with the row; sent room messages that name the person deleted",
+        purge="deleted with the row",
+    ),
+    ("outbox", "attachment"): Coverage(
+        export="pending_messages (file name)",
+        delete="deleted with the row",
+        purge="deleted with the row",
+    ),
+}
 
 
 async def settings_for(s: AsyncSession, user_id: str, now: datetime) -> PersonSettings:
@@ -39,6 +148,9 @@ class PersonData:
     materials_added: list[Material]
     direct_messages: list[PlannedMessage]
     questions: list[Question]
+    votes: list[tuple[Vote, Question]]
+    rounds_opened: list[QaRound]
+    pending_messages: list[OutboxMessage]
 
 
 async def person_data(s: AsyncSession, user_id: str) -> PersonData:
@@ -54,6 +166,18 @@ async def person_data(s: AsyncSession, user_id: str) -> PersonData:
         select(PlannedMessage).where(PlannedMessage.user_id == user_id).order_by(col(PlannedMessage.due_at))
     )
     asked = await s.exec(select(Question).where(Question.author == user_id).order_by(col(Question.asked_at)))
+    votes = await s.exec(
+        select(Vote, Question)
+        .join(Question, col(Question.id) == col(Vote.question_id))
+        .where(Vote.user_id == user_id)
+        .order_by(col(Vote.voted_at))
+    )
+    opened = await s.exec(select(QaRound).where(QaRound.opened_by == user_id).order_by(col(QaRound.opened_at)))
+    pending = await s.exec(
+        select(OutboxMessage)
+        .where(OutboxMessage.user_id == user_id, OutboxMessage.status == OutboxStatus.PENDING)
+        .order_by(col(OutboxMessage.id))
+    )
     return PersonData(
         await s.get(PersonSettings, user_id),
         [(r, x) for r, x in registrations.all()],
@@ -61,39 +185,63 @@ async def person_data(s: AsyncSession, user_id: str) -> PersonData:
         list(added.all()),
         list(direct.all()),
         list(asked.all()),
+        [(v, q) for v, q in votes.all()],
+        list(opened.all()),
+        list(pending.all()),
     )
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern that finds `text` anywhere (its own wildcards taken literally, escaped with \\)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 async def forget_person(s: AsyncSession, user_id: str, placeholder: str = FORGOTTEN) -> None:
     """Delete a person's registrations, settings, votes and direct messages; where a record must
-    stay (a session they created, material they added, a question they asked) their id is
-    replaced by `placeholder`."""
-    await s.exec(delete(Registration).where(col(Registration.user_id) == user_id))
+    stay (a session they created, material they added, a round they opened, a question they
+    asked) their id is replaced by `placeholder`, and so is the text of their questions. The
+    stored digest of a round that quoted one of their questions is deleted."""
+    asked_in = select(Question.session_id).where(Question.author == user_id)
+    await s.exec(update(QaRound).where(col(QaRound.session_id).in_(asked_in)).values(digest=None))
+    await s.exec(update(Question).where(col(Question.author) == user_id).values(author=placeholder, text=placeholder))
+    await s.exec(update(QaRound).where(col(QaRound.opened_by) == user_id).values(opened_by=placeholder))
     await s.exec(delete(Vote).where(col(Vote.user_id) == user_id))
-    for question in (await s.exec(select(Question).where(Question.author == user_id))).all():
-        question.author = placeholder
-        await save(s, question)
+    await s.exec(delete(Registration).where(col(Registration.user_id) == user_id))
     await s.exec(delete(PlannedMessage).where(col(PlannedMessage.user_id) == user_id))
     await s.exec(delete(PersonSettings).where(col(PersonSettings.user_id) == user_id))
-    for session in (await s.exec(select(Session).where(Session.created_by == user_id))).all():
-        session.created_by = placeholder
-        await save(s, session)
-    for material in (await s.exec(select(Material).where(Material.added_by == user_id))).all():
-        material.added_by = placeholder
-        await save(s, material)
+    await s.exec(update(Session).where(col(Session.created_by) == user_id).values(created_by=placeholder))
+    await s.exec(update(Material).where(col(Material.added_by) == user_id).values(added_by=placeholder))
+    await s.exec(
+        delete(OutboxMessage).where(
+            or_(
+                col(OutboxMessage.user_id) == user_id,
+                (col(OutboxMessage.status) != OutboxStatus.PENDING)
+                & col(OutboxMessage.content).like(_like(user_id), escape="\\"),
+            )
+        )
+    )
 
 
 async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str = FORGOTTEN) -> int:
-    """Delete the personal data of sessions that ended before `ended_before` (registrations,
-    votes, direct messages; question authors become `placeholder`); how many sessions had people."""
+    """Delete the personal data of sessions that ended before `ended_before`, the settings of
+    people with nothing left since then, and sent messages older than that (see
+    `PERSONAL_DATA`); how many sessions had people registered."""
     ended = select(Session.id).where(col(Session.ends_at) < ended_before)
     asked = select(Question.id).where(col(Question.session_id).in_(ended))
     await s.exec(delete(Vote).where(col(Vote.question_id).in_(asked)))
-    for question in (
-        await s.exec(select(Question).where(col(Question.session_id).in_(ended), Question.author != placeholder))
-    ).all():
-        question.author = placeholder
-        await save(s, question)
+    await s.exec(
+        update(Question)
+        .where(col(Question.session_id).in_(ended), col(Question.author) != placeholder)
+        .values(author=placeholder)
+    )
+    await s.exec(
+        update(QaRound)
+        .where(
+            col(QaRound.session_id).in_(ended),
+            or_(col(QaRound.opened_by) != placeholder, col(QaRound.digest).is_not(None)),
+        )
+        .values(opened_by=placeholder, digest=None)
+    )
     with_people = (
         await s.exec(
             select(func.count(func.distinct(Registration.session_id))).where(col(Registration.session_id).in_(ended))
@@ -103,6 +251,29 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
     await s.exec(
         delete(PlannedMessage).where(
             col(PlannedMessage.session_id).in_(ended), col(PlannedMessage.user_id).is_not(None)
+        )
+    )
+    await s.exec(
+        update(Session)
+        .where(col(Session.ends_at) < ended_before, col(Session.created_by) != placeholder)
+        .values(created_by=placeholder)
+    )
+    await s.exec(
+        update(Material)
+        .where(col(Material.session_id).in_(ended), col(Material.added_by) != placeholder)
+        .values(added_by=placeholder)
+    )
+    registered = select(Registration.user_id)
+    await s.exec(
+        delete(PersonSettings).where(
+            col(PersonSettings.updated_at) < ended_before,
+            or_(col(PersonSettings.privacy_notice_at).is_(None), col(PersonSettings.privacy_notice_at) < ended_before),
+            col(PersonSettings.user_id).not_in(registered),
+        )
+    )
+    await s.exec(
+        delete(OutboxMessage).where(
+            col(OutboxMessage.status) != OutboxStatus.PENDING, col(OutboxMessage.created_at) < ended_before
         )
     )
     return int(with_people)

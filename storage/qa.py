@@ -143,8 +143,12 @@ async def _round_open(s: AsyncSession, question: Question | None) -> bool:
 
 
 async def count_vote(s: AsyncSession, question: Question, vote: Vote) -> bool:
-    """Count a 👍 on a question of an open round (not one's own, once per person); True when it counted."""
-    if question.author == vote.user_id or not await _round_open(s, question):
+    """Count a 👍 on a question of an open round, once per person; True when it counted.
+
+    The asker's own 👍 counts like anyone's, on every question: the number shown is then always
+    the number of 👍 everyone sees under the question, so no difference between the two can
+    point to who asked an anonymous question."""
+    if not await _round_open(s, question):
         return False
     return await add_vote(s, vote)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,7 @@ async def bot_config(synapse: Synapse, tmp_path: Path, database_url: str) -> Cal
                 "user_id": server.user_id(localpart),
                 "password": "bot-password",
                 "device_id": "REGIOBOTTEST",
+                "store_key": secrets.token_hex(16),
             },
             "storage": {"url": database_url},
             "bot": {"timezone": "Europe/Berlin"},

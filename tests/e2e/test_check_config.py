@@ -26,6 +26,7 @@ def write_config(path: Path, config: Config, **matrix: str) -> Path:
         "user_id": config.matrix.user_id,
         "password": config.matrix.password,
         "device_id": config.matrix.device_id,
+        "store_key": config.matrix.store_key,
         **matrix,
     }
     lines = [
@@ -66,6 +67,7 @@ async def test_a_working_setup_then_rooms_where_the_bot_cannot_work(people, bot_
     assert status == 0, output
     assert f"✓ Anmeldung als {bot.user_id} klappt" in output
     assert "✓ Datenbank antwortet (sqlite)" in output
+    assert "✓ Schlüsselspeicher in" in output and "öffnet sich mit REGIOBOT_STORE_KEY" in output
     assert "„Regiopol Akademie (Test)“" in output and "Power-Level 0, darf schreiben" in output
     assert output.rstrip().endswith("Alles in Ordnung. / All good.")
 
@@ -90,6 +92,16 @@ async def test_a_working_setup_then_rooms_where_the_bot_cannot_work(people, bot_
     assert "✗ Raum „Nur lesen“" in output and "Power-Level 0, Nachrichten brauchen 50" in output
     assert "✓ Raum „Vertraulich“" in output  # encrypted rooms are fine
     assert "Probleme gefunden: 1. / Problems found: 1." in output
+
+    # The bot's key store opens only with its own key; without one nothing starts.
+    status, output = await check_config(
+        write_config(tmp_path / "wrong.toml", config, store_key="ein-anderer-schluessel")
+    )
+    assert (
+        status == 2 and "✗ Schlüsselspeicher" in output and "öffnet sich mit diesem REGIOBOT_STORE_KEY nicht" in output
+    )
+    status, output = await check_config(write_config(tmp_path / "none.toml", config, store_key=""))
+    assert status == 2 and "[matrix] store_key: fehlt" in output and "REGIOBOT_STORE_KEY" in output
 
 
 async def test_wrong_password(bot_config, tmp_path):

@@ -36,6 +36,7 @@ homeserver = "{config.matrix.homeserver}"
 user_id = "{config.matrix.user_id}"
 password = "{config.matrix.password}"
 device_id = "{config.matrix.device_id}"
+store_key = "{config.matrix.store_key}"
 store_dir = "{config.matrix.store_dir}"
 [storage]
 url = "{config.storage_url}"

@@ -56,18 +56,20 @@ async def test_live_qa_round(people, bot_config, run_bot):
         )
     )
 
-    # Votes: own questions do not count; a redaction takes a vote back.
+    # Votes: every 👍 counts once, the asker's own too (so the count is what everyone sees, and
+    # gives no anonymous asker away); a redaction takes a vote back.
     await bernd.react(room, asked, "👍")
     await anna.react(room, asked, "👍")
     taken_back = await clara.react(room, asked, "👍")
-    await dora.react(room, asked, "👍")  # her own question: not counted
+    await dora.react(room, asked, "👍")  # her own question: counted like any other
     await dora.react(room, second["event_id"], "👍")
-    await bernd.react(room, first["event_id"], "👍")  # his own question: not counted
+    await clara.react(room, second["event_id"], "👍")  # her own anonymous question: counted too
+    await bernd.react(room, first["event_id"], "👍")  # his own question
     await clara.redact(room, taken_back)
 
     ranking = body(await anna.ask(room, "!fragen", thread_root=root))
     lines = [line for line in ranking.split("\n") if line.startswith("Nr.")]
-    assert [line.split(" · ")[:2] for line in lines] == [["Nr. 3", "2 👍"], ["Nr. 2", "1 👍"], ["Nr. 1", "0 👍"]]
+    assert [line.split(" · ")[:2] for line in lines] == [["Nr. 3", "3 👍"], ["Nr. 2", "2 👍"], ["Nr. 1", "1 👍"]]
     assert "vorbehalten" in body(await dora.ask(room, "!fragen"))
 
     assert "beantwortet" in body(await anna.ask(room, "!beantwortet 3", thread_root=root))

@@ -25,7 +25,12 @@ async def configured(tmp_path: Path, coordinator: str, storage_url: str | None =
     storage = {"url": storage_url} if storage_url else {}
     config = parse_config(
         {
-            "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost", "password": "x"},
+            "matrix": {
+                "homeserver": "http://127.0.0.1:1",
+                "user_id": "@bot:localhost",
+                "password": "x",
+                "store_key": "unit-test-store-key",
+            },
             "storage": storage,
             "roles": {"coordinators": [coordinator]},
         },

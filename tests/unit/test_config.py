@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.config import ConfigError, load_config, parse_config
+from bot.config import ConfigError, load_config, parse_config, require_store_key
 
 BASE = {"matrix": {"homeserver": "http://127.0.0.1:8008", "user_id": "@regiobot:localhost", "password": "x"}}
 
@@ -82,6 +82,12 @@ def test_secrets_from_environment_win():
         ({"metrics": {"listen": "127.0.0.1:0"}}, "[metrics] listen"),
         ({"metrics": {"listen": "http://127.0.0.1:9108/metrics"}}, "[metrics] listen"),
         ({"metrics": {"listen": 9108}}, "[metrics] listen"),
+        ({"roles": {"coordinator_power_level": 0}}, "[roles] coordinator_power_level"),
+        ({"roles": {"coordinator_power_level": 101}}, "[roles] coordinator_power_level"),
+        ({"roles": {"moderator_power_level": 0}}, "[roles] moderator_power_level"),
+        ({"roles": {"moderator_power_level": -5}}, "[roles] moderator_power_level"),
+        ({"roles": {"coordinator_power_level": 50, "moderator_power_level": 75}}, "[roles] moderator_power_level"),
+        ({"roles": {"moderator_power_level": "50"}}, "[roles] moderator_power_level"),
     ],
 )
 def test_invalid_values_name_the_key(sections, key):
@@ -116,3 +122,34 @@ def test_when_command(capsys):
     assert capsys.readouterr().out.strip() == "2026-12-10T14:00:00+01:00/2026-12-10T15:00:00+01:00"
     assert main(["when", "gestern", "10", "Uhr", "--now", "2026-11-22T10:00:00+01:00"]) == 2
     assert "Vergangenheit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("coordinator", "moderator"), [(100, 50), (1, 1), (100, 100), (50, 1)])
+def test_power_levels_from_1_to_100_with_moderation_not_above_coordination(coordinator, moderator):
+    roles = {"coordinator_power_level": coordinator, "moderator_power_level": moderator}
+    config = parse_config(config_with(roles=roles), {}, Path("."))
+    assert (config.roles.coordinator_power_level, config.roles.moderator_power_level) == (coordinator, moderator)
+
+
+def test_the_store_key_comes_from_the_environment_or_the_file_and_is_never_shown():
+    assert parse_config(BASE, {}, Path(".")).matrix.store_key == ""
+    from_file = parse_config(config_with(matrix={"store_key": "k" * 16}), {}, Path("."))
+    assert from_file.matrix.store_key == "k" * 16
+    from_env = parse_config(config_with(matrix={"store_key": "k" * 16}), {"REGIOBOT_STORE_KEY": "e" * 32}, Path("."))
+    assert from_env.matrix.store_key == "e" * 32 and "e" * 32 not in repr(from_env)
+    require_store_key(from_env.matrix)
+
+
+@pytest.mark.parametrize(("key", "says"), [("", "fehlt"), ("kurz", "zu kurz")])
+def test_without_a_store_key_the_bot_refuses_to_start_and_says_why(tmp_path, capsys, monkeypatch, key, says):
+    monkeypatch.delenv("REGIOBOT_STORE_KEY", raising=False)
+    with pytest.raises(ConfigError) as info:
+        require_store_key(parse_config(config_with(matrix={"store_key": key}), {}, Path(".")).matrix)
+    assert info.value.key == "[matrix] store_key" and says in info.value.problem
+    path = tmp_path / "config.toml"
+    path.write_text('[matrix]\nhomeserver = "http://127.0.0.1:1"\nuser_id = "@bot:localhost"\npassword = "x"\n')
+    for command in ("run", "check-config"):
+        assert main([command, "--config", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert "[matrix] store_key: fehlt" in err and "REGIOBOT_STORE_KEY" in err and "missing" in err
+        assert "Traceback" not in err

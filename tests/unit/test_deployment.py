@@ -262,7 +262,7 @@ def test_compose_runs_this_image_on_its_volume_with_postgresql():
     assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "pg_isready" in postgres["healthcheck"]["test"]
     assert postgres["image"].split(":")[1] == "15"
-    assert set(bot["environment"]) == {"REGIOBOT_PASSWORD", "PGPASSWORD"}
+    assert set(bot["environment"]) == {"REGIOBOT_PASSWORD", "REGIOBOT_STORE_KEY", "PGPASSWORD"}
     assert bot["environment"]["PGPASSWORD"] == postgres["environment"]["POSTGRES_PASSWORD"]
     assert {p.rsplit(":", 1)[1] for p in bot["ports"]} == set(last(runtime, "EXPOSE").value)
 

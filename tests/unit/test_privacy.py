@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from bot.dispatch import Incoming
-from storage import people, registrations, sessions
+import pytest
+from sqlalchemy import Boolean, Column, DateTime, Integer, LargeBinary, String, func
+from sqlmodel import AutoString, SQLModel, select
+
+from bot.dispatch import EventKind, Incoming
+from commands import privacy
+from storage import people, registrations, rows, sessions
+from storage.db import Database
+from storage.models import PersonSettings, QaRound, Question, Registration, Session, UTCDateTime
+from storage.rows import row_id
+from tests.postgres import on_both_databases
 from tests.unit.fakes import COORDINATOR, NOW
 
 ROOM = "!room:localhost"
@@ -82,3 +94,217 @@ async def test_personal_data_is_purged_after_the_retention_period(bot):
     async with dispatcher.db.transaction() as s:
         data = await people.person_data(s, BERND)
     assert [session.id for _, session in data.registrations] == [2]
+
+
+# --- The data-protection inventory -------------------------------------------------------------
+
+# A column whose name says it holds a Matrix user id (who did it, whom it concerns).
+USER_ID_NAME = re.compile(
+    r"(^|_)(users?|user_ids?|authors?|senders?|mxids?|members?|owners?|persons?|people|invitees?|inviters?"
+    r"|recipients?|mentions?)($|_)|_by$"
+)
+# Columns that hold user ids although their names do not say so.
+USER_ID_COLUMNS = {
+    ("outbox", "lane"),  # "dm:@person:server"
+    ("outbox", "key"),  # may name the person
+    ("outbox", "content"),  # the message: mentions, names
+    ("planned_messages", "key"),  # a direct reminder's key ends in the person's id
+    ("qa_rounds", "digest"),  # quotes askers and their questions
+}
+OLD = NOW - timedelta(days=400)
+PERSON = "@inventory_person:localhost"
+
+
+def columns_with_user_ids() -> set[tuple[str, str]]:
+    found = {
+        (table.name, column.name)
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if USER_ID_NAME.search(column.name)
+    }
+    return found | USER_ID_COLUMNS
+
+
+def test_every_column_with_a_user_id_is_in_the_inventory():
+    missing = columns_with_user_ids() - set(people.PERSONAL_DATA)
+    assert not missing, f"declare export, deletion and purge in storage.people.PERSONAL_DATA for {sorted(missing)}"
+
+
+def test_the_inventory_names_real_columns_and_says_how_each_is_covered():
+    tables = {table.name: table for table in SQLModel.metadata.sorted_tables}
+    for (table, column), coverage in people.PERSONAL_DATA.items():
+        assert table in tables and column in tables[table].columns, (table, column)
+        assert coverage.export and coverage.delete and coverage.purge, (table, column)
+
+
+def test_the_readme_lists_the_inventory():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for table, column in people.PERSONAL_DATA:
+        assert f"`{table}.{column}`" in readme, f"README inventory lacks {table}.{column}"
+
+
+def seed_value(table: str, column: Column[Any], ids: dict[str, int], when: datetime) -> Any:
+    """A value for `column` of a row that concerns PERSON in every way the schema allows."""
+    if (table, column.name) in USER_ID_COLUMNS:
+        return json.dumps({"body": f"Hallo {PERSON}", "m.mentions": {"user_ids": [PERSON]}})
+    if USER_ID_NAME.search(column.name):
+        return PERSON
+    if column.foreign_keys:
+        return ids[next(iter(column.foreign_keys)).column.table.name]
+    kind = column.type
+    if isinstance(kind, UTCDateTime | DateTime):
+        return when
+    if isinstance(kind, Boolean):
+        return False
+    if isinstance(kind, Integer):
+        return 1
+    if isinstance(kind, LargeBinary):
+        return b"x"
+    return "x"
+
+
+async def seed_everything(db: Database, when: datetime, overrides: dict[tuple[str, str], Any] | None = None) -> None:
+    """One row in every table (in the order of their foreign keys), PERSON in every column that
+    may hold a user id, every time `when`."""
+    overrides = overrides or {}
+    ids: dict[str, int] = {}
+    async with db.engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            row = {
+                c.name: overrides.get((table.name, c.name), seed_value(table.name, c, ids, when)) for c in table.columns
+            }
+            await conn.execute(table.insert().values(**row))
+            if "id" in table.columns:
+                ids[table.name] = row["id"]
+
+
+async def traces(db: Database, user_id: str) -> list[str]:
+    """Every table.column where `user_id` still appears."""
+    found = []
+    async with db.engine.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            for column in table.columns:
+                if isinstance(column.type, String | AutoString):
+                    query = select(func.count()).select_from(table).where(column.contains(user_id))
+                    if (await conn.execute(query)).scalar():
+                        found.append(f"{table.name}.{column.name}")
+    return found
+
+
+@pytest.fixture
+async def db(database_url):
+    database = Database(database_url)
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@on_both_databases
+async def test_deleting_leaves_no_trace_of_the_person_in_any_table(db):
+    await seed_everything(db, NOW)
+    assert set(await traces(db, PERSON)) >= {f"{t}.{c}" for t, c in columns_with_user_ids()}
+    async with db.transaction() as s:
+        await people.forget_person(s, PERSON)
+    assert await traces(db, PERSON) == []
+
+
+@on_both_databases
+async def test_the_purge_leaves_no_trace_of_people_of_sessions_past_retention(db):
+    await seed_everything(db, OLD)
+    async with db.transaction() as s:
+        await people.purge_ended(s, NOW - timedelta(days=90))
+    assert await traces(db, PERSON) == []
+
+
+async def test_the_export_has_a_section_for_every_inventory_entry(db):
+    await seed_everything(db, NOW, {("outbox", "status"): "pending", ("sessions", "title"): "Fördermittel"})
+    async with db.transaction() as s:
+        data = await people.person_data(s, PERSON)
+    document = json.loads(privacy.export(PERSON, data, NOW))
+    for (table, column), coverage in people.PERSONAL_DATA.items():
+        section = coverage.export.split()[0]
+        assert document[section], f"{table}.{column}: the export's {section!r} is empty"
+    assert document["pending_messages"][0]["text"] == f"Hallo {PERSON}"
+    assert document["votes"][0]["question"] == 1 and document["rounds_opened"][0]["session"] == "#1"
+
+
+async def test_the_purge_keeps_settings_while_the_person_is_active(db):
+    async with db.transaction() as s:
+        start = NOW - timedelta(days=200)
+        old = await rows.save(
+            s, Session(title="alt", starts_at=start, ends_at=start, room_id="!r:x", created_by="@a:x", created_at=start)
+        )
+        new = await rows.save(
+            s, Session(title="neu", starts_at=NOW, ends_at=NOW, room_id="!r:x", created_by="@a:x", created_at=start)
+        )
+        for user_id, session, changed in [
+            ("@gone:x", old, start),  # only an old registration, settings unchanged since
+            ("@active:x", new, start),  # still registered for a recent session
+            ("@recent:x", old, NOW - timedelta(days=10)),  # changed their settings lately
+        ]:
+            await rows.save(s, PersonSettings(user_id=user_id, dm_reminders=True, updated_at=changed))
+            await rows.save(
+                s,
+                Registration(
+                    session_id=row_id(session), user_id=user_id, status="registered", queued_at=start, updated_at=start
+                ),
+            )
+        await rows.save(s, PersonSettings(user_id="@noticed:x", privacy_notice_at=NOW, updated_at=start))
+    async with db.transaction() as s:
+        await people.purge_ended(s, NOW - timedelta(days=90))
+        left = {p.user_id for p in (await s.exec(select(PersonSettings))).all()}
+    assert left == {"@active:x", "@recent:x", "@noticed:x"}
+
+
+async def test_my_data_lists_votes_and_rounds_one_opened(bot):
+    dispatcher, outbox = bot
+    await setup_session(dispatcher, outbox, days=1)
+    during = NOW + timedelta(days=1, minutes=10)
+    await dispatcher.handle(say("!frage #1 Wie läuft die Förderung?", BERND, "$q1"), NOW)
+    await dispatcher.handle(say("!fragerunde start #1", COORDINATOR, "$qa"), during)
+    async with dispatcher.db.transaction() as s:
+        question = (await s.exec(select(Question))).one()
+    await dispatcher.handle(
+        Incoming(ROOM, COORDINATOR, "$v1", "", None, kind=EventKind.REACTION, key="👍", target=question.event_id),
+        during,
+    )
+    await dispatcher.handle(say("!meine-daten", COORDINATOR, "$d1"), during)
+    exported = json.loads(outbox.uploads[-1])
+    assert exported["votes"] == [{"session": "#1", "question": 1, "voted_at": during.isoformat()}]
+    assert exported["rounds_opened"][0]["session"] == "#1"
+    await dispatcher.handle(say("!fragerunde ende #1", COORDINATOR, "$end"), during)
+    await dispatcher.handle(say("!daten-löschen ja", BERND, "$x1"), during)
+    async with dispatcher.db.transaction() as s:
+        round_ = (await s.exec(select(QaRound))).one()
+        question = (await s.exec(select(Question))).one()
+    assert round_.digest is None and question.author == question.text == "(gelöscht)"
+
+
+# --- Anonymity ----------------------------------------------------------------------------------
+
+
+async def test_an_anonymous_askers_own_vote_counts_so_the_count_matches_what_everyone_sees(bot):
+    dispatcher, outbox = bot
+    await setup_session(dispatcher, outbox, days=1)
+    during = NOW + timedelta(days=1, minutes=10)
+    dm = f"!dm-{BERND}"
+    await dispatcher.handle(Incoming(dm, BERND, "$q1", "!frage anonym #1 Was kostet das?"), NOW)
+    await dispatcher.handle(say("!frage #1 Wer fördert das?", COORDINATOR, "$q2"), NOW)
+    await dispatcher.handle(say("!fragerunde start #1", COORDINATOR, "$qa"), during)
+    async with dispatcher.db.transaction() as s:
+        anonymous, named = (await s.exec(select(Question).order_by(Question.number))).all()
+    # 👍 under the anonymous question: the asker's own and one other; under the named one: its asker's own.
+    for who, question, event in [
+        (BERND, anonymous, "$v1"),
+        (COORDINATOR, anonymous, "$v2"),
+        (COORDINATOR, named, "$v3"),
+    ]:
+        await dispatcher.handle(
+            Incoming(ROOM, who, event, kind=EventKind.REACTION, key="👍", target=question.event_id), during
+        )
+    await dispatcher.handle(say("!fragen #1", COORDINATOR, "$list"), during)
+    ranking = outbox.bodies()[-1]
+    assert "Nr. 1 · 2 👍 · Was kostet das? – anonym" in ranking and "Nr. 2 · 1 👍" in ranking
+    await dispatcher.handle(say("!fragerunde ende #1", COORDINATOR, "$end"), during)
+    shown = "\n".join([*outbox.bodies(), *(u.decode() for u in outbox.uploads)])
+    assert BERND not in shown and "bernd" not in shown.lower()

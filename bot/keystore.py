@@ -1,0 +1,77 @@
+"""The encryption store's secret key (`[matrix] store_key` / `REGIOBOT_STORE_KEY`).
+
+matrix-nio encrypts the keys it keeps in `store_dir` with a "pickle key"; left alone that is its
+built-in `DEFAULT_KEY`, which everyone knows, so a copy of the folder would give the bot's keys
+away. The bot always passes the configured secret instead. A store written by an earlier version
+with the built-in key is re-encrypted with the secret once, on start (`rekey_store`).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from nio.store import DefaultStore
+
+NIO_DEFAULT_KEY = "DEFAULT_KEY"
+
+
+class StoreState(StrEnum):
+    NEW = "new"  # no store for this device yet: it will be made with the key
+    OK = "ok"  # the key opens it
+    BUILT_IN = "built_in"  # written with nio's built-in key: re-encrypted on the next start
+    WRONG_KEY = "wrong_key"  # neither opens it
+
+
+def _store(store_dir: Path, user_id: str, device_id: str, key: str) -> DefaultStore:
+    return DefaultStore(user_id, device_id, str(store_dir), key)
+
+
+def _opens(store_dir: Path, user_id: str, device_id: str, key: str) -> bool:
+    store = _store(store_dir, user_id, device_id, key)
+    try:
+        store.load_account()
+        store.load_sessions()
+        store.load_inbound_group_sessions()
+        return True
+    except Exception:  # vodozemac's and libolm's pickle errors: this key does not open it
+        return False
+    finally:
+        store.database.close()
+
+
+def store_state(store_dir: Path, user_id: str, device_id: str, key: str) -> StoreState:
+    """Whether `key` opens the device's store in `store_dir` (read only; nothing is written)."""
+    if not (store_dir / f"{user_id}_{device_id}.db").exists():
+        return StoreState.NEW
+    if _opens(store_dir, user_id, device_id, key):
+        return StoreState.OK
+    if _opens(store_dir, user_id, device_id, NIO_DEFAULT_KEY):
+        return StoreState.BUILT_IN
+    return StoreState.WRONG_KEY
+
+
+def rekey_store(store_dir: Path, user_id: str, device_id: str, key: str) -> StoreState:
+    """Re-encrypt a store written with nio's built-in key with `key` (account, Olm and Megolm
+    sessions: everything nio pickles); the state found before."""
+    state = store_state(store_dir, user_id, device_id, key)
+    if state != StoreState.BUILT_IN:
+        return state
+    old = _store(store_dir, user_id, device_id, NIO_DEFAULT_KEY)
+    try:
+        account = old.load_account()
+        sessions = old.load_sessions()
+        group_sessions = old.load_inbound_group_sessions()
+    finally:
+        old.database.close()
+    new = _store(store_dir, user_id, device_id, key)
+    try:
+        new.save_account(account)
+        for sender_key, olm_sessions in sessions.items():
+            for session in olm_sessions:
+                new.save_session(sender_key, session)
+        for group_session in group_sessions:
+            new.save_inbound_group_session(group_session)
+    finally:
+        new.database.close()
+    return state
