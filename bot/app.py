@@ -33,7 +33,7 @@ from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics
 from bot.keystore import StoreState, rekey_store
-from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in
+from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in, maintain_keys
 from bot.roles import Roles
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
@@ -105,7 +105,7 @@ class Bot:
                 store_sync_tokens=False, encryption_enabled=True, pickle_key=config.matrix.store_key
             ),
         )
-        self.matrix = Matrix(self.client)
+        self.matrix = Matrix(self.client, self.db)
         self.commands = CommandSet(ROUTERS)
         self.metrics = Metrics()
         self.deliverer = Deliverer(config, self.db, self.matrix, clock, self.metrics.delivered)
@@ -180,7 +180,7 @@ class Bot:
             failures = 0
             full_state = False
             self._note_creations(response)
-            await self.matrix.maintain_keys()
+            await maintain_keys(self.client)
             await self._greet(response)
             await self._accept_invites(response)
             if not self.scheduler.running and not self._to_greet:

@@ -13,6 +13,7 @@ import io
 import logging
 import random
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 from nio import (
@@ -30,6 +31,8 @@ from nio import (
 )
 
 from bot.config import MatrixConfig
+from storage import people
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +96,28 @@ async def log_in(client: AsyncClient, matrix: MatrixConfig, device_name: str = "
             raise LoginFailed(str(getattr(response, "message", response)))
 
 
+async def maintain_keys(client: AsyncClient) -> None:
+    """After each sync: publish our keys, learn other devices' keys, pass on key messages."""
+    if client.olm is None:
+        return
+    try:
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
+    except Exception:
+        log.warning("could not update encryption keys", exc_info=True)
+
+
 class Matrix:
     """Sending, uploading and direct rooms on behalf of the bot."""
 
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncClient, db: Database) -> None:
         self.client = client
+        self.db = db
         self._direct: dict[str, str] = {}
         self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._creators: dict[str, set[str]] = {}
@@ -137,44 +157,39 @@ class Matrix:
         room = self.client.rooms.get(room_id)
         return bool(room and room.encrypted)
 
-    async def maintain_keys(self) -> None:
-        """After each sync: publish our keys, learn other devices' keys, pass on key messages."""
-        client = self.client
-        if client.olm is None:
-            return
-        try:
-            if client.should_upload_keys:
-                await client.keys_upload()
-            if client.should_query_keys:
-                await client.keys_query()
-            if client.should_claim_keys:
-                await client.keys_claim(client.get_users_for_key_claiming())
-            await client.send_to_device_messages()
-        except Exception:
-            log.warning("could not update encryption keys", exc_info=True)
-
     async def direct_room(self, user_id: str) -> str:
-        """A room with only the bot and `user_id`: an existing one, or a new direct chat."""
+        """The bot's own direct chat with `user_id`: the room it made and recorded, while the person
+        is still in it (joined or invited); otherwise a new one, invite-only and encrypted, with the
+        bot its creator. A room somebody else made is never used, whoever is in it: it may have been
+        public once, or its maker may come back."""
         async with self._direct_locks[user_id]:  # one new room per person, people side by side
-            if user_id in self._direct:
-                return self._direct[user_id]
-            for room_id, room in self.client.rooms.items():
-                if set(room.users) | set(room.invited_users) == {self.client.user_id, user_id}:
-                    self._direct[user_id] = str(room_id)
-                    return str(room_id)
+            room_id = self._direct.get(user_id)
+            if room_id is None:
+                async with self.db.transaction() as s:
+                    room_id = await people.direct_room_of(s, user_id)
+            if room_id is not None and self._still_with(room_id, user_id):
+                self._direct[user_id] = room_id
+                return room_id
             encrypted = self.client.olm is not None
             response = await self.client.room_create(
                 invite=[user_id],
                 is_direct=True,
-                preset=RoomPreset.trusted_private_chat,
+                preset=RoomPreset.private_chat,
                 initial_state=[ENCRYPTION_STATE] if encrypted else (),
             )
             if not isinstance(response, RoomCreateResponse):
                 raise _error(response)
             room_id = str(response.room_id)
             await self._know_new_room(room_id, user_id, encrypted)
+            async with self.db.transaction() as s:
+                await people.record_direct_room(s, user_id, room_id, datetime.now(UTC))
             self._direct[user_id] = room_id
             return room_id
+
+    def _still_with(self, room_id: str, user_id: str) -> bool:
+        """Whether the bot is in the room and the person is joined or invited there."""
+        room = self.client.rooms.get(room_id)
+        return room is not None and (user_id in room.users or user_id in room.invited_users)
 
     async def _know_new_room(self, room_id: str, invitee: str, encrypted: bool) -> None:
         """Make a room we just created known to nio with its invitee, before a sync may have told

@@ -92,6 +92,11 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
             for r in data.rounds_opened
         ],
         "pending_messages": [pending(m) for m in data.pending_messages],
+        "direct_room": data.direct_room
+        and {
+            "room": data.direct_room.room_id,
+            "created_at": _time(data.direct_room.created_at),
+        },
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 

@@ -276,3 +276,14 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column())
     sent_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     sent_event_id: str | None = None
+
+
+class DirectRoom(SQLModel, table=True):
+    """The direct chat the bot made itself with one person (invite-only, encrypted, the bot its
+    creator): the only room private data is ever sent to."""
+
+    __tablename__ = "direct_rooms"
+
+    user_id: str = Field(primary_key=True)
+    room_id: str
+    created_at: datetime = Field(sa_column=_utc_column())

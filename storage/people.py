@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
+    DirectRoom,
     Material,
     OutboxMessage,
     OutboxStatus,
@@ -27,6 +28,7 @@ from storage.models import (
     Session,
     Vote,
 )
+from storage.rows import save
 
 # What stands in for a deleted person where a record must stay.
 FORGOTTEN = "(gelöscht)"
@@ -83,6 +85,11 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         export="direct_messages (as kind and due time)",
         delete="deleted with the row (a direct reminder's key ends in the person's id)",
         purge="deleted with the row",
+    ),
+    ("direct_rooms", "user_id"): Coverage(
+        export="direct_room",
+        delete="row deleted (a later message opens a new direct chat)",
+        purge="row deleted together with the person's settings (no registration left, idle for retention_days)",
     ),
     ("qa_rounds", "opened_by"): Coverage(
         export="rounds_opened",
@@ -151,6 +158,7 @@ class PersonData:
     votes: list[tuple[Vote, Question]]
     rounds_opened: list[QaRound]
     pending_messages: list[OutboxMessage]
+    direct_room: DirectRoom | None = None
 
 
 async def person_data(s: AsyncSession, user_id: str) -> PersonData:
@@ -188,7 +196,21 @@ async def person_data(s: AsyncSession, user_id: str) -> PersonData:
         [(v, q) for v, q in votes.all()],
         list(opened.all()),
         list(pending.all()),
+        await s.get(DirectRoom, user_id),
     )
+
+
+async def direct_room_of(s: AsyncSession, user_id: str) -> str | None:
+    """The direct chat the bot made with this person, if it recorded one."""
+    row = await s.get(DirectRoom, user_id)
+    return row.room_id if row else None
+
+
+async def record_direct_room(s: AsyncSession, user_id: str, room_id: str, now: datetime) -> None:
+    """Remember the direct chat the bot just made with this person (replacing an older one)."""
+    row = await s.get(DirectRoom, user_id) or DirectRoom(user_id=user_id, room_id=room_id, created_at=now)
+    row.room_id, row.created_at = room_id, now
+    await save(s, row)
 
 
 def _like(text: str) -> str:
@@ -209,6 +231,7 @@ async def forget_person(s: AsyncSession, user_id: str, placeholder: str = FORGOT
     await s.exec(delete(Registration).where(col(Registration.user_id) == user_id))
     await s.exec(delete(PlannedMessage).where(col(PlannedMessage.user_id) == user_id))
     await s.exec(delete(PersonSettings).where(col(PersonSettings.user_id) == user_id))
+    await s.exec(delete(DirectRoom).where(col(DirectRoom.user_id) == user_id))
     await s.exec(update(Session).where(col(Session.created_by) == user_id).values(created_by=placeholder))
     await s.exec(update(Material).where(col(Material.added_by) == user_id).values(added_by=placeholder))
     await s.exec(
@@ -274,6 +297,13 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
     await s.exec(
         delete(OutboxMessage).where(
             col(OutboxMessage.status) != OutboxStatus.PENDING, col(OutboxMessage.created_at) < ended_before
+        )
+    )
+    await s.exec(
+        delete(DirectRoom).where(
+            col(DirectRoom.created_at) < ended_before,
+            col(DirectRoom.user_id).not_in(registered),
+            col(DirectRoom.user_id).not_in(select(PersonSettings.user_id)),
         )
     )
     return int(with_people)

@@ -24,7 +24,7 @@ from nio import (
 from nio.crypto import decrypt_attachment
 
 from bot.devserver import Synapse
-from bot.matrix import ENCRYPTION_STATE, Matrix
+from bot.matrix import ENCRYPTION_STATE, maintain_keys
 
 Event = dict[str, Any]
 _serial = itertools.count(1)
@@ -73,7 +73,7 @@ class Person:
                 await asyncio.sleep(0.2)
                 continue
             since = response.next_batch
-            await Matrix(self.client).maintain_keys()
+            await maintain_keys(self.client)
             for room_id in response.rooms.invite:
                 await self.client.join(room_id)
             fresh = [

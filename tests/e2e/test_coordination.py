@@ -7,6 +7,7 @@ import io
 
 import pytest
 from icalendar import Calendar
+from nio import RoomPreset
 
 from tests.e2e.people import body, shared_room
 
@@ -122,3 +123,31 @@ async def test_room_power_levels_make_coordinators(people, bot_config, run_bot):
     await bot.stop()
     await bot.start()
     assert "Termin #2 angelegt" in body(await anna.ask(room, "!termin neu Mobiles Arbeiten | morgen 11 Uhr"))
+
+
+async def test_a_room_someone_else_made_is_never_taken_for_a_direct_chat(people, bot_config, run_bot):
+    """A staff member makes a public room, invites the bot and a coordinator and leaves: the
+    coordinator's participant list still reaches only a room the bot made itself."""
+    anna, bernd = await people("anna"), await people("bernd")
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
+    room = await shared_room(anna, bot.user_id, bernd)
+    await anna.ask(room, "!termin neu Vergaberecht | 14.01.2099 14 Uhr | Plätze: 5")
+    await bernd.ask(room, "!anmelden #1")
+
+    response = await bernd.client.room_create(invite=[bot.user_id, anna.user_id], preset=RoomPreset.public_chat)
+    trap = str(response.room_id)
+    await bernd.wait_for(lambda e: e["sender"] == bot.user_id and e["room_id"] == trap)  # the bot joined
+    await anna.join(trap)
+    await bernd.client.room_leave(trap)  # only the bot and the coordinator are left in it
+    await anna.wait_for(
+        lambda e: (
+            e["room_id"] == trap and e.get("state_key") == bernd.user_id and e["content"].get("membership") == "leave"
+        )
+    )
+
+    await anna.ask(room, "!teilnehmer #1")
+    (csv_event,) = await anna.wait_for(lambda e: e["content"].get("msgtype") == "m.file" and e["room_id"] != room)
+    direct = csv_event["room_id"]
+    assert direct != trap
+    assert anna.client.rooms[direct].creator == bot.user_id
+    assert not [e for e in anna.events if e["room_id"] == trap and e["content"].get("msgtype") == "m.file"]
