@@ -35,9 +35,10 @@ from bot.health import HealthServer, Metrics
 from bot.keystore import StoreState, rekey_store
 from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in, maintain_keys
 from bot.roles import Roles
+from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
-from commands import coordination, followups, privacy, qa, registration, sessions, status
+from commands import coordination, followups, privacy, qa, registration, rooms, sessions, status
 from commands import help as help_commands
 from rules.content import message_content
 from rules.i18n import bilingual, t
@@ -57,6 +58,7 @@ ROUTERS = (
     status.router,
     privacy.router,
     qa.router,
+    rooms.router,
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
@@ -106,6 +108,7 @@ class Bot:
             ),
         )
         self.matrix = Matrix(self.client, self.db)
+        self.official = OfficialRooms(config.official_rooms)
         self.commands = CommandSet(ROUTERS)
         self.metrics = Metrics()
         self.deliverer = Deliverer(config, self.db, self.matrix, clock, self.metrics.delivered)
@@ -118,7 +121,7 @@ class Bot:
             self.matrix,
             self.scheduler,
             self.commands,
-            Roles(config.roles, self.matrix),
+            Roles(config.roles, self.matrix, self.official),
             self.metrics.command_done,
             self._delivered,
         )
@@ -137,6 +140,7 @@ class Bot:
         if found == StoreState.BUILT_IN:
             log.info("re-encrypted the key store with the configured store key")
         await self.db.migrate()
+        await self.official.load(self.db)
         if self.health:
             await self.health.start()
         await log_in(self.client, self.config.matrix)

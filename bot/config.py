@@ -12,9 +12,12 @@ from typing import Any
 from urllib.parse import urlparse, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rules.errors import UserError
 from rules.i18n import LANGUAGES
+from rules.session_fields import parse_region
 
 _USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
+_ROOM_ID = re.compile(r"^![^:\s]+:[A-Za-z0-9.\-]+(:\d+)?$")
 _DURATION = re.compile(r"^(\d+)\s*(d|h|m|s)$")
 _DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 STORAGE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
@@ -73,6 +76,9 @@ class Config:
     remind_before: tuple[timedelta, ...] = ()
     grace: timedelta = timedelta(hours=6)
     retention_days: int = 90
+    # Rooms the bot serves officially, from `[rooms]`: room id → region ("Bielefeld", "Paderborn"
+    # or "Bielefeld, Paderborn"). `!raum freischalten` adds more at run time.
+    official_rooms: Mapping[str, str] = field(default_factory=dict)
 
 
 def require_store_key(matrix: MatrixConfig) -> None:
@@ -264,6 +270,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
             f"zwischen 1 und coordinator_power_level ({coordinator_level}); 0 machte jeden zur Moderation / "
             f"between 1 and coordinator_power_level ({coordinator_level}); 0 would make everyone a moderator",
         )
+    rooms = _official_rooms(data.get("rooms", {}))
     schedule = _Reader(data, "schedule")
     privacy = _Reader(data, "privacy")
     retention = privacy.get("retention_days", int, 90)
@@ -299,4 +306,24 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         remind_before=schedule.durations("remind_before", ["1d", "15m"]),
         grace=schedule.duration("grace", "6h"),
         retention_days=retention,
+        official_rooms=rooms,
     )
+
+
+def _official_rooms(table: Any) -> dict[str, str]:
+    """`[rooms]`: `"!room:server" = "Bielefeld" | "Paderborn" | "beide"`."""
+    if not isinstance(table, Mapping):
+        raise ConfigError("[rooms]", "eine Tabelle Raum-ID = Region / a table room id = region")
+    rooms: dict[str, str] = {}
+    for room_id, region in table.items():
+        if not _ROOM_ID.match(room_id):
+            raise ConfigError(
+                f"[rooms] {room_id}", "keine Raum-ID wie !abc:example.org / not a room id like !abc:example.org"
+            )
+        try:
+            rooms[room_id] = parse_region(str(region))
+        except UserError:
+            raise ConfigError(
+                f"[rooms] {room_id}", "Region Bielefeld, Paderborn oder beide / region Bielefeld, Paderborn or beide"
+            ) from None
+    return rooms

@@ -7,20 +7,27 @@ transaction as the handler's changes (see `bot.dispatch`), then delivered by `bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.config import Config
 from bot.roles import Role, Roles
+from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from rules.content import file_content, message_content, relation
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.sessions import SessionView, ref
 from rules.voice import Voice
+from storage import sessions
 from storage.db import Database
+from storage.models import Session
 from storage.outbox import Outgoing
+from storage.sessions import Scope
 
 # How long an answer or notice still makes sense: delivered until then, else reported.
 ANSWER_TTL = timedelta(hours=6)
@@ -87,6 +94,25 @@ class Context(Voice):
     by_reaction: bool = False
     plans: PlanChanges = field(default_factory=PlanChanges)
     messages: list[tuple[Outgoing, datetime]] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def official(self) -> OfficialRooms:
+        """The rooms the bot serves officially (the ones its role decisions trust)."""
+        return self.roles.official
+
+    def scope(self) -> Scope:
+        """Which sessions a listing here shows: those of official rooms, and in a region's room
+        only that region's and those for both."""
+        rooms, region = self.official.scope(self.room_id)
+        return Scope(rooms, region)
+
+    async def find_session(self, s: AsyncSession, number: int) -> Session:
+        """Session #number if it is announced in an official room (others do not exist for users)."""
+        session = await sessions.find_session(s, number)
+        if not self.official.is_official(session.room_id):
+            raise UserError("errors.unknown_session", ref=ref(number))
+        return session
 
     @property
     def role(self) -> Role:
@@ -112,6 +138,7 @@ class Context(Voice):
     def discard(self) -> None:
         """Forget what was queued (the handler's work is rolled back)."""
         self.messages.clear()
+        self.after_commit.clear()
         self.plans = PlanChanges()
 
     async def reply(self, key_or_message: str | Message, **params: Any) -> None:

@@ -126,6 +126,8 @@ class Dispatcher:
         if guarded and not await self._within_limit(ctx, event, label, now):
             return True
         await self._run(ctx, label, role, started, work)
+        for hook in ctx.after_commit:
+            hook()
         ctx.plans.pass_on(self.plans)
         await self.delivered()
         return True

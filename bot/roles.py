@@ -6,6 +6,7 @@ from enum import IntEnum
 from typing import Protocol
 
 from bot.config import RolesConfig
+from bot.rooms import OfficialRooms
 
 
 class Role(IntEnum):
@@ -32,15 +33,24 @@ class Rooms(Protocol):
 
 
 class Roles:
-    """Roles in a room: the config lists count everywhere, power levels in their room.
+    """Roles in a room: the config lists count everywhere, power levels in their room, and only
+    in rooms the bot serves officially.
 
     Anyone can create a room and hold all power there; so for a command about a session, what
-    counts is the power in the room where that session is announced (see `Context.require`).
+    counts is the power in the official room where that session is announced (see `Context.require`).
     """
 
-    def __init__(self, config: RolesConfig, rooms: Rooms) -> None:
+    def __init__(self, config: RolesConfig, rooms: Rooms, official: OfficialRooms) -> None:
         self.config = config
         self.rooms = rooms
+        self.official = official
 
     def in_room(self, room_id: str, user_id: str) -> Role:
-        return role_of(user_id, self.config, self.rooms.power_level(room_id, user_id))
+        """The config lists count everywhere; power levels only in rooms the bot serves officially
+        (anyone can make a room, or a direct chat, and hold all power there)."""
+        level = self.rooms.power_level(room_id, user_id) if self.official.is_official(room_id) else 0
+        return role_of(user_id, self.config, level)
+
+    def configured_coordinator(self, user_id: str) -> bool:
+        """Named as a coordinator in the config (not only by power in some room)."""
+        return user_id in self.config.coordinators

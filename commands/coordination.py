@@ -12,6 +12,7 @@ from bot.roles import Role
 from bot.routing import Router
 from commands.notices import tell_promoted
 from rules import participants_file, waitlist
+from rules.errors import UserError
 from rules.i18n import Message
 from rules.session_fields import check_deadline, parse_new, parse_values, split_fields
 from rules.sessions import SessionSummary, about, check_open, ref, session_details
@@ -29,7 +30,7 @@ NOTIFYING_CHANGES = ("starts_at", "ends_at", "link")
 async def session_to_change(ctx: Context, s: AsyncSession, number: int) -> Session:
     """Session #number, locked for this transaction, if the sender coordinates it and it is still ahead."""
     await sessions.lock_session(s, number)
-    session = await sessions.find_session(s, number)
+    session = await ctx.find_session(s, number)
     ctx.require(Role.COORDINATOR, session)
     check_open(session, ctx.now)
     return session
@@ -43,11 +44,18 @@ async def session_to_change(ctx: Context, s: AsyncSession, number: int) -> Sessi
     args=[Rest("fields", "args.new_fields", missing="sessions.new_usage")],
 )
 async def create_session(ctx: Context, fields: str) -> None:
+    """A new session, announced in this room if it is an official one; a coordinator from the
+    config may name an official room (`Raum: !id`) from anywhere, e.g. a direct chat."""
     values = parse_new(
         fields, ctx.now, ctx.timezone, ctx.config.default_capacity, timedelta(minutes=ctx.config.session_minutes)
     )
+    room_id = values.pop("room_id", None) or ctx.room_id
+    named_elsewhere = room_id != ctx.room_id and ctx.roles.configured_coordinator(ctx.sender)
+    if not ctx.official.is_official(room_id) or (room_id != ctx.room_id and not named_elsewhere):
+        raise UserError("coordination.not_official")
+    values["region"] = values.get("region") or ctx.official.region(room_id)
     async with ctx.db.transaction() as s:
-        session = await save(s, Session(**values, room_id=ctx.room_id, created_by=ctx.sender, created_at=ctx.now))
+        session = await save(s, Session(**values, room_id=room_id, created_by=ctx.sender, created_at=ctx.now))
         await planned.plan_session(s, session, ctx.config, ctx.now)
     assert session.id is not None
     ctx.plans.changed(session.id)
@@ -69,6 +77,8 @@ async def change_session(ctx: Context, number: int, fields: str) -> None:
     async with ctx.db.transaction() as s:
         session = await session_to_change(ctx, s, number)
         values = parse_values(split_fields(fields), ctx.now, ctx.timezone, session.ends_at - session.starts_at)
+        if "room_id" in values:
+            raise UserError("coordination.room_fixed")
         changed = {k: v for k, v in values.items() if getattr(session, k) != v}
         check_deadline(
             changed.get("registration_deadline", session.registration_deadline),
@@ -126,7 +136,7 @@ async def cancel_session(ctx: Context, number: int, reason: str) -> None:
 )
 async def participants(ctx: Context, number: int) -> None:
     async with ctx.db.transaction() as s:
-        session = await sessions.find_session(s, number)
+        session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         rows = await registrations.active_registrations(s, number)
     seats = registrations.seats(rows)

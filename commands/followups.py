@@ -30,7 +30,7 @@ MAX_MATERIAL_TITLE = 200
 )
 async def protocol(ctx: Context, number: int, url: str) -> None:
     async with ctx.db.transaction() as s:
-        session = await sessions.find_session(s, number)
+        session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         if session.status == SessionStatus.CANCELLED:
             raise UserError("errors.session_cancelled", **about(session))
@@ -63,7 +63,7 @@ async def protocol(ctx: Context, number: int, url: str) -> None:
 )
 async def material(ctx: Context, number: int, url: str, title: str) -> None:
     async with ctx.db.transaction() as s:
-        session = await sessions.find_session(s, number)
+        session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         await save(s, Material(session_id=number, url=url, title=title or None, added_by=ctx.sender, added_at=ctx.now))
         await planned.plan_once(
@@ -99,7 +99,7 @@ async def followup(ctx: Context, number: int, text: str) -> None:
                 "followups.bad_when", when=when_text.strip(), problem=ctx.t(exc.key, **exc.params)
             ) from None
     async with ctx.db.transaction() as s:
-        session = await sessions.find_session(s, number)
+        session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         await planned.plan_once(
             s, Kind.FOLLOWUP, session, f"{Kind.FOLLOWUP}:{ctx.event_id}", due, ctx.now, {"text": message}
@@ -114,7 +114,7 @@ async def followup(ctx: Context, number: int, text: str) -> None:
 @router.command("archiv", aliases=("archive",), help="help.archive")
 async def archive(ctx: Context) -> None:
     async with ctx.db.transaction() as s:
-        past = await sessions.past_sessions(s, ctx.now)
+        past = await sessions.past_sessions(s, ctx.now, scope=ctx.scope())
         materials = await sessions.materials(s, [x.id for x in past if x.id is not None])
     if not past:
         await ctx.reply("followups.archive_none")

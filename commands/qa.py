@@ -39,8 +39,8 @@ def asker(ctx: Context, question: Question) -> str:
 async def running_session(ctx: Context, s: AsyncSession, number: int | None) -> Session:
     """The session named, or the one under way (preferably announced in this room)."""
     if number is not None:
-        return await sessions.find_session(s, number)
-    running = await sessions.running_sessions(s, ctx.now, RUNNING_MARGIN)
+        return await ctx.find_session(s, number)
+    running = await sessions.running_sessions(s, ctx.now, RUNNING_MARGIN, ctx.scope())
     here = [x for x in running if x.room_id == ctx.room_id] or running
     if len(here) != 1:
         raise UserError("qa.which_session")
@@ -52,7 +52,7 @@ async def current_round(ctx: Context, s: AsyncSession, number: int | None, only_
     (open) round in this room."""
     found = None
     if number is not None:  # the role first: nobody learns about other rooms' rounds
-        ctx.require(Role.MODERATOR, await sessions.find_session(s, number))
+        ctx.require(Role.MODERATOR, await ctx.find_session(s, number))
         found = await qa.latest_round(s, session_id=number, only_open=only_open)
     elif ctx.thread_root:
         found = await qa.round_by_root(s, ctx.thread_root)
@@ -139,7 +139,7 @@ async def round_questions(
 ) -> tuple[QaRound, Session, list[qa_digest.Entry]]:
     """The round a moderator means, its session (the moderator's role checked there), its questions."""
     round_ = await current_round(ctx, s, number, only_open)
-    session = await sessions.find_session(s, round_.session_id)
+    session = await ctx.find_session(s, round_.session_id)
     ctx.require(Role.MODERATOR, session)
     return round_, session, [entry(ctx, q) for q in await qa.questions(s, round_.session_id)]
 
@@ -189,7 +189,7 @@ async def ask(ctx: Context, anonymous: bool, number: int, text: str) -> None:
     if anonymous and ctx.rooms.member_count(ctx.room_id) > 2:
         raise UserError("qa.anonymous_only_direct")
     async with ctx.db.transaction() as s:
-        session = await sessions.find_session(s, number)
+        session = await ctx.find_session(s, number)
         if session.status == SessionStatus.CANCELLED:
             raise UserError("errors.session_cancelled", **about(session))
         if session.ends_at <= ctx.now:
@@ -226,7 +226,7 @@ async def moderate(ctx: Context, number: int, status: QuestionStatus) -> tuple[S
     """Set a question's status (answered or hidden) by its number in the current round's session."""
     async with ctx.db.transaction() as s:
         round_ = await current_round(ctx, s, None, only_open=False)
-        session = await sessions.find_session(s, round_.session_id)
+        session = await ctx.find_session(s, round_.session_id)
         ctx.require(Role.MODERATOR, session)
         question = await qa.question_by_number(s, round_.session_id, number)
         if question is None:

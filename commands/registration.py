@@ -27,8 +27,8 @@ REGISTER_REACTIONS = frozenset({"✅", "✅\ufe0f", "✔️", "✔", "☑️", "
 async def choose_session(ctx: Context, s: AsyncSession, number: int | None) -> Session:
     """The session named by #N, or the one open session; asks which when there are several."""
     if number is not None:
-        return await sessions.find_session(s, number)
-    candidates = await sessions.open_sessions(s, ctx.now)
+        return await ctx.find_session(s, number)
+    candidates = await sessions.open_sessions(s, ctx.now, ctx.scope())
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
@@ -129,7 +129,7 @@ async def unregister(ctx: Context, number: int | None) -> None:
                 raise UserError("registration.which_to_cancel", choices=choices)
             number = mine[0].session.id
             assert number is not None
-        session = await sessions.find_session(s, number)
+        session = await ctx.find_session(s, number)
         await sessions.lock_session(s, session.number)
         check_open(session, ctx.now)
         row = await registrations.registration(s, session.number, ctx.sender)

@@ -18,7 +18,7 @@ router = Router("sessions")
 @router.command("termine", aliases=("sessions",), help="help.sessions")
 async def list_sessions(ctx: Context) -> None:
     async with ctx.db.transaction() as s:
-        summaries = await sessions.upcoming_sessions(s, ctx.now)
+        summaries = await sessions.upcoming_sessions(s, ctx.now, scope=ctx.scope())
     if not summaries:
         await ctx.reply("sessions.none")
         return
@@ -33,7 +33,7 @@ async def list_sessions(ctx: Context) -> None:
 async def show_session(ctx: Context, number: int) -> None:
     async with ctx.db.transaction() as s:
         summary = await sessions.session_summary(s, number)
-    if summary is None:
+    if summary is None or not ctx.official.is_official(summary.session.room_id):
         raise UserError("errors.unknown_session", ref=ref(number))
     await ctx.reply(session_details(ctx, summary))
 
@@ -41,6 +41,6 @@ async def show_session(ctx: Context, number: int) -> None:
 @router.command("kalender", aliases=("calendar", "ics"), help="help.calendar", args=[SessionRef()])
 async def calendar(ctx: Context, number: int) -> None:
     async with ctx.db.transaction() as s:
-        session = await sessions.find_session(s, number)
+        session = await ctx.find_session(s, number)
     data = session_calendar(session, ctx.timezone, ctx.now, ctx.config.matrix.server_name)
     ctx.send_file(data, calendar_filename(session), "text/calendar")

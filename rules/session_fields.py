@@ -12,6 +12,7 @@ give the same values; `!termin ändern #N Feld: Wert` uses the same fields.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -46,8 +47,11 @@ FIELDS = {
     "anmeldeschluss": "registration_deadline",
     "deadline": "registration_deadline",
     "region": "region",
+    "raum": "room_id",
+    "room": "room_id",
 }
-FIELD_LIST = "Titel, Wann, Input, Referent, Beschreibung, Plätze, Link, Anmeldeschluss, Region"
+FIELD_LIST = "Titel, Wann, Input, Referent, Beschreibung, Plätze, Link, Anmeldeschluss, Region, Raum"
+ROOM_ID = re.compile(r"^![^:\s]+:[A-Za-z0-9.\-]+(:\d+)?$")
 REGIONS = {"bielefeld": "Bielefeld", "paderborn": "Paderborn"}
 BOTH_REGIONS = ("beide", "both", "bielefeld und paderborn", "bielefeld, paderborn", "paderborn und bielefeld")
 UNLIMITED = ("unbegrenzt", "unlimited", "-", "keine")
@@ -93,7 +97,8 @@ def parse_link(value: str) -> str:
     return value
 
 
-def _region(value: str) -> str:
+def parse_region(value: str) -> str:
+    """'bielefeld' → 'Bielefeld'; 'beide' → 'Bielefeld, Paderborn'; UserError for anything else."""
     lowered = " ".join(value.lower().split())
     if lowered in BOTH_REGIONS:
         return "Bielefeld, Paderborn"
@@ -129,7 +134,11 @@ def parse_values(entries: list[tuple[str, str]], now: datetime, tz: ZoneInfo, du
         elif field == "registration_deadline":
             values[field] = parse_when(value, now, tz).start if value else None
         elif field == "region":
-            values[field] = _region(value) if value else None
+            values[field] = parse_region(value) if value else None
+        elif field == "room_id":
+            if not ROOM_ID.match(value):
+                raise UserError("fields.bad_room", value=value)
+            values[field] = value
         else:
             values[field] = _text(field, value) if value else None
     return values

@@ -287,3 +287,14 @@ class DirectRoom(SQLModel, table=True):
     user_id: str = Field(primary_key=True)
     room_id: str
     created_at: datetime = Field(sa_column=_utc_column())
+
+
+class OfficialRoom(SQLModel, table=True):
+    """A room a coordinator from the config enabled (`!raum freischalten`): the bot serves it
+    officially, so power levels there count as roles. Rooms named in the config are not stored."""
+
+    __tablename__ = "official_rooms"
+
+    room_id: str = Field(primary_key=True)
+    region: str
+    enabled_at: datetime = Field(sa_column=_utc_column())

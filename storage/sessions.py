@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from rules.errors import UserError
 from rules.sessions import SessionSummary, ref
@@ -40,12 +43,32 @@ def _counts() -> tuple[ColumnElement[int], ColumnElement[int]]:
     return registered, waitlisted
 
 
-async def upcoming_sessions(s: AsyncSession, now: datetime, limit: int = 50) -> list[SessionSummary[Session]]:
+@dataclass(frozen=True)
+class Scope:
+    """Which sessions a listing shows: those announced in `rooms`, and of `region` (None: all)."""
+
+    rooms: list[str]
+    region: str | None = None
+
+
+def _visible(query: SelectOfScalar[Any], scope: Scope | None) -> SelectOfScalar[Any]:
+    """Only sessions of the scope's rooms, of its region or for both regions (or with none)."""
+    if scope is None:
+        return query
+    query = query.where(col(Session.room_id).in_(scope.rooms))
+    if scope.region is not None:
+        query = query.where(or_(col(Session.region).is_(None), col(Session.region).contains(scope.region)))
+    return query
+
+
+async def upcoming_sessions(
+    s: AsyncSession, now: datetime, limit: int = 50, scope: Scope | None = None
+) -> list[SessionSummary[Session]]:
     """Scheduled sessions that have not ended, soonest first, with their counts."""
     registered, waitlisted = _counts()
     # Pick the sessions first (by the start-time index), then count only their registrations.
     first = (
-        select(Session.id)
+        _visible(select(Session.id), scope)
         .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) > now)
         .order_by(col(Session.starts_at), col(Session.id))
         .limit(limit)
@@ -72,20 +95,22 @@ async def session_summary(s: AsyncSession, session_id: int) -> SessionSummary[Se
     return SessionSummary(row[0], row[1], row[2]) if row else None
 
 
-async def open_sessions(s: AsyncSession, now: datetime) -> list[Session]:
+async def open_sessions(s: AsyncSession, now: datetime, scope: Scope | None = None) -> list[Session]:
     """Scheduled sessions that have not started: the ones people can still register for."""
     query = (
-        select(Session)
+        _visible(select(Session), scope)
         .where(Session.status == SessionStatus.SCHEDULED, col(Session.starts_at) > now)
         .order_by(col(Session.starts_at), col(Session.id))
     )
     return list((await s.exec(query)).all())
 
 
-async def running_sessions(s: AsyncSession, now: datetime, margin: timedelta) -> list[Session]:
+async def running_sessions(
+    s: AsyncSession, now: datetime, margin: timedelta, scope: Scope | None = None
+) -> list[Session]:
     """Scheduled sessions under way (within `margin` before the start and after the end)."""
     query = (
-        select(Session)
+        _visible(select(Session), scope)
         .where(
             Session.status == SessionStatus.SCHEDULED,
             col(Session.starts_at) <= now + margin,
@@ -96,10 +121,10 @@ async def running_sessions(s: AsyncSession, now: datetime, margin: timedelta) ->
     return list((await s.exec(query)).all())
 
 
-async def past_sessions(s: AsyncSession, now: datetime, limit: int = 20) -> list[Session]:
+async def past_sessions(s: AsyncSession, now: datetime, limit: int = 20, scope: Scope | None = None) -> list[Session]:
     """Sessions that have ended (not cancelled), latest first."""
     query = (
-        select(Session)
+        _visible(select(Session), scope)
         .where(Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) <= now)
         .order_by(col(Session.starts_at).desc())
         .limit(limit)

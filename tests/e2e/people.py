@@ -188,13 +188,17 @@ class Person:
         return bytes(response.body)
 
 
-async def shared_room(coordinator: Person, bot_id: str, *staff: Person) -> str:
+async def shared_room(coordinator: Person, bot_id: str, *staff: Person, official: bool = True) -> str:
+    """A room the coordinator makes with the bot and `staff` in it; `official`: the coordinator (a
+    coordinator from the bot's config) enables it as an official room of both regions."""
     room_id = await coordinator.create_room(invite=[bot_id, *(p.user_id for p in staff)])
     for person in staff:
         await person.join(room_id)
     await coordinator.wait_for(
         lambda e: e["sender"] == bot_id and e["room_id"] == room_id and e.get("type") == "m.room.message"
     )
+    if official:
+        assert "offizieller Raum" in body(await coordinator.ask(room_id, "!raum freischalten beide"))
     return room_id
 
 

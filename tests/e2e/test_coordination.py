@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 import pytest
 from icalendar import Calendar
@@ -111,10 +112,13 @@ async def test_participant_list_goes_privately_and_calendar_files_follow_changes
     assert str(event2["uid"]) == str(event["uid"])
 
 
-async def test_room_power_levels_make_coordinators(people, bot_config, run_bot):
+async def test_room_power_levels_make_coordinators_in_official_rooms(people, bot_config, run_bot):
     anna, bernd = await people("anna"), await people("bernd")
-    bot = await run_bot(await bot_config())  # nobody listed: roles come from the room alone
-    room = await shared_room(anna, bot.user_id, bernd)  # anna created the room: power level 100
+    unlisted = await bot_config()  # nobody listed: roles come from the room alone
+    room = await anna.create_room(invite=[unlisted.matrix.user_id, bernd.user_id])  # anna: power level 100
+    await bernd.join(room)
+    bot = await run_bot(replace(unlisted, official_rooms={room: "Bielefeld"}))  # an official room by config
+    await anna.wait_for(lambda e: e["sender"] == bot.user_id and e["room_id"] == room)
     assert "Termin #1 angelegt" in body(await anna.ask(room, "!termin neu Vergaberecht | morgen 10 Uhr"))
     assert "!termin absagen" in body(await anna.ask(room, "!hilfe"))
     assert "!termin absagen" not in body(await bernd.ask(room, "!hilfe"))
@@ -151,3 +155,25 @@ async def test_a_room_someone_else_made_is_never_taken_for_a_direct_chat(people,
     assert direct != trap
     assert anna.client.rooms[direct].creator == bot.user_id
     assert not [e for e in anna.events if e["room_id"] == trap and e["content"].get("msgtype") == "m.file"]
+
+
+async def test_a_staff_members_own_room_direct_chat_or_v12_room_gives_no_role(people, bot_config, run_bot):
+    """Power in a room of one's own is no role: the phishing session of the trust issue is refused
+    there and never listed in the academy room."""
+    anna, bernd, clara = await people("anna"), await people("bernd"), await people("clara")
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
+    academy = await shared_room(anna, bot.user_id, bernd, clara)
+    assert "angelegt" in body(await anna.ask(academy, "!termin neu Vergaberecht | 10.12.2099 14 Uhr"))
+    await clara.ask(academy, "!anmelden #1 Stadt Verl")
+    own = await bernd.create_room(invite=[bot.user_id])  # bernd holds power level 100 here
+    element_dm = await bernd.client.room_create(  # as Element opens a direct chat: both hold 100
+        invite=[bot.user_id], is_direct=True, preset=RoomPreset.trusted_private_chat
+    )
+    v12 = await bernd.client.room_create(invite=[bot.user_id], room_version="12")  # the creator outranks all
+    phishing = "!termin neu Gefälschte Schulung | 11.12.2099 10:00 | Link: https://evil.example/login"
+    for room in (own, str(element_dm.room_id), str(v12.room_id)):
+        await bernd.wait_for(lambda e, room=room: e["sender"] == bot.user_id and e["room_id"] == room)
+        assert "vorbehalten" in body(await bernd.ask(room, phishing))
+        assert "vorbehalten" in body(await bernd.ask(room, "!teilnehmer #1"))
+    listing = body(await clara.ask(academy, "!termine"))
+    assert "Vergaberecht" in listing and "Gefälschte" not in listing

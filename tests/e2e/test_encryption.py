@@ -25,6 +25,7 @@ async def test_encrypted_rooms_and_direct_chats(people, bot_config, run_bot, syn
     await bernd.join(room)
     welcome = (await anna.wait_for(from_bot(bot.user_id, room)))[0]
     assert welcome["encrypted"] and "regiobot" in body(welcome)
+    assert "offizieller Raum" in body(await anna.ask(room, "!raum freischalten beide"))
 
     created = await anna.ask(room, "!termin neu Vergaberecht | 10.12.2099 14 Uhr | Plätze: 5")
     assert created["encrypted"] and "angelegt" in body(created)

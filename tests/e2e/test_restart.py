@@ -21,6 +21,7 @@ async def test_history_is_not_answered_and_downtime_commands_are_answered_once(p
 
     bot = await run_bot(config)
     await anna.wait_for(lambda e: e["sender"] == bot.user_id and e["room_id"] == room)
+    await anna.ask(room, "!raum freischalten beide")
     await anna.ask(room, "!termin neu Vergaberecht kompakt | morgen 14 Uhr | Plätze: 3")
 
     await bot.stop()

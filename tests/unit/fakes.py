@@ -12,6 +12,7 @@ from bot.config import Config, parse_config
 from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, Observer
 from bot.roles import Roles
+from bot.rooms import OfficialRooms
 from bot.routing import CommandSet, Router
 from storage.db import Database
 
@@ -19,7 +20,9 @@ NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 COORDINATOR = "@anna:localhost"
 
 
-async def configured(tmp_path: Path, coordinator: str, storage_url: str | None = None) -> tuple[Config, Database]:
+async def configured(
+    tmp_path: Path, coordinator: str, storage_url: str | None = None, rooms: dict[str, str] | None = None
+) -> tuple[Config, Database]:
     """A config for a bot that never connects, and its migrated database (SQLite in `tmp_path`
     unless `storage_url` names another)."""
     storage = {"url": storage_url} if storage_url else {}
@@ -33,6 +36,7 @@ async def configured(tmp_path: Path, coordinator: str, storage_url: str | None =
             },
             "storage": storage,
             "roles": {"coordinators": [coordinator]},
+            "rooms": {"!room:localhost": "beide"} if rooms is None else rooms,
         },
         {},
         tmp_path,
@@ -142,7 +146,7 @@ def dispatcher_for(
         sender,
         RecordingPlans(),
         CommandSet(routers),
-        Roles(config.roles, rooms or FakeRooms()),
+        Roles(config.roles, rooms or FakeRooms(), OfficialRooms(config.official_rooms)),
         observe,
         delivered,
     )

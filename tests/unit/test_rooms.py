@@ -1,0 +1,77 @@
+"""Official rooms: only there do power levels count and sessions get created; listings show only
+their sessions, in a region's room only that region's and those for both."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.dispatch import Incoming
+from storage import sessions
+from tests.unit.fakes import NOW, FakeRooms, configured, dispatcher_for
+
+BIELEFELD, PADERBORN, OWN, DIRECT = "!bi:localhost", "!pb:localhost", "!own:localhost", "!dm:localhost"
+COORDINATOR, ROOM_ADMIN, STAFF = "@coord:localhost", "@admin:localhost", "@staff:localhost"
+START = (NOW + timedelta(days=5)).astimezone().strftime("%d.%m.%Y %H:%M")
+
+
+@pytest.fixture
+async def bot(tmp_path):
+    config, db = await configured(tmp_path, COORDINATOR, rooms={BIELEFELD: "Bielefeld", PADERBORN: "Paderborn"})
+    rooms = FakeRooms()
+    rooms.levels.update({(OWN, STAFF): 100, (DIRECT, STAFF): 100, (OWN, ROOM_ADMIN): 100})
+    dispatcher = dispatcher_for(config, db, rooms=rooms)
+    count = iter(range(1000))
+
+    async def say(room: str, sender: str, body: str) -> str:
+        number = next(count)
+        await dispatcher.handle(
+            Incoming(room, sender, f"$e{number}", body, sent_at=NOW + timedelta(seconds=number)), NOW
+        )
+        return dispatcher.outbox.bodies()[-1]
+
+    yield dispatcher, say
+    await db.close()
+
+
+async def test_a_staff_members_own_room_grants_no_role_and_creates_no_session(bot):
+    _dispatcher, say = bot
+    for room in (OWN, DIRECT):
+        answer = await say(room, STAFF, f"!termin neu Gefälschte Schulung | {START} | Link: https://evil.example/login")
+        assert "vorbehalten" in answer
+    async with dispatcher.db.transaction() as s:
+        assert await sessions.get_session(s, 1) is None
+
+
+async def test_sessions_are_created_only_in_official_rooms_or_named_by_a_config_coordinator(bot):
+    _dispatcher, say = bot
+    assert "keine Termine" in await say(OWN, COORDINATOR, f"!termin neu Wärme | {START}")
+    assert "angelegt" in await say(DIRECT, COORDINATOR, f"!termin neu Wärme | {START} | Raum: {BIELEFELD}")
+    assert "keine Termine" in await say(DIRECT, COORDINATOR, f"!termin neu Wärme | {START} | Raum: {OWN}")
+    async with dispatcher.db.transaction() as s:
+        created = await sessions.get_session(s, 1)
+    assert created is not None and created.room_id == BIELEFELD and created.region == "Bielefeld"
+
+
+async def test_listings_show_official_sessions_of_the_rooms_region_and_both(bot):
+    _dispatcher, say = bot
+    await say(BIELEFELD, COORDINATOR, f"!termin neu Nur Bielefeld | {START}")
+    await say(PADERBORN, COORDINATOR, f"!termin neu Nur Paderborn | {START}")
+    await say(PADERBORN, COORDINATOR, f"!termin neu Für beide | {START} | Region: beide")
+    in_bielefeld = await say(BIELEFELD, STAFF, "!termine")
+    assert "Nur Bielefeld" in in_bielefeld and "Für beide" in in_bielefeld and "Nur Paderborn" not in in_bielefeld
+    everywhere = await say(DIRECT, STAFF, "!termine")
+    assert all(title in everywhere for title in ("Nur Bielefeld", "Nur Paderborn", "Für beide"))
+
+
+async def test_enabling_a_room_makes_its_power_levels_count_and_only_config_coordinators_may(bot):
+    _dispatcher, say = bot
+    assert "vorbehalten" in await say(OWN, ROOM_ADMIN, "!raum freischalten Paderborn")
+    assert "vorbehalten" in await say(OWN, ROOM_ADMIN, f"!termin neu Test | {START}")
+    assert "offizieller Raum" in await say(OWN, COORDINATOR, "!raum freischalten Paderborn")
+    assert "angelegt" in await say(OWN, ROOM_ADMIN, f"!termin neu Test | {START}")
+    assert "Konfiguration" in await say(BIELEFELD, COORDINATOR, "!raum sperren")
+    assert "kein offizieller Raum mehr" in await say(OWN, COORDINATOR, "!raum sperren")
+    assert "vorbehalten" in await say(OWN, ROOM_ADMIN, f"!termin neu Test 2 | {START}")
+    assert "Einen Termin #1 gibt es nicht" in await say(DIRECT, STAFF, "!anmelden #1")
