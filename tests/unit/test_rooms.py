@@ -36,7 +36,7 @@ async def bot(tmp_path):
 
 
 async def test_a_staff_members_own_room_grants_no_role_and_creates_no_session(bot):
-    _dispatcher, say = bot
+    dispatcher, say = bot
     for room in (OWN, DIRECT):
         answer = await say(room, STAFF, f"!termin neu Gefälschte Schulung | {START} | Link: https://evil.example/login")
         assert "vorbehalten" in answer
@@ -45,7 +45,7 @@ async def test_a_staff_members_own_room_grants_no_role_and_creates_no_session(bo
 
 
 async def test_sessions_are_created_only_in_official_rooms_or_named_by_a_config_coordinator(bot):
-    _dispatcher, say = bot
+    dispatcher, say = bot
     assert "keine Termine" in await say(OWN, COORDINATOR, f"!termin neu Wärme | {START}")
     assert "angelegt" in await say(DIRECT, COORDINATOR, f"!termin neu Wärme | {START} | Raum: {BIELEFELD}")
     assert "keine Termine" in await say(DIRECT, COORDINATOR, f"!termin neu Wärme | {START} | Raum: {OWN}")
