@@ -51,6 +51,10 @@ language = "de"
 
 [roles]
 coordinators = ["{coordinator}"]
+
+# The demo room is an official room of both regions: roles and sessions count there.
+[rooms]
+"{room_id}" = "beide"
 """
 
 
@@ -152,6 +156,7 @@ async def run_demo(directory: Path, port: int) -> int:
                 db=directory / "regiobot.db",
                 coordinator=coordinator,
                 store_key=secrets.token_hex(32),
+                room_id=room_id,
             )
         )
         bot = Bot(load_config(config_path, os.environ))
