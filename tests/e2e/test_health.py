@@ -41,13 +41,14 @@ async def test_healthz_and_metrics_of_a_running_bot(people, bot_config, run_bot)
     }
     commands = {labels: value for (name, labels), value in seen.items() if name == "regiobot_commands_total"}
     assert commands == {
+        (("command", "raum freischalten"), ("outcome", "ok")): 1,
         (("command", "termin neu"), ("outcome", "ok")): 1,
         (("command", "anmelden"), ("outcome", "ok")): 1,
         (("command", "anmelden"), ("outcome", "refused")): 1,
         (("command", "termin neu"), ("outcome", "refused")): 1,
         (("command", "(unknown)"), ("outcome", "refused")): 1,
     }
-    assert seen[("regiobot_answer_seconds_count", ())] == 5
+    assert seen[("regiobot_answer_seconds_count", ())] == 6
     assert seen[("regiobot_sync_errors_total", ())] == 0
     assert seen[("regiobot_last_sync_timestamp_seconds", ())] > 0
     async with bot.bot.db.transaction() as s:
