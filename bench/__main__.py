@@ -101,6 +101,7 @@ async def run(args: argparse.Namespace) -> None:
         clients = await join_all(hs, people, [bot_room, echo_room])
 
         settings = botproc.bot_settings(hs, bot_account.user_id, bot_account.password, work / "bot")
+        settings["rooms"] = {bot_room: "beide"}  # the bench room is an official room
         config = parse_config(settings, {}, base_dir=work / "bot")
         botproc.write_toml(settings, work / "bot.toml")
         db = Database(config.storage_url)

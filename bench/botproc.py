@@ -39,7 +39,7 @@ def write_toml(settings: dict[str, Any], path: Path) -> None:
     lines = []
     for section, values in settings.items():
         lines.append(f"[{section}]")
-        lines += [f"{key} = {json.dumps(value)}" for key, value in values.items()]
+        lines += [f"{json.dumps(key)} = {json.dumps(value)}" for key, value in values.items()]
     path.write_text("\n".join(lines) + "\n")
 
 

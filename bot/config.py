@@ -17,7 +17,7 @@ from rules.i18n import LANGUAGES
 from rules.session_fields import parse_region
 
 _USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
-_ROOM_ID = re.compile(r"^![^:\s]+:[A-Za-z0-9.\-]+(:\d+)?$")
+_ROOM_ID = re.compile(r"^![^\s]{1,254}$")  # opaque; before room version 12 it ends in :server
 _DURATION = re.compile(r"^(\d+)\s*(d|h|m|s)$")
 _DURATION_UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 STORAGE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")

@@ -51,7 +51,7 @@ FIELDS = {
     "room": "room_id",
 }
 FIELD_LIST = "Titel, Wann, Input, Referent, Beschreibung, Plätze, Link, Anmeldeschluss, Region, Raum"
-ROOM_ID = re.compile(r"^![^:\s]+:[A-Za-z0-9.\-]+(:\d+)?$")
+ROOM_ID = re.compile(r"^![^\s|]{1,254}$")  # opaque; before room version 12 it ends in :server
 REGIONS = {"bielefeld": "Bielefeld", "paderborn": "Paderborn"}
 BOTH_REGIONS = ("beide", "both", "bielefeld und paderborn", "bielefeld, paderborn", "paderborn und bielefeld")
 UNLIMITED = ("unbegrenzt", "unlimited", "-", "keine")
