@@ -87,7 +87,7 @@ async def wait_for_reminders(db_file: Path, session_id: int, count: int, timeout
     deadline = time.monotonic() + timeout
     while True:
         rows = sent_reminders(db_file, session_id)
-        sent = [event_id for status, _, event_id in rows if status == "sent"]
+        sent = [event_id for status, _, event_id in rows if status == "sent" and event_id]  # delivered
         if len(sent) >= count or time.monotonic() > deadline:
             return sent
         await asyncio.sleep(0.5)

@@ -44,6 +44,7 @@ from rules.content import message_content
 from rules.i18n import bilingual, t
 from storage import outbox, state
 from storage.db import Database
+from storage.models import OutboxMessage
 from storage.outbox import Outgoing
 
 log = logging.getLogger(__name__)
@@ -370,8 +371,10 @@ class Bot:
             seen.add(event.event_id)
             await self.dispatcher.handle(event, self.clock())  # recorded as handled with its effects
 
-    async def _delivered(self) -> None:
-        """A handler's messages are in the outbox: deliver them soon."""
+    async def _delivered(self, heads: list[OutboxMessage]) -> None:
+        """A handler's messages are in the outbox: send those that head their lanes at once, and
+        look for the rest."""
+        self.deliverer.send_now(heads)
         self.deliverer.wake()
 
     async def _request_keys(self, events: list[MegolmEvent]) -> None:

@@ -83,8 +83,10 @@ class Deliverer:
         self._idle.set()
         self._wake = asyncio.Event()
         self._sends = asyncio.Semaphore(PARALLEL_SENDS)
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[Any] | None = None
         self._stopping = False
+        self._started = False  # until the first round is done, what was left over goes first
+        self._lanes: set[asyncio.Task[Any]] = set()  # lanes started by send_now
 
     def wake(self) -> None:
         """Something was written to the outbox: deliver it soon."""
@@ -96,16 +98,17 @@ class Deliverer:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in [*self._lanes, *([self._task] if self._task else [])]:
+            task.cancel()
+        await asyncio.gather(*self._lanes, *([self._task] if self._task else []), return_exceptions=True)
+        self._task = None
 
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
             try:
                 wait = await self.drain()
+                self._started = True
             except Exception:
                 log.exception("outbox: delivery round failed")
                 wait = IDLE_CHECK
@@ -130,46 +133,64 @@ class Deliverer:
             moved = await asyncio.gather(*(self._lane(head.lane) for head in due))
             stuck |= {head.lane for head, progress in zip(due, moved, strict=True) if not progress}
 
-    async def _lane(self, lane: str) -> bool:
+    def send_now(self, heads: list[OutboxMessage]) -> None:
+        """Messages just written that head their lanes: send them at once, without looking for
+        them first (the fast path of an answer); a lane already at work picks them up itself."""
+        for row in heads:
+            if row.lane in self._busy or not self._started:
+                self.wake()
+            else:
+                self._busy.add(row.lane)  # taken now, so a second head of the lane waits its turn
+                task = _background(self._lane(row.lane, first=row, taken=True))
+                self._lanes.add(task)
+                task.add_done_callback(self._lanes.discard)
+
+    async def _lane(self, lane: str, first: OutboxMessage | None = None, taken: bool = False) -> bool:
         """Send a lane's messages in order until it is empty or its next one must wait; True when
         at least one attempt was made."""
-        if lane in self._busy:
+        if lane in self._busy and not taken:
             return True
         self._busy.add(lane)
         self._idle.clear()
         tried = False
         try:
-            while True:
+            row = first
+            if row is None:
                 async with self.db.transaction() as s:
                     row = await outbox.head_of(s, lane)
-                now = self.clock()
-                if row is None or (row.next_attempt_at is not None and row.next_attempt_at > now):
+            while row is not None:
+                if row.next_attempt_at is not None and row.next_attempt_at > self.clock():
                     return tried
-                outcome = await self._deliver(row)
+                outcome, row = await self._deliver(row)
                 tried = tried or outcome is not None
                 if not outcome:
                     return tried
+            return tried
         finally:
             self._busy.discard(lane)
             if not self._busy:
                 self._idle.set()
 
-    async def _deliver(self, row: OutboxMessage) -> bool | None:
-        """One attempt; True when the lane may go on (sent, or given up), False when it must wait
-        for a retry, None when the message waits for another one."""
+    async def _deliver(self, row: OutboxMessage) -> tuple[bool | None, OutboxMessage | None]:
+        """One attempt, and the lane's next message: True when the lane may go on (sent, or given
+        up), False when it must wait for a retry, None when the message waits for another one."""
         try:
             async with self._sends:
                 room_id, event_id = await self._send(row)
         except _Waiting:
-            return None
+            return None, None
         except Exception as exc:
-            return await self._failed_attempt(row, exc)
+            if not await self._failed_attempt(row, exc):
+                return False, None
+            async with self.db.transaction() as s:
+                return True, await outbox.head_of(s, row.lane)
         async with self.db.transaction() as s:
             fresh = await outbox.get(s, row.id or 0)
             if fresh is not None:
                 await outbox.mark_sent(s, fresh, event_id, room_id, self.clock())
+            following = await outbox.head_of(s, row.lane)
         self.observe("sent")
-        return True
+        return True, following
 
     async def _send(self, row: OutboxMessage) -> tuple[str, str]:
         content: dict[str, Any] = json.loads(row.content)
@@ -253,6 +274,6 @@ class _Waiting(Exception):
     """The message depends on one not sent yet."""
 
 
-def _background(coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+def _background(coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
     """A task that does not inherit the caller's open transaction (or anything else of its context)."""
     return asyncio.get_running_loop().create_task(coroutine, context=contextvars.Context())

@@ -25,11 +25,13 @@ from bot.routing import Command, CommandSet, Invocation, parse_invocation, strip
 from rules.errors import UserError
 from storage import outbox, state
 from storage.db import Database
+from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 Observer = Callable[[str, str, float], None]  # (label, outcome, seconds) of each event handled
-Delivered = Callable[[], Awaitable[None]]  # told after each commit that the outbox has news
+# Told after each commit that the outbox has news: the messages written that head their lanes.
+Delivered = Callable[[list[OutboxMessage]], Awaitable[None]]
 UNKNOWN_COMMAND = "(unknown)"  # how commands that do not exist are logged and counted
 THREAD_MESSAGE = "(thread message)"  # how messages taken by a thread listener are logged and counted
 UNDECRYPTABLE = "(undecryptable)"
@@ -69,7 +71,7 @@ class Outcome(StrEnum):
 Work = Callable[[Context], Awaitable[None]]
 
 
-async def _nothing() -> None:
+async def _nothing(_: list[OutboxMessage]) -> None:
     return None
 
 
@@ -129,7 +131,7 @@ class Dispatcher:
         for hook in ctx.after_commit:
             hook()
         ctx.plans.pass_on(self.plans)
-        await self.delivered()
+        await self.delivered(ctx.written)
         return True
 
     def _context(self, event: Incoming, now: datetime) -> Context:
@@ -201,7 +203,7 @@ class Dispatcher:
             await self._answer_safely(ctx, "errors.flood", {"limit": self.config.commands_per_minute})
         else:
             await self._commit(ctx)
-        await self.delivered()
+        await self.delivered(ctx.written)
         return False
 
     async def _run(self, ctx: Context, label: str, role: Role, started: float, work: Work) -> None:
@@ -228,7 +230,13 @@ class Dispatcher:
         transaction that is open, or in one of their own)."""
         async with self.db.transaction() as s:
             for message, expires_at in ctx.messages:
-                await outbox.enqueue(s, message, ctx.now, expires_at)
+                row = await outbox.enqueue(s, message, ctx.now, expires_at)
+                if (
+                    row is not None
+                    and all(w.lane != row.lane for w in ctx.written)
+                    and await outbox.heads_its_lane(s, row)
+                ):
+                    ctx.written.append(row)
             await state.mark_handled(s, ctx.event_id, ctx.room_id, ctx.now)
 
     def _finished(self, label: str, outcome: Outcome, started: float, detail: str = "") -> None:

@@ -70,6 +70,16 @@ async def lane_heads(s: AsyncSession, exclude: set[str], limit: int = 100) -> li
     return heads[:limit]
 
 
+async def heads_its_lane(s: AsyncSession, row: OutboxMessage) -> bool:
+    """Whether nothing written earlier waits in `row`'s lane (it may be sent at once)."""
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.lane == row.lane,
+        col(OutboxMessage.status) == OutboxStatus.PENDING,
+        col(OutboxMessage.id) < (row.id or 0),
+    )
+    return (await s.exec(query.limit(1))).first() is None
+
+
 async def head_of(s: AsyncSession, lane: str) -> OutboxMessage | None:
     query = (
         select(OutboxMessage)

@@ -14,7 +14,9 @@ from bot.dispatch import Dispatcher, Observer
 from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet, Router
+from storage import outbox
 from storage.db import Database
+from storage.models import OutboxMessage
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 COORDINATOR = "@anna:localhost"
@@ -117,6 +119,12 @@ class FakeRooms:
         return self.levels.get((room_id, user_id), 0)
 
 
+async def due_messages(db: Database) -> bool:
+    """Whether a message that is due now waits in the outbox."""
+    async with db.transaction() as s:
+        return any(h.next_attempt_at is None for h in await outbox.lane_heads(s, exclude=set()))
+
+
 class TestDispatcher(Dispatcher):
     """The bot's dispatcher whose outbox is delivered into `outbox` (a FakeOutbox) right after each
     event, so a test sees the answers at once; `plans` records what the scheduler would hear."""
@@ -137,8 +145,11 @@ def dispatcher_for(
     sender = outbox or FakeOutbox()
     deliverer = Deliverer(config, db, sender)
 
-    async def delivered() -> None:
-        await deliverer.drain()
+    async def delivered(_: list[OutboxMessage]) -> None:
+        # Until nothing due waits (commands handled side by side may each drain before the other's
+        # message is committed).
+        while await deliverer.drain() == 0.0 or await due_messages(db):
+            pass
 
     dispatcher = TestDispatcher(
         config,
