@@ -170,6 +170,8 @@ class Matrix:
             if room_id is not None and self._still_with(room_id, user_id):
                 self._direct[user_id] = room_id
                 return room_id
+            if room_id is not None and room_id in self.client.rooms:
+                await self.client.room_leave(room_id)  # someone else got in, or the person left
             encrypted = self.client.olm is not None
             response = await self.client.room_create(
                 invite=[user_id],
@@ -187,9 +189,9 @@ class Matrix:
             return room_id
 
     def _still_with(self, room_id: str, user_id: str) -> bool:
-        """Whether the bot is in the room and the person is joined or invited there."""
+        """Whether the bot is in the room with the person (joined or invited) and nobody else."""
         room = self.client.rooms.get(room_id)
-        return room is not None and (user_id in room.users or user_id in room.invited_users)
+        return room is not None and set(room.users) | set(room.invited_users) == {self.client.user_id, user_id}
 
     async def _know_new_room(self, room_id: str, invitee: str, encrypted: bool) -> None:
         """Make a room we just created known to nio with its invitee, before a sync may have told
