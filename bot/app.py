@@ -372,10 +372,9 @@ class Bot:
             await self.dispatcher.handle(event, self.clock())  # recorded as handled with its effects
 
     async def _delivered(self, heads: list[OutboxMessage]) -> None:
-        """A handler's messages are in the outbox: send those that head their lanes at once, and
-        look for the rest."""
+        """A handler's messages are in the outbox: send those that head their lanes at once (the
+        others wait behind a message that a lane worker or a retry timer already has in hand)."""
         self.deliverer.send_now(heads)
-        self.deliverer.wake()
 
     async def _request_keys(self, events: list[MegolmEvent]) -> None:
         """Ask the senders' devices for the keys of messages we could not decrypt."""

@@ -185,9 +185,7 @@ class Deliverer:
             async with self.db.transaction() as s:
                 return True, await outbox.head_of(s, row.lane)
         async with self.db.transaction() as s:
-            fresh = await outbox.get(s, row.id or 0)
-            if fresh is not None:
-                await outbox.mark_sent(s, fresh, event_id, room_id, self.clock())
+            await outbox.mark_sent(s, row, event_id, room_id, self.clock())
             following = await outbox.head_of(s, row.lane)
         self.observe("sent")
         return True, following

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.states import OutboxStatus, PlannedStatus
 from storage.models import OutboxMessage, PlannedMessage, QaRound, Question
-from storage.rows import save
+from storage.rows import insert_new, save
 
 
 def lane_of(room_id: str | None, user_id: str | None) -> str:
@@ -37,25 +37,25 @@ class Outgoing:
 
 
 async def enqueue(s: AsyncSession, message: Outgoing, now: datetime, expires_at: datetime) -> OutboxMessage | None:
-    """Write `message` unless one with its key exists (a repeated enqueue adds nothing)."""
-    if (await s.exec(select(OutboxMessage.id).where(OutboxMessage.key == message.key))).first() is not None:
-        return None
-    return await save(
-        s,
-        OutboxMessage(
-            key=message.key,
-            lane=lane_of(message.room_id, message.user_id),
-            room_id=message.room_id,
-            user_id=message.user_id,
-            event_type=message.event_type,
-            content=json.dumps(message.content, ensure_ascii=False),
-            attachment=message.attachment,
-            thread_of=message.thread_of,
-            records=message.records,
-            expires_at=expires_at,
-            created_at=now,
-        ),
-    )
+    """Write `message` unless one with its key exists (a repeated enqueue adds nothing); the row
+    written (not attached to the session), or None."""
+    values: dict[str, Any] = {
+        "key": message.key,
+        "lane": lane_of(message.room_id, message.user_id),
+        "room_id": message.room_id,
+        "user_id": message.user_id,
+        "event_type": message.event_type,
+        "content": json.dumps(message.content, ensure_ascii=False),
+        "attachment": message.attachment,
+        "thread_of": message.thread_of,
+        "records": message.records,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "expires_at": expires_at,
+        "created_at": now,
+    }
+    written = await insert_new(s, OutboxMessage, values, "key")
+    return None if written is None else OutboxMessage(id=written, **values)
 
 
 async def lane_heads(s: AsyncSession, exclude: set[str], limit: int = 100) -> list[OutboxMessage]:
@@ -100,11 +100,20 @@ async def sent_event_of(s: AsyncSession, key: str) -> tuple[str, str | None]:
 
 
 async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id: str, now: datetime) -> None:
-    """The homeserver accepted it: note where, and note the event where `records` says."""
-    row.status, row.sent_event_id, row.sent_at, row.room_id = OutboxStatus.SENT, event_id, now, room_id
-    row.next_attempt_at = None
-    row.attachment = None  # uploaded; no need to keep the bytes
-    await save(s, row)
+    """The homeserver accepted it: note where (dropping the uploaded bytes), and note the event
+    where `records` says."""
+    await s.exec(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == row.id)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_event_id=event_id,
+            sent_at=now,
+            room_id=room_id,
+            next_attempt_at=None,
+            attachment=None,
+        )
+    )
     if not row.records:
         return
     kind, _, ident = row.records.partition(":")

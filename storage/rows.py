@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +25,17 @@ def row_id(row: SQLModel) -> int:
     if not isinstance(value, int):
         raise ValueError(f"{type(row).__name__} has not been saved yet")
     return value
+
+
+async def insert_new(s: AsyncSession, model: type[SQLModel], values: dict[str, Any], unique: str) -> Any:
+    """Insert a row unless one with the same `unique` value exists; its primary key, or None when
+    it existed. One statement (no read first), on SQLite and PostgreSQL alike."""
+    table = model.__table__  # type: ignore[attr-defined]
+    dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[unique])
+    result = await s.exec(statement.returning(*table.primary_key.columns))
+    return result.scalar()
 
 
 async def delete(s: AsyncSession, row: SQLModel) -> None:

@@ -12,6 +12,7 @@ from storage.models import (
     BotState,
     HandledEvent,
 )
+from storage.rows import insert_new
 
 
 async def get_state(s: AsyncSession, key: str) -> str | None:
@@ -32,7 +33,8 @@ async def handled(s: AsyncSession, event_ids: list[str]) -> set[str]:
 
 
 async def mark_handled(s: AsyncSession, event_id: str, room_id: str, now: datetime) -> None:
-    await s.merge(HandledEvent(event_id=event_id, room_id=room_id, handled_at=now))
+    """Record the event as handled (once; recording it again changes nothing)."""
+    await insert_new(s, HandledEvent, {"event_id": event_id, "room_id": room_id, "handled_at": now}, "event_id")
 
 
 async def prune_handled(s: AsyncSession, before: datetime) -> None:
