@@ -16,9 +16,8 @@ import contextlib
 import contextvars
 import json
 import logging
-import random
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +27,7 @@ from bot.context import NOTICE_TTL, voice_of
 from bot.matrix import MatrixError
 from rules.content import message_content, relation, transaction_id
 from rules.sessions import ref
+from rules.timing import retry_delay
 from storage import outbox, sessions
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 
 PARALLEL_SENDS = 32
 IDLE_CHECK = 30.0  # seconds: look for due retries at least this often
-RETRY_CAP = timedelta(minutes=5)
 Observer = Callable[[str], None]  # the outcome of each delivery attempt: sent, retry, failed
 
 
@@ -50,12 +49,6 @@ class Sender(Protocol):
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]: ...
 
     async def direct_room(self, user_id: str) -> str: ...
-
-
-def retry_delay(attempts: int, rng: Callable[[float, float], float] = random.uniform) -> timedelta:
-    """Exponential backoff with jitter: about 2 s, 4 s, 8 s … up to five minutes."""
-    base = min(RETRY_CAP.total_seconds(), 2.0**attempts)
-    return timedelta(seconds=rng(0.5, 1.0) * base)
 
 
 def outbox_tx_id(row: OutboxMessage) -> str:

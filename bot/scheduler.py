@@ -132,7 +132,7 @@ class Scheduler:
         async with self.db.transaction() as s:
             rows = await planned.pending(s, session_id=session_id)
         for row in rows:
-            if row.id not in self._in_flight:  # being delivered right now: a refusal plans its own retry
+            if row.id not in self._in_flight:  # being handed over right now
                 self._add_job(row)
 
     def _add_job(self, row: PlannedMessage) -> None:

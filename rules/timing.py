@@ -4,6 +4,8 @@ the bot was away at the due time. Pure functions: `now` and the time zone come i
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -166,9 +168,15 @@ def decide(
     return Decision(Verdict.SEND, late=lateness > LATE_AFTER)
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """Wait before the next attempt after a refused send: 30 s, 1 min, 2 min … at most 30 min."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+# The longest wait between two attempts to deliver a message.
+RETRY_CAP = timedelta(minutes=5)
+
+
+def retry_delay(attempts: int, rng: Callable[[float, float], float] = random.uniform) -> timedelta:
+    """Wait before the next attempt to deliver a message: exponential backoff with jitter, about
+    2 s, 4 s, 8 s … up to five minutes (`rng` draws the jitter factor)."""
+    base = min(RETRY_CAP.total_seconds(), 2.0**attempts)
+    return timedelta(seconds=rng(0.5, 1.0) * base)
 
 
 def starts_in(start: datetime, now: datetime, tz: ZoneInfo) -> tuple[str, dict[str, int | str]]:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.deliverer import Deliverer, retry_delay
+from bot.deliverer import Deliverer
 from bot.matrix import MatrixError
 from rules.content import relation
+from rules.timing import retry_delay
 from storage import outbox
 from storage.models import OutboxStatus
 from storage.outbox import Outgoing

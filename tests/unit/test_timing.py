@@ -17,7 +17,6 @@ from rules.timing import (
     decide,
     due_before,
     reconcile,
-    retry_delay,
     slot_of,
     starts_in,
     wanted_slots,
@@ -143,10 +142,6 @@ def test_reconcile_changes_nothing_when_nothing_moved_and_skips_everything_pendi
 def test_decide(kind, due, now, start, open_, verdict, late):
     decision = decide(kind, due, now, 6 * HOUR, start, open_)
     assert (decision.verdict, decision.late) == (verdict, late)
-
-
-def test_retry_delay_grows_and_is_capped():
-    assert [retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 10)] == [30, 60, 120, 240, 1800]
 
 
 @pytest.mark.parametrize(
