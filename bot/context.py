@@ -178,9 +178,7 @@ class Context(Voice):
         names what its event id is noted on (the first part's)."""
         for number, piece in enumerate(message.split()):
             part_key = f"{key}:{number}" if key and number else key or self._key("post")
-            content = message_content(
-                piece, notice=False, thread_root=thread_root or ("$pending" if thread_of else None)
-            )
+            content = message_content(piece, notice=False, thread_root=thread_root)
             outgoing = Outgoing(
                 part_key, content, room_id=room_id, thread_of=thread_of, records=None if number else records
             )
@@ -210,10 +208,10 @@ class Context(Voice):
     ) -> None:
         """Post `data` as an m.file: in reply to the event, privately to `to_user`, or into a thread
         of `room_id`. The deliverer uploads it (encrypted where the room is)."""
-        if to_user:
+        if to_user or thread_of:  # a thread not posted yet: the deliverer adds the relation
             relates_to = None
-        elif thread_root or thread_of:
-            relates_to = relation(thread_root=thread_root or "$pending")
+        elif thread_root:
+            relates_to = relation(thread_root=thread_root)
         else:
             relates_to = relation(self.event_id, self.thread_root)
         content = file_content(filename, {}, mimetype, len(data), relates_to)

@@ -192,8 +192,7 @@ class Deliverer:
                 if status == "pending":
                     raise _Waiting  # its root goes first (it is earlier in the same lane)
                 raise MatrixError(f"the thread root {row.thread_of} was not posted", 400)
-            reply_to = content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-            content["m.relates_to"] = relation(None if reply_to in (None, "$pending") else reply_to, root)
+            content["m.relates_to"] = relation(thread_root=root)
         room_id = row.room_id or await self.sender.direct_room(str(row.user_id))
         if row.attachment is not None:
             info = content.get("info", {})
