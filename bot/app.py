@@ -38,7 +38,7 @@ from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
-from commands import coordination, followups, privacy, qa, registration, rooms, sessions, status
+from commands import coordination, followups, privacy, qa, registration, rooms, series, sessions, status
 from commands import help as help_commands
 from rules.content import message_content
 from rules.i18n import bilingual, t
@@ -55,6 +55,7 @@ ROUTERS = (
     sessions.router,
     registration.router,
     coordination.router,
+    series.router,
     followups.router,
     status.router,
     privacy.router,

@@ -32,6 +32,7 @@ from rules.errors import UserError
 
 SERIES_EXAMPLE = "Do 14.11., 21.11., 28.11., 5.12. 14–16 Uhr"
 RULE_EXAMPLE = "donnerstags 14–16 Uhr vom 14.11. bis 5.12."
+TIME_EXAMPLE = "15–17 Uhr"
 MAX_PARTS = 30
 MAX_WEEKS = 104  # a rule reaches at most two years ahead
 
@@ -227,3 +228,24 @@ def parse_dates(text: str, now: datetime, tz: ZoneInfo) -> list[When]:
             raise SeriesDateError("series_dates.past", date=day.strftime("%d.%m.%Y"))
         result.append(When(start, end))
     return result
+
+
+def parse_times(text: str) -> list[tuple[int, int]]:
+    """A time of day or a range with no date (`15–17 Uhr`), for moving every part of a series."""
+    cleaned = re.sub(r"\s+", " ", text.strip().lower().replace("–", "-").replace("—", "-"))
+    parts = split_times(cleaned)
+    if not parts.times:
+        raise SeriesDateError("dates.no_time", example=TIME_EXAMPLE)
+    if _FILLER.sub(" ", parts.rest).strip(" ,-"):
+        raise SeriesDateError("series_dates.time_only", example=TIME_EXAMPLE)
+    return parts.times
+
+
+def same_day(start: datetime, times: list[tuple[int, int]], tz: ZoneInfo, duration: timedelta) -> When:
+    """The day of `start` at other times (the length kept when no end is given)."""
+    day = start.astimezone(tz).date()
+    new_start = localise(day, times[0], tz)
+    end = localise(day, times[1], tz) if len(times) > 1 else new_start + duration
+    if end <= new_start:
+        raise SeriesDateError("dates.end_before_start", example=TIME_EXAMPLE)
+    return When(new_start, end)

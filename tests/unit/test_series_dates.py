@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from rules.dates import DateError, parse_when
-from rules.series_dates import SeriesDateError, parse_dates
+from rules.series_dates import SeriesDateError, parse_dates, parse_times, same_day
 from tests.unit.test_dates import corpus_rows
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -169,3 +169,24 @@ def test_every_single_date_of_the_corpus_is_a_one_part_series(row):
 def test_every_refused_date_of_the_corpus_is_refused_here_too(row):
     with pytest.raises(DateError):
         parse_dates(row[0], datetime.fromisoformat(row[1]), BERLIN)
+
+
+def test_a_new_time_of_day_for_every_part_keeps_each_day_and_its_offset():
+    times = parse_times("15–17 Uhr")
+    summer = same_day(datetime.fromisoformat("2026-10-22T14:00+02:00"), times, BERLIN, timedelta(hours=2))
+    winter = same_day(datetime.fromisoformat("2026-10-29T14:00+01:00"), times, BERLIN, timedelta(hours=2))
+    assert (summer.iso(), winter.iso()) == (
+        "2026-10-22T15:00:00+02:00/2026-10-22T17:00:00+02:00",
+        "2026-10-29T15:00:00+01:00/2026-10-29T17:00:00+01:00",
+    )
+    later = same_day(
+        datetime.fromisoformat("2026-10-22T14:00+02:00"), parse_times("um 9:30"), BERLIN, timedelta(hours=1)
+    )
+    assert later.iso() == "2026-10-22T09:30:00+02:00/2026-10-22T10:30:00+02:00"
+
+
+@pytest.mark.parametrize(("text", "key"), [("Do 15 Uhr", "series_dates.time_only"), ("morgen", "dates.no_time")])
+def test_a_time_of_day_alone_is_asked_for(text, key):
+    with pytest.raises(DateError) as info:
+        parse_times(text)
+    assert info.value.key == key
