@@ -103,8 +103,8 @@ RELATIVE_DAYS = {
 NEXT_WORDS = ("nächsten", "nächster", "nächste", "kommenden", "kommender", "kommende", "next")
 FILLER = re.compile(r"\b(?:um|am|den|ab|von|at|on|the|uhr)\b|[,;]")
 
-_WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
-_MON = "|".join(sorted(MONTHS, key=len, reverse=True))
+WEEKDAY_NAMES = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 _HM = r"(?<![\d.:])(\d{1,2})(?:[:.](\d{2}))?"
 _RANGE = re.compile(rf"{_HM}\s*(?:uhr\s*)?(?:-|bis|to)\s*{_HM}\s*(uhr|h\b)?(?![\d.:])")
 _TIMES = (
@@ -113,9 +113,9 @@ _TIMES = (
     re.compile(r"(?<![\d.:])(\d{1,2}):(\d{2})(?![\d:])"),  # 9:30
     re.compile(r"\b(?:um|at)\s+(\d{1,2})()(?![\d.:])"),  # um 14
 )
-_NUMERIC_DATE = re.compile(rf"^(?:({_WD})\.?\s*)?(\d{{1,2}})\.(\d{{1,2}})(?:\.(\d{{4}}|\d{{2}})?)?$")
-_NAMED_DATE = re.compile(rf"^(?:({_WD})\.?\s*)?(\d{{1,2}})\.?\s*({_MON})\.?\s*(\d{{4}})?$")
-_WEEKDAY = re.compile(rf"^(?:({'|'.join(NEXT_WORDS)})\s+)?({_WD})\.?$")
+NUMERIC_DATE = re.compile(rf"^(?:({WEEKDAY_NAMES})\.?\s*)?(\d{{1,2}})\.(\d{{1,2}})(?:\.(\d{{4}}|\d{{2}})?)?$")
+NAMED_DATE = re.compile(rf"^(?:({WEEKDAY_NAMES})\.?\s*)?(\d{{1,2}})\.?\s*({MONTH_NAMES})\.?\s*(\d{{4}})?$")
+_WEEKDAY = re.compile(rf"^(?:({'|'.join(NEXT_WORDS)})\s+)?({WEEKDAY_NAMES})\.?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[t ]\d{1,2}:\d{2}")
 
 
@@ -197,14 +197,14 @@ def _date_part(rest: str, today: date, earliest_time: time | None, base: datetim
     rest = re.sub(r"\s+", " ", FILLER.sub(" ", rest)).strip(" -")
     if not rest:
         raise DateError("dates.no_date")
-    if match := _NUMERIC_DATE.match(rest):
+    if match := NUMERIC_DATE.match(rest):
         weekday, day, month, year = match.groups()
         if year is None:
             full_year = year_for(int(day), int(month), today)
         else:
             full_year = int(year) + (2000 if len(year) == 2 else 0)
         return checked_date(full_year, int(month), int(day), weekday)
-    if match := _NAMED_DATE.match(rest):
+    if match := NAMED_DATE.match(rest):
         weekday, day, month_name, year = match.groups()
         month = MONTHS[month_name]
         full_year = int(year) if year else year_for(int(day), month, today)
@@ -233,9 +233,14 @@ def localise(day: date, hm: tuple[int, int], tz: ZoneInfo) -> datetime:
     return local
 
 
+def normalise(text: str) -> str:
+    """Lower case, single spaces, dashes as hyphens: the form the patterns here are written for."""
+    return re.sub(r"\s+", " ", text.strip().lower().replace("–", "-").replace("—", "-"))
+
+
 def parse_when(text: str, now: datetime, tz: ZoneInfo) -> When:
     """Turn a German or English date expression into a When in `tz`; DateError if unusable."""
-    cleaned = re.sub(r"\s+", " ", text.strip().lower().replace("–", "-").replace("—", "-"))
+    cleaned = normalise(text)
     if not cleaned:
         raise DateError("dates.empty")
     local_now = now.astimezone(tz)

@@ -18,12 +18,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rules.dates import (
+    MONTH_NAMES,
     MONTHS,
+    NAMED_DATE,
+    NUMERIC_DATE,
+    WEEKDAY_NAMES,
     WEEKDAYS,
     DateError,
     When,
     checked_date,
     localise,
+    normalise,
     parse_when,
     split_times,
     year_for,
@@ -36,8 +41,6 @@ TIME_EXAMPLE = "15–17 Uhr"
 MAX_PARTS = 30
 MAX_WEEKS = 104  # a rule reaches at most two years ahead
 
-_WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
-_MON = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ADVERBS = {
     "montags": 0,
     "mondays": 0,
@@ -58,9 +61,9 @@ _ADVERBS = {
 _NUMBER_WORDS = {"zwei": 2, "two": 2, "drei": 3, "three": 3, "vier": 4, "four": 4}
 _DATE = (
     r"(?:\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})?|\d{1,2}\.\d{1,2}(?![\d.])"
-    rf"|\d{{1,2}}\.?\s*(?:{_MON})\.?(?:\s*\d{{4}})?)"
+    rf"|\d{{1,2}}\.?\s*(?:{MONTH_NAMES})\.?(?:\s*\d{{4}})?)"
 )
-_RULE_DAY = re.compile(rf"\b(?:jeden|jede|every)\s+({_WD})\b\.?|\b({'|'.join(_ADVERBS)})\b")
+_RULE_DAY = re.compile(rf"\b(?:jeden|jede|every)\s+({WEEKDAY_NAMES})\b\.?|\b({'|'.join(_ADVERBS)})\b")
 _INTERVAL = re.compile(
     rf"\b(?:alle|every)\s+(\d|{'|'.join(_NUMBER_WORDS)})\s+(?:wochen|weeks)\b"
     r"|\b(?:14|vierzehn)[- ]?t[äa]gig\b|\b(?:zweiwöchentlich|biweekly)\b|\b(?:wöchentlich|weekly)\b"
@@ -68,10 +71,8 @@ _INTERVAL = re.compile(
 _FROM = re.compile(rf"\b(?:vom|von|ab|from|starting)\s+(?:dem\s+|the\s+)?({_DATE})")
 _UNTIL = re.compile(rf"\b(?:bis|until|to|through)\s+(?:zum\s+|einschließlich\s+|the\s+)?({_DATE})")
 _COUNT = re.compile(r"\b(\d{1,2})\s*(?:x|mal|termine|teile|times|sessions|parts)\b")
-_LEADING_WEEKDAY = re.compile(rf"^(?:am\s+|on\s+)?({_WD})\b\.?,?\s*")
+_LEADING_WEEKDAY = re.compile(rf"^(?:am\s+|on\s+)?({WEEKDAY_NAMES})\b\.?,?\s*")
 _SEPARATORS = re.compile(r"\s*(?:[,;&+/]|\bund\b|\band\b)\s*")
-_NUMERIC = re.compile(rf"^(?:({_WD})\.?,?\s*)?(\d{{1,2}})\.(\d{{1,2}})(?:\.(\d{{4}}|\d{{2}})?)?$")
-_NAMED = re.compile(rf"^(?:({_WD})\.?,?\s*)?(\d{{1,2}})\.?\s*({_MON})\.?\s*(\d{{4}})?$")
 _FILLER = re.compile(r"\b(?:am|um|den|dem|von|on|at|the|from)\b")
 
 
@@ -89,11 +90,11 @@ Typed = tuple[int, int, int | None, str | None]
 
 def _typed(text: str) -> Typed | None:
     item = " ".join(_FILLER.sub(" ", text).split()).strip(" -")
-    if match := _NUMERIC.match(item):
+    if match := NUMERIC_DATE.match(item):
         weekday, day, month, year = match.groups()
         full = None if year is None else int(year) + (2000 if len(year) == 2 else 0)
         return int(day), int(month), full, weekday
-    if match := _NAMED.match(item):
+    if match := NAMED_DATE.match(item):
         weekday, day, month_name, year = match.groups()
         return int(day), MONTHS[month_name], int(year) if year else None, weekday
     return None
@@ -203,7 +204,7 @@ def _ruled(rest: str, today: date, first_time: tuple[int, int], local_now: datet
 
 def parse_dates(text: str, now: datetime, tz: ZoneInfo) -> list[When]:
     """Every date of a series in `tz`, in order; one date if the text names one (see `parse_when`)."""
-    cleaned = re.sub(r"\s+", " ", text.strip().lower().replace("–", "-").replace("—", "-"))
+    cleaned = normalise(text)
     if not cleaned:
         raise SeriesDateError("dates.empty")
     local_now = now.astimezone(tz)
@@ -232,7 +233,7 @@ def parse_dates(text: str, now: datetime, tz: ZoneInfo) -> list[When]:
 
 def parse_times(text: str) -> list[tuple[int, int]]:
     """A time of day or a range with no date (`15–17 Uhr`), for moving every part of a series."""
-    cleaned = re.sub(r"\s+", " ", text.strip().lower().replace("–", "-").replace("—", "-"))
+    cleaned = normalise(text)
     parts = split_times(cleaned)
     if not parts.times:
         raise SeriesDateError("dates.no_time", example=TIME_EXAMPLE)
