@@ -23,7 +23,7 @@ from rules.session_fields import check_deadline, parse_new, parse_values, split_
 from rules.sessions import SessionSummary, about, check_open, ref, session_details
 from rules.states import SessionStatus
 from storage import planned, registrations, series, sessions
-from storage.models import Session
+from storage.models import Series, Session
 from storage.outbox import Outgoing
 from storage.rows import save
 
@@ -140,6 +140,7 @@ async def change_session(ctx: Context, number: int, fields: str) -> None:
         values = parse_values(split_fields(fields), ctx.now, ctx.timezone, session.ends_at - session.starts_at)
         change = await apply_change(ctx, s, session, values)
         summary = await sessions.session_summary(s, number)
+        whole = await series_of(s, session) if change.changed else None
     assert summary is not None
     details = session_details(ctx, summary)
     key = "coordination.changed" if change.changed else "coordination.unchanged"
@@ -147,6 +148,8 @@ async def change_session(ctx: Context, number: int, fields: str) -> None:
     if change.people:
         ctx.tell_each(change.people, "coordination.changed_notice", **about(session), details=details)
     tell_promoted(ctx, session, change.promoted)
+    if whole:
+        edit_series_announcement(ctx, *whole)
 
 
 async def change_series(ctx: Context, number: int, fields: str) -> None:
@@ -192,10 +195,23 @@ async def change_series(ctx: Context, number: int, fields: str) -> None:
         ctx.tell(person, Message.join([notice, *part_lines(ctx, every_part, shown=theirs)]))
     for change in changes:
         tell_promoted(ctx, change.session, change.promoted)
-    if (changed or renamed) and found.announcement_event_id:
-        announcement = message_content(series_announcement(ctx, found.number, found.title, every_part), notice=False)
-        edit = edit_content(found.announcement_event_id, announcement)
-        ctx.queue(Outgoing(f"series-edit:{found.id}:{ctx.event_id}", edit, room_id=found.room_id), NOTICE_TTL)
+    if changed or renamed:
+        edit_series_announcement(ctx, found, every_part)
+
+
+def edit_series_announcement(ctx: Context, found: Series, parts: list[Session]) -> None:
+    """Bring the series' announcement in line with its parts (an edit that pings nobody)."""
+    if found.announcement_event_id is None:
+        return
+    announcement = message_content(series_announcement(ctx, found.number, found.title, parts), notice=False)
+    edit = edit_content(found.announcement_event_id, announcement)
+    ctx.queue(Outgoing(f"series-edit:{found.id}:{ctx.event_id}", edit, room_id=found.room_id), NOTICE_TTL)
+
+
+async def series_of(s: AsyncSession, session: Session) -> tuple[Series, list[Session]] | None:
+    """The series a session is a part of, with every part, if it is one."""
+    found = await series.get_series(s, session.series_id) if session.series_id else None
+    return (found, await series.parts(s, found.number)) if found else None
 
 
 @router.command(
@@ -213,7 +229,10 @@ async def cancel_session(ctx: Context, number: int, reason: str) -> None:
         await save(s, session)
         await planned.plan_session(s, session, ctx.config, ctx.now)
         people = [r.user_id for r in await registrations.active_registrations(s, session.number)]
+        whole = await series_of(s, session)
     ctx.plans.changed(number)
+    if whole:
+        edit_series_announcement(ctx, *whole)
     because = ctx.t("coordination.reason", reason=reason) if reason else ""
     await ctx.reply("coordination.cancelled", **about(session), count=len(people))
     if people:

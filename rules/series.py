@@ -19,6 +19,7 @@ from rules.i18n import Message
 from rules.series_dates import parse_dates
 from rules.session_fields import FIELDS, parse_values, split_fields
 from rules.sessions import SessionView, ref
+from rules.states import SessionStatus
 from rules.voice import Voice
 
 _PART = re.compile(r"^(?:teil|part)\s*(\d{1,2})\s*[:.)]\s*(.+)$", re.IGNORECASE)
@@ -154,7 +155,7 @@ def part_lines(voice: Voice, parts: Sequence[SessionView], shown: Sequence[Sessi
     wanted = None if shown is None else {part.id for part in shown}
     return [
         voice.t(
-            "series.part",
+            "series.part_cancelled" if part.status == SessionStatus.CANCELLED else "series.part",
             part=index,
             ref=ref(part.id),
             when=voice.when(part.starts_at, part.ends_at),

@@ -20,6 +20,10 @@ async def find_series(s: AsyncSession, number: int) -> Series:
     return series
 
 
+async def get_series(s: AsyncSession, series_id: int) -> Series | None:
+    return await s.get(Series, series_id)
+
+
 async def series_by_announcement(s: AsyncSession, event_id: str) -> Series | None:
     return (await s.exec(select(Series).where(Series.announcement_event_id == event_id))).first()
 

@@ -32,7 +32,12 @@ async def dispatcher(tmp_path):
 async def say(dispatcher, sender, body, event_id=None):
     event_id = event_id or f"${len(dispatcher.outbox.sent)}-{sender}-{body[:12]}"
     await dispatcher.handle(Incoming(ROOM, sender, event_id, body), NOW)
-    return dispatcher.outbox.bodies()[-1]
+    answers = [c for _, c, _ in dispatcher.outbox.sent if replied_to(c) == event_id]
+    return answers[-1]["body"]
+
+
+def replied_to(content):
+    return content.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
 
 
 async def registrations(dispatcher, user_id):
@@ -145,3 +150,16 @@ def test_grouping_keeps_order_and_gathers_a_series_where_it_begins():
     items = [("a", None), ("b", 1), ("c", None), ("d", 1), ("e", 2)]
     groups = group_by_series(items, lambda x: x[1])
     assert [(n, [x[0] for x in xs]) for n, xs in groups] == [(None, ["a"]), (1, ["b", "d"]), (None, ["c"]), (2, ["e"])]
+
+
+async def test_the_series_announcement_follows_a_single_part(dispatcher):
+    await say(dispatcher, COORD, "!reihe neu Fachwerkstatt | 26.11., 3.12., 10.12. 10 Uhr")
+    announcement = next(n for n, (_, c, _) in enumerate(dispatcher.outbox.sent, 1) if "Neue Reihe" in c["body"])
+    await say(dispatcher, COORD, "!termin absagen #2 Krankheit")
+    await say(dispatcher, COORD, "!termin ändern #3 Wann: 10.12. 11 Uhr")
+    edits = [
+        c for _, c, _ in dispatcher.outbox.sent if c.get("m.relates_to", {}).get("event_id") == f"$event{announcement}"
+    ]
+    assert len(edits) == 2 and "abgesagt" in edits[0]["m.new_content"]["body"]
+    assert "10. Dezember 2026, 11:00" in edits[1]["m.new_content"]["body"]
+    assert "Teil 2 · #2" in await say(dispatcher, BERND, "!reihe 1")
