@@ -192,7 +192,10 @@ class Deliverer:
                 if status == "pending":
                     raise _Waiting  # its root goes first (it is earlier in the same lane)
                 raise MatrixError(f"the thread root {row.thread_of} was not posted", 400)
-            content["m.relates_to"] = relation(thread_root=root)
+            if row.event_type == "m.reaction":  # a reaction on the message `thread_of` names
+                content["m.relates_to"]["event_id"] = root
+            else:
+                content["m.relates_to"] = relation(thread_root=root)
         room_id = row.room_id or await self.sender.direct_room(str(row.user_id))
         if row.attachment is not None:
             info = content.get("info", {})

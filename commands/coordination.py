@@ -46,23 +46,33 @@ async def session_to_change(ctx: Context, s: AsyncSession, number: int) -> Sessi
 async def create_session(ctx: Context, fields: str) -> None:
     """A new session, announced in this room if it is an official one; a coordinator from the
     config may name an official room (`Raum: !id`) from anywhere, e.g. a direct chat."""
+    async with ctx.db.transaction() as s:
+        session = await new_session(ctx, s, fields, ctx.room_id)
+    await ctx.reply(created(ctx, session))
+
+
+async def new_session(ctx: Context, s: AsyncSession, fields: str, room_id: str) -> Session:
+    """Parse the fields of `!termin neu`, save the session (announced in `room_id` unless the
+    fields name another official room) and plan its messages."""
     values = parse_new(
         fields, ctx.now, ctx.timezone, ctx.config.default_capacity, timedelta(minutes=ctx.config.session_minutes)
     )
-    room_id = values.pop("room_id", None) or ctx.room_id
-    named_elsewhere = room_id != ctx.room_id and ctx.roles.configured_coordinator(ctx.sender)
-    if not ctx.official.is_official(room_id) or (room_id != ctx.room_id and not named_elsewhere):
+    named = values.pop("room_id", None)
+    room_id = named or room_id
+    named_elsewhere = named is not None and named != ctx.room_id and ctx.roles.configured_coordinator(ctx.sender)
+    if not ctx.official.is_official(room_id) or (named not in (None, ctx.room_id) and not named_elsewhere):
         raise UserError("coordination.not_official")
     values["region"] = values.get("region") or ctx.official.region(room_id)
-    async with ctx.db.transaction() as s:
-        session = await save(s, Session(**values, room_id=room_id, created_by=ctx.sender, created_at=ctx.now))
-        await planned.plan_session(s, session, ctx.config, ctx.now)
-    assert session.id is not None
-    ctx.plans.changed(session.id)
-    await ctx.reply(
-        Message.join(
-            [ctx.t("coordination.created", ref=ref(session.id)), session_details(ctx, SessionSummary(session, 0, 0))]
-        )
+    session = await save(s, Session(**values, room_id=room_id, created_by=ctx.sender, created_at=ctx.now))
+    await planned.plan_session(s, session, ctx.config, ctx.now)
+    ctx.plans.changed(session.number)
+    return session
+
+
+def created(ctx: Context, session: Session) -> Message:
+    """The answer to a new session: its number and details."""
+    return Message.join(
+        [ctx.t("coordination.created", ref=ref(session.id)), session_details(ctx, SessionSummary(session, 0, 0))]
     )
 
 

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.states import OutboxStatus, PlannedStatus
-from storage.models import OutboxMessage, PlannedMessage, QaRound, Question
+from storage.models import OutboxMessage, PlannedMessage, QaRound, Question, Topic
 from storage.rows import insert_new, save
 
 
@@ -123,6 +123,9 @@ async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id:
     elif kind == "question" and (question := await s.get(Question, int(ident))) is not None:
         question.event_id = event_id
         await save(s, question)
+    elif kind == "topic" and (topic := await s.get(Topic, int(ident))) is not None:
+        topic.event_id = event_id
+        await save(s, topic)
     elif kind == "planned" and (planned := await s.get(PlannedMessage, int(ident))) is not None:
         planned.sent_event_id, planned.status = event_id, PlannedStatus.SENT
         await save(s, planned)
