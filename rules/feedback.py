@@ -22,7 +22,9 @@ MAX_SENTENCE = 500
 # The digit reactions offered on the question, and what each stands for.
 DIGITS = {f"{n}\ufe0f\u20e3": n for n in RATINGS}
 DIGIT_KEYS = frozenset({*DIGITS, *(f"{n}\u20e3" for n in RATINGS)})  # also without the variation selector
-_ANSWER = re.compile(r"^\s*([1-5])(?:\s*(?:/\s*5|von\s+5|of\s+5))?(?!\d)(?![,.]\d)[\s.,:;)!–—-]*(.*)$", re.DOTALL | re.I)
+_ANSWER = re.compile(
+    r"^\s*([1-5])(?:\s*(?:/\s*5|von\s+5|of\s+5))?(?!\d)(?![,.]\d)[\s.,:;)!–—-]*(.*)$", re.DOTALL | re.I
+)
 # Derives the feedback key from the bot's secret, so the secret itself never keys anything else.
 _PURPOSE = b"regiobot feedback respondent v1"
 
