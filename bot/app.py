@@ -38,7 +38,19 @@ from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
-from commands import coordination, feedback, followups, privacy, qa, registration, rooms, sessions, status, topics
+from commands import (
+    coordination,
+    feedback,
+    followups,
+    polls,
+    privacy,
+    qa,
+    registration,
+    rooms,
+    sessions,
+    status,
+    topics,
+)
 from commands import help as help_commands
 from rules.content import message_content
 from rules.i18n import bilingual, t
@@ -62,6 +74,7 @@ ROUTERS = (
     rooms.router,
     topics.router,
     feedback.router,
+    polls.router,
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100

@@ -105,6 +105,10 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
         ],
         "topic_votes": [{"topic": topic_ref(t.id), "voted_at": _time(v.voted_at)} for v, t in data.topic_votes],
         "talk_offers": [{"topic": topic_ref(t.id), "offered_at": _time(o.offered_at)} for o, t in data.talk_offers],
+        "polls_opened": [
+            {"session": ref(p.session_id), "opened_at": _time(p.opened_at), "ended_at": _time(p.ended_at)}
+            for p in data.polls_opened
+        ],
         "feedback": [{"session": ref(a.session_id), "rating": a.rating, "text": a.text} for a in data.feedback],
         "pending_messages": [pending(m) for m in data.pending_messages],
         "direct_room": data.direct_room

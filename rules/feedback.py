@@ -69,10 +69,10 @@ class Totals:
     average: float
 
 
-def totals(ratings: Iterable[int]) -> Totals | None:
-    """The totals of these ratings, or None below MIN_ANSWERS answers."""
+def totals(ratings: Iterable[int], minimum: int = MIN_ANSWERS) -> Totals | None:
+    """The totals of these ratings, or None below `minimum` answers (and with none at all)."""
     given = list(ratings)
-    if len(given) < MIN_ANSWERS:
+    if len(given) < max(minimum, 1):
         return None
     distribution = {n: given.count(n) for n in RATINGS}
     return Totals(len(given), distribution, sum(given) / len(given))

@@ -256,7 +256,7 @@ class OutboxMessage(SQLModel, table=True):
     Messages of one `lane` (a room, or one person's direct chat) go out in the order of their ids.
     A direct message names `user_id`; the deliverer finds or makes the bot's own room with them.
     `thread_of` names another message (by key) whose event is this one's thread root; `records`
-    says what to note the sent event id on (`qa_round:ID`, `question:ID`, `topic:ID`, `planned:ID`).
+    says what to note the sent event id on (`qa_round:ID`, `question:ID`, `topic:ID`, `poll:ID`, `planned:ID`).
     """
 
     __tablename__ = "outbox"
@@ -370,3 +370,20 @@ class FeedbackAnswer(SQLModel, table=True):
     respondent: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     rating: int
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Poll(SQLModel, table=True):
+    """A Matrix poll a coordinator added for a session's rating in its room (votes there are
+    visible to the room); the bot ends it and posts the result."""
+
+    __tablename__ = "polls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    room_id: str
+    event_id: str | None = Field(default=None, index=True)
+    opened_by: str
+    opened_at: datetime = Field(sa_column=_utc_column())
+    ended_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.states import OutboxStatus, PlannedStatus
-from storage.models import OutboxMessage, PlannedMessage, QaRound, Question, Topic
+from storage.models import OutboxMessage, PlannedMessage, Poll, QaRound, Question, Topic
 from storage.rows import insert_new, save
 
 
@@ -123,6 +123,9 @@ async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id:
     elif kind == "question" and (question := await s.get(Question, int(ident))) is not None:
         question.event_id = event_id
         await save(s, question)
+    elif kind == "poll" and (poll := await s.get(Poll, int(ident))) is not None:
+        poll.event_id = event_id
+        await save(s, poll)
     elif kind == "topic" and (topic := await s.get(Topic, int(ident))) is not None:
         topic.event_id = event_id
         await save(s, topic)

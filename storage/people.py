@@ -25,6 +25,7 @@ from storage.models import (
     OutboxStatus,
     PersonSettings,
     PlannedMessage,
+    Poll,
     QaRound,
     Question,
     Registration,
@@ -147,6 +148,11 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         delete="deleted with the row",
         purge="kept without the hash (linked to no one)",
     ),
+    ("polls", "opened_by"): Coverage(
+        export="polls_opened",
+        delete="replaced by (gelöscht)",
+        purge="replaced by (gelöscht) when the session ended more than retention_days ago",
+    ),
     ("outbox", "user_id"): Coverage(
         export="pending_messages",
         delete="rows of direct messages to the person deleted (pending ones are not sent any more)",
@@ -194,6 +200,7 @@ class PersonData:
     topic_votes: list[tuple[TopicVote, Topic]] = field(default_factory=list)
     talk_offers: list[tuple[TalkOffer, Topic]] = field(default_factory=list)
     feedback: list[FeedbackAnswer] = field(default_factory=list)
+    polls_opened: list[Poll] = field(default_factory=list)
 
 
 async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None) -> PersonData:
@@ -258,6 +265,7 @@ async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None
             ).all()
         ],
         await feedback.own_answers(s, key_of) if key_of else [],
+        list((await s.exec(select(Poll).where(Poll.opened_by == user_id).order_by(col(Poll.id)))).all()),
     )
 
 
@@ -295,6 +303,7 @@ async def forget_person(
     await s.exec(delete(TopicVote).where(col(TopicVote.user_id) == user_id))
     await s.exec(delete(TalkOffer).where(col(TalkOffer.user_id) == user_id))
     await s.exec(update(Topic).where(col(Topic.proposed_by) == user_id).values(proposed_by=placeholder))
+    await s.exec(update(Poll).where(col(Poll.opened_by) == user_id).values(opened_by=placeholder))
     await s.exec(delete(Registration).where(col(Registration.user_id) == user_id))
     await s.exec(delete(PlannedMessage).where(col(PlannedMessage.user_id) == user_id))
     await s.exec(delete(PersonSettings).where(col(PersonSettings.user_id) == user_id))
@@ -337,6 +346,11 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
         update(FeedbackAnswer)
         .where(col(FeedbackAnswer.session_id).in_(ended), col(FeedbackAnswer.respondent).is_not(None))
         .values(respondent=None)
+    )
+    await s.exec(
+        update(Poll)
+        .where(col(Poll.session_id).in_(ended), col(Poll.opened_by) != placeholder)
+        .values(opened_by=placeholder)
     )
     settled = select(Topic.id).where(col(Topic.closed_at) < ended_before)
     await s.exec(delete(TopicVote).where(col(TopicVote.topic_id).in_(settled)))

@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from nio import RoomSendResponse
 from sqlmodel import select
 
+from rules.polls import POLL_END, POLL_RESPONSE, POLL_START, TEXT
 from rules.timing import Kind
 from storage.models import FeedbackAnswer, PlannedStatus
 from tests.e2e.people import body, shared_room
@@ -142,6 +144,24 @@ async def test_feedback_is_asked_after_the_session_answered_three_ways_and_total
     await anna.ask(room, f"!protokoll #{sid} https://example.org/protokoll-mobil.pdf")
     protocol = (await bernd.wait_for(from_bot(bot.user_id, room, "ist online"), timeout=10))[0]
     assert "Ø 4,0 von 5 (3 Antworten" in body(protocol)
+
+    # In place instead: a Matrix poll, whose votes the room sees (and the bot says so).
+    started = body(await anna.ask(room, f"!umfrage #{sid}"))
+    assert "sehen alle im Raum" in started
+    poll = (await bernd.wait_for(lambda e: e.get("type") == POLL_START and e["room_id"] == room, timeout=10))[0]
+    assert "für alle im Raum sichtbar" in poll["content"][POLL_START]["question"][TEXT]
+    assert poll["content"][TEXT].endswith("5. 1 – gar nicht hilfreich")
+    for person, answer in ((bernd, "5"), (clara, "3"), (clara, "4")):  # Clara changes her mind
+        response = {
+            "m.relates_to": {"rel_type": "m.reference", "event_id": poll["event_id"]},
+            POLL_RESPONSE: {"answers": [answer]},
+        }
+        sent = await person.client.room_send(room, POLL_RESPONSE, response)
+        assert isinstance(sent, RoomSendResponse), sent
+    await anna.ask(room, f"!umfrage ende #{sid}")
+    end = (await bernd.wait_for(lambda e: e.get("type") == POLL_END and e["room_id"] == room, timeout=10))[0]
+    assert end["content"]["m.relates_to"] == {"rel_type": "m.reference", "event_id": poll["event_id"]}
+    assert "Ø 4,5 von 5 (2 Antworten" in end["content"][TEXT]
 
     await bot.stop()  # exactly once: a restart asks nobody again
     await bot.start()

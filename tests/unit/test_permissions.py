@@ -63,6 +63,7 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "themen": ("", False),
     "feedback": ("#1", False),
     "auswertung": ("#1", True),
+    "umfrage": ("#1", True),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren")
 REFUSALS = ("vorbehalten", "nicht die Rolle")

@@ -1,4 +1,4 @@
-"""Topic wishes with votes and talk offers; anonymous feedback answers
+"""Topic wishes with votes and talk offers; anonymous feedback answers; polls
 
 Revision ID: 0010
 Revises: 0008
@@ -61,9 +61,24 @@ def upgrade() -> None:
         sa.UniqueConstraint("session_id", "respondent", name="uq_feedback_answers_session_respondent"),
     )
     op.create_index("ix_feedback_answers_session_id", "feedback_answers", ["session_id"])
+    op.create_table(
+        "polls",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("session_id", sa.Integer(), sa.ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("room_id", sa.String(), nullable=False),
+        sa.Column("event_id", sa.String(), nullable=True),
+        sa.Column("opened_by", sa.String(), nullable=False),
+        sa.Column("opened_at", sa.DateTime(), nullable=False),
+        sa.Column("ended_at", sa.DateTime(), nullable=True),
+    )
+    op.create_index("ix_polls_session_id", "polls", ["session_id"])
+    op.create_index("ix_polls_event_id", "polls", ["event_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_polls_event_id", "polls")
+    op.drop_index("ix_polls_session_id", "polls")
+    op.drop_table("polls")
     op.drop_index("ix_feedback_answers_session_id", "feedback_answers")
     op.drop_table("feedback_answers")
     op.drop_table("talk_offers")
