@@ -38,7 +38,20 @@ from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
-from commands import coordination, followups, privacy, qa, registration, rooms, series, sessions, status
+from commands import (
+    coordination,
+    feedback,
+    followups,
+    polls,
+    privacy,
+    qa,
+    registration,
+    rooms,
+    series,
+    sessions,
+    status,
+    topics,
+)
 from commands import help as help_commands
 from rules.content import message_content
 from rules.i18n import bilingual, t
@@ -61,6 +74,9 @@ ROUTERS = (
     privacy.router,
     qa.router,
     rooms.router,
+    topics.router,
+    feedback.router,
+    polls.router,
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
@@ -75,6 +91,15 @@ def server_of(user_id: str) -> str:
 def thread_root(event: RoomMessageText) -> str | None:
     relates = event.source.get("content", {}).get("m.relates_to") or {}
     return relates.get("event_id") if relates.get("rel_type") == "m.thread" else None
+
+
+def reply_to(event: RoomMessageText) -> str | None:
+    """The event a message answers (m.in_reply_to), unless that is only a thread's fallback."""
+    relates = event.source.get("content", {}).get("m.relates_to") or {}
+    if relates.get("rel_type") == "m.thread" and relates.get("is_falling_back"):
+        return None
+    replied = (relates.get("m.in_reply_to") or {}).get("event_id")
+    return replied if isinstance(replied, str) else None
 
 
 def redacted_id(event: Any) -> str | None:
@@ -313,7 +338,9 @@ class Bot:
         if isinstance(event, RoomMessageText):
             if is_edit(event):
                 return None
-            return Incoming(room_id, sender, event.event_id, event.body, thread_root(event), sent_at)
+            return Incoming(
+                room_id, sender, event.event_id, event.body, thread_root(event), sent_at, reply_to=reply_to(event)
+            )
         if isinstance(event, MegolmEvent):  # encrypted, and we could not decrypt it
             return Incoming(room_id, sender, event.event_id, sent_at=sent_at, kind=EventKind.UNDECRYPTABLE)
         if isinstance(event, ReactionEvent):

@@ -75,6 +75,8 @@ class Config:
     announce_before: tuple[timedelta, ...] = ()
     remind_before: tuple[timedelta, ...] = ()
     grace: timedelta = timedelta(hours=6)
+    # The feedback question goes to everyone registered this long after a session ended.
+    feedback_after: timedelta = timedelta(minutes=15)
     retention_days: int = 90
     # Rooms the bot serves officially, from `[rooms]`: room id → region ("Bielefeld", "Paderborn"
     # or "Bielefeld, Paderborn"). `!raum freischalten` adds more at run time.
@@ -305,6 +307,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         announce_before=schedule.durations("announce_before", ["14d", "2d"]),
         remind_before=schedule.durations("remind_before", ["1d", "15m"]),
         grace=schedule.duration("grace", "6h"),
+        feedback_after=schedule.duration("feedback_after", "15m"),
         retention_days=retention,
         official_rooms=rooms,
     )

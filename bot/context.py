@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.roles import Role, Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
-from rules.content import file_content, message_content, relation
+from rules.content import annotation, file_content, message_content, relation
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.series import series_ref
@@ -200,8 +200,9 @@ class Context(Voice):
 
     def react(self, event_id: str, key: str) -> None:
         """Put a reaction on an event in this room."""
-        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
-        self.queue(Outgoing(self._key("react"), content, room_id=self.room_id, event_type="m.reaction"))
+        self.queue(
+            Outgoing(self._key("react"), annotation(key, event_id), room_id=self.room_id, event_type="m.reaction")
+        )
 
     def send_file(
         self,

@@ -26,6 +26,8 @@ from bot.config import Config
 from bot.context import NOTICE_TTL, voice_of
 from bot.matrix import MatrixError
 from rules.content import message_content, relation, transaction_id
+from rules.polls import POLL_END, end_content, responses_of, tally
+from rules.rating_poll import RATING_IDS, poll_result
 from rules.sessions import ref
 from rules.timing import retry_delay
 from storage import outbox, sessions
@@ -49,6 +51,8 @@ class Sender(Protocol):
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]: ...
 
     async def direct_room(self, user_id: str) -> str: ...
+
+    async def relations(self, room_id: str, event_id: str) -> list[dict[str, Any]]: ...
 
 
 def outbox_tx_id(row: OutboxMessage) -> str:
@@ -192,8 +196,16 @@ class Deliverer:
                 if status == "pending":
                     raise _Waiting  # its root goes first (it is earlier in the same lane)
                 raise MatrixError(f"the thread root {row.thread_of} was not posted", 400)
-            content["m.relates_to"] = relation(thread_root=root)
+            relates = content.get("m.relates_to") or {}
+            if relates.get("rel_type") in ("m.annotation", "m.reference"):  # a reaction on it, a poll's end
+                relates["event_id"] = root
+            else:
+                content["m.relates_to"] = relation(thread_root=root)
         room_id = row.room_id or await self.sender.direct_room(str(row.user_id))
+        if row.event_type == POLL_END:  # the result, counted from the responses as they are now
+            responses = responses_of(await self.sender.relations(room_id, content["m.relates_to"]["event_id"]))
+            text = poll_result(voice_of(self.config, self.clock()), tally(responses, RATING_IDS)).plain
+            content.update(end_content(content["m.relates_to"]["event_id"], text))
         if row.attachment is not None:
             info = content.get("info", {})
             content.update(

@@ -34,6 +34,7 @@ Observer = Callable[[str, str, float], None]  # (label, outcome, seconds) of eac
 Delivered = Callable[[list[OutboxMessage]], Awaitable[None]]
 UNKNOWN_COMMAND = "(unknown)"  # how commands that do not exist are logged and counted
 THREAD_MESSAGE = "(thread message)"  # how messages taken by a thread listener are logged and counted
+REPLY_MESSAGE = "(reply)"  # how messages taken by a reply listener are logged and counted
 UNDECRYPTABLE = "(undecryptable)"
 MAX_ECHOED_NAME = 40  # an unknown command is quoted back at most this long
 UNDECRYPTABLE_HINT_EVERY = timedelta(minutes=10)  # per person and room
@@ -48,7 +49,8 @@ class EventKind(StrEnum):
 
 @dataclass(frozen=True)
 class Incoming:
-    """An event from a room, as handlers see it: a message (`body`, maybe in a thread), a reaction
+    """An event from a room, as handlers see it: a message (`body`, maybe in a thread or in reply
+    to `reply_to`), a reaction
     (`key` on the event `target`), a redaction (of `target`), or a message we could not decrypt."""
 
     room_id: str
@@ -60,6 +62,7 @@ class Incoming:
     kind: EventKind = EventKind.MESSAGE
     key: str | None = None
     target: str | None = None
+    reply_to: str | None = None
 
 
 class Outcome(StrEnum):
@@ -180,13 +183,17 @@ class Dispatcher:
                 return UNKNOWN_COMMAND, Role.STAFF, _unknown(self.commands, invocation), True
             command, args = resolved
             return command.name, command.role, _invoke(command, args), True
-        if event.thread_root is None:
-            return None
-        for listener in self.commands.listeners:
-            found = await self._look_up(listener.lookup, event.thread_root)
-            if found is not None:
-                text = strip_reply_fallback(event.body).strip()
-                return THREAD_MESSAGE, Role.STAFF, _bind(listener.handler, found, text), True
+        text = strip_reply_fallback(event.body).strip()
+        if event.thread_root is not None:
+            for listener in self.commands.listeners:
+                found = await self._look_up(listener.lookup, event.thread_root)
+                if found is not None:
+                    return THREAD_MESSAGE, Role.STAFF, _bind(listener.handler, found, text), True
+        if event.reply_to is not None:
+            for listener in self.commands.replies:
+                found = await self._look_up(listener.lookup, event.reply_to)
+                if found is not None:
+                    return REPLY_MESSAGE, Role.STAFF, _bind(listener.handler, found, text), True
         return None
 
     async def _look_up(self, lookup: Callable[..., Awaitable[Any]], event_id: str) -> Any:

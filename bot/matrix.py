@@ -22,6 +22,7 @@ from nio import (
     LocalProtocolError,
     LoginResponse,
     MatrixRoom,
+    MegolmEvent,
     RoomCreateEvent,
     RoomCreateResponse,
     RoomPreset,
@@ -29,6 +30,7 @@ from nio import (
     UploadResponse,
     WhoamiResponse,
 )
+from nio.api import RelationshipType
 
 from bot.config import MatrixConfig
 from storage import people
@@ -130,6 +132,24 @@ class Matrix:
         if not isinstance(response, RoomSendResponse):
             raise _error(response)
         return str(response.event_id)
+
+    async def relations(self, room_id: str, event_id: str) -> list[dict[str, Any]]:
+        """The events that refer to `event_id` (`m.reference`, e.g. the responses to a poll), as
+        raw events, decrypted where the bot can; all pages."""
+        found: list[dict[str, Any]] = []
+        try:
+            async for event in self.client.room_get_event_relations(
+                room_id, event_id, rel_type=RelationshipType.reference
+            ):
+                if isinstance(event, MegolmEvent):
+                    try:
+                        event = self.client.decrypt_event(event)
+                    except Exception:
+                        continue
+                found.append(dict(event.source, type=event.source.get("type", "")))
+        except AttributeError:  # nio met an error response where it expected a page
+            raise MatrixError("could not read the relations", None) from None
+        return found
 
     def member_count(self, room_id: str) -> int:
         """Joined and invited members as of the last sync (0 if the room is unknown)."""

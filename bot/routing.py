@@ -63,8 +63,9 @@ class Redaction:
 
 @dataclass(frozen=True)
 class ThreadListener:
-    """Messages (not commands) in a thread whose root `lookup` finds (e.g. a Q&A round); the
-    handler gets what was found and the message's text."""
+    """Messages (not commands) in a thread whose root `lookup` finds (e.g. a Q&A round), or in
+    reply to an event it finds (e.g. a feedback question); the handler gets what was found and
+    the message's text."""
 
     lookup: Lookup
     handler: Handler
@@ -72,7 +73,7 @@ class ThreadListener:
 
 class Router:
     """A family of handlers, declared with `@router.command(...)`, `@router.reaction(...)`,
-    `@router.redaction(...)` and `@router.thread_message(...)`.
+    `@router.redaction(...)`, `@router.thread_message(...)` and `@router.reply_message(...)`.
 
     Reactions, redactions and thread messages name a `lookup` (`on=`): what the event refers to
     is found in the database first, and only an event that refers to something is routed."""
@@ -83,6 +84,7 @@ class Router:
         self.reactions: list[Reaction] = []
         self.redactions: list[Redaction] = []
         self.listeners: list[ThreadListener] = []
+        self.replies: list[ThreadListener] = []
 
     def command(
         self, name: str, *, aliases: Iterable[str] = (), help: str, role: Role = Role.STAFF, args: Sequence[Arg] = ()
@@ -110,6 +112,13 @@ class Router:
     def thread_message(self, *, on: Lookup) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.listeners.append(ThreadListener(on, handler))
+            return handler
+
+        return register
+
+    def reply_message(self, *, on: Lookup) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.replies.append(ThreadListener(on, handler))
             return handler
 
         return register
@@ -149,8 +158,8 @@ def parse_invocation(body: str, prefix: str) -> Invocation | None:
 
 
 class CommandSet:
-    """All routes of all routers: commands by name or alias, reactions by key, redactions and
-    thread listeners in the order the routers were given."""
+    """All routes of all routers: commands by name or alias, reactions by key, redactions, thread
+    and reply listeners in the order the routers were given."""
 
     def __init__(self, routers: Iterable[Router]) -> None:
         routers = list(routers)
@@ -158,6 +167,7 @@ class CommandSet:
         self.reactions = [x for r in routers for x in r.reactions]
         self.redactions = [x for r in routers for x in r.redactions]
         self.listeners = [listener for r in routers for listener in r.listeners]
+        self.replies = [listener for r in routers for listener in r.replies]
         self.reaction_keys = frozenset(k for x in self.reactions for k in x.keys)
         self._by_name: dict[str, Command] = {}
         for command in self.commands:

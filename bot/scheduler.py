@@ -21,13 +21,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
 from bot.context import NOTICE_TTL, voice_of
-from rules.content import digest, edit_content, message_content
+from rules.content import annotation, digest, edit_content, message_content
+from rules.feedback import DIGITS
 from rules.planned_content import announcement, render
-from rules.sessions import ref
+from rules.sessions import SessionSummary, ref
 from rules.timing import BEFORE_SESSION, Kind, Verdict, decide
-from storage import outbox, people, planned, qa, registrations, sessions, state
+from storage import feedback, outbox, people, planned, qa, registrations, sessions, state
 from storage.db import Database
-from storage.models import PlannedMessage, PlannedStatus, SessionStatus
+from storage.models import PlannedMessage, PlannedStatus, Session, SessionStatus
 from storage.outbox import Outgoing
 from storage.planned import plan_dm_reminders, skip
 from storage.rows import save
@@ -204,35 +205,53 @@ class Scheduler:
                 return
             if kind == Kind.REMINDER:
                 await plan_dm_reminders(s, row, session, now)
-            protocol = kind == Kind.PROTOCOL
-            registered = await registrations.registered_user_ids(s, session.number) if protocol else []
-            questions = await qa.qa_summary(s, session.number) if protocol else None
-            voice = voice_of(self.config, now)
-            outgoing = render(kind, row.payload, summary, voice, decision.late, row.user_id, questions)
-            content = message_content(outgoing.message, notice=outgoing.notice, mentions=outgoing.mentions)
-            makes_sense_until = session.starts_at if kind in BEFORE_SESSION else now + NOTICE_TTL
-            message = Outgoing(
-                planned_key(row), content, room_id=row.room_id, user_id=row.user_id, records=f"planned:{row.id}"
-            )
-            await outbox.enqueue(s, message, now, max(makes_sense_until, now + MIN_TTL))
-            for person in registered:  # the protocol also reaches each registered person privately
-                personal = message_content(outgoing.message, notice=False, mentions=(person,))
-                await outbox.enqueue(
-                    s, Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now, now + NOTICE_TTL
-                )
-            row.status, row.sent_at, row.late, row.content_digest = (
-                PlannedStatus.SENT,
-                now,
-                decision.late,
-                digest(content),
-            )
+            if kind == Kind.FEEDBACK:  # sends nothing itself: a question to each registered person follows
+                asked = await registrations.registered_user_ids(s, session.number)
+                await planned.plan_feedback_questions(s, session, asked, now)
+            else:
+                row.content_digest = await self._hand_over(s, row, summary, decision.late, now)
+            row.status, row.sent_at, row.late = PlannedStatus.SENT, now, decision.late
             await save(s, row)
-        if kind == Kind.REMINDER:
+        if kind in (Kind.REMINDER, Kind.FEEDBACK):
             await self.reload(session.number)
         self.wake()
         log.info(
             "planned message %s (%s): handed to the outbox%s", planned_id, row.kind, " late" if decision.late else ""
         )
+
+    async def _hand_over(
+        self, s: AsyncSession, row: PlannedMessage, summary: SessionSummary[Session], late: bool, now: datetime
+    ) -> str:
+        """Render a planned message and write it (with what goes along) into the outbox; the
+        digest of what it says."""
+        session, kind = summary.session, Kind(row.kind)
+        protocol = kind == Kind.PROTOCOL
+        registered = await registrations.registered_user_ids(s, session.number) if protocol else []
+        questions = await qa.qa_summary(s, session.number) if protocol else None
+        rated = await feedback.feedback_totals(s, session.number) if protocol else None
+        outgoing = render(kind, row.payload, summary, voice_of(self.config, now), late, row.user_id, questions, rated)
+        content = message_content(outgoing.message, notice=outgoing.notice, mentions=outgoing.mentions)
+        makes_sense_until = session.starts_at if kind in BEFORE_SESSION else now + NOTICE_TTL
+        message = Outgoing(
+            planned_key(row), content, room_id=row.room_id, user_id=row.user_id, records=f"planned:{row.id}"
+        )
+        await outbox.enqueue(s, message, now, max(makes_sense_until, now + MIN_TTL))
+        if kind == Kind.FEEDBACK_DM:  # the digits to answer with, as the bot's reactions on the question
+            for digit in DIGITS:
+                reaction = Outgoing(
+                    f"{message.key}:{digit}",
+                    annotation(digit),
+                    user_id=row.user_id,
+                    event_type="m.reaction",
+                    thread_of=message.key,
+                )
+                await outbox.enqueue(s, reaction, now, now + NOTICE_TTL)
+        for person in registered:  # the protocol also reaches each registered person privately
+            personal = message_content(outgoing.message, notice=False, mentions=(person,))
+            await outbox.enqueue(
+                s, Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now, now + NOTICE_TTL
+            )
+        return digest(content)
 
     async def _report(
         self, s: AsyncSession, row: PlannedMessage, session_id: int, title: str, creator: str, now: datetime

@@ -52,25 +52,36 @@ async def session_to_change(ctx: Context, s: AsyncSession, number: int) -> Sessi
 async def create_session(ctx: Context, fields: str) -> None:
     """A new session, announced in this room if it is an official one; a coordinator from the
     config may name an official room (`Raum: !id`) from anywhere, e.g. a direct chat."""
+    async with ctx.db.transaction() as s:
+        session = await new_session(ctx, s, fields, ctx.room_id)
+    await ctx.reply(created(ctx, session))
+
+
+async def new_session(ctx: Context, s: AsyncSession, fields: str, room_id: str) -> Session:
+    """Parse the fields of `!termin neu`, save the session (announced in `room_id` unless the
+    fields name another official room) and plan its messages."""
     values = parse_new(
         fields, ctx.now, ctx.timezone, ctx.config.default_capacity, timedelta(minutes=ctx.config.session_minutes)
     )
-    room_id = announcing_room(ctx, values)
-    async with ctx.db.transaction() as s:
-        session = await add_session(ctx, s, values, room_id)
-    await ctx.reply(
-        Message.join(
-            [ctx.t("coordination.created", ref=ref(session.id)), session_details(ctx, SessionSummary(session, 0, 0))]
-        )
+    room_id = announcing_room(ctx, values, room_id)
+    return await add_session(ctx, s, values, room_id)
+
+
+def created(ctx: Context, session: Session) -> Message:
+    """The answer to a new session: its number and details."""
+    return Message.join(
+        [ctx.t("coordination.created", ref=ref(session.id)), session_details(ctx, SessionSummary(session, 0, 0))]
     )
 
 
-def announcing_room(ctx: Context, values: dict[str, Any]) -> str:
-    """The official room new sessions are announced in (this one, or the one a coordinator from
-    the config names with `Raum:`); takes `room_id` out of `values` and fills in the region."""
-    room_id: str = values.pop("room_id", None) or ctx.room_id
-    named_elsewhere = room_id != ctx.room_id and ctx.roles.configured_coordinator(ctx.sender)
-    if not ctx.official.is_official(room_id) or (room_id != ctx.room_id and not named_elsewhere):
+def announcing_room(ctx: Context, values: dict[str, Any], default: str | None = None) -> str:
+    """The official room a new session is announced in: `default` (this room unless given), or
+    the one a coordinator from the config names with `Raum:`; takes `room_id` out of `values`
+    and fills in the region."""
+    named: str | None = values.pop("room_id", None)
+    room_id = named or default or ctx.room_id
+    named_elsewhere = named not in (None, ctx.room_id)
+    if not ctx.official.is_official(room_id) or (named_elsewhere and not ctx.roles.configured_coordinator(ctx.sender)):
         raise UserError("coordination.not_official")
     values["region"] = values.get("region") or ctx.official.region(room_id)
     return room_id

@@ -9,14 +9,22 @@ from typing import Any
 from bot.arguments import Choice
 from bot.context import Context
 from bot.routing import Router
+from commands.feedback import respondent_of
 from commands.notices import tell_promoted
 from rules.sessions import ref
+from rules.topics import topic_ref
 from storage import people, registrations, sessions
+from storage.feedback import KeyOf
 from storage.models import OutboxMessage, RegistrationStatus, SessionStatus
 from storage.rows import save
 
 router = Router("privacy")
 CONFIRM = {"ja": True, "yes": True, "bestätigen": True}
+
+
+def feedback_key_of(ctx: Context) -> KeyOf:
+    """How the sender's feedback answers are found: by their keyed hash for each session."""
+    return lambda session_id: respondent_of(ctx, session_id)
 
 
 def _time(value: datetime | None) -> str | None:
@@ -91,6 +99,17 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
             {"session": ref(r.session_id), "opened_at": _time(r.opened_at), "closed_at": _time(r.closed_at)}
             for r in data.rounds_opened
         ],
+        "topics_proposed": [
+            {"topic": topic_ref(t.id), "title": t.title, "proposed_at": _time(t.proposed_at), "status": t.status}
+            for t in data.topics_proposed
+        ],
+        "topic_votes": [{"topic": topic_ref(t.id), "voted_at": _time(v.voted_at)} for v, t in data.topic_votes],
+        "talk_offers": [{"topic": topic_ref(t.id), "offered_at": _time(o.offered_at)} for o, t in data.talk_offers],
+        "polls_opened": [
+            {"session": ref(p.session_id), "opened_at": _time(p.opened_at), "ended_at": _time(p.ended_at)}
+            for p in data.polls_opened
+        ],
+        "feedback": [{"session": ref(a.session_id), "rating": a.rating, "text": a.text} for a in data.feedback],
         "pending_messages": [pending(m) for m in data.pending_messages],
         "direct_room": data.direct_room
         and {
@@ -104,7 +123,7 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
 @router.command("meine-daten", aliases=("meinedaten", "my-data"), help="help.my_data")
 async def my_data(ctx: Context) -> None:
     async with ctx.db.transaction() as s:
-        data = await people.person_data(s, ctx.sender)
+        data = await people.person_data(s, ctx.sender, feedback_key_of(ctx))
     ctx.send_file(
         export(ctx.sender, data, ctx.now), "regiobot-meine-daten.json", "application/json", to_user=ctx.sender
     )
@@ -131,8 +150,8 @@ async def delete_data(ctx: Context, confirmed: bool) -> None:
                 registration.status = RegistrationStatus.CANCELLED
                 await save(s, registration)
                 promoted.append((session, await registrations.promote_waiting(s, session, ctx.now)))
-        await people.forget_person(s, ctx.sender)
+        answers = await people.forget_person(s, ctx.sender, key_of=feedback_key_of(ctx))
     for session, moved_up in promoted:
         ctx.plans.places_changed(session.id)
         tell_promoted(ctx, session, moved_up)
-    await ctx.reply("privacy.deleted", registrations=len(data.registrations))
+    await ctx.reply("privacy.deleted", registrations=len(data.registrations), answers=answers)

@@ -77,6 +77,12 @@ def pill(user_id: str, display_name: str | None = None) -> Message:
     return Message(name, f'<a href="{href}">{html.escape(name, quote=False)}</a>')
 
 
+def annotation(key: str, event_id: str | None = None) -> dict[str, Any]:
+    """A reaction's content: `key` on `event_id` (None: the deliverer fills in the event of the
+    message the reaction is meant for)."""
+    return {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+
+
 def edit_content(original_event_id: str, new_content: dict[str, Any]) -> dict[str, Any]:
     """An `m.replace` edit: the fallback body is marked with "* ", and nobody is pinged again
     (the edit's own `m.mentions` is empty; the full mentions live in `m.new_content`)."""

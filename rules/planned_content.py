@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from rules.feedback import Totals, totals_line
 from rules.i18n import Message
 from rules.sessions import SessionSummary, SessionView, about, session_details
 from rules.timing import Kind, starts_in
@@ -58,9 +59,11 @@ def render(
     late: bool,
     recipient: str | None,
     questions: tuple[int, int] | None = None,
+    rated: Totals | None = None,
 ) -> Outgoing:
     """The message a planned row stands for; `recipient` is set for direct messages; `questions`
-    (answered, open) of a closed Q&A round join the protocol."""
+    (answered, open) of a closed Q&A round and the feedback totals (`rated`, from MIN_ANSWERS
+    answers on) join the protocol."""
     session = summary.session
     data = payload(row_payload)
     if kind == Kind.ANNOUNCEMENT:
@@ -73,8 +76,17 @@ def render(
         message = voice.t("planned.protocol", **about(session), url=data["url"])
         if questions is not None:
             message = Message.join([message, voice.t("qa.protocol_summary", answered=questions[0], open=questions[1])])
+        if rated is not None:
+            message = Message.join([message, voice.t("feedback.protocol_head"), totals_line(voice, rated)])
         return Outgoing(message, notice=False)  # names nobody: each registered person is told privately
     if kind == Kind.MATERIAL:
         label = data.get("title") or voice.t("planned.material_untitled").plain
         return Outgoing(voice.t("planned.material", **about(session), label=label, url=data["url"]), notice=False)
+    if kind == Kind.FEEDBACK_DM:
+        return Outgoing(feedback_question(voice, session), notice=False, mentions=(recipient,) if recipient else ())
     return Outgoing(voice.t("planned.followup", **about(session), text=data["text"]), notice=False)
+
+
+def feedback_question(voice: Voice, session: SessionView) -> Message:
+    """The feedback question to one person: a rating 1–5 and one optional sentence."""
+    return voice.t("feedback.question", **about(session), date=voice.short(session.starts_at))

@@ -1,4 +1,4 @@
-"""The states a session, a registration, a planned message and a question can be in."""
+"""The states a session, a registration, a planned message, a question and a topic wish can be in."""
 
 from __future__ import annotations
 
@@ -33,3 +33,9 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # refused for good, or still undelivered when it stopped making sense
+
+
+class TopicStatus(StrEnum):
+    OPEN = "open"
+    PLANNED = "planned"  # turned into a session
+    CLOSED = "closed"

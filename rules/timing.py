@@ -25,6 +25,8 @@ class Kind(StrEnum):
     PROTOCOL = "protocol"
     MATERIAL = "material"
     FOLLOWUP = "followup"
+    FEEDBACK = "feedback"  # after the session: ask everyone registered (one direct message each)
+    FEEDBACK_DM = "feedback_dm"  # the feedback question to one person
 
 
 # Messages that are about a session still to come: pointless once it has begun.
@@ -59,7 +61,8 @@ class Slot:
 
 
 class ScheduleSettings(Protocol):
-    """The configured offsets of announcements and reminders, and the time zone they count in."""
+    """The configured offsets of announcements and reminders, the time zone they count in, and how
+    long after a session's end the feedback question goes out."""
 
     @property
     def announce_before(self) -> tuple[timedelta, ...]: ...
@@ -67,6 +70,8 @@ class ScheduleSettings(Protocol):
     def remind_before(self) -> tuple[timedelta, ...]: ...
     @property
     def timezone(self) -> ZoneInfo: ...
+    @property
+    def feedback_after(self) -> timedelta: ...
 
 
 def wanted_slots(

@@ -19,9 +19,16 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from rules.states import OutboxStatus, PlannedStatus, QuestionStatus, RegistrationStatus, SessionStatus
+from rules.states import OutboxStatus, PlannedStatus, QuestionStatus, RegistrationStatus, SessionStatus, TopicStatus
 
-__all__ = ["OutboxStatus", "PlannedStatus", "QuestionStatus", "RegistrationStatus", "SessionStatus"]  # also known here
+__all__ = [  # also known here
+    "OutboxStatus",
+    "PlannedStatus",
+    "QuestionStatus",
+    "RegistrationStatus",
+    "SessionStatus",
+    "TopicStatus",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -273,8 +280,8 @@ class OutboxMessage(SQLModel, table=True):
     Messages of one `lane` (a room, or one person's direct chat) go out in the order of their ids.
     A direct message names `user_id`; the deliverer finds or makes the bot's own room with them.
     `thread_of` names another message (by key) whose event is this one's thread root; `records`
-    says what to note the sent event id on (`qa_round:ID`, `question:ID`, `planned:ID`,
-    `series:ID`).
+    says what to note the sent event id on (`qa_round:ID`, `question:ID`, `topic:ID`, `poll:ID`,
+    `series:ID`, `planned:ID`).
     """
 
     __tablename__ = "outbox"
@@ -323,3 +330,85 @@ class OfficialRoom(SQLModel, table=True):
     room_id: str = Field(primary_key=True)
     region: str
     enabled_at: datetime = Field(sa_column=_utc_column())
+
+
+class Topic(SQLModel, table=True):
+    """A topic wish (shown as T<id>): posted by the bot in an official room, voted for with 👍,
+    turned into a session by a coordinator or closed."""
+
+    __tablename__ = "topics"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    room_id: str
+    region: str | None = None
+    proposed_by: str
+    proposed_at: datetime = Field(sa_column=_utc_column())
+    # The bot's post of the wish: the message people vote on.
+    event_id: str | None = Field(default=None, index=True)
+    status: str = Field(default=TopicStatus.OPEN, sa_column=Column(String(16), nullable=False))
+    session_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="SET NULL"), nullable=True)
+    )
+    close_reason: str | None = None
+    closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class TopicVote(SQLModel, table=True):
+    """A 👍 on a topic wish, one per person; removing the reaction removes the vote."""
+
+    __tablename__ = "topic_votes"
+    __table_args__ = (UniqueConstraint("topic_id", "user_id", name="uq_topic_votes_topic_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(sa_column=Column(Integer, ForeignKey("topics.id", ondelete="CASCADE"), nullable=False))
+    user_id: str
+    reaction_event_id: str = Field(index=True)
+    voted_at: datetime = Field(sa_column=_utc_column())
+
+
+class TalkOffer(SQLModel, table=True):
+    """Someone who could give the input talk on a topic wish (`!thema T<n> referieren`)."""
+
+    __tablename__ = "talk_offers"
+    __table_args__ = (UniqueConstraint("topic_id", "user_id", name="uq_talk_offers_topic_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    topic_id: int = Field(sa_column=Column(Integer, ForeignKey("topics.id", ondelete="CASCADE"), nullable=False))
+    user_id: str
+    offered_at: datetime = Field(sa_column=_utc_column())
+
+
+class FeedbackAnswer(SQLModel, table=True):
+    """One anonymous answer to the feedback question of a session: no person, only `respondent`,
+    a keyed hash of the person and the session (so a second answer replaces the first). It is set
+    empty when the session's personal data is purged; the answer then stays, linked to no one."""
+
+    __tablename__ = "feedback_answers"
+    __table_args__ = (UniqueConstraint("session_id", "respondent", name="uq_feedback_answers_session_respondent"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    respondent: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    rating: int
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Poll(SQLModel, table=True):
+    """A Matrix poll a coordinator added for a session's rating in its room (votes there are
+    visible to the room); the bot ends it and posts the result."""
+
+    __tablename__ = "polls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    room_id: str
+    event_id: str | None = Field(default=None, index=True)
+    opened_by: str
+    opened_at: datetime = Field(sa_column=_utc_column())
+    ended_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

@@ -9,17 +9,27 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.states import OutboxStatus, PlannedStatus
-from storage.models import OutboxMessage, PlannedMessage, QaRound, Question, Series
+from storage.models import OutboxMessage, PlannedMessage, Poll, QaRound, Question, Series, Topic
 from storage.rows import insert_new, save
 
 
 def lane_of(room_id: str | None, user_id: str | None) -> str:
     """Messages to a room go out in order in that room; direct messages in order per person."""
     return f"dm:{user_id}" if user_id else f"room:{room_id}"
+
+
+# What a sent message's event id is noted on, by the kind in `records` ("kind:ID").
+RECORDS: dict[str, tuple[type[SQLModel], str]] = {
+    "qa_round": (QaRound, "root_event_id"),
+    "question": (Question, "event_id"),
+    "series": (Series, "announcement_event_id"),
+    "poll": (Poll, "event_id"),
+    "topic": (Topic, "event_id"),
+}
 
 
 @dataclass(frozen=True)
@@ -117,18 +127,12 @@ async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id:
     if not row.records:
         return
     kind, _, ident = row.records.partition(":")
-    if kind == "qa_round" and (round_ := await s.get(QaRound, int(ident))) is not None:
-        round_.root_event_id = event_id
-        await save(s, round_)
-    elif kind == "question" and (question := await s.get(Question, int(ident))) is not None:
-        question.event_id = event_id
-        await save(s, question)
-    elif kind == "series" and (series := await s.get(Series, int(ident))) is not None:
-        series.announcement_event_id = event_id
-        await save(s, series)
-    elif kind == "planned" and (planned := await s.get(PlannedMessage, int(ident))) is not None:
-        planned.sent_event_id, planned.status = event_id, PlannedStatus.SENT
-        await save(s, planned)
+    if kind == "planned":
+        values: dict[str, Any] = {"sent_event_id": event_id, "status": PlannedStatus.SENT}
+        await s.exec(update(PlannedMessage).where(col(PlannedMessage.id) == int(ident)).values(values))
+        return
+    model, column = RECORDS[kind]
+    await s.exec(update(model).where(model.id == int(ident)).values({column: event_id}))  # type: ignore[attr-defined]
 
 
 async def mark_retry(s: AsyncSession, row: OutboxMessage, error: str, next_attempt_at: datetime) -> None:

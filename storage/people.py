@@ -8,24 +8,31 @@ column holding a user id that is not declared here, so a new table cannot be for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import feedback
+from storage.feedback import KeyOf
 from storage.models import (
     DirectRoom,
+    FeedbackAnswer,
     Material,
     OutboxMessage,
     OutboxStatus,
     PersonSettings,
     PlannedMessage,
+    Poll,
     QaRound,
     Question,
     Registration,
     Session,
+    TalkOffer,
+    Topic,
+    TopicVote,
     Vote,
 )
 from storage.rows import save
@@ -116,6 +123,36 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         delete="rows deleted",
         purge="rows deleted when the session ended more than retention_days ago",
     ),
+    ("topics", "proposed_by"): Coverage(
+        export="topics_proposed",
+        delete="replaced by (gelöscht) (the wish stays, it is the room's)",
+        purge="replaced by (gelöscht) when the wish was planned or closed more than retention_days ago",
+    ),
+    ("topic_votes", "user_id"): Coverage(
+        export="topic_votes",
+        delete="rows deleted",
+        purge="rows deleted when the wish was planned or closed more than retention_days ago",
+    ),
+    ("talk_offers", "user_id"): Coverage(
+        export="talk_offers",
+        delete="rows deleted",
+        purge="rows deleted when the wish was planned or closed more than retention_days ago",
+    ),
+    ("feedback_answers", "respondent"): Coverage(
+        export="feedback (one's own answers, found by computing the keyed hash for each session)",
+        delete="rows deleted (found the same way)",
+        purge="set empty when the session ended more than retention_days ago: the answer stays, linked to no one",
+    ),
+    ("feedback_answers", "text"): Coverage(
+        export="feedback",
+        delete="deleted with the row",
+        purge="kept without the hash (linked to no one)",
+    ),
+    ("polls", "opened_by"): Coverage(
+        export="polls_opened",
+        delete="replaced by (gelöscht)",
+        purge="replaced by (gelöscht) when the session ended more than retention_days ago",
+    ),
     ("outbox", "user_id"): Coverage(
         export="pending_messages",
         delete="rows of direct messages to the person deleted (pending ones are not sent any more)",
@@ -159,9 +196,16 @@ class PersonData:
     rounds_opened: list[QaRound]
     pending_messages: list[OutboxMessage]
     direct_room: DirectRoom | None = None
+    topics_proposed: list[Topic] = field(default_factory=list)
+    topic_votes: list[tuple[TopicVote, Topic]] = field(default_factory=list)
+    talk_offers: list[tuple[TalkOffer, Topic]] = field(default_factory=list)
+    feedback: list[FeedbackAnswer] = field(default_factory=list)
+    polls_opened: list[Poll] = field(default_factory=list)
 
 
-async def person_data(s: AsyncSession, user_id: str) -> PersonData:
+async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None) -> PersonData:
+    """Everything stored about a person; their feedback answers only with `key_of` (their keyed
+    hash for a session id), since nothing else links an answer to them."""
     registrations = await s.exec(
         select(Registration, Session)
         .join(Session, col(Session.id) == col(Registration.session_id))
@@ -197,6 +241,31 @@ async def person_data(s: AsyncSession, user_id: str) -> PersonData:
         list(opened.all()),
         list(pending.all()),
         await s.get(DirectRoom, user_id),
+        list((await s.exec(select(Topic).where(Topic.proposed_by == user_id).order_by(col(Topic.id)))).all()),
+        [
+            (v, t)
+            for v, t in (
+                await s.exec(
+                    select(TopicVote, Topic)
+                    .join(Topic, col(Topic.id) == col(TopicVote.topic_id))
+                    .where(TopicVote.user_id == user_id)
+                    .order_by(col(TopicVote.voted_at))
+                )
+            ).all()
+        ],
+        [
+            (o, t)
+            for o, t in (
+                await s.exec(
+                    select(TalkOffer, Topic)
+                    .join(Topic, col(Topic.id) == col(TalkOffer.topic_id))
+                    .where(TalkOffer.user_id == user_id)
+                    .order_by(col(TalkOffer.offered_at))
+                )
+            ).all()
+        ],
+        await feedback.own_answers(s, key_of) if key_of else [],
+        list((await s.exec(select(Poll).where(Poll.opened_by == user_id).order_by(col(Poll.id)))).all()),
     )
 
 
@@ -218,16 +287,23 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def forget_person(s: AsyncSession, user_id: str, placeholder: str = FORGOTTEN) -> None:
-    """Delete a person's registrations, settings, votes and direct messages; where a record must
-    stay (a session they created, material they added, a round they opened, a question they
-    asked) their id is replaced by `placeholder`, and so is the text of their questions. The
-    stored digest of a round that quoted one of their questions is deleted."""
+async def forget_person(
+    s: AsyncSession, user_id: str, placeholder: str = FORGOTTEN, key_of: KeyOf | None = None
+) -> int:
+    """Delete a person's registrations, settings, votes, talk offers and direct messages; where a
+    record must stay (a session they created, material they added, a round they opened, a
+    question they asked, a topic they wished for) their id is replaced by `placeholder`, and so is
+    the text of their questions. The stored digest of a round that quoted one of their questions
+    is deleted. With `key_of`, their feedback answers are found and deleted too; how many."""
     asked_in = select(Question.session_id).where(Question.author == user_id)
     await s.exec(update(QaRound).where(col(QaRound.session_id).in_(asked_in)).values(digest=None))
     await s.exec(update(Question).where(col(Question.author) == user_id).values(author=placeholder, text=placeholder))
     await s.exec(update(QaRound).where(col(QaRound.opened_by) == user_id).values(opened_by=placeholder))
     await s.exec(delete(Vote).where(col(Vote.user_id) == user_id))
+    await s.exec(delete(TopicVote).where(col(TopicVote.user_id) == user_id))
+    await s.exec(delete(TalkOffer).where(col(TalkOffer.user_id) == user_id))
+    await s.exec(update(Topic).where(col(Topic.proposed_by) == user_id).values(proposed_by=placeholder))
+    await s.exec(update(Poll).where(col(Poll.opened_by) == user_id).values(opened_by=placeholder))
     await s.exec(delete(Registration).where(col(Registration.user_id) == user_id))
     await s.exec(delete(PlannedMessage).where(col(PlannedMessage.user_id) == user_id))
     await s.exec(delete(PersonSettings).where(col(PersonSettings.user_id) == user_id))
@@ -243,6 +319,7 @@ async def forget_person(s: AsyncSession, user_id: str, placeholder: str = FORGOT
             )
         )
     )
+    return await feedback.forget_answers(s, key_of) if key_of else 0
 
 
 async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str = FORGOTTEN) -> int:
@@ -264,6 +341,24 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
             or_(col(QaRound.opened_by) != placeholder, col(QaRound.digest).is_not(None)),
         )
         .values(opened_by=placeholder, digest=None)
+    )
+    await s.exec(
+        update(FeedbackAnswer)
+        .where(col(FeedbackAnswer.session_id).in_(ended), col(FeedbackAnswer.respondent).is_not(None))
+        .values(respondent=None)
+    )
+    await s.exec(
+        update(Poll)
+        .where(col(Poll.session_id).in_(ended), col(Poll.opened_by) != placeholder)
+        .values(opened_by=placeholder)
+    )
+    settled = select(Topic.id).where(col(Topic.closed_at) < ended_before)
+    await s.exec(delete(TopicVote).where(col(TopicVote.topic_id).in_(settled)))
+    await s.exec(delete(TalkOffer).where(col(TalkOffer.topic_id).in_(settled)))
+    await s.exec(
+        update(Topic)
+        .where(col(Topic.closed_at) < ended_before, col(Topic.proposed_by) != placeholder)
+        .values(proposed_by=placeholder)
     )
     with_people = (
         await s.exec(

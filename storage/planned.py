@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -170,8 +170,51 @@ async def plan_session(s: AsyncSession, session: Session, settings: ScheduleSett
             skip(rows[change.id], "cancelled" if session.status == SessionStatus.CANCELLED else "moved")
     if session.status == SessionStatus.CANCELLED:
         for row in await pending(s, session_id=session.id):
-            if row.kind in BEFORE_SESSION:
+            if row.kind in (*BEFORE_SESSION, Kind.FEEDBACK):
                 skip(row, "cancelled")
+    else:
+        await plan_feedback(s, session, settings.feedback_after, now)
+
+
+def feedback_key(session_id: int) -> str:
+    return f"{Kind.FEEDBACK}:{session_id}"
+
+
+async def plan_feedback(s: AsyncSession, session: Session, after: timedelta, now: datetime) -> None:
+    """Ask for feedback `after` the session's end: planned once, moved with the session while
+    it is pending (a question already asked is not asked again)."""
+    due = session.ends_at + after
+    row = await planned_by_key(s, feedback_key(row_id(session)))
+    if row is None:
+        await plan_once(s, Kind.FEEDBACK, session, feedback_key(row_id(session)), due, now)
+    elif row.status == PlannedStatus.PENDING:
+        row.due_at = due
+    elif row.status == PlannedStatus.SKIPPED and row.last_error == "cancelled" and due > now:
+        rearm(row, due)
+
+
+def feedback_question_key(session_id: int, user_id: str) -> str:
+    return f"{Kind.FEEDBACK_DM}:{session_id}:{user_id}"
+
+
+async def plan_feedback_questions(s: AsyncSession, session: Session, user_ids: list[str], now: datetime) -> None:
+    """The feedback question to each of these people, by direct message, now; asked again (a new
+    message) for someone who was asked before."""
+    for user_id in user_ids:
+        key = feedback_question_key(row_id(session), user_id)
+        row = await planned_by_key(s, key)
+        if row is None:
+            await plan_once(s, Kind.FEEDBACK_DM, session, key, now, now, user_id=user_id)
+        elif row.status != PlannedStatus.PENDING:
+            rearm(row, now)
+
+
+async def feedback_question_by_event(s: AsyncSession, event_id: str) -> PlannedMessage | None:
+    """The feedback question sent as `event_id` (answered by a reply or a digit reaction on it)."""
+    query = select(PlannedMessage).where(
+        PlannedMessage.sent_event_id == event_id, PlannedMessage.kind == Kind.FEEDBACK_DM
+    )
+    return (await s.exec(query)).first()
 
 
 def skip(row: PlannedMessage, reason: str) -> None:

@@ -14,7 +14,7 @@ from storage.models import (
     QuestionStatus,
     Vote,
 )
-from storage.rows import delete, save
+from storage.rows import add_once, delete, save
 from storage.sessions import lock_session
 
 
@@ -90,11 +90,7 @@ async def question_by_event(s: AsyncSession, event_id: str) -> Question | None:
 
 async def add_vote(s: AsyncSession, vote: Vote) -> bool:
     """Count a vote; False when this person had voted for the question already."""
-    existing = await s.exec(select(Vote).where(Vote.question_id == vote.question_id, Vote.user_id == vote.user_id))
-    if existing.first() is not None:
-        return False
-    await save(s, vote)
-    return True
+    return await add_once(s, vote, Vote.question_id == vote.question_id, Vote.user_id == vote.user_id)
 
 
 async def vote_by_reaction(s: AsyncSession, reaction_event_id: str) -> Vote | None:

@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 Row = TypeVar("Row", bound=SQLModel)
@@ -36,6 +36,15 @@ async def insert_new(s: AsyncSession, model: type[SQLModel], values: dict[str, A
     statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[unique])
     result = await s.exec(statement.returning(*table.primary_key.columns))
     return result.scalar()
+
+
+async def add_once(s: AsyncSession, row: SQLModel, *same: Any) -> bool:
+    """Save `row` unless a row of its kind matching the conditions `same` exists (a second vote
+    of one person, say); False when one did."""
+    if (await s.exec(select(type(row)).where(*same))).first() is not None:
+        return False
+    await save(s, row)
+    return True
 
 
 async def delete(s: AsyncSession, row: SQLModel) -> None:

@@ -12,8 +12,11 @@ from tests.e2e.conftest import RunningBot
 from tests.e2e.people import Event, body
 
 
-async def add_session(running: RunningBot, room: str, starts_in: timedelta, **fields: object) -> int:
-    """A session starting `starts_in` from now (to the second, which commands do not offer)."""
+async def add_session(
+    running: RunningBot, room: str, starts_in: timedelta, lasts: timedelta = timedelta(hours=1), **fields: object
+) -> int:
+    """A session starting `starts_in` from now and lasting `lasts` (to the second, which commands
+    do not offer)."""
     bot = running.bot
     assert bot is not None
     now = datetime.now(UTC)
@@ -23,7 +26,7 @@ async def add_session(running: RunningBot, room: str, starts_in: timedelta, **fi
             Session(
                 title="Starkregenvorsorge",
                 starts_at=now + starts_in,
-                ends_at=now + starts_in + timedelta(hours=1),
+                ends_at=now + starts_in + lasts,
                 room_id=room,
                 created_by="@nobody:localhost",
                 created_at=now,

@@ -64,6 +64,7 @@ class FakeOutbox:
         self.reactions: list[tuple[str, str, str]] = []
         self.fail_with: Exception | None = None
         self.failing_rooms: set[str] | None = None  # fail only sends to these rooms (None: all)
+        self.related: list[dict[str, Any]] = []  # events that refer to others (poll responses)
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
         no_open_transaction()
@@ -86,6 +87,10 @@ class FakeOutbox:
 
     def member_count(self, room_id: str) -> int:
         return 2 if room_id.startswith("!dm") else 10
+
+    async def relations(self, room_id: str, event_id: str) -> list[dict[str, Any]]:
+        no_open_transaction()
+        return [e for e in self.related if e["content"]["m.relates_to"]["event_id"] == event_id]
 
     async def direct_room(self, user_id: str) -> str:
         no_open_transaction()

@@ -125,7 +125,7 @@ async def test_creating_a_session_plans_its_messages_and_tells_the_scheduler(bot
     await create(dispatcher, outbox, days=20)
     async with dispatcher.db.transaction() as s:
         pending = await planned.pending(s, session_id=1)
-    assert sorted(p.kind for p in pending) == ["announcement", "announcement", "reminder", "reminder"]
+    assert sorted(p.kind for p in pending) == ["announcement", "announcement", "feedback", "reminder", "reminder"]
     assert dispatcher.plans.changed_sessions == [1]
     await dispatcher.handle(message("!status", sender=COORDINATOR, event_id="$status"), NOW)
     assert "Ankündigung · #1" in outbox.bodies()[-1] and "Nichts" in outbox.bodies()[-1]
@@ -232,7 +232,9 @@ async def test_protocol_material_and_followups_are_planned_once_per_command(bot)
     assert "geplant für Mo 07.12.2026, 09:00 Uhr" in outbox.bodies()[-1]
     async with dispatcher.db.transaction() as s:
         later = {
-            p.kind: p for p in await planned.pending(s, session_id=1) if p.kind not in ("announcement", "reminder")
+            p.kind: p
+            for p in await planned.pending(s, session_id=1)
+            if p.kind not in ("announcement", "reminder", "feedback")
         }
         session = await sessions.get_session(s, 1)
     assert set(later) == {"protocol", "material", "followup"}

@@ -62,6 +62,11 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "daten-löschen": ("", False),
     "raum freischalten": ("beide", False),
     "raum sperren": ("", False),
+    "thema": ("Mobiles Arbeiten | Dienstvereinbarungen im Vergleich", False),
+    "themen": ("", False),
+    "feedback": ("#1", False),
+    "auswertung": ("#1", True),
+    "umfrage": ("#1", True),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren")
 REFUSALS = ("vorbehalten", "nicht die Rolle")
