@@ -60,6 +60,7 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "raum freischalten": ("beide", False),
     "raum sperren": ("", False),
     "kommune": ("Verl", False),
+    "statistik": ("2026", False),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren")
 REFUSALS = ("vorbehalten", "nicht die Rolle")
