@@ -74,13 +74,17 @@ def participation(rows: Iterable[Attendance], directory: Directory, year: int, s
     by_name: dict[str, list[Attendance]] = {}
     unlisted: list[Attendance] = []
     unknown: list[Attendance] = []
+    names: dict[str, str | None] = {}  # each stored text matched once
     for row in rows:
         if not row.municipality:
             unknown.append(row)
             continue
-        found = match(directory, row.municipality)
-        if found.outcome == Outcome.SURE and found.name is not None:
-            by_name.setdefault(found.name, []).append(row)
+        if row.municipality not in names:
+            found = match(directory, row.municipality)
+            names[row.municipality] = found.name if found.outcome == Outcome.SURE else None
+        name = names[row.municipality]
+        if name is not None:
+            by_name.setdefault(name, []).append(row)
         else:
             unlisted.append(row)
     lines = tuple(
