@@ -3,6 +3,7 @@ chart and a CSV file, per municipality and region, naming no person."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from bot.arguments import Number
@@ -90,7 +91,8 @@ async def statistics(ctx: Context, year: int | None) -> None:
         rows, sessions = await attendance.attendance(s, start, end)
     figures = participation(rows, ctx.config.municipalities, year, sessions)
     ctx.tell(ctx.sender, table(ctx, figures))
-    chart = bar_chart(ctx.t("statistics.chart_title", year=year).plain, chart_groups(ctx, figures))
+    title = ctx.t("statistics.chart_title", year=year).plain
+    chart = await asyncio.to_thread(bar_chart, title, chart_groups(ctx, figures))  # the loop goes on meanwhile
     ctx.send_image(chart.png, filename(year, "png"), "image/png", (chart.width, chart.height), to_user=ctx.sender)
     headers = [ctx.t(f"statistics.csv_{column}").plain for column in ("region", "name", "registrations", "sessions")]
     unlisted, unknown = ctx.t("statistics.unlisted_label").plain, ctx.t("statistics.unknown_label").plain
