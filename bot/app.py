@@ -42,6 +42,7 @@ from commands import (
     coordination,
     feedback,
     followups,
+    municipalities,
     polls,
     privacy,
     qa,
@@ -49,6 +50,7 @@ from commands import (
     rooms,
     series,
     sessions,
+    statistics,
     status,
     topics,
 )
@@ -77,6 +79,8 @@ ROUTERS = (
     topics.router,
     feedback.router,
     polls.router,
+    municipalities.router,
+    statistics.router,
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100

@@ -10,18 +10,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.arguments import Choice, Rest, SessionOrSeries, Target
 from bot.context import Context
 from bot.routing import Router
+from commands.municipalities import MAX_MUNICIPALITY, typed_municipality
 from commands.notices import tell_promoted
 from rules import waitlist
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.series import grouped_lines, series_ref
 from rules.sessions import about, check_open, ref
-from storage import people, planned, registrations, series, sessions
+from storage import municipalities, people, planned, registrations, series, sessions
 from storage.models import PlannedMessage, Registration, RegistrationStatus, Series, Session
 from storage.rows import save
 
 router = Router("registration")
-MAX_MUNICIPALITY = 100
 SWITCH = {"an": True, "ein": True, "ja": True, "on": True, "aus": False, "nein": False, "off": False}
 # Reactions on an announcement that register (with and without the emoji variation selector).
 REGISTER_REACTIONS = frozenset({"✅", "✅\ufe0f", "✔️", "✔", "☑️", "☑"})
@@ -77,7 +77,7 @@ async def enrol(ctx: Context, s: AsyncSession, session: Session, municipality: s
         updated_at=ctx.now,
     )
     row.status, row.queued_at, row.updated_at = placement.status, ctx.now, ctx.now
-    row.municipality = municipality or row.municipality
+    row.municipality = municipality or await municipalities.municipality_of(s, ctx.sender) or row.municipality
     row.reaction_event_id = ctx.event_id if ctx.by_reaction else None
     await save(s, row)
     ctx.plans.places_changed(session.number)
@@ -110,7 +110,11 @@ async def register_command(ctx: Context, target: Target | None, municipality: st
 
 
 async def register(ctx: Context, number: int | None, municipality: str) -> None:
-    """`!anmelden #N`: a place in one session, or the waiting list."""
+    """`!anmelden #N`: a place in one session, or the waiting list. The municipality typed here,
+    else the one given with `!kommune`, is recorded with the registration as it is now."""
+    if municipality:
+        retry = f"{ctx.prefix}anmelden {ref(number)}" if number is not None else f"{ctx.prefix}anmelden"
+        municipality, _ = typed_municipality(ctx, municipality, retry)
     async with ctx.db.transaction() as s:
         session = await choose_session(ctx, s, number)
         enrolment = await enrol(ctx, s, session, municipality)
@@ -136,6 +140,8 @@ async def register(ctx: Context, number: int | None, municipality: str) -> None:
 
 async def register_series(ctx: Context, number: int, municipality: str) -> None:
     """`!anmelden Reihe N` (or ✅ on the series' announcement): every part still ahead, one answer."""
+    if municipality:
+        municipality, _ = typed_municipality(ctx, municipality, f"{ctx.prefix}anmelden {series_ref(number)}")
     async with ctx.db.transaction() as s:
         found = await ctx.find_series(s, number)
         parts = await series.parts_ahead(s, found.number, ctx.now)

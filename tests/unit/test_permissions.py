@@ -67,6 +67,8 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "feedback": ("#1", False),
     "auswertung": ("#1", True),
     "umfrage": ("#1", True),
+    "kommune": ("Verl", False),
+    "statistik": ("2026", False),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren")
 REFUSALS = ("vorbehalten", "nicht die Rolle")
