@@ -211,7 +211,12 @@ def parse_dates(text: str, now: datetime, tz: ZoneInfo) -> list[When]:
     if not cleaned:
         raise SeriesDateError("dates.empty")
     local_now = now.astimezone(tz)
-    parts = split_times(cleaned)
+    try:
+        parts = split_times(cleaned)
+    except DateError as error:
+        if error.key == "dates.ambiguous" and len(_SEPARATORS.split(cleaned)) > 1:
+            raise SeriesDateError("series_dates.one_time") from None
+        raise
     rest = parts.rest.strip()
     if not parts.times:
         if _RULE_DAY.search(rest) or len(_SEPARATORS.split(rest)) > 1:

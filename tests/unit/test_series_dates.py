@@ -135,6 +135,7 @@ def test_a_rule_without_a_start_begins_with_the_next_such_day():
     [
         ("Do 14.11., 22.11. 14 Uhr", "dates.weekday_mismatch"),  # 22.11.2024 is a Friday
         ("donnerstags 14.11., 22.11. 14 Uhr", "dates.weekday_mismatch"),
+        ("14.11. 14 Uhr, 21.11. 15 Uhr", "series_dates.one_time"),
         ("14.11., 14.11. 14 Uhr", "series_dates.twice"),
         ("21.11.2024, 14.11.2024 14 Uhr", "series_dates.order"),
         ("28.10.2024, 14.11.2024 14 Uhr", "series_dates.past"),
