@@ -137,11 +137,11 @@ def _exists(year: int, month: int, day: int) -> bool:
     return True
 
 
-def _listed(rest: str, today: date) -> list[date] | None:
-    """The dates of a list, or None when `rest` is not a list of plain dates."""
-    weekday = None
+def _listed(rest: str, today: date, weekday: int | None = None) -> list[date] | None:
+    """The dates of a list, or None when `rest` is not a list of plain dates; a weekday in front
+    (or `weekday`) must be that of every date."""
     if match := _LEADING_WEEKDAY.match(rest):
-        weekday, rest = match.group(1), rest[match.end() :]
+        weekday, rest = WEEKDAYS[match.group(1)], rest[match.end() :]
     items = [item for item in _SEPARATORS.split(rest.strip(" ,;")) if item.strip(" .")]
     typed = [_typed(item) for item in items]
     if not typed or any(t is None for t in typed):
@@ -149,7 +149,7 @@ def _listed(rest: str, today: date) -> list[date] | None:
     days = _resolve_years([t for t in typed if t is not None], today)
     if weekday is not None:
         for day in days:
-            if day.weekday() != WEEKDAYS[weekday]:
+            if day.weekday() != weekday:
                 raise SeriesDateError("dates.weekday_mismatch", date=day.strftime("%d.%m.%Y"))
     return days
 
@@ -195,8 +195,11 @@ def _ruled(rest: str, today: date, first_time: tuple[int, int], local_now: datet
         count = (until - first).days // (7 * step) + 1
     elif count_match:
         count = int(count_match.group(1))
-    else:
-        raise SeriesDateError("series_dates.rule_open", example=RULE_EXAMPLE)
+    else:  # `donnerstags 14.11., 21.11.`: a list after all
+        listed = _listed(rest[: rule.start()] + " " + rest[rule.end() :], today, weekday)
+        if listed is None:
+            raise SeriesDateError("series_dates.rule_open", example=RULE_EXAMPLE)
+        return listed
     if count > MAX_PARTS or count * step > MAX_WEEKS:
         raise SeriesDateError("series_dates.too_many", maximum=MAX_PARTS)
     return [first + timedelta(weeks=step * n) for n in range(count)]
@@ -208,7 +211,12 @@ def parse_dates(text: str, now: datetime, tz: ZoneInfo) -> list[When]:
     if not cleaned:
         raise SeriesDateError("dates.empty")
     local_now = now.astimezone(tz)
-    parts = split_times(cleaned)
+    try:
+        parts = split_times(cleaned)
+    except DateError as error:
+        if error.key == "dates.ambiguous" and len(_SEPARATORS.split(cleaned)) > 1:
+            raise SeriesDateError("series_dates.one_time") from None
+        raise
     rest = parts.rest.strip()
     if not parts.times:
         if _RULE_DAY.search(rest) or len(_SEPARATORS.split(rest)) > 1:

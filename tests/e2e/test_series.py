@@ -1,5 +1,6 @@
 """A series in a real room: four Thursdays created in one go, registered for with one command and
-with ✅ on the series' announcement, one part left, one calendar file, the parts listed together."""
+with ✅ on the series' announcement, one part left, one calendar file, the parts listed together,
+every part ahead moved to another time of day."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from icalendar import Calendar
 
 from storage.models import Registration, RegistrationStatus
 from tests.e2e.people import body, shared_room
-from tests.e2e.sessions import from_bot
+from tests.e2e.sessions import edits_of, from_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -79,3 +80,14 @@ async def test_a_four_part_series(people, bot_config, run_bot):
 
     mine = body(await bernd.ask(room, "!meine"))
     assert "Reihe 1: Online-Transferreihe" in mine and mine.count("↳") == 3 and "#2" not in mine
+
+    # Every part ahead an hour later: one direct message each, the announcement edited.
+    changed = body(await anna.ask(room, "!termin ändern Reihe 1 Wann: 15–17 Uhr"))
+    assert changed.count("15:00–17:00 Uhr") == 4
+    (notice,) = await bernd.wait_for(
+        lambda e: e["room_id"] != room and "Online-Transferreihe hat sich geändert" in body(e)
+    )
+    assert body(notice).count("15:00–17:00 Uhr") == 3 and notice["content"]["m.mentions"] == {
+        "user_ids": [bernd.user_id]
+    }
+    await clara.wait_for(edits_of(announcement["event_id"], "15:00–17:00 Uhr"))

@@ -10,6 +10,7 @@ from icalendar import Calendar
 from bot.dispatch import EventKind, Incoming
 from rules.series import group_by_series, parse_series
 from storage.models import Registration, RegistrationStatus, Session
+from tests.postgres import on_both_databases
 from tests.unit.fakes import NOW, configured, dispatcher_for
 
 ROOM = "!room:localhost"
@@ -23,8 +24,8 @@ Plätze: 1"""
 
 
 @pytest.fixture
-async def dispatcher(tmp_path):
-    config, db = await configured(tmp_path, COORD)
+async def dispatcher(tmp_path, database_url):
+    config, db = await configured(tmp_path, COORD, storage_url=database_url)
     yield dispatcher_for(config, db)
     await db.close()
 
@@ -46,6 +47,7 @@ async def registrations(dispatcher, user_id):
     return {row.session_id: row.status for row in rows}
 
 
+@on_both_databases
 async def test_a_series_from_creation_to_leaving(dispatcher):
     outbox = dispatcher.outbox
     answer = await say(dispatcher, COORD, CREATE)

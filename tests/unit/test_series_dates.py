@@ -45,6 +45,7 @@ TRANSFERREIHE = [
         "donnerstags 14-16 Uhr ab 12.11. 4x",  # the first Thursday on or after the start
         "thursdays 14:00-16:00 from 14.11. to 5.12.",
         "vom 14.11. bis 5.12. donnerstags 14:00–16:00",
+        "donnerstags 14.11., 21.11., 28.11. und 5.12. 14–16 Uhr",  # a weekday adverb before a list
     ],
 )
 def test_the_transfer_series_in_every_form(text):
@@ -133,6 +134,8 @@ def test_a_rule_without_a_start_begins_with_the_next_such_day():
     ("text", "key"),
     [
         ("Do 14.11., 22.11. 14 Uhr", "dates.weekday_mismatch"),  # 22.11.2024 is a Friday
+        ("donnerstags 14.11., 22.11. 14 Uhr", "dates.weekday_mismatch"),
+        ("14.11. 14 Uhr, 21.11. 15 Uhr", "series_dates.one_time"),
         ("14.11., 14.11. 14 Uhr", "series_dates.twice"),
         ("21.11.2024, 14.11.2024 14 Uhr", "series_dates.order"),
         ("28.10.2024, 14.11.2024 14 Uhr", "series_dates.past"),
