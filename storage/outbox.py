@@ -9,12 +9,20 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.states import OutboxStatus, PlannedStatus
 from storage.models import OutboxMessage, PlannedMessage, Poll, QaRound, Question, Topic
 from storage.rows import insert_new, save
+
+# `records` = "<kind>:<id>": the row the sent event's id is noted on, and in which column.
+RECORDED: dict[str, tuple[type[SQLModel], str]] = {
+    "qa_round": (QaRound, "root_event_id"),
+    "question": (Question, "event_id"),
+    "topic": (Topic, "event_id"),
+    "poll": (Poll, "event_id"),
+}
 
 
 def lane_of(room_id: str | None, user_id: str | None) -> str:
@@ -117,18 +125,11 @@ async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id:
     if not row.records:
         return
     kind, _, ident = row.records.partition(":")
-    if kind == "qa_round" and (round_ := await s.get(QaRound, int(ident))) is not None:
-        round_.root_event_id = event_id
-        await save(s, round_)
-    elif kind == "question" and (question := await s.get(Question, int(ident))) is not None:
-        question.event_id = event_id
-        await save(s, question)
-    elif kind == "poll" and (poll := await s.get(Poll, int(ident))) is not None:
-        poll.event_id = event_id
-        await save(s, poll)
-    elif kind == "topic" and (topic := await s.get(Topic, int(ident))) is not None:
-        topic.event_id = event_id
-        await save(s, topic)
+    if kind in RECORDED:
+        model, column = RECORDED[kind]
+        if (found := await s.get(model, int(ident))) is not None:
+            setattr(found, column, event_id)
+            await save(s, found)
     elif kind == "planned" and (planned := await s.get(PlannedMessage, int(ident))) is not None:
         planned.sent_event_id, planned.status = event_id, PlannedStatus.SENT
         await save(s, planned)

@@ -103,11 +103,11 @@ async def test_feedback_is_asked_after_the_session_answered_three_ways_and_total
     anna, bernd, clara, dora = await people("anna"), await people("bernd"), await people("clara"), await people("dora")
     config = await bot_config(
         coordinators=[anna.user_id],
-        schedule={"announce_before": [], "remind_before": [], "feedback_after": "2s", "grace": "1h"},
+        schedule={"announce_before": [], "remind_before": [], "feedback_after": "1s", "grace": "1h"},
     )
     bot = await run_bot(config)
     room = await shared_room(anna, bot.user_id, bernd, clara, dora)
-    sid = await add_session(bot, room, timedelta(seconds=8), lasts=timedelta(seconds=2))
+    sid = await add_session(bot, room, timedelta(seconds=5), lasts=timedelta(seconds=1))
     for person in (bernd, clara, dora):
         assert "angemeldet" in body(await person.ask(room, f"!anmelden #{sid}"))
     assert "noch nicht vorbei" in body(await bernd.ask(room, f"!feedback #{sid}"))
@@ -165,7 +165,7 @@ async def test_feedback_is_asked_after_the_session_answered_three_ways_and_total
 
     await bot.stop()  # exactly once: a restart asks nobody again
     await bot.start()
-    await asyncio.sleep(2)
+    await asyncio.sleep(1)
     for person in (bernd, clara, dora):
         assert len([e for e in person.events if asked(e)]) == 1
     feedback = await planned(bot, sid, Kind.FEEDBACK)
