@@ -18,7 +18,7 @@ from rules.polls import POLL_END, POLL_RESPONSE, POLL_START, TEXT
 from rules.timing import Kind
 from storage.models import FeedbackAnswer, PlannedStatus
 from tests.e2e.people import body, shared_room
-from tests.e2e.sessions import add_session, from_bot, planned
+from tests.e2e.sessions import add_session, edits_of, from_bot, planned
 
 pytestmark = pytest.mark.e2e
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -88,6 +88,7 @@ async def test_a_wish_is_voted_for_pointed_to_and_planned_with_its_voters_told(p
         dm = (await person.wait_for(lambda e, t=told: t(e) and e["room_id"] != room, timeout=10))[0]
         assert "#1" in body(dm) and "!anmelden #1" in body(dm)
         assert dm["content"]["m.mentions"] == {"user_ids": [person.user_id]}
+    await bernd.wait_for(edits_of(post["event_id"], "Geplant als Termin #1"), timeout=10)
     assert "keine offenen Themenwünsche" in body(await anna.ask(room, "!themen"))
 
     insisted = body(await clara.ask(room, "!thema trotzdem Mobile Arbeit im Bauamt"))

@@ -75,6 +75,9 @@ async def test_a_wish_from_proposal_to_session(bot):
     sent = outbox.sent[before:]
     told = sorted(room for room, c, _ in sent if "Ihr Themenwunsch T1 wird zum Termin #1 Mobiles Arbeiten" in c["body"])
     assert told == [f"!dm-{BERND}", f"!dm-{CLARA}"]  # the voters (the proposer among them), not the one who withdrew
+    edited = [c for room, c, _ in sent if c.get("m.relates_to", {}).get("rel_type") == "m.replace"]
+    assert edited[0]["m.relates_to"]["event_id"] == post_event and edited[0]["m.mentions"] == {}
+    assert "Geplant als Termin #1" in edited[0]["m.new_content"]["body"]
     reply = [c["body"] for room, c, _ in sent if room == ROOM][-1]
     assert "#1 angelegt" in reply and "Mobiles Arbeiten" in reply and "2 Personen" in reply
     await dispatcher.handle(thumbs(COORDINATOR, "$v6", post_event), NOW)  # a planned wish takes no votes
