@@ -18,6 +18,7 @@ from rules.session_fields import parse_link
 from rules.voice import Voice
 
 _NUMBER = re.compile(r"^#?(\d{1,9})\b\s*(.*)$", re.DOTALL)
+_SERIES = re.compile(r"^(?:reihe|series)\s*(\d{1,9})\b\s*(.*)$", re.DOTALL | re.IGNORECASE)
 
 
 def _first_word(text: str) -> tuple[str, str]:
@@ -72,6 +73,29 @@ class SessionRef(Number):
     name: str = "number"
     label: str = "args.session"
     missing: str = "errors.missing_ref"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a command is about: one session (`#3`) or every part of a series (`Reihe 2`)."""
+
+    number: int
+    series: bool = False
+
+
+@dataclass(frozen=True)
+class SessionOrSeries(Arg):
+    """A session's number (`#3`, `3`) or a series (`Reihe 2`)."""
+
+    name: str = "target"
+    label: str = "args.session_or_series"
+    missing: str = "errors.missing_ref"
+
+    def take(self, text: str) -> tuple[Target | None, str]:
+        if match := _SERIES.match(text):
+            return Target(int(match.group(1)), series=True), match.group(2).strip()
+        number, rest = SessionRef(required=self.required).take(text)
+        return (None if number is None else Target(number)), rest
 
 
 @dataclass(frozen=True)

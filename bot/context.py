@@ -21,11 +21,12 @@ from bot.routing import CommandSet
 from rules.content import annotation, file_content, message_content, relation
 from rules.errors import UserError
 from rules.i18n import Message
+from rules.series import series_ref
 from rules.sessions import SessionView, ref
 from rules.voice import Voice
-from storage import sessions
+from storage import series, sessions
 from storage.db import Database
-from storage.models import OutboxMessage, Session
+from storage.models import OutboxMessage, Series, Session
 from storage.outbox import Outgoing
 from storage.sessions import Scope
 
@@ -114,6 +115,13 @@ class Context(Voice):
         if not self.official.is_official(session.room_id):
             raise UserError("errors.unknown_session", ref=ref(number))
         return session
+
+    async def find_series(self, s: AsyncSession, number: int) -> Series:
+        """Series number N if it is announced in an official room (others do not exist for users)."""
+        found = await series.find_series(s, number)
+        if not self.official.is_official(found.room_id):
+            raise UserError("series.unknown", ref=series_ref(number))
+        return found
 
     @property
     def role(self) -> Role:

@@ -103,8 +103,8 @@ RELATIVE_DAYS = {
 NEXT_WORDS = ("nächsten", "nächster", "nächste", "kommenden", "kommender", "kommende", "next")
 FILLER = re.compile(r"\b(?:um|am|den|ab|von|at|on|the|uhr)\b|[,;]")
 
-_WD = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
-_MON = "|".join(sorted(MONTHS, key=len, reverse=True))
+WEEKDAY_NAMES = "|".join(sorted(WEEKDAYS, key=len, reverse=True))
+MONTH_NAMES = "|".join(sorted(MONTHS, key=len, reverse=True))
 _HM = r"(?<![\d.:])(\d{1,2})(?:[:.](\d{2}))?"
 _RANGE = re.compile(rf"{_HM}\s*(?:uhr\s*)?(?:-|bis|to)\s*{_HM}\s*(uhr|h\b)?(?![\d.:])")
 _TIMES = (
@@ -113,9 +113,9 @@ _TIMES = (
     re.compile(r"(?<![\d.:])(\d{1,2}):(\d{2})(?![\d:])"),  # 9:30
     re.compile(r"\b(?:um|at)\s+(\d{1,2})()(?![\d.:])"),  # um 14
 )
-_NUMERIC_DATE = re.compile(rf"^(?:({_WD})\.?\s*)?(\d{{1,2}})\.(\d{{1,2}})(?:\.(\d{{4}}|\d{{2}})?)?$")
-_NAMED_DATE = re.compile(rf"^(?:({_WD})\.?\s*)?(\d{{1,2}})\.?\s*({_MON})\.?\s*(\d{{4}})?$")
-_WEEKDAY = re.compile(rf"^(?:({'|'.join(NEXT_WORDS)})\s+)?({_WD})\.?$")
+NUMERIC_DATE = re.compile(rf"^(?:({WEEKDAY_NAMES})\.?\s*)?(\d{{1,2}})\.(\d{{1,2}})(?:\.(\d{{4}}|\d{{2}})?)?$")
+NAMED_DATE = re.compile(rf"^(?:({WEEKDAY_NAMES})\.?\s*)?(\d{{1,2}})\.?\s*({MONTH_NAMES})\.?\s*(\d{{4}})?$")
+_WEEKDAY = re.compile(rf"^(?:({'|'.join(NEXT_WORDS)})\s+)?({WEEKDAY_NAMES})\.?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[t ]\d{1,2}:\d{2}")
 
 
@@ -138,7 +138,7 @@ class When:
 
 
 @dataclass
-class _Parts:
+class TimeParts:
     times: list[tuple[int, int]] = field(default_factory=list)
     rest: str = ""
 
@@ -154,13 +154,13 @@ def _hour_minute(hour: str, minute: str | None, meridiem: str | None = None) -> 
     return h, m
 
 
-def _split_times(text: str) -> _Parts:
+def split_times(text: str) -> TimeParts:
     """Find the time of day (or a range) and return what is left as the date part."""
     match = _RANGE.search(text)
     if match and (match.group(5) or match.group(2) or match.group(4)):
         start = _hour_minute(match.group(1), match.group(2))
         end = _hour_minute(match.group(3), match.group(4))
-        return _Parts([start, end], text[: match.start()] + " " + text[match.end() :])
+        return TimeParts([start, end], text[: match.start()] + " " + text[match.end() :])
     found: list[tuple[int, int]] = []
     for pattern in _TIMES:
         while match := pattern.search(text):
@@ -169,10 +169,10 @@ def _split_times(text: str) -> _Parts:
             text = text[: match.start()] + " " + text[match.end() :]
     if len(set(found)) > 1:
         raise DateError("dates.ambiguous")
-    return _Parts(found[:1], text)
+    return TimeParts(found[:1], text)
 
 
-def _year_for(day: int, month: int, today: date) -> int:
+def year_for(day: int, month: int, today: date) -> int:
     """The year in which day.month is next reached (today counts)."""
     for year in (today.year, today.year + 1):
         try:
@@ -183,7 +183,7 @@ def _year_for(day: int, month: int, today: date) -> int:
     return today.year
 
 
-def _checked_date(year: int, month: int, day: int, weekday: str | None) -> date:
+def checked_date(year: int, month: int, day: int, weekday: str | None) -> date:
     try:
         result = date(year, month, day)
     except ValueError:
@@ -197,18 +197,18 @@ def _date_part(rest: str, today: date, earliest_time: time | None, base: datetim
     rest = re.sub(r"\s+", " ", FILLER.sub(" ", rest)).strip(" -")
     if not rest:
         raise DateError("dates.no_date")
-    if match := _NUMERIC_DATE.match(rest):
+    if match := NUMERIC_DATE.match(rest):
         weekday, day, month, year = match.groups()
         if year is None:
-            full_year = _year_for(int(day), int(month), today)
+            full_year = year_for(int(day), int(month), today)
         else:
             full_year = int(year) + (2000 if len(year) == 2 else 0)
-        return _checked_date(full_year, int(month), int(day), weekday)
-    if match := _NAMED_DATE.match(rest):
+        return checked_date(full_year, int(month), int(day), weekday)
+    if match := NAMED_DATE.match(rest):
         weekday, day, month_name, year = match.groups()
         month = MONTHS[month_name]
-        full_year = int(year) if year else _year_for(int(day), month, today)
-        return _checked_date(full_year, month, int(day), weekday)
+        full_year = int(year) if year else year_for(int(day), month, today)
+        return checked_date(full_year, month, int(day), weekday)
     if rest in RELATIVE_DAYS:
         return today + timedelta(days=RELATIVE_DAYS[rest])
     if match := _WEEKDAY.match(rest):
@@ -226,16 +226,21 @@ def _date_part(rest: str, today: date, earliest_time: time | None, base: datetim
     return parsed.date()
 
 
-def _localise(day: date, hm: tuple[int, int], tz: ZoneInfo) -> datetime:
+def localise(day: date, hm: tuple[int, int], tz: ZoneInfo) -> datetime:
     local = datetime.combine(day, time(*hm), tzinfo=tz)
     if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
         raise DateError("dates.dst_gap", time=f"{hm[0]:02d}:{hm[1]:02d}")
     return local
 
 
+def normalise(text: str) -> str:
+    """Lower case, single spaces, dashes as hyphens: the form the patterns here are written for."""
+    return re.sub(r"\s+", " ", text.strip().lower().replace("–", "-").replace("—", "-"))
+
+
 def parse_when(text: str, now: datetime, tz: ZoneInfo) -> When:
     """Turn a German or English date expression into a When in `tz`; DateError if unusable."""
-    cleaned = re.sub(r"\s+", " ", text.strip().lower().replace("–", "-").replace("—", "-"))
+    cleaned = normalise(text)
     if not cleaned:
         raise DateError("dates.empty")
     local_now = now.astimezone(tz)
@@ -244,16 +249,16 @@ def parse_when(text: str, now: datetime, tz: ZoneInfo) -> When:
             parsed = datetime.fromisoformat(cleaned.upper())
         except ValueError:
             raise DateError("dates.invalid_date", date=text.strip()) from None
-        start = parsed.astimezone(tz) if parsed.tzinfo else _localise(parsed.date(), (parsed.hour, parsed.minute), tz)
+        start = parsed.astimezone(tz) if parsed.tzinfo else localise(parsed.date(), (parsed.hour, parsed.minute), tz)
         when = When(start)
     else:
-        parts = _split_times(cleaned)
+        parts = split_times(cleaned)
         first = time(*parts.times[0]) if parts.times else None
         day = _date_part(parts.rest, local_now.date(), first, local_now.replace(tzinfo=None))
         if not parts.times:
             raise DateError("dates.no_time")
-        start = _localise(day, parts.times[0], tz)
-        end = _localise(day, parts.times[1], tz) if len(parts.times) > 1 else None
+        start = localise(day, parts.times[0], tz)
+        end = localise(day, parts.times[1], tz) if len(parts.times) > 1 else None
         if end is not None and end <= start:
             raise DateError("dates.end_before_start")
         when = When(start, end)

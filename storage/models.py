@@ -52,6 +52,26 @@ def _utc_column(nullable: bool = False) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable)
 
 
+class Series(SQLModel, table=True):
+    """Sessions planned together (shown to users as `Reihe N`): each part is a session of its own;
+    ✅ on the series' announcement (`announcement_event_id`) registers for every part ahead."""
+
+    __tablename__ = "series"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    room_id: str
+    announcement_event_id: str | None = Field(default=None, index=True)
+    created_at: datetime = Field(sa_column=_utc_column())
+
+    @property
+    def number(self) -> int:
+        """The series' number (shown as Reihe N); it has one once saved."""
+        if self.id is None:
+            raise ValueError("the series has not been saved yet")
+        return self.id
+
+
 class Session(SQLModel, table=True):
     """One event of the series (shown to users as #id)."""
 
@@ -75,6 +95,10 @@ class Session(SQLModel, table=True):
     # Raised on every change that calendar entries must follow (ICS SEQUENCE).
     sequence: int = 0
     protocol_url: str | None = None
+    # The series this session is a part of, if any.
+    series_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("series.id", ondelete="SET NULL"), nullable=True, index=True)
+    )
     created_by: str
     created_at: datetime = Field(sa_column=_utc_column())
 
@@ -256,7 +280,8 @@ class OutboxMessage(SQLModel, table=True):
     Messages of one `lane` (a room, or one person's direct chat) go out in the order of their ids.
     A direct message names `user_id`; the deliverer finds or makes the bot's own room with them.
     `thread_of` names another message (by key) whose event is this one's thread root; `records`
-    says what to note the sent event id on (`qa_round:ID`, `question:ID`, `topic:ID`, `poll:ID`, `planned:ID`).
+    says what to note the sent event id on (`qa_round:ID`, `question:ID`, `topic:ID`, `poll:ID`,
+    `series:ID`, `planned:ID`).
     """
 
     __tablename__ = "outbox"

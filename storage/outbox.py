@@ -13,21 +13,23 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.states import OutboxStatus, PlannedStatus
-from storage.models import OutboxMessage, PlannedMessage, Poll, QaRound, Question, Topic
+from storage.models import OutboxMessage, PlannedMessage, Poll, QaRound, Question, Series, Topic
 from storage.rows import insert_new, save
-
-# `records` = "<kind>:<id>": the row the sent event's id is noted on, and in which column.
-RECORDED: dict[str, tuple[type[SQLModel], str]] = {
-    "qa_round": (QaRound, "root_event_id"),
-    "question": (Question, "event_id"),
-    "topic": (Topic, "event_id"),
-    "poll": (Poll, "event_id"),
-}
 
 
 def lane_of(room_id: str | None, user_id: str | None) -> str:
     """Messages to a room go out in order in that room; direct messages in order per person."""
     return f"dm:{user_id}" if user_id else f"room:{room_id}"
+
+
+# What a sent message's event id is noted on, by the kind in `records` ("kind:ID").
+RECORDS: dict[str, tuple[type[SQLModel], str]] = {
+    "qa_round": (QaRound, "root_event_id"),
+    "question": (Question, "event_id"),
+    "series": (Series, "announcement_event_id"),
+    "poll": (Poll, "event_id"),
+    "topic": (Topic, "event_id"),
+}
 
 
 @dataclass(frozen=True)
@@ -125,14 +127,12 @@ async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id:
     if not row.records:
         return
     kind, _, ident = row.records.partition(":")
-    if kind in RECORDED:
-        model, column = RECORDED[kind]
-        if (found := await s.get(model, int(ident))) is not None:
-            setattr(found, column, event_id)
-            await save(s, found)
-    elif kind == "planned" and (planned := await s.get(PlannedMessage, int(ident))) is not None:
-        planned.sent_event_id, planned.status = event_id, PlannedStatus.SENT
-        await save(s, planned)
+    if kind == "planned":
+        values: dict[str, Any] = {"sent_event_id": event_id, "status": PlannedStatus.SENT}
+        await s.exec(update(PlannedMessage).where(col(PlannedMessage.id) == int(ident)).values(values))
+        return
+    model, column = RECORDS[kind]
+    await s.exec(update(model).where(model.id == int(ident)).values({column: event_id}))  # type: ignore[attr-defined]
 
 
 async def mark_retry(s: AsyncSession, row: OutboxMessage, error: str, next_attempt_at: datetime) -> None:

@@ -88,6 +88,12 @@ async def registration_by_reaction(s: AsyncSession, reaction_event_id: str) -> R
     return (await s.exec(query)).first()
 
 
+async def registrations_by_reaction(s: AsyncSession, reaction_event_id: str) -> list[Registration]:
+    """Every registration one ✅ made (several when it was on a series' announcement)."""
+    query = select(Registration).where(Registration.reaction_event_id == reaction_event_id)
+    return list((await s.exec(query)).all())
+
+
 async def registered_user_ids(s: AsyncSession, session_id: int) -> list[str]:
     """People with a place (not waiting), in the order they registered."""
     query = (

@@ -20,6 +20,8 @@ from bot.routing import CommandSet, parse_invocation
 from rules.dates import DateError, parse_when
 from rules.errors import UserError
 from rules.i18n import Message, json_size, t
+from rules.series import parse_series
+from rules.series_dates import parse_dates
 from rules.session_fields import parse_new, parse_values, split_fields
 from rules.voice import Voice
 from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
@@ -79,6 +81,50 @@ def test_dates_either_parse_to_a_proper_range_or_explain(text):
         return
     assert when.start.tzinfo is not None and when.start > NOW
     assert when.end is None or when.end > when.start
+
+
+SERIES_PIECES = st.sampled_from(
+    [
+        "donnerstags",
+        "jeden Mo",
+        "alle 3 Wochen",
+        "14-tägig",
+        "vom 1.12.",
+        "bis 3.1.",
+        "ab 5.12.",
+        "4 Termine",
+        "99x",
+        "Do 3.12.,",
+        "10.12.",
+        "und",
+        "2099",
+        "14–16 Uhr",
+        "25 Uhr",
+        "2:30",
+        "31.2.",
+        "\nTeil 1: A",
+        "Teil 9: B",
+    ]
+)
+SERIES_TEXT = st.lists(st.one_of(SERIES_PIECES, NASTY, st.text(max_size=10)), max_size=10).map(" ".join)
+
+
+@given(SERIES_TEXT)
+@settings(max_examples=300, deadline=None)
+def test_series_dates_either_parse_to_ordered_future_ranges_or_explain(text):
+    try:
+        dates = parse_dates(text, NOW, BERLIN)
+    except DateError:
+        return
+    assert all(w.start > NOW and (w.end is None or w.end > w.start) for w in dates)
+    assert [w.start for w in dates] == sorted({w.start for w in dates})
+
+
+@given(SERIES_TEXT)
+@settings(max_examples=300, deadline=None)
+def test_series_either_parse_or_explain(text):
+    with contextlib.suppress(UserError):
+        parse_series(f"Reihe | {text}", NOW, BERLIN, None, timedelta(hours=1))
 
 
 @given(TEXT)

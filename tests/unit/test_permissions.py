@@ -30,6 +30,7 @@ PEOPLE = (CONFIG_COORDINATOR, POWER_COORDINATOR, OWN_ROOM_COORDINATOR, MODERATOR
 ROOMS = (SESSION_ROOM, OWN_ROOM, DIRECT)
 
 START = (NOW + timedelta(days=5)).astimezone().strftime("%d.%m.%Y %H:%M")
+SERIES = f"{(NOW + timedelta(days=5)).astimezone():%d.%m.%Y}, {(NOW + timedelta(days=12)).astimezone():%d.%m.%Y} 14 Uhr"
 # Arguments for every command; True where the command acts on session #1 (role needed in its room).
 EXAMPLES: dict[str, tuple[str, bool]] = {
     "hilfe": ("", False),
@@ -42,6 +43,8 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "erinnerung": ("an", False),
     "archiv": ("", False),
     "termin neu": (f"Test | {START}", False),
+    "reihe neu": (f"Test | {SERIES}", False),
+    "reihe": ("1", False),
     "termin ändern": ("#1 Plätze: 12", True),
     "termin absagen": ("#1 Test", True),
     "teilnehmer": ("#1", True),
