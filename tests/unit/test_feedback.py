@@ -116,7 +116,8 @@ async def test_feedback_by_command_is_anonymous_replaces_and_is_evaluated_from_t
     private = [sent for sent in outbox.sent if sent[0] == dm(COORDINATOR)][-1]
     assert "Ø 4,0 von 5 (3 Antworten" in private[1]["body"]
     assert "Die Vorlage hilft" in private[1]["body"] and "zu kurz" not in private[1]["body"]
-    assert "privat" in outbox.bodies()[-1] and "Vorlage" not in outbox.bodies()[-1]
+    in_room = [c["body"] for room, c, _ in outbox.sent if room == ROOM][-1]
+    assert "privat" in in_room and "Vorlage" not in in_room
     await dispatcher.handle(Incoming(ROOM, people[0], "$ev3", "!auswertung #1"), after)
     assert "vorbehalten" in outbox.bodies()[-1]
 
