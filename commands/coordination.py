@@ -122,7 +122,7 @@ async def apply_change(ctx: Context, s: AsyncSession, session: Session, values: 
     if notify:
         session.sequence += 1
     await save(s, session)
-    if "starts_at" in changed:
+    if "starts_at" in changed or "ends_at" in changed:  # the feedback question follows the end
         await planned.plan_session(s, session, ctx.config, ctx.now)
     promoted = await registrations.promote_waiting(s, session, ctx.now) if "capacity" in changed else []
     people = [r.user_id for r in await registrations.active_registrations(s, session.number)] if notify else []

@@ -7,12 +7,13 @@ from __future__ import annotations
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.arguments import Rest
-from bot.context import Context
+from bot.context import NOTICE_TTL, Context
 from bot.roles import Role
 from bot.routing import Router
 from commands.coordination import created, new_session
 from commands.qa import VOTES
 from rules.cleaning import clean
+from rules.content import edit_content, message_content
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.sessions import about, ref
@@ -21,6 +22,7 @@ from rules.states import TopicStatus
 from rules.topics import Act, Proposal, TopicAction, parse_topic, topic_ref
 from storage import people, topics
 from storage.models import TalkOffer, Topic, TopicVote
+from storage.outbox import Outgoing
 from storage.rows import row_id, save
 
 router = Router("topics")
@@ -83,13 +85,27 @@ async def propose(ctx: Context, proposal: Proposal) -> None:
                 proposed_at=ctx.now,
             ),
         )
-    number = topic_ref(wish.id)
-    post = [ctx.t("topics.post", ref=number, title=wish.title)]
+    ctx.post(
+        ctx.room_id,
+        wish_post(ctx, wish, ctx.t("topics.post_howto", ref=topic_ref(wish.id))),
+        records=f"topic:{wish.id}",
+    )
+    await ctx.reply("topics.proposed", ref=topic_ref(wish.id))
+
+
+def wish_post(ctx: Context, wish: Topic, footer: Message) -> Message:
+    """The bot's post of a wish: title, description, and what to do (or what became of it)."""
+    lines = [ctx.t("topics.post", ref=topic_ref(wish.id), title=wish.title)]
     if wish.description:
-        post.append(ctx.t("topics.post_description", text=wish.description))
-    post.append(ctx.t("topics.post_howto", ref=number))
-    ctx.post(ctx.room_id, Message.join(post), records=f"topic:{wish.id}")
-    await ctx.reply("topics.proposed", ref=number)
+        lines.append(ctx.t("topics.post_description", text=wish.description))
+    return Message.join([*lines, footer])
+
+
+def settle_post(ctx: Context, wish: Topic, footer: Message) -> None:
+    """Edit the wish's post to say it was planned or closed (no more votes count)."""
+    if wish.event_id:
+        content = edit_content(wish.event_id, message_content(wish_post(ctx, wish, footer), notice=False))
+        ctx.queue(Outgoing(f"topic-settled:{wish.id}", content, room_id=wish.room_id), NOTICE_TTL)
 
 
 def alike_line(ctx: Context, item: topics.TopicVotes) -> Message:
@@ -124,11 +140,8 @@ async def show(ctx: Context, act: Act) -> None:
         wish = await find_topic(s, ctx, act.number)
         votes = await topics.vote_count(s, act.number)
         offers = len((await topics.speakers(s, [act.number])).get(act.number, []))
-    lines = [ctx.t("topics.post", ref=topic_ref(wish.id), title=wish.title)]
-    if wish.description:
-        lines.append(ctx.t("topics.post_description", text=wish.description))
-    lines.append(ctx.t(f"topics.status_{wish.status}", votes=votes, offers=offers, session=ref(wish.session_id)))
-    await ctx.reply(Message.join(lines))
+    status = ctx.t(f"topics.status_{wish.status}", votes=votes, offers=offers, session=ref(wish.session_id))
+    await ctx.reply(wish_post(ctx, wish, status))
 
 
 async def offer(ctx: Context, act: Act) -> None:
@@ -163,6 +176,7 @@ async def plan(ctx: Context, act: Act) -> None:
         session = await new_session(ctx, s, fields, wish.room_id)
         wish.status, wish.session_id, wish.closed_at = TopicStatus.PLANNED, session.number, ctx.now
         await save(s, wish)
+        settle_post(ctx, wish, ctx.t("topics.post_planned", session=ref(session.id)))
         told = await topics.voters(s, act.number)
     told = [p for p in dict.fromkeys([*told, wish.proposed_by]) if p != people.FORGOTTEN]
     ctx.tell_each(
@@ -184,6 +198,7 @@ async def close(ctx: Context, act: Act) -> None:
         require_open(ctx, wish)
         wish.status, wish.close_reason, wish.closed_at = TopicStatus.CLOSED, act.rest or None, ctx.now
         await save(s, wish)
+        settle_post(ctx, wish, ctx.t("topics.post_closed"))
     await ctx.reply("topics.closed", ref=topic_ref(wish.id), title=wish.title)
 
 

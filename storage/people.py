@@ -38,7 +38,7 @@ from storage.models import (
     TopicVote,
     Vote,
 )
-from storage.rows import save
+from storage.rows import Row, save
 
 # What stands in for a deleted person where a record must stay.
 FORGOTTEN = "(gelöscht)"
@@ -254,32 +254,23 @@ async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None
         list(pending.all()),
         await s.get(DirectRoom, user_id),
         list((await s.exec(select(Topic).where(Topic.proposed_by == user_id).order_by(col(Topic.id)))).all()),
-        [
-            (v, t)
-            for v, t in (
-                await s.exec(
-                    select(TopicVote, Topic)
-                    .join(Topic, col(Topic.id) == col(TopicVote.topic_id))
-                    .where(TopicVote.user_id == user_id)
-                    .order_by(col(TopicVote.voted_at))
-                )
-            ).all()
-        ],
-        [
-            (o, t)
-            for o, t in (
-                await s.exec(
-                    select(TalkOffer, Topic)
-                    .join(Topic, col(Topic.id) == col(TalkOffer.topic_id))
-                    .where(TalkOffer.user_id == user_id)
-                    .order_by(col(TalkOffer.offered_at))
-                )
-            ).all()
-        ],
+        await _with_topics(s, TopicVote, user_id),
+        await _with_topics(s, TalkOffer, user_id),
         await feedback.own_answers(s, key_of) if key_of else [],
         list((await s.exec(select(Poll).where(Poll.opened_by == user_id).order_by(col(Poll.id)))).all()),
         await s.get(PersonMunicipality, user_id),
     )
+
+
+async def _with_topics(s: AsyncSession, model: type[Row], user_id: str) -> list[tuple[Row, Topic]]:
+    """A person's rows of a table about topic wishes (votes, talk offers), each with its wish."""
+    query = (
+        select(model, Topic)
+        .join(Topic, col(Topic.id) == model.topic_id)  # type: ignore[attr-defined]
+        .where(model.user_id == user_id)  # type: ignore[attr-defined]
+        .order_by(col(model.id))  # type: ignore[attr-defined]
+    )
+    return [(row, topic) for row, topic in (await s.exec(query)).all()]
 
 
 async def direct_room_of(s: AsyncSession, user_id: str) -> str | None:

@@ -189,8 +189,6 @@ async def plan_feedback(s: AsyncSession, session: Session, after: timedelta, now
         await plan_once(s, Kind.FEEDBACK, session, feedback_key(row_id(session)), due, now)
     elif row.status == PlannedStatus.PENDING:
         row.due_at = due
-    elif row.status == PlannedStatus.SKIPPED and row.last_error == "cancelled" and due > now:
-        rearm(row, due)
 
 
 def feedback_question_key(session_id: int, user_id: str) -> str:

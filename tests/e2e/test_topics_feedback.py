@@ -18,7 +18,7 @@ from rules.polls import POLL_END, POLL_RESPONSE, POLL_START, TEXT
 from rules.timing import Kind
 from storage.models import FeedbackAnswer, PlannedStatus
 from tests.e2e.people import body, shared_room
-from tests.e2e.sessions import add_session, from_bot, planned
+from tests.e2e.sessions import add_session, edits_of, from_bot, planned
 
 pytestmark = pytest.mark.e2e
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -88,6 +88,7 @@ async def test_a_wish_is_voted_for_pointed_to_and_planned_with_its_voters_told(p
         dm = (await person.wait_for(lambda e, t=told: t(e) and e["room_id"] != room, timeout=10))[0]
         assert "#1" in body(dm) and "!anmelden #1" in body(dm)
         assert dm["content"]["m.mentions"] == {"user_ids": [person.user_id]}
+    await bernd.wait_for(edits_of(post["event_id"], "Geplant als Termin #1"), timeout=10)
     assert "keine offenen Themenwünsche" in body(await anna.ask(room, "!themen"))
 
     insisted = body(await clara.ask(room, "!thema trotzdem Mobile Arbeit im Bauamt"))
@@ -103,11 +104,11 @@ async def test_feedback_is_asked_after_the_session_answered_three_ways_and_total
     anna, bernd, clara, dora = await people("anna"), await people("bernd"), await people("clara"), await people("dora")
     config = await bot_config(
         coordinators=[anna.user_id],
-        schedule={"announce_before": [], "remind_before": [], "feedback_after": "2s", "grace": "1h"},
+        schedule={"announce_before": [], "remind_before": [], "feedback_after": "1s", "grace": "1h"},
     )
     bot = await run_bot(config)
     room = await shared_room(anna, bot.user_id, bernd, clara, dora)
-    sid = await add_session(bot, room, timedelta(seconds=8), lasts=timedelta(seconds=2))
+    sid = await add_session(bot, room, timedelta(seconds=5), lasts=timedelta(seconds=1))
     for person in (bernd, clara, dora):
         assert "angemeldet" in body(await person.ask(room, f"!anmelden #{sid}"))
     assert "noch nicht vorbei" in body(await bernd.ask(room, f"!feedback #{sid}"))
@@ -165,7 +166,7 @@ async def test_feedback_is_asked_after_the_session_answered_three_ways_and_total
 
     await bot.stop()  # exactly once: a restart asks nobody again
     await bot.start()
-    await asyncio.sleep(2)
+    await asyncio.sleep(1)
     for person in (bernd, clara, dora):
         assert len([e for e in person.events if asked(e)]) == 1
     feedback = await planned(bot, sid, Kind.FEEDBACK)

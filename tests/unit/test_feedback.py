@@ -23,7 +23,7 @@ from rules.feedback import (
     totals_line,
 )
 from rules.voice import Voice
-from storage import feedback
+from storage import feedback, planned, sessions
 from storage.models import FeedbackAnswer
 from tests.unit.fakes import COORDINATOR, NOW
 
@@ -116,7 +116,8 @@ async def test_feedback_by_command_is_anonymous_replaces_and_is_evaluated_from_t
     private = [sent for sent in outbox.sent if sent[0] == dm(COORDINATOR)][-1]
     assert "Ø 4,0 von 5 (3 Antworten" in private[1]["body"]
     assert "Die Vorlage hilft" in private[1]["body"] and "zu kurz" not in private[1]["body"]
-    assert "privat" in outbox.bodies()[-1] and "Vorlage" not in outbox.bodies()[-1]
+    in_room = [c["body"] for room, c, _ in outbox.sent if room == ROOM][-1]
+    assert "privat" in in_room and "Vorlage" not in in_room
     await dispatcher.handle(Incoming(ROOM, people[0], "$ev3", "!auswertung #1"), after)
     assert "vorbehalten" in outbox.bodies()[-1]
 
@@ -147,3 +148,25 @@ async def test_my_data_shows_and_deleting_removes_ones_own_answers(bot):
     async with dispatcher.db.transaction() as s:
         left = (await s.exec(select(FeedbackAnswer))).all()
     assert [(r.rating, r.text) for r in left] == [(5, "Satz 1")]
+
+
+async def test_the_question_is_planned_after_the_end_moves_with_it_and_goes_when_cancelled(bot):
+    dispatcher, _ = bot
+    day = (NOW + timedelta(days=3)).astimezone(dispatcher.config.timezone)
+    await dispatcher.handle(Incoming(ROOM, COORDINATOR, "$new", f"!termin neu Vergabe | {day:%d.%m.%Y} 14–15 Uhr"), NOW)
+    async with dispatcher.db.transaction() as s:
+        row = await planned.planned_by_key(s, planned.feedback_key(1))
+        session = await sessions.get_session(s, 1)
+    assert row is not None and row.due_at == session.ends_at + timedelta(minutes=15)
+    await dispatcher.handle(
+        Incoming(ROOM, COORDINATOR, "$ch", f"!termin ändern #1 Wann: {day:%d.%m.%Y} 14–16:30 Uhr"), NOW
+    )
+    async with dispatcher.db.transaction() as s:
+        row = await planned.planned_by_key(s, planned.feedback_key(1))
+        session = await sessions.get_session(s, 1)
+    assert row is not None and row.due_at == session.ends_at + timedelta(minutes=15)
+    assert session.ends_at.astimezone(dispatcher.config.timezone).strftime("%H:%M") == "16:30"
+    await dispatcher.handle(Incoming(ROOM, COORDINATOR, "$x", "!termin absagen #1"), NOW)
+    async with dispatcher.db.transaction() as s:
+        row = await planned.planned_by_key(s, planned.feedback_key(1))
+    assert row is not None and row.status == "skipped"

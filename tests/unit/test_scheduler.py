@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 
 from bot.deliverer import Deliverer
+from bot.dispatch import EventKind, Incoming
 from bot.matrix import MatrixError
 from bot.scheduler import Scheduler
 from rules.timing import Kind
-from storage import planned
+from storage import feedback, planned
 from storage.db import Database
 from storage.models import PersonSettings, PlannedStatus, Registration, Session
 from storage.planned import plan_session
 from storage.rows import save
-from tests.unit.fakes import FakeOutbox, configured
+from tests.unit.fakes import FakeOutbox, configured, dispatcher_for
 
 CREATED = datetime(2026, 11, 1, 9, tzinfo=UTC)
 START = datetime(2026, 12, 10, 13, tzinfo=UTC)  # Thursday 14:00 in Berlin
@@ -204,3 +205,51 @@ async def test_the_announcement_is_edited_when_places_change_without_pinging(wor
     assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$event1"}
     assert edit["m.mentions"] == {} and edit["m.new_content"]["m.mentions"] == {}
     assert "1 von 2 Plätzen frei" in edit["m.new_content"]["body"]
+
+
+async def test_after_the_end_each_registered_person_is_asked_once_and_answers_by_reply_or_digit(world):
+    config, db, clock, outbox, scheduler, sid = world
+    people = ["@bernd:localhost", "@clara:localhost"]
+    async with db.transaction() as s:
+        for person in [*people, "@wartend:localhost"]:
+            status = "waitlisted" if person.startswith("@wartend") else "registered"
+            await save(
+                s, Registration(session_id=sid, user_id=person, status=status, queued_at=CREATED, updated_at=CREATED)
+            )
+    clock.now = START + timedelta(hours=1, minutes=14)
+    await scheduler.sweep()
+    assert not any("Wie war" in b for b in outbox.bodies())
+    clock.now = START + timedelta(hours=1, minutes=15)
+    await scheduler.sweep()  # the trigger plans one question per registered person …
+    await scheduler.sweep()  # … which go out
+    await scheduler.sweep()
+    questions = [(room, c) for room, c, _ in outbox.sent if "Wie war #1" in c["body"]]
+    assert sorted(room for room, _ in questions) == [f"!dm-{p}" for p in people]
+    assert all(c["m.mentions"] == {"user_ids": [room.removeprefix("!dm-")]} for room, c in questions)
+    event_of = {room: f"$event{i + 1}" for i, (room, c, _) in enumerate(outbox.sent) if "Wie war #1" in c["body"]}
+    for person in people:
+        digits = [key for room, event, key in outbox.reactions if event == event_of[f"!dm-{person}"]]
+        assert digits == [f"{n}\ufe0f\u20e3" for n in range(1, 6)]
+
+    dispatcher = dispatcher_for(config, db, outbox=outbox)
+    bernd, clara = people
+    later = clock.now + timedelta(minutes=5)
+    answer = Incoming(
+        f"!dm-{bernd}", bernd, "$b1", "> <@bot> Wie war …\n\n4 Viel gelernt", reply_to=event_of[f"!dm-{bernd}"]
+    )
+    await dispatcher.handle(answer, later)
+    assert "gespeichert" in outbox.bodies()[-1]
+    foreign = Incoming(f"!dm-{bernd}", clara, "$c0", "1 sabotiert", reply_to=event_of[f"!dm-{bernd}"])
+    await dispatcher.handle(foreign, later)  # only the person asked can answer their question
+    digit = Incoming(
+        f"!dm-{clara}", clara, "$c1", kind=EventKind.REACTION, key="2\ufe0f\u20e3", target=event_of[f"!dm-{clara}"]
+    )
+    await dispatcher.handle(digit, later)
+    await dispatcher.handle(Incoming(f"!dm-{clara}", clara, "$c2", "gut", reply_to=event_of[f"!dm-{clara}"]), later)
+    assert "Bewertung von 1 bis 5" in outbox.bodies()[-1]
+    async with db.transaction() as s:
+        answers = sorted((a.rating, a.text) for a in await feedback.answers(s, sid))
+    assert answers == [(2, None), (4, "Viel gelernt")]
+
+    await scheduler.sweep()
+    assert len([b for b in outbox.bodies() if "Wie war #1" in b]) == 2  # once each
