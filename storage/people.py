@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
+    CalendarToken,
     DirectRoom,
     Material,
     OutboxMessage,
@@ -132,6 +133,16 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         delete="deleted with the row; sent room messages that name the person deleted",
         purge="deleted with the row",
     ),
+    ("calendar_tokens", "user_id"): Coverage(
+        export="calendar_feed",
+        delete="row deleted (the personal feed address stops working)",
+        purge="row deleted together with the person's settings (no registration left, idle for retention_days)",
+    ),
+    ("calendar_tokens", "token_hash"): Coverage(
+        export="calendar_feed (that a feed exists and since when; the address itself is not stored)",
+        delete="deleted with the row",
+        purge="deleted with the row",
+    ),
     ("outbox", "attachment"): Coverage(
         export="pending_messages (file name)",
         delete="deleted with the row",
@@ -159,6 +170,7 @@ class PersonData:
     rounds_opened: list[QaRound]
     pending_messages: list[OutboxMessage]
     direct_room: DirectRoom | None = None
+    calendar_token: CalendarToken | None = None
 
 
 async def person_data(s: AsyncSession, user_id: str) -> PersonData:
@@ -197,6 +209,7 @@ async def person_data(s: AsyncSession, user_id: str) -> PersonData:
         list(opened.all()),
         list(pending.all()),
         await s.get(DirectRoom, user_id),
+        await s.get(CalendarToken, user_id),
     )
 
 
@@ -232,6 +245,7 @@ async def forget_person(s: AsyncSession, user_id: str, placeholder: str = FORGOT
     await s.exec(delete(PlannedMessage).where(col(PlannedMessage.user_id) == user_id))
     await s.exec(delete(PersonSettings).where(col(PersonSettings.user_id) == user_id))
     await s.exec(delete(DirectRoom).where(col(DirectRoom.user_id) == user_id))
+    await s.exec(delete(CalendarToken).where(col(CalendarToken.user_id) == user_id))
     await s.exec(update(Session).where(col(Session.created_by) == user_id).values(created_by=placeholder))
     await s.exec(update(Material).where(col(Material.added_by) == user_id).values(added_by=placeholder))
     await s.exec(
@@ -299,11 +313,12 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
             col(OutboxMessage.status) != OutboxStatus.PENDING, col(OutboxMessage.created_at) < ended_before
         )
     )
-    await s.exec(
-        delete(DirectRoom).where(
-            col(DirectRoom.created_at) < ended_before,
-            col(DirectRoom.user_id).not_in(registered),
-            col(DirectRoom.user_id).not_in(select(PersonSettings.user_id)),
+    for model in (DirectRoom, CalendarToken):
+        await s.exec(
+            delete(model).where(
+                col(model.created_at) < ended_before,
+                col(model.user_id).not_in(registered),
+                col(model.user_id).not_in(select(PersonSettings.user_id)),
+            )
         )
-    )
     return int(with_people)

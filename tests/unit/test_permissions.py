@@ -59,6 +59,8 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "daten-löschen": ("", False),
     "raum freischalten": ("beide", False),
     "raum sperren": ("", False),
+    "kalender abonnieren": ("", False),
+    "kalender abbestellen": ("", False),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren")
 REFUSALS = ("vorbehalten", "nicht die Rolle")
