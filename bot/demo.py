@@ -16,7 +16,7 @@ from nio import AsyncClient, RoomCreateResponse
 from bot.app import Bot
 from bot.config import load_config
 from bot.devserver import Synapse, free_port, port_is_free
-from storage.models import Session
+from storage.models import Material, Session
 from storage.planned import plan_session
 from storage.rows import save
 
@@ -24,6 +24,7 @@ BOT = ("regiobot", "regiobot-demo-passwort")
 COORDINATOR = ("anna", "anna-demo")
 STAFF = ("bernd", "bernd-demo")
 ROOM_NAME = "Regiopol Akademie (Demo)"
+WEB_PORT = 8080
 
 SESSIONS = (
     # title, talk, speaker, days ahead, start hour, capacity
@@ -31,6 +32,10 @@ SESSIONS = (
     ("OZG in der Praxis", "Online-Dienste, die Bürgerinnen und Bürger wirklich nutzen", "Kreis Paderborn", 24, 10, 30),
     ("Starkregenvorsorge", "Gefahrenkarten und Kommunikation", "Stadt Bielefeld", 45, 14, None),
 )
+# A session that took place, with its protocol and slides: the archive page shows it.
+PAST = ("Mobiles Arbeiten", "Dienstvereinbarung und Praxis", "Kreis Gütersloh", -21, 10)
+PROTOCOL = "https://example.org/regiopol/protokoll-mobiles-arbeiten.pdf"
+SLIDES = "https://example.org/regiopol/folien-mobiles-arbeiten.pdf"
 
 CONFIG = """# Demo configuration written by `regiobot demo`; see config.example.toml for every key.
 [matrix]
@@ -55,6 +60,11 @@ coordinators = ["{coordinator}"]
 # The demo room is an official room of both regions: roles and sessions count there.
 [rooms]
 "{room_id}" = "beide"
+
+# Calendar feeds and the archive pages.
+[web]
+listen = "127.0.0.1:{web_port}"
+public_url = "http://127.0.0.1:{web_port}"
 """
 
 
@@ -104,9 +114,27 @@ async def _seed(bot: Bot, room_id: str, coordinator: str) -> None:
                 ),
             )
             await plan_session(s, session, bot.config, now)
+        title, talk, speaker, days, hour = PAST
+        start = _local_at(days, hour)
+        past = await save(
+            s,
+            Session(
+                title=title,
+                talk=talk,
+                speaker=speaker,
+                starts_at=start,
+                ends_at=start + timedelta(hours=1),
+                region="Bielefeld",
+                protocol_url=PROTOCOL,
+                room_id=room_id,
+                created_by=coordinator,
+                created_at=start - timedelta(days=30),
+            ),
+        )
+        await save(s, Material(session_id=past.number, url=SLIDES, title="Folien", added_by=coordinator, added_at=now))
 
 
-def _banner(synapse: Synapse) -> str:
+def _banner(synapse: Synapse, web: str) -> str:
     return f"""
 ================================================================================
  regiobot-Demo läuft / demo is running
@@ -118,6 +146,11 @@ def _banner(synapse: Synapse) -> str:
  „Homeserver bearbeiten“ → {synapse.url}):
    Koordination:  {COORDINATOR[0]}  /  Passwort {COORDINATOR[1]}
    Teilnehmer:    {STAFF[0]}  /  Passwort {STAFF[1]}
+
+ Kalender zum Abonnieren (Outlook, Thunderbird) / calendar feeds:
+   {web}/kalender.ics   {web}/kalender/bielefeld.ics   {web}/kalender/paderborn.ics
+ Archiv / archive:  {web}/archiv   (ein Termin / one session: {web}/termin/1)
+ Persönlicher Kalender / personal feed: im Raum !kalender abonnieren
 
  Probieren Sie im Raum:  !termine   !termin #1   !anmelden #1   !meine
    !abmelden #1   !erinnerung an   !hilfe   – oder ✅ unter einer Einladung.
@@ -147,6 +180,7 @@ async def run_demo(directory: Path, port: int) -> int:
         coordinator = await synapse.register(*COORDINATOR)
         await synapse.register(*STAFF)
         room_id = await _create_room(synapse, bot_id)
+        web_port = WEB_PORT if port_is_free(WEB_PORT) else free_port()
         config_path = directory / "config.toml"
         config_path.write_text(
             CONFIG.format(
@@ -157,6 +191,7 @@ async def run_demo(directory: Path, port: int) -> int:
                 coordinator=coordinator,
                 store_key=secrets.token_hex(32),
                 room_id=room_id,
+                web_port=web_port,
             )
         )
         bot = Bot(load_config(config_path, os.environ))
@@ -170,7 +205,7 @@ async def run_demo(directory: Path, port: int) -> int:
         await asyncio.wait({runner, ready}, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()
         if bot.ready.is_set():
-            print(_banner(synapse), flush=True)
+            print(_banner(synapse, f"http://127.0.0.1:{web_port}"), flush=True)
         await runner
         await bot.close()
     finally:

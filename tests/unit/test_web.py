@@ -10,10 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
+from bot.check_config import check_web
 from bot.config import ConfigError, parse_config
 from bot.dispatch import Incoming
 from bot.web import etag_of, not_modified
 from rules.calendar_file import FeedEntry, feed_calendar, session_calendar
+from rules.i18n import bilingual
 from rules.voice import Voice
 from rules.web_pages import FeedLink, archive_page, archive_years, not_found_page, session_card, session_page
 from storage import calendar_tokens, people
@@ -145,6 +147,10 @@ def test_web_config_needs_both_keys(tmp_path):
     assert web.web is not None and web.web.listen == ("127.0.0.1", 8080)
     assert web.web.url("/archiv") == "https://r.example.org/archiv"
     assert parse_config(base, {}, tmp_path).web is None
+    finding = check_web(web)
+    assert finding.ok and "127.0.0.1:8080" in bilingual(finding.key, **finding.params)
+    assert "https://r.example.org/archiv" in bilingual(finding.key, **finding.params)
+    assert check_web(parse_config(base, {}, tmp_path)).key == "check.web_off"
     for broken, key in [
         ({"public_url": "https://r.example.org"}, "[web] listen"),
         ({"listen": "irgendwo"}, "[web] listen"),
