@@ -9,6 +9,7 @@ import shutil
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nio import AsyncClient, RoomCreateResponse
@@ -34,6 +35,7 @@ SESSIONS = (
 )
 # A session that took place, with its protocol and slides: the archive page shows it.
 PAST = ("Mobiles Arbeiten", "Dienstvereinbarung und Praxis", "Kreis Gütersloh", -21, 10)
+LINK = "https://meet.example.org/regiopol-akademie"
 PROTOCOL = "https://example.org/regiopol/protokoll-mobiles-arbeiten.pdf"
 SLIDES = "https://example.org/regiopol/folien-mobiles-arbeiten.pdf"
 
@@ -93,44 +95,28 @@ async def _create_room(synapse: Synapse, bot_id: str) -> str:
         await bernd.close()
 
 
+def _session(room_id: str, coordinator: str, created_at: datetime, days: int, hour: int, **fields: Any) -> Session:
+    start = _local_at(days, hour)
+    return Session(
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        room_id=room_id,
+        created_by=coordinator,
+        created_at=min(created_at, start),
+        **fields,
+    )
+
+
 async def _seed(bot: Bot, room_id: str, coordinator: str) -> None:
     now = datetime.now(UTC)
     async with bot.db.transaction() as s:
         for title, talk, speaker, days, hour, capacity in SESSIONS:
-            start = _local_at(days, hour)
-            session = await save(
-                s,
-                Session(
-                    title=title,
-                    talk=talk,
-                    speaker=speaker,
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=1),
-                    capacity=capacity,
-                    link="https://meet.example.org/regiopol-akademie",
-                    room_id=room_id,
-                    created_by=coordinator,
-                    created_at=now,
-                ),
-            )
+            fields = {"title": title, "talk": talk, "speaker": speaker, "capacity": capacity, "link": LINK}
+            session = await save(s, _session(room_id, coordinator, now, days, hour, **fields))
             await plan_session(s, session, bot.config, now)
         title, talk, speaker, days, hour = PAST
-        start = _local_at(days, hour)
-        past = await save(
-            s,
-            Session(
-                title=title,
-                talk=talk,
-                speaker=speaker,
-                starts_at=start,
-                ends_at=start + timedelta(hours=1),
-                region="Bielefeld",
-                protocol_url=PROTOCOL,
-                room_id=room_id,
-                created_by=coordinator,
-                created_at=start - timedelta(days=30),
-            ),
-        )
+        fields = {"title": title, "talk": talk, "speaker": speaker, "region": "Bielefeld", "protocol_url": PROTOCOL}
+        past = await save(s, _session(room_id, coordinator, now, days, hour, **fields))
         await save(s, Material(session_id=past.number, url=SLIDES, title="Folien", added_by=coordinator, added_at=now))
 
 

@@ -39,6 +39,16 @@ ARCHIVE_LIMIT = 1000
 CALENDAR = "text/calendar; charset=utf-8"
 HTML = "text/html; charset=utf-8"
 TOKEN = "[A-Za-z0-9_-]{20,100}"
+# Last-Modified counts in whole seconds: a change within the last second is not named yet (another
+# change in the same second would carry the same date), so no client can hold a date that hides it.
+STRONG_AFTER = timedelta(seconds=1)
+# The pages need nothing but their own inline style: no scripts, frames, forms or outside resources.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def etag_of(body: bytes) -> str:
@@ -108,8 +118,8 @@ class WebServer:
             ),
         ]
 
-    @staticmethod
     def _answer(
+        self,
         request: web.Request,
         body: bytes,
         content_type: str,
@@ -118,8 +128,8 @@ class WebServer:
     ) -> web.Response:
         """The body, or 304 when the request's conditions say the client has it already."""
         etag = etag_of(body)
-        headers = {"ETag": etag, "Cache-Control": cache}
-        if last_modified is not None:
+        headers = {"ETag": etag, "Cache-Control": cache, **SECURITY_HEADERS}
+        if last_modified is not None and self.clock() - last_modified >= STRONG_AFTER:
             headers["Last-Modified"] = format_datetime(last_modified.astimezone(UTC), usegmt=True)
         if not_modified(
             request.headers.get("If-None-Match"), request.headers.get("If-Modified-Since"), etag, last_modified
@@ -129,7 +139,7 @@ class WebServer:
 
     def _not_found(self) -> web.Response:
         page = not_found_page(voice_of(self.config, self.clock()), self._feeds())
-        return web.Response(status=404, body=page.encode(), headers={"Content-Type": HTML})
+        return web.Response(status=404, body=page.encode(), headers={"Content-Type": HTML, **SECURITY_HEADERS})
 
     async def _feed(self, request: web.Request) -> web.Response:
         slug = request.match_info.get("region")
@@ -149,20 +159,18 @@ class WebServer:
         now = self.clock()
         async with self.db.transaction() as s:
             user_id = await calendar_tokens.owner(s, request.match_info["token"])
-            held = (
-                await calendar_tokens.registered_sessions(s, user_id, now - FEED_PAST, self.official.all())
-                if user_id
-                else []
-            )
-        if user_id is None:
-            return self._not_found()
+            if user_id is None:
+                return self._not_found()
+            held = await calendar_tokens.registered_sessions(s, user_id, now - FEED_PAST, self.official.all())
+            own_change = await calendar_tokens.last_change(s, user_id)
         entries = [
             FeedEntry(x, max(x.changed_at, r.updated_at), waiting=r.status == RegistrationStatus.WAITLISTED)
             for x, r in held
         ]
         name = voice_of(self.config, now).t("web.feed_name_personal").plain
         body = feed_calendar(entries, name, self.config.timezone, self.config.matrix.server_name, alarms=True)
-        last = max((e.changed_at for e in entries), default=None)
+        moments = [e.changed_at for e in entries] + ([own_change] if own_change else [])
+        last = max(moments, default=None)
         return self._answer(request, body, CALENDAR, last, cache="private, max-age=300")
 
     async def _home(self, _request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -62,3 +62,14 @@ async def registered_sessions(
         .order_by(col(Session.starts_at), col(Session.id))
     )
     return [(x, r) for x, r in (await s.exec(query)).all()]
+
+
+async def last_change(s: AsyncSession, user_id: str) -> datetime | None:
+    """When the person's feed last changed for reasons of their own: a registration changed (one
+    withdrawn too, which leaves the feed) or the token was made."""
+    registered = (await s.exec(select(func.max(Registration.updated_at)).where(Registration.user_id == user_id))).one()
+    token = await s.get(CalendarToken, user_id)
+    moments: list[datetime] = [registered] if registered is not None else []
+    if token is not None:
+        moments.append(token.created_at)
+    return max(moments, default=None)

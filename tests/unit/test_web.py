@@ -7,19 +7,24 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 from icalendar import Calendar
 
 from bot.check_config import check_web
 from bot.config import ConfigError, parse_config
+from bot.devserver import free_port
 from bot.dispatch import Incoming
-from bot.web import etag_of, not_modified
+from bot.rooms import OfficialRooms
+from bot.web import WebServer, etag_of, not_modified
 from rules.calendar_file import FeedEntry, feed_calendar, session_calendar
 from rules.i18n import bilingual
 from rules.voice import Voice
 from rules.web_pages import FeedLink, archive_page, archive_years, not_found_page, session_card, session_page
 from storage import calendar_tokens, people
+from storage.db import Database
 from storage.models import CalendarToken, Material, Session
+from storage.rows import save
 from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -207,3 +212,38 @@ async def test_without_a_web_address_there_is_nothing_to_subscribe_to(tmp_path):
     await dispatcher.handle(Incoming(ROOM, BERND, "$s1", "!kalender abonnieren", None), NOW)
     assert "keine Webadresse" in dispatcher.outbox.bodies()[-1]
     await db.close()
+
+
+async def test_last_modified_names_only_changes_a_second_old(tmp_path):
+    config = parse_config(
+        {
+            "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost", "password": "x"},
+            "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'web.db'}"},
+            "rooms": {ROOM: "beide"},
+            "web": {"listen": f"127.0.0.1:{free_port()}", "public_url": "https://regiobot.example.org"},
+        },
+        {},
+        tmp_path,
+    )
+    assert config.web is not None
+    db = Database(config.storage_url)
+    await db.migrate()
+    async with db.transaction() as s:
+        await save(s, session(1, 3, updated_at=NOW - timedelta(milliseconds=300)))
+    clock = [NOW]
+    server = WebServer(config, config.web, db, OfficialRooms(config.official_rooms), lambda: clock[0])
+    await server.start()
+    url = f"http://127.0.0.1:{config.web.listen[1]}/kalender.ics"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(url) as response:
+                assert response.status == 200 and "Last-Modified" not in response.headers  # too fresh to name
+            clock[0] = NOW + timedelta(seconds=5)
+            async with http.get(url) as response:
+                assert response.headers["Last-Modified"] == "Sun, 22 Nov 2026 08:59:59 GMT"
+                last_modified = response.headers["Last-Modified"]
+            async with http.get(url, headers={"If-Modified-Since": last_modified}) as response:
+                assert response.status == 304
+    finally:
+        await server.stop()
+        await db.close()
