@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from bot.config import Config, WebConfig
 from bot.context import voice_of
 from bot.rooms import OfficialRooms
-from rules.calendar_file import FeedEntry, feed_calendar
+from rules.calendar_file import FeedEntry, feed_calendar, feed_key
 from rules.session_fields import REGIONS
 from rules.web_pages import FeedLink, archive_page, archive_years, not_found_page, session_card, session_page
 from storage import calendar_tokens, sessions
@@ -39,6 +41,7 @@ ARCHIVE_LIMIT = 1000
 CALENDAR = "text/calendar; charset=utf-8"
 HTML = "text/html; charset=utf-8"
 TOKEN = "[A-Za-z0-9_-]{20,100}"
+FEEDS_KEPT = 64  # rendered feeds kept in memory (the public ones and the personal ones asked for lately)
 # Last-Modified counts in whole seconds: a change within the last second is not named yet (another
 # change in the same second would carry the same date), so no client can hold a date that hides it.
 STRONG_AFTER = timedelta(seconds=1)
@@ -74,6 +77,29 @@ def not_modified(
     return last_modified.replace(microsecond=0) <= since
 
 
+class FeedCache:
+    """Rendered feeds by what they are made of: rendering takes icalendar about a millisecond per
+    entry, so a feed is rendered again only when one of its sessions changed, and a calendar that
+    polls an unchanged feed costs one query."""
+
+    def __init__(self, size: int = FEEDS_KEPT) -> None:
+        self.size = size
+        self._feeds: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._feeds)
+
+    def render(self, entries: list[FeedEntry], name: str, tz: ZoneInfo, domain: str, *, alarms: bool = False) -> bytes:
+        key = (name, str(tz), domain, alarms, feed_key(entries))
+        body = self._feeds.get(key)
+        if body is None:
+            body = self._feeds[key] = feed_calendar(entries, name, tz, domain, alarms=alarms)
+            while len(self._feeds) > self.size:
+                self._feeds.popitem(last=False)
+        self._feeds.move_to_end(key)
+        return body
+
+
 class WebServer:
     """The HTTP listener for the feeds and pages."""
 
@@ -91,6 +117,7 @@ class WebServer:
         self.db = db
         self.official = official
         self.clock = clock
+        self.feeds = FeedCache()
         app = web.Application()
         app.router.add_get("/kalender.ics", self._feed)
         app.router.add_get(f"/kalender/p/{{token:{TOKEN}}}.ics", self._personal_feed)
@@ -152,7 +179,7 @@ class WebServer:
         voice = voice_of(self.config, now)
         name = voice.t("web.feed_name_region", region=region) if region else voice.t("web.feed_name")
         entries = [FeedEntry(x, x.changed_at) for x in found]
-        body = feed_calendar(entries, name.plain, self.config.timezone, self.config.matrix.server_name)
+        body = self.feeds.render(entries, name.plain, self.config.timezone, self.config.matrix.server_name)
         return self._answer(request, body, CALENDAR, max((e.changed_at for e in entries), default=None))
 
     async def _personal_feed(self, request: web.Request) -> web.Response:
@@ -168,7 +195,7 @@ class WebServer:
             for x, r in held
         ]
         name = voice_of(self.config, now).t("web.feed_name_personal").plain
-        body = feed_calendar(entries, name, self.config.timezone, self.config.matrix.server_name, alarms=True)
+        body = self.feeds.render(entries, name, self.config.timezone, self.config.matrix.server_name, alarms=True)
         moments = [e.changed_at for e in entries] + ([own_change] if own_change else [])
         last = max(moments, default=None)
         return self._answer(request, body, CALENDAR, last, cache="private, max-age=300")

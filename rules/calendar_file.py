@@ -91,6 +91,21 @@ class FeedEntry:
     waiting: bool = False
 
 
+def feed_key(entries: Iterable[FeedEntry]) -> tuple[object, ...]:
+    """Everything of `entries` that a feed's text depends on: equal keys, equal feeds (so a feed
+    need not be rendered again while its sessions stay as they are)."""
+    return tuple(
+        (
+            e.session.id,
+            e.session.sequence,
+            e.changed_at,
+            e.waiting,
+            *(getattr(e.session, f) for f in sorted(EVENT_FIELDS)),
+        )
+        for e in entries
+    )
+
+
 def feed_calendar(entries: Iterable[FeedEntry], name: str, tz: ZoneInfo, domain: str, *, alarms: bool = False) -> bytes:
     """A calendar to subscribe to: every entry, cancelled ones as STATUS:CANCELLED, with how often
     to fetch it again. `alarms`: each entry reminds 15 minutes before (for a personal feed; a

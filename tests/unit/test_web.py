@@ -16,7 +16,7 @@ from bot.config import ConfigError, parse_config
 from bot.devserver import free_port
 from bot.dispatch import Incoming
 from bot.rooms import OfficialRooms
-from bot.web import WebServer, etag_of, not_modified
+from bot.web import FeedCache, WebServer, etag_of, not_modified
 from rules.calendar_file import FeedEntry, feed_calendar, session_calendar
 from rules.i18n import bilingual
 from rules.voice import Voice
@@ -247,3 +247,15 @@ async def test_last_modified_names_only_changes_a_second_old(tmp_path):
     finally:
         await server.stop()
         await db.close()
+
+
+def test_a_feed_is_rendered_again_only_when_a_session_changed():
+    cache = FeedCache(size=2)
+    entries = [FeedEntry(session(1, 5), NOW)]
+    first = cache.render(entries, "x", BERLIN, "example.org")
+    assert cache.render([FeedEntry(session(1, 5), NOW)], "x", BERLIN, "example.org") is first
+    renamed = cache.render([FeedEntry(session(1, 5, title="Neu"), NOW)], "x", BERLIN, "example.org")
+    assert renamed != first and "SUMMARY:Neu" in renamed.decode()
+    waiting = cache.render([FeedEntry(session(1, 5), NOW, waiting=True)], "x", BERLIN, "example.org")
+    assert "STATUS:TENTATIVE" in waiting.decode()
+    assert len(cache) == 2  # the oldest went
