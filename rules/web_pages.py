@@ -64,9 +64,9 @@ class SessionCard:
     cancelled: bool
     protocol_url: str | None
     materials: tuple[MaterialLink, ...]
-    # The session's feedback totals (label, count), shown once feedback is collected; empty:
-    # nothing to show.
-    feedback: tuple[tuple[str, int], ...] = ()
+    # The session's feedback totals in words (average rating, number of answers), shown once
+    # feedback is collected; None: nothing to show (none collected, or too few answers to show).
+    feedback: str | None = None
 
     @property
     def path(self) -> str:

@@ -4,6 +4,7 @@ config, and `!kalender abonnieren` / `abbestellen` through the dispatcher."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -139,6 +140,8 @@ def test_a_session_page_and_the_page_for_nothing():
     assert 'href="https://meet.example.org/x"' in page and "noch nicht veröffentlicht" in page
     cancelled = session_page(VOICE, session_card(VOICE, session(8, 3, status="cancelled"), []), FEEDS)
     assert "abgesagt" in cancelled and "Protokoll" not in re.sub(r"<footer>.*", "", cancelled, flags=re.S)
+    rated = session_page(VOICE, replace(card, feedback="Durchschnitt 4,2 von 5 (12 Antworten)"), FEEDS)
+    assert "<dt>Rückmeldungen</dt>\n<dd>Durchschnitt 4,2 von 5 (12 Antworten)</dd>" in rated
     assert "Seite nicht gefunden" in not_found_page(VOICE, FEEDS)
     english = Voice("en", "!", BERLIN, NOW)
     assert '<html lang="en">' in session_page(english, session_card(english, session(7, 3), []), FEEDS)
