@@ -69,6 +69,11 @@ class WebConfig:
     def url(self, path: str) -> str:
         return f"{self.public_url}{path}"
 
+    @property
+    def root(self) -> str:
+        """The path of the public address ("" at the top of its host): the pages link below it."""
+        return urlsplit(self.public_url).path
+
 
 @dataclass(frozen=True)
 class Config:

@@ -27,7 +27,7 @@ from bot.context import voice_of
 from bot.rooms import OfficialRooms
 from rules.calendar_file import FeedEntry, feed_calendar, feed_key
 from rules.session_fields import REGIONS
-from rules.web_pages import FeedLink, archive_page, archive_years, not_found_page, session_card, session_page
+from rules.web_pages import FeedLink, Site, archive_page, archive_years, not_found_page, session_card, session_page
 from storage import calendar_tokens, sessions
 from storage.db import Database
 from storage.models import RegistrationStatus
@@ -135,15 +135,17 @@ class WebServer:
     async def stop(self) -> None:
         await self._runner.cleanup()
 
-    def _feeds(self) -> list[FeedLink]:
+    def _site(self) -> Site:
+        """What every page links to: the pages below the public address's path, and the feeds."""
         voice = voice_of(self.config, self.clock())
-        return [
+        feeds = [
             FeedLink(voice.t("web.feed_all").plain, self.web.url("/kalender.ics")),
             *(
                 FeedLink(voice.t("web.feed_region", region=name).plain, self.web.url(f"/kalender/{slug}.ics"))
                 for slug, name in REGIONS.items()
             ),
         ]
+        return Site(self.web.root, feeds)
 
     def _answer(
         self,
@@ -165,7 +167,7 @@ class WebServer:
         return web.Response(body=body, headers={**headers, "Content-Type": content_type})
 
     def _not_found(self) -> web.Response:
-        page = not_found_page(voice_of(self.config, self.clock()), self._feeds())
+        page = not_found_page(voice_of(self.config, self.clock()), self._site())
         return web.Response(status=404, body=page.encode(), headers={"Content-Type": HTML, **SECURITY_HEADERS})
 
     async def _feed(self, request: web.Request) -> web.Response:
@@ -201,7 +203,7 @@ class WebServer:
         return self._answer(request, body, CALENDAR, last, cache="private, max-age=300")
 
     async def _home(self, _request: web.Request) -> web.Response:
-        raise web.HTTPFound("/archiv")
+        raise web.HTTPFound(f"{self.web.root}/archiv")
 
     async def _archive(self, request: web.Request) -> web.Response:
         now = self.clock()
@@ -209,7 +211,7 @@ class WebServer:
             past = await sessions.past_sessions(s, now, limit=ARCHIVE_LIMIT, scope=Scope(self.official.all()))
             materials = await sessions.materials(s, [x.number for x in past])
         voice = voice_of(self.config, now)
-        page = archive_page(voice, archive_years(voice, past, materials), self._feeds())
+        page = archive_page(voice, archive_years(voice, past, materials), self._site())
         last = max((x.changed_at for x in past), default=None)
         return self._answer(request, page.encode(), HTML, last)
 
@@ -222,5 +224,5 @@ class WebServer:
                 return self._not_found()
             materials = await sessions.materials(s, [number])
         voice = voice_of(self.config, now)
-        page = session_page(voice, session_card(voice, session, materials), self._feeds())
+        page = session_page(voice, session_card(voice, session, materials), self._site())
         return self._answer(request, page.encode(), HTML, session.changed_at)

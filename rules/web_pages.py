@@ -91,6 +91,15 @@ class FeedLink:
     url: str
 
 
+@dataclass(frozen=True)
+class Site:
+    """What every page links to: its own pages below `root` (the path of the public address, ""
+    when the pages are reached at the top of their host) and the calendar feeds."""
+
+    root: str
+    feeds: Sequence[FeedLink]
+
+
 def region_label(voice: Voice, region: str | None) -> str:
     if region is None:
         return voice.t("web.region_none").plain
@@ -167,13 +176,13 @@ def render(voice: Voice, template: str, **context: Any) -> str:
     )
 
 
-def archive_page(voice: Voice, years: Sequence[YearGroup], feeds: Sequence[FeedLink]) -> str:
-    return render(voice, "archive.html", years=years, feeds=feeds)
+def archive_page(voice: Voice, years: Sequence[YearGroup], site: Site) -> str:
+    return render(voice, "archive.html", years=years, site=site)
 
 
-def session_page(voice: Voice, card: SessionCard, feeds: Sequence[FeedLink]) -> str:
-    return render(voice, "session.html", session=card, feeds=feeds)
+def session_page(voice: Voice, card: SessionCard, site: Site) -> str:
+    return render(voice, "session.html", session=card, site=site)
 
 
-def not_found_page(voice: Voice, feeds: Sequence[FeedLink]) -> str:
-    return render(voice, "not_found.html", feeds=feeds)
+def not_found_page(voice: Voice, site: Site) -> str:
+    return render(voice, "not_found.html", site=site)

@@ -21,7 +21,7 @@ from bot.web import FeedCache, WebServer, etag_of, not_modified
 from rules.calendar_file import FeedEntry, feed_calendar, session_calendar
 from rules.i18n import bilingual
 from rules.voice import Voice
-from rules.web_pages import FeedLink, archive_page, archive_years, not_found_page, session_card, session_page
+from rules.web_pages import FeedLink, Site, archive_page, archive_years, not_found_page, session_card, session_page
 from storage import calendar_tokens, people
 from storage.db import Database
 from storage.models import CalendarToken, Material, Session
@@ -30,7 +30,7 @@ from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
 
 BERLIN = ZoneInfo("Europe/Berlin")
 VOICE = Voice("de", "!", BERLIN, NOW)
-FEEDS = [FeedLink("Alle Termine", "https://regiobot.example.org/kalender.ics")]
+SITE = Site("", [FeedLink("Alle Termine", "https://regiobot.example.org/kalender.ics")])
 ROOM = "!room:localhost"
 BERND = "@bernd:localhost"
 
@@ -122,7 +122,7 @@ def test_the_archive_groups_by_year_and_region_and_publishes_nothing_personal():
         ("Paderborn", [2]),
         ("Bielefeld und Paderborn", [3]),
     ]
-    page = archive_page(VOICE, years, FEEDS)
+    page = archive_page(VOICE, years, SITE)
     assert page.startswith("<!DOCTYPE html>") and '<html lang="de">' in page
     assert '<a class="skip" href="#inhalt">Zum Inhalt springen</a>' in page and '<main id="inhalt"' in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -135,16 +135,18 @@ def test_the_archive_groups_by_year_and_region_and_publishes_nothing_personal():
 
 def test_a_session_page_and_the_page_for_nothing():
     card = session_card(VOICE, session(7, 3, link="https://meet.example.org/x", description="Zeile <b>fett</b>"), [])
-    page = session_page(VOICE, card, FEEDS)
+    page = session_page(VOICE, card, SITE)
     assert "<h1>#7 Termin 7</h1>" in page and "Zeile &lt;b&gt;fett&lt;/b&gt;" in page
     assert 'href="https://meet.example.org/x"' in page and "noch nicht veröffentlicht" in page
-    cancelled = session_page(VOICE, session_card(VOICE, session(8, 3, status="cancelled"), []), FEEDS)
+    cancelled = session_page(VOICE, session_card(VOICE, session(8, 3, status="cancelled"), []), SITE)
     assert "abgesagt" in cancelled and "Protokoll" not in re.sub(r"<footer>.*", "", cancelled, flags=re.S)
-    rated = session_page(VOICE, replace(card, feedback="Durchschnitt 4,2 von 5 (12 Antworten)"), FEEDS)
+    rated = session_page(VOICE, replace(card, feedback="Durchschnitt 4,2 von 5 (12 Antworten)"), SITE)
     assert "<dt>Rückmeldungen</dt>\n<dd>Durchschnitt 4,2 von 5 (12 Antworten)</dd>" in rated
-    assert "Seite nicht gefunden" in not_found_page(VOICE, FEEDS)
+    assert "Seite nicht gefunden" in not_found_page(VOICE, SITE)
+    below = session_page(VOICE, card, Site("/regiobot", []))  # the public address has a path
+    assert 'href="/regiobot/archiv"' in below and 'href="/archiv"' not in below
     english = Voice("en", "!", BERLIN, NOW)
-    assert '<html lang="en">' in session_page(english, session_card(english, session(7, 3), []), FEEDS)
+    assert '<html lang="en">' in session_page(english, session_card(english, session(7, 3), []), SITE)
 
 
 def test_web_config_needs_both_keys(tmp_path):
@@ -153,7 +155,7 @@ def test_web_config_needs_both_keys(tmp_path):
         {**base, "web": {"listen": "127.0.0.1:8080", "public_url": "https://r.example.org/"}}, {}, tmp_path
     )
     assert web.web is not None and web.web.listen == ("127.0.0.1", 8080)
-    assert web.web.url("/archiv") == "https://r.example.org/archiv"
+    assert web.web.url("/archiv") == "https://r.example.org/archiv" and web.web.root == ""
     assert parse_config(base, {}, tmp_path).web is None
     finding = check_web(web)
     assert finding.ok and "127.0.0.1:8080" in bilingual(finding.key, **finding.params)
