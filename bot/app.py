@@ -38,7 +38,9 @@ from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
+from bot.web import WebServer
 from commands import (
+    calendar_feed,
     coordination,
     feedback,
     followups,
@@ -81,6 +83,7 @@ ROUTERS = (
     polls.router,
     municipalities.router,
     statistics.router,
+    calendar_feed.router,
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
@@ -146,6 +149,7 @@ class Bot:
         self.scheduler = Scheduler(config, self.db, self.deliverer.wake, clock)
         listen = config.metrics_listen
         self.health = HealthServer(listen, self.metrics, self.db, clock, config.outbox_alert_after) if listen else None
+        self.web = WebServer(config, config.web, self.db, self.official, clock) if config.web else None
         self.dispatcher = Dispatcher(
             config,
             self.db,
@@ -163,7 +167,7 @@ class Bot:
 
     async def start(self) -> None:
         """Open the key store with the store key (re-encrypting one written with nio's built-in key),
-        migrate the database, open /healthz and /metrics (if configured), log in."""
+        migrate the database, open /healthz and /metrics and the web pages (if configured), log in."""
         matrix = self.config.matrix
         found = rekey_store(matrix.store_dir, matrix.user_id, matrix.device_id, matrix.store_key)
         if found == StoreState.WRONG_KEY:
@@ -174,6 +178,8 @@ class Bot:
         await self.official.load(self.db)
         if self.health:
             await self.health.start()
+        if self.web:
+            await self.web.start()
         await log_in(self.client, self.config.matrix)
         log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
 
@@ -184,6 +190,8 @@ class Bot:
     async def close(self) -> None:
         if self.health:
             await self.health.stop()
+        if self.web:
+            await self.web.stop()
         await self.scheduler.stop()
         await self.deliverer.stop()
         await self.client.close()

@@ -128,10 +128,19 @@ def check_store(config: Config) -> Finding:
     return Finding(state != StoreState.WRONG_KEY, f"check.store_{state}", {"path": str(matrix.store_dir)})
 
 
+def check_web(config: Config) -> Finding:
+    """Where the calendar feeds and pages are served, if anywhere."""
+    if config.web is None:
+        return Finding(True, "check.web_off")
+    host, port = config.web.listen
+    return Finding(True, "check.web_ok", {"listen": f"{host}:{port}", "url": config.web.url("/archiv")})
+
+
 async def check(config: Config, path: str) -> list[Finding]:
     """Everything `regiobot check-config` looks at, in order."""
     return [
         Finding(True, "check.config_ok", {"path": path}),
+        check_web(config),
         check_store(config),
         await check_database(config.storage_url),
         *await check_matrix(config),

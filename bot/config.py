@@ -60,6 +60,23 @@ class RolesConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """`[web]`: where the bot serves its calendar feeds and public pages, and the address people
+    reach them at (behind a reverse proxy, usually another)."""
+
+    listen: tuple[str, int]
+    public_url: str  # without a trailing slash
+
+    def url(self, path: str) -> str:
+        return f"{self.public_url}{path}"
+
+    @property
+    def root(self) -> str:
+        """The path of the public address ("" at the top of its host): the pages link below it."""
+        return urlsplit(self.public_url).path
+
+
+@dataclass(frozen=True)
 class Config:
     matrix: MatrixConfig
     storage_url: str
@@ -84,6 +101,7 @@ class Config:
     official_rooms: Mapping[str, str] = field(default_factory=dict)
     # The regions' municipalities: the shipped directory with `[municipalities]` add and remove.
     municipalities: Directory = field(default_factory=shipped)
+    web: WebConfig | None = None  # the calendar feeds and public pages; None: off
 
 
 def require_store_key(matrix: MatrixConfig) -> None:
@@ -236,6 +254,8 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
             f'{listen!r} ist keine Adresse wie "127.0.0.1:9108" / is not an address like 127.0.0.1:9108',
         ) from None
 
+    web = _web(_Reader(data, "web"))
+
     bot = _Reader(data, "bot")
     zone_name = bot.get("timezone", str, "Europe/Berlin")
     try:
@@ -314,7 +334,32 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         retention_days=retention,
         official_rooms=rooms,
         municipalities=_municipalities(data.get("municipalities", {})),
+        web=web,
     )
+
+
+def _web(web: _Reader) -> WebConfig | None:
+    """`[web] listen` and `public_url`: both, or neither (off)."""
+    listen, public_url = web.get("listen", str), web.get("public_url", str)
+    if listen is None and public_url is None:
+        return None
+    if listen is None:
+        raise ConfigError(web.key("listen"), 'fehlt, z. B. "127.0.0.1:8080" / is missing, e.g. "127.0.0.1:8080"')
+    try:
+        address = parse_listen(listen)
+    except ValueError:
+        raise ConfigError(
+            web.key("listen"),
+            f'{listen!r} ist keine Adresse wie "127.0.0.1:8080" / is not an address like 127.0.0.1:8080',
+        ) from None
+    parts = urlsplit(public_url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            web.key("public_url"),
+            "die Adresse, unter der man die Seiten erreicht, z. B. https://regiobot.example.org / "
+            "the address people reach the pages at, e.g. https://regiobot.example.org",
+        )
+    return WebConfig(address, (public_url or "").rstrip("/"))
 
 
 def _official_rooms(table: Any) -> dict[str, str]:

@@ -9,6 +9,7 @@ import shutil
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from nio import AsyncClient, RoomCreateResponse
@@ -16,7 +17,7 @@ from nio import AsyncClient, RoomCreateResponse
 from bot.app import Bot
 from bot.config import load_config
 from bot.devserver import Synapse, free_port, port_is_free
-from storage.models import Session
+from storage.models import Material, Session
 from storage.planned import plan_session
 from storage.rows import save
 
@@ -24,6 +25,7 @@ BOT = ("regiobot", "regiobot-demo-passwort")
 COORDINATOR = ("anna", "anna-demo")
 STAFF = ("bernd", "bernd-demo")
 ROOM_NAME = "Regiopol Akademie (Demo)"
+WEB_PORT = 8080
 
 SESSIONS = (
     # title, talk, speaker, days ahead, start hour, capacity
@@ -31,6 +33,11 @@ SESSIONS = (
     ("OZG in der Praxis", "Online-Dienste, die Bürgerinnen und Bürger wirklich nutzen", "Kreis Paderborn", 24, 10, 30),
     ("Starkregenvorsorge", "Gefahrenkarten und Kommunikation", "Stadt Bielefeld", 45, 14, None),
 )
+# A session that took place, with its protocol and slides: the archive page shows it.
+PAST = ("Mobiles Arbeiten", "Dienstvereinbarung und Praxis", "Kreis Gütersloh", -21, 10)
+LINK = "https://meet.example.org/regiopol-akademie"
+PROTOCOL = "https://example.org/regiopol/protokoll-mobiles-arbeiten.pdf"
+SLIDES = "https://example.org/regiopol/folien-mobiles-arbeiten.pdf"
 
 CONFIG = """# Demo configuration written by `regiobot demo`; see config.example.toml for every key.
 [matrix]
@@ -55,6 +62,11 @@ coordinators = ["{coordinator}"]
 # The demo room is an official room of both regions: roles and sessions count there.
 [rooms]
 "{room_id}" = "beide"
+
+# Calendar feeds and the archive pages.
+[web]
+listen = "127.0.0.1:{web_port}"
+public_url = "http://127.0.0.1:{web_port}"
 """
 
 
@@ -83,30 +95,32 @@ async def _create_room(synapse: Synapse, bot_id: str) -> str:
         await bernd.close()
 
 
+def _session(room_id: str, coordinator: str, created_at: datetime, days: int, hour: int, **fields: Any) -> Session:
+    start = _local_at(days, hour)
+    return Session(
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        room_id=room_id,
+        created_by=coordinator,
+        created_at=min(created_at, start),
+        **fields,
+    )
+
+
 async def _seed(bot: Bot, room_id: str, coordinator: str) -> None:
     now = datetime.now(UTC)
     async with bot.db.transaction() as s:
         for title, talk, speaker, days, hour, capacity in SESSIONS:
-            start = _local_at(days, hour)
-            session = await save(
-                s,
-                Session(
-                    title=title,
-                    talk=talk,
-                    speaker=speaker,
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=1),
-                    capacity=capacity,
-                    link="https://meet.example.org/regiopol-akademie",
-                    room_id=room_id,
-                    created_by=coordinator,
-                    created_at=now,
-                ),
-            )
+            fields = {"title": title, "talk": talk, "speaker": speaker, "capacity": capacity, "link": LINK}
+            session = await save(s, _session(room_id, coordinator, now, days, hour, **fields))
             await plan_session(s, session, bot.config, now)
+        title, talk, speaker, days, hour = PAST
+        fields = {"title": title, "talk": talk, "speaker": speaker, "region": "Bielefeld", "protocol_url": PROTOCOL}
+        past = await save(s, _session(room_id, coordinator, now, days, hour, **fields))
+        await save(s, Material(session_id=past.number, url=SLIDES, title="Folien", added_by=coordinator, added_at=now))
 
 
-def _banner(synapse: Synapse) -> str:
+def _banner(synapse: Synapse, web: str) -> str:
     return f"""
 ================================================================================
  regiobot-Demo läuft / demo is running
@@ -118,6 +132,11 @@ def _banner(synapse: Synapse) -> str:
  „Homeserver bearbeiten“ → {synapse.url}):
    Koordination:  {COORDINATOR[0]}  /  Passwort {COORDINATOR[1]}
    Teilnehmer:    {STAFF[0]}  /  Passwort {STAFF[1]}
+
+ Kalender zum Abonnieren (Outlook, Thunderbird) / calendar feeds:
+   {web}/kalender.ics   {web}/kalender/bielefeld.ics   {web}/kalender/paderborn.ics
+ Archiv / archive:  {web}/archiv   (ein Termin / one session: {web}/termin/1)
+ Persönlicher Kalender / personal feed: im Raum !kalender abonnieren
 
  Probieren Sie im Raum:  !termine   !termin #1   !anmelden #1   !meine
    !abmelden #1   !erinnerung an   !hilfe   – oder ✅ unter einer Einladung.
@@ -147,6 +166,7 @@ async def run_demo(directory: Path, port: int) -> int:
         coordinator = await synapse.register(*COORDINATOR)
         await synapse.register(*STAFF)
         room_id = await _create_room(synapse, bot_id)
+        web_port = WEB_PORT if port_is_free(WEB_PORT) else free_port()
         config_path = directory / "config.toml"
         config_path.write_text(
             CONFIG.format(
@@ -157,6 +177,7 @@ async def run_demo(directory: Path, port: int) -> int:
                 coordinator=coordinator,
                 store_key=secrets.token_hex(32),
                 room_id=room_id,
+                web_port=web_port,
             )
         )
         bot = Bot(load_config(config_path, os.environ))
@@ -170,7 +191,7 @@ async def run_demo(directory: Path, port: int) -> int:
         await asyncio.wait({runner, ready}, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()
         if bot.ready.is_set():
-            print(_banner(synapse), flush=True)
+            print(_banner(synapse, f"http://127.0.0.1:{web_port}"), flush=True)
         await runner
         await bot.close()
     finally:

@@ -119,8 +119,8 @@ async def apply_change(ctx: Context, s: AsyncSession, session: Session, values: 
     for key, value in changed.items():
         setattr(session, key, value)
     notify = any(k in changed for k in NOTIFYING_CHANGES)
-    if notify:
-        session.sequence += 1
+    if changed:
+        sessions.record_change(session, changed, ctx.now)
     await save(s, session)
     if "starts_at" in changed or "ends_at" in changed:  # the feedback question follows the end
         await planned.plan_session(s, session, ctx.config, ctx.now)
@@ -236,7 +236,7 @@ async def cancel_session(ctx: Context, number: int, reason: str) -> None:
     async with ctx.db.transaction() as s:
         session = await session_to_change(ctx, s, number)
         session.status, session.cancel_reason = SessionStatus.CANCELLED, reason or None
-        session.sequence += 1
+        sessions.record_change(session, ["status"], ctx.now)
         await save(s, session)
         await planned.plan_session(s, session, ctx.config, ctx.now)
         people = [r.user_id for r in await registrations.active_registrations(s, session.number)]

@@ -35,6 +35,7 @@ async def protocol(ctx: Context, number: int, url: str) -> None:
         if session.status == SessionStatus.CANCELLED:
             raise UserError("errors.session_cancelled", **about(session))
         session.protocol_url = url
+        sessions.record_change(session, ["protocol_url"], ctx.now)
         await save(s, session)
         await planned.plan_once(
             s, Kind.PROTOCOL, session, f"{Kind.PROTOCOL}:{ctx.event_id}", ctx.now, ctx.now, {"url": url}
@@ -65,6 +66,8 @@ async def material(ctx: Context, number: int, url: str, title: str) -> None:
     async with ctx.db.transaction() as s:
         session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
+        sessions.record_change(session, ["materials"], ctx.now)
+        await save(s, session)
         await save(s, Material(session_id=number, url=url, title=title or None, added_by=ctx.sender, added_at=ctx.now))
         await planned.plan_once(
             s, Kind.MATERIAL, session, f"{Kind.MATERIAL}:{ctx.event_id}", ctx.now, ctx.now, {"url": url, "title": title}

@@ -122,6 +122,11 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
             "in_directory": data.municipality.listed,
             "set_at": _time(data.municipality.set_at),
         },
+        "calendar_feed": data.calendar_token
+        and {
+            "created_at": _time(data.calendar_token.created_at),
+            "address": "stored only as its SHA-256 hash",
+        },
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 

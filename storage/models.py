@@ -101,6 +101,14 @@ class Session(SQLModel, table=True):
     )
     created_by: str
     created_at: datetime = Field(sa_column=_utc_column())
+    # When the session was last changed (None: never since it was created); calendar feeds and
+    # pages answer conditional requests by it.
+    updated_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+    @property
+    def changed_at(self) -> datetime:
+        """When the session was last changed, or created."""
+        return self.updated_at or self.created_at
 
     @property
     def number(self) -> int:
@@ -439,3 +447,14 @@ class ParticipationCount(SQLModel, table=True):
     )
     municipality: str | None = None
     registrations: int
+
+
+class CalendarToken(SQLModel, table=True):
+    """A person's personal calendar feed (`!kalender abonnieren`): only the SHA-256 of its secret
+    token is kept, so the address cannot be read back from the database."""
+
+    __tablename__ = "calendar_tokens"
+
+    user_id: str = Field(primary_key=True)
+    token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
+    created_at: datetime = Field(sa_column=_utc_column())

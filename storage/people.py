@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import feedback
 from storage.feedback import KeyOf
 from storage.models import (
+    CalendarToken,
     DirectRoom,
     FeedbackAnswer,
     Material,
@@ -180,6 +181,16 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         delete="deleted with the row; sent room messages that name the person deleted",
         purge="deleted with the row",
     ),
+    ("calendar_tokens", "user_id"): Coverage(
+        export="calendar_feed",
+        delete="row deleted (the personal feed address stops working)",
+        purge="row deleted together with the person's settings (no registration left, idle for retention_days)",
+    ),
+    ("calendar_tokens", "token_hash"): Coverage(
+        export="calendar_feed (that a feed exists and since when; the address itself is not stored)",
+        delete="deleted with the row",
+        purge="deleted with the row",
+    ),
     ("outbox", "attachment"): Coverage(
         export="pending_messages (file name)",
         delete="deleted with the row",
@@ -213,6 +224,7 @@ class PersonData:
     feedback: list[FeedbackAnswer] = field(default_factory=list)
     polls_opened: list[Poll] = field(default_factory=list)
     municipality: PersonMunicipality | None = None
+    calendar_token: CalendarToken | None = None
 
 
 async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None) -> PersonData:
@@ -259,6 +271,7 @@ async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None
         await feedback.own_answers(s, key_of) if key_of else [],
         list((await s.exec(select(Poll).where(Poll.opened_by == user_id).order_by(col(Poll.id)))).all()),
         await s.get(PersonMunicipality, user_id),
+        await s.get(CalendarToken, user_id),
     )
 
 
@@ -313,6 +326,7 @@ async def forget_person(
     await s.exec(delete(PersonSettings).where(col(PersonSettings.user_id) == user_id))
     await s.exec(delete(DirectRoom).where(col(DirectRoom.user_id) == user_id))
     await s.exec(delete(PersonMunicipality).where(col(PersonMunicipality.user_id) == user_id))
+    await s.exec(delete(CalendarToken).where(col(CalendarToken.user_id) == user_id))
     await s.exec(update(Session).where(col(Session.created_by) == user_id).values(created_by=placeholder))
     await s.exec(update(Material).where(col(Material.added_by) == user_id).values(added_by=placeholder))
     await s.exec(
@@ -405,13 +419,14 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
             col(OutboxMessage.status) != OutboxStatus.PENDING, col(OutboxMessage.created_at) < ended_before
         )
     )
-    await s.exec(
-        delete(DirectRoom).where(
-            col(DirectRoom.created_at) < ended_before,
-            col(DirectRoom.user_id).not_in(registered),
-            col(DirectRoom.user_id).not_in(select(PersonSettings.user_id)),
+    for model in (DirectRoom, CalendarToken):
+        await s.exec(
+            delete(model).where(
+                col(model.created_at) < ended_before,
+                col(model.user_id).not_in(registered),
+                col(model.user_id).not_in(select(PersonSettings.user_id)),
+            )
         )
-    )
     return int(with_people)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from rules.calendar_file import EVENT_FIELDS
 from rules.errors import UserError
 from rules.sessions import SessionSummary, ref
 from storage.models import (
@@ -149,3 +151,22 @@ async def find_session(s: AsyncSession, number: int) -> Session:
     if session is None:
         raise UserError("errors.unknown_session", ref=ref(number))
     return session
+
+
+def record_change(session: Session, changed: Iterable[str], now: datetime) -> None:
+    """Note that these fields of the session changed now; calendar entries show some of them, so a
+    change of those raises the session's sequence (calendars then update the entry they have)."""
+    session.updated_at = now
+    if EVENT_FIELDS.intersection(changed):
+        session.sequence += 1
+
+
+async def feed_sessions(s: AsyncSession, since: datetime, scope: Scope) -> list[Session]:
+    """Sessions of the scope that end after `since` (cancelled ones too), soonest first: what a
+    calendar feed holds."""
+    query = (
+        _visible(select(Session), scope)
+        .where(col(Session.ends_at) > since)
+        .order_by(col(Session.starts_at), col(Session.id))
+    )
+    return list((await s.exec(query)).all())

@@ -69,6 +69,8 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "umfrage": ("#1", True),
     "kommune": ("Verl", False),
     "statistik": ("2026", False),
+    "kalender abonnieren": ("", False),
+    "kalender abbestellen": ("", False),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren")
 REFUSALS = ("vorbehalten", "nicht die Rolle")
