@@ -28,7 +28,7 @@ from bot.rooms import OfficialRooms
 from rules.calendar_file import FeedEntry, feed_calendar, feed_key
 from rules.session_fields import REGIONS
 from rules.web_pages import FeedLink, Site, archive_page, archive_years, not_found_page, session_card, session_page
-from storage import calendar_tokens, sessions
+from storage import calendar_tokens, feedback, sessions
 from storage.db import Database
 from storage.models import RegistrationStatus
 from storage.sessions import Scope
@@ -210,8 +210,9 @@ class WebServer:
         async with self.db.transaction() as s:
             past = await sessions.past_sessions(s, now, limit=ARCHIVE_LIMIT, scope=Scope(self.official.all()))
             materials = await sessions.materials(s, [x.number for x in past])
+            totals = await feedback.totals_by_session(s, [x.number for x in past])
         voice = voice_of(self.config, now)
-        page = archive_page(voice, archive_years(voice, past, materials), self._site())
+        page = archive_page(voice, archive_years(voice, past, materials, totals), self._site())
         last = max((x.changed_at for x in past), default=None)
         return self._answer(request, page.encode(), HTML, last)
 
@@ -223,6 +224,7 @@ class WebServer:
             if session is None or not self.official.is_official(session.room_id):
                 return self._not_found()
             materials = await sessions.materials(s, [number])
+            totals = await feedback.feedback_totals(s, number)
         voice = voice_of(self.config, now)
-        page = session_page(voice, session_card(voice, session, materials), self._site())
+        page = session_page(voice, session_card(voice, session, materials, totals), self._site())
         return self._answer(request, page.encode(), HTML, session.changed_at)

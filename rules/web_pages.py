@@ -8,7 +8,7 @@ module, escaped automatically, with the texts from the catalogues.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from rules.feedback import Totals, totals_line
 from rules.session_fields import REGIONS
 from rules.sessions import SessionView
 from rules.states import SessionStatus
@@ -108,7 +109,10 @@ def region_label(voice: Voice, region: str | None) -> str:
     return region
 
 
-def session_card(voice: Voice, session: PublishedSession, materials: Iterable[MaterialView]) -> SessionCard:
+def session_card(
+    voice: Voice, session: PublishedSession, materials: Iterable[MaterialView], totals: Totals | None = None
+) -> SessionCard:
+    """What a page shows of one session; `totals`: its feedback, when there are enough answers."""
     if session.id is None:
         raise ValueError("the session has not been saved yet")
     return SessionCard(
@@ -128,11 +132,15 @@ def session_card(voice: Voice, session: PublishedSession, materials: Iterable[Ma
             for m in materials
             if m.session_id == session.id
         ),
+        feedback=totals_line(voice, totals).plain if totals else None,
     )
 
 
 def archive_years(
-    voice: Voice, sessions: Iterable[PublishedSession], materials: Sequence[MaterialView]
+    voice: Voice,
+    sessions: Iterable[PublishedSession],
+    materials: Sequence[MaterialView],
+    totals: Mapping[int, Totals] | None = None,
 ) -> list[YearGroup]:
     """Past sessions by year (latest first), within a year by region (Bielefeld, Paderborn, both,
     none), each region's sessions latest first."""
@@ -146,7 +154,8 @@ def archive_years(
             year,
             tuple(
                 RegionGroup(
-                    region_label(voice, region), tuple(session_card(voice, x, materials) for x in regions[region])
+                    region_label(voice, region),
+                    tuple(session_card(voice, x, materials, (totals or {}).get(x.id or 0)) for x in regions[region]),
                 )
                 for region in REGION_ORDER
                 if region in regions

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete, func
 from sqlmodel import col, select
@@ -54,8 +54,18 @@ def totals_of(rows: list[FeedbackAnswer]) -> Totals | None:
 
 async def feedback_totals(s: AsyncSession, session_id: int) -> Totals | None:
     """A session's totals (number of answers, distribution, average), or None below the minimum."""
-    query = select(FeedbackAnswer.rating).where(FeedbackAnswer.session_id == session_id)
-    return totals((await s.exec(query)).all())
+    return (await totals_by_session(s, [session_id])).get(session_id)
+
+
+async def totals_by_session(s: AsyncSession, session_ids: Sequence[int]) -> dict[int, Totals]:
+    """The totals of these sessions, for those with enough answers to show them."""
+    query = select(FeedbackAnswer.session_id, FeedbackAnswer.rating).where(
+        col(FeedbackAnswer.session_id).in_(session_ids)
+    )
+    ratings: dict[int, list[int]] = {}
+    for session_id, rating in (await s.exec(query)).all():
+        ratings.setdefault(session_id, []).append(rating)
+    return {session_id: found for session_id, given in ratings.items() if (found := totals(given)) is not None}
 
 
 async def _sessions_answered(s: AsyncSession) -> list[int]:

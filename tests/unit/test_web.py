@@ -4,7 +4,6 @@ config, and `!kalender abonnieren` / `abbestellen` through the dispatcher."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from bot.dispatch import Incoming
 from bot.rooms import OfficialRooms
 from bot.web import FeedCache, WebServer, etag_of, not_modified
 from rules.calendar_file import FeedEntry, feed_calendar, session_calendar
+from rules.feedback import totals
 from rules.i18n import bilingual
 from rules.voice import Voice
 from rules.web_pages import FeedLink, Site, archive_page, archive_years, not_found_page, session_card, session_page
@@ -140,8 +140,9 @@ def test_a_session_page_and_the_page_for_nothing():
     assert 'href="https://meet.example.org/x"' in page and "noch nicht veröffentlicht" in page
     cancelled = session_page(VOICE, session_card(VOICE, session(8, 3, status="cancelled"), []), SITE)
     assert "abgesagt" in cancelled and "Protokoll" not in re.sub(r"<footer>.*", "", cancelled, flags=re.S)
-    rated = session_page(VOICE, replace(card, feedback="Durchschnitt 4,2 von 5 (12 Antworten)"), SITE)
-    assert "<dt>Rückmeldungen</dt>\n<dd>Durchschnitt 4,2 von 5 (12 Antworten)</dd>" in rated
+    rated_card = session_card(VOICE, session(7, 3), [], totals([5, 4, 4]))
+    rated = session_page(VOICE, rated_card, SITE)
+    assert "<dt>Rückmeldungen</dt>\n<dd>Bewertung: Ø 4,3 von 5 (3 Antworten; 5 bis 1: 5: 1 · 4: 2" in rated
     assert "Seite nicht gefunden" in not_found_page(VOICE, SITE)
     below = session_page(VOICE, card, Site("/regiobot", []))  # the public address has a path
     assert 'href="/regiobot/archiv"' in below and 'href="/archiv"' not in below
