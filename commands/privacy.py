@@ -10,6 +10,7 @@ from bot.arguments import Choice
 from bot.context import Context
 from bot.routing import Router
 from commands.notices import tell_promoted
+from rules.board import entry_ref
 from rules.sessions import ref
 from storage import people, registrations, sessions
 from storage.models import OutboxMessage, RegistrationStatus, SessionStatus
@@ -70,7 +71,12 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
             for m in data.materials_added
         ],
         "direct_messages": [
-            {"session": ref(m.session_id), "kind": m.kind, "due_at": _time(m.due_at), "status": m.status}
+            {
+                "about": ref(m.session_id) if m.session_id is not None else entry_ref(m.entry_id),
+                "kind": m.kind,
+                "due_at": _time(m.due_at),
+                "status": m.status,
+            }
             for m in data.direct_messages
         ],
         "questions": [
@@ -92,6 +98,30 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
             for r in data.rounds_opened
         ],
         "pending_messages": [pending(m) for m in data.pending_messages],
+        "board_entries": [
+            {
+                "entry": entry_ref(e.id),
+                "kind": e.kind,
+                "category": e.category,
+                "title": e.title,
+                "description": e.description,
+                "municipality": e.municipality,
+                "state": e.state,
+                "created_at": _time(e.created_at),
+                "expires_at": _time(e.expires_at),
+            }
+            for e in data.board_entries
+        ],
+        "board_contacts": [
+            {
+                "entry": entry_ref(e.id),
+                "title": e.title,
+                "room": c.room_id,
+                "declined": c.declined,
+                "asked_at": _time(c.created_at),
+            }
+            for c, e in data.board_contacts
+        ],
         "direct_room": data.direct_room
         and {
             "room": data.direct_room.room_id,

@@ -25,6 +25,8 @@ class Kind(StrEnum):
     PROTOCOL = "protocol"
     MATERIAL = "material"
     FOLLOWUP = "followup"
+    BOARD_RENEWAL = "board_renewal"  # asks the author of a board entry to renew it
+    BOARD_EXPIRY = "board_expiry"  # a board entry expires
 
 
 # Messages that are about a session still to come: pointless once it has begun.

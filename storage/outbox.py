@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.states import OutboxStatus, PlannedStatus
-from storage.models import OutboxMessage, PlannedMessage, QaRound, Question
+from storage.models import BoardEntry, OutboxMessage, PlannedMessage, QaRound, Question
 from storage.rows import insert_new, save
 
 
@@ -123,6 +123,12 @@ async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id:
     elif kind == "question" and (question := await s.get(Question, int(ident))) is not None:
         question.event_id = event_id
         await save(s, question)
+    elif kind == "board_entry":  # the card of an entry, edited when the entry changes
+        await s.exec(
+            update(BoardEntry)
+            .where(col(BoardEntry.id) == int(ident))
+            .values(card_room_id=room_id, card_event_id=event_id)
+        )
     elif kind == "planned" and (planned := await s.get(PlannedMessage, int(ident))) is not None:
         planned.sent_event_id, planned.status = event_id, PlannedStatus.SENT
         await save(s, planned)
