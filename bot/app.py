@@ -38,7 +38,7 @@ from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
-from commands import board, coordination, followups, privacy, qa, registration, rooms, sessions, status
+from commands import board, coordination, followups, municipalities, privacy, qa, registration, rooms, sessions, status
 from commands import help as help_commands
 from rules.content import message_content
 from rules.i18n import bilingual, t
@@ -61,6 +61,7 @@ ROUTERS = (
     qa.router,
     rooms.router,
     board.router,
+    municipalities.router,
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rules.board import DEFAULT_CATEGORIES
 from rules.errors import UserError
 from rules.i18n import LANGUAGES
+from rules.municipalities import Directory, shipped
 from rules.session_fields import parse_region
 
 _USER_ID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
@@ -80,6 +81,8 @@ class Config:
     # Rooms the bot serves officially, from `[rooms]`: room id → region ("Bielefeld", "Paderborn"
     # or "Bielefeld, Paderborn"). `!raum freischalten` adds more at run time.
     official_rooms: Mapping[str, str] = field(default_factory=dict)
+    # The regions' municipalities: the shipped directory with `[municipalities]` add and remove.
+    municipalities: Directory = field(default_factory=shipped)
     board: BoardConfig = field(default_factory=lambda: BoardConfig())
 
 
@@ -321,6 +324,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         retention_days=retention,
         official_rooms=rooms,
         board=_board(_Reader(data, "board"), rooms),
+        municipalities=_municipalities(data.get("municipalities", {})),
     )
 
 
@@ -369,3 +373,32 @@ def _official_rooms(table: Any) -> dict[str, str]:
                 f"[rooms] {room_id}", "Region Bielefeld, Paderborn oder beide / region Bielefeld, Paderborn or beide"
             ) from None
     return rooms
+
+
+def _municipalities(table: Any) -> Directory:
+    """`[municipalities]`: `add` and `remove`, each a table region = list of names, applied to the
+    shipped directory."""
+    if not isinstance(table, Mapping):
+        raise ConfigError("[municipalities]", "muss eine Tabelle sein / must be a table")
+    directory = shipped()
+    changes: dict[str, dict[str, list[str]]] = {}
+    for action in ("add", "remove"):
+        key = f"[municipalities] {action}"
+        by_region = table.get(action, {})
+        if not isinstance(by_region, Mapping):
+            raise ConfigError(key, "eine Tabelle Region = [Namen] / a table region = [names]")
+        for region, names in by_region.items():
+            if region not in directory.regions:
+                raise ConfigError(
+                    f"{key} {region}",
+                    f"Region {' oder '.join(directory.regions)} / region {', '.join(directory.regions)}",
+                )
+            if not isinstance(names, list) or not all(isinstance(n, str) and n.strip() for n in names):
+                raise ConfigError(f"{key} {region}", "eine Liste von Namen / a list of names")
+            changes.setdefault(action, {})[region] = [" ".join(n.split()) for n in names]
+    try:
+        return directory.edited(changes.get("add", {}), changes.get("remove", {}))
+    except ValueError as exc:
+        raise ConfigError(
+            "[municipalities] remove", f"{exc} steht nicht im Verzeichnis dieser Region / is not in that region's list"
+        ) from None

@@ -30,6 +30,7 @@ from rules.board import (
 from rules.content import message_content
 from rules.errors import UserError
 from rules.i18n import Message
+from rules.municipalities import Outcome, match
 from storage import board, planned
 from storage.models import BoardContact, BoardEntry
 from storage.municipalities import municipality_of
@@ -64,8 +65,8 @@ def refresh_card(ctx: Context, entry: BoardEntry) -> None:
 
 def tell_matches(ctx: Context, entry: BoardEntry, found: list[Match]) -> None:
     """Both authors of each good match hear of it by direct message, with both entries."""
-    for match in found:
-        other = match.entry
+    for good in found:
+        other = good.entry
         for person, mine, theirs in ((entry.author, entry, other), (other.author, other, entry)):
             ctx.tell(
                 person,
@@ -138,22 +139,20 @@ async def need(ctx: Context, text: str) -> None:
 async def market(ctx: Context, text: str) -> None:
     """Without a word: the newest entries; with a category or a municipality: its entries;
     otherwise a full-text search, best matches first."""
+    category = match_category(text, ctx.config.board.categories) if text else None
+    place = match(ctx.config.municipalities, text) if text and category is None else None
+    municipality = place.name if place and place.outcome == Outcome.SURE else None
     async with ctx.db.transaction() as s:
-        category = match_category(text, ctx.config.board.categories) if text else None
-        municipality = await matching_municipality(s, text) if text and category is None else None
         if not text or category or municipality:
             found = await board.listing(s, ctx.now, SHOW, category=category, municipality=municipality)
         else:
             found = await board.search(s, text, ctx.now, SHOW)
+    if not found and place and place.candidates:  # no match for the word, and it was close to a municipality
+        raise UserError("board.did_you_mean", candidates=", ".join(place.candidates), example=place.candidates[0])
     if not found:
         raise UserError("board.nothing_found" if text else "board.empty")
     head = ctx.t("board.found_head", count=len(found), query=category or municipality or text or "")
     await ctx.reply(Message.join([head, *(summary_line(ctx, e) for e in found), ctx.t("board.found_howto")]))
-
-
-async def matching_municipality(s: AsyncSession, text: str) -> str | None:
-    """The municipality `text` names, as entries store it (None when it names none)."""
-    return None
 
 
 @router.command(

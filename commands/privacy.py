@@ -127,6 +127,12 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
             "room": data.direct_room.room_id,
             "created_at": _time(data.direct_room.created_at),
         },
+        "municipality": data.municipality
+        and {
+            "name": data.municipality.name,
+            "in_directory": data.municipality.listed,
+            "set_at": _time(data.municipality.set_at),
+        },
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 

@@ -8,17 +8,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.arguments import Choice, Rest, SessionRef
 from bot.context import Context
 from bot.routing import Router
+from commands.municipalities import MAX_MUNICIPALITY, typed_municipality
 from commands.notices import tell_promoted
 from rules import waitlist
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.sessions import about, check_open, ref
-from storage import people, planned, registrations, sessions
+from storage import municipalities, people, planned, registrations, sessions
 from storage.models import PlannedMessage, Registration, RegistrationStatus, Session
 from storage.rows import save
 
 router = Router("registration")
-MAX_MUNICIPALITY = 100
 SWITCH = {"an": True, "ein": True, "ja": True, "on": True, "aus": False, "nein": False, "off": False}
 # Reactions on an announcement that register (with and without the emoji variation selector).
 REGISTER_REACTIONS = frozenset({"✅", "✅\ufe0f", "✔️", "✔", "☑️", "☑"})
@@ -53,6 +53,11 @@ async def choose_session(ctx: Context, s: AsyncSession, number: int | None) -> S
     ],
 )
 async def register(ctx: Context, number: int | None, municipality: str) -> None:
+    """Register for a session; the municipality typed here, else the one given with `!kommune`, is
+    recorded with the registration as it is now (so statistics stay right when a person moves)."""
+    if municipality:
+        retry = f"{ctx.prefix}anmelden {ref(number)}" if number is not None else f"{ctx.prefix}anmelden"
+        municipality, _ = typed_municipality(ctx, municipality, retry)
     async with ctx.db.transaction() as s:
         session = await choose_session(ctx, s, number)
         await sessions.lock_session(s, session.number)
@@ -77,7 +82,7 @@ async def register(ctx: Context, number: int | None, municipality: str) -> None:
                 updated_at=ctx.now,
             )
             row.status, row.queued_at, row.updated_at = placement.status, ctx.now, ctx.now
-            row.municipality = municipality or row.municipality
+            row.municipality = municipality or await municipalities.municipality_of(s, ctx.sender) or row.municipality
             row.reaction_event_id = ctx.event_id if ctx.by_reaction else None
             await save(s, row)
             first_time = await note_privacy_notice(s, ctx)

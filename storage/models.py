@@ -351,3 +351,30 @@ class BoardContact(SQLModel, table=True):
     room_name: str
     declined: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     created_at: datetime = Field(sa_column=_utc_column())
+
+
+class PersonMunicipality(SQLModel, table=True):
+    """The municipality a person works for (`!kommune`): the directory's name, or the text as
+    typed when it matched nothing there (`listed` false)."""
+
+    __tablename__ = "person_municipalities"
+
+    user_id: str = Field(primary_key=True)
+    name: str
+    listed: bool = Field(sa_column=Column(Boolean, nullable=False))
+    set_at: datetime = Field(sa_column=_utc_column())
+
+
+class ParticipationCount(SQLModel, table=True):
+    """How many people of a municipality held a place in a session that ended, kept without names
+    when the retention purge deletes the registrations, so the yearly statistics stay right.
+    `municipality` is as recorded with the registrations (None: not given)."""
+
+    __tablename__ = "participation_counts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    municipality: str | None = None
+    registrations: int

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, func, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,11 +23,14 @@ from storage.models import (
     Material,
     OutboxMessage,
     OutboxStatus,
+    ParticipationCount,
+    PersonMunicipality,
     PersonSettings,
     PlannedMessage,
     QaRound,
     Question,
     Registration,
+    RegistrationStatus,
     Session,
     Vote,
 )
@@ -119,6 +122,14 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         delete="rows deleted",
         purge="rows deleted when the session ended more than retention_days ago",
     ),
+    ("person_municipalities", "user_id"): Coverage(
+        export="municipality",
+        delete="row deleted",
+        purge="row deleted when the person holds no registration any more and set it more than retention_days ago",
+    ),
+    ("person_municipalities", "name"): Coverage(
+        export="municipality", delete="deleted with the row", purge="deleted with the row"
+    ),
     ("outbox", "user_id"): Coverage(
         export="pending_messages",
         delete="rows of direct messages to the person deleted (pending ones are not sent any more)",
@@ -186,6 +197,7 @@ class PersonData:
     direct_room: DirectRoom | None = None
     board_entries: list[BoardEntry] = field(default_factory=list)
     board_contacts: list[tuple[BoardContact, BoardEntry]] = field(default_factory=list)
+    municipality: PersonMunicipality | None = None
 
 
 async def person_data(s: AsyncSession, user_id: str) -> PersonData:
@@ -233,6 +245,7 @@ async def person_data(s: AsyncSession, user_id: str) -> PersonData:
         await s.get(DirectRoom, user_id),
         list(entries.all()),
         [(c, e) for c, e in contacts.all()],
+        await s.get(PersonMunicipality, user_id),
     )
 
 
@@ -269,6 +282,7 @@ async def forget_person(s: AsyncSession, user_id: str, placeholder: str = FORGOT
     await s.exec(delete(PlannedMessage).where(col(PlannedMessage.user_id) == user_id))
     await s.exec(delete(PersonSettings).where(col(PersonSettings.user_id) == user_id))
     await s.exec(delete(DirectRoom).where(col(DirectRoom.user_id) == user_id))
+    await s.exec(delete(PersonMunicipality).where(col(PersonMunicipality.user_id) == user_id))
     await s.exec(update(Session).where(col(Session.created_by) == user_id).values(created_by=placeholder))
     await s.exec(update(Material).where(col(Material.added_by) == user_id).values(added_by=placeholder))
     await s.exec(delete(BoardContact).where(col(BoardContact.asked_by) == user_id))
@@ -310,6 +324,7 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
             select(func.count(func.distinct(Registration.session_id))).where(col(Registration.session_id).in_(ended))
         )
     ).one()
+    await keep_counts(s, ended_before)
     await s.exec(delete(Registration).where(col(Registration.session_id).in_(ended)))
     await s.exec(
         delete(PlannedMessage).where(
@@ -335,6 +350,11 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
         )
     )
     await s.exec(
+        delete(PersonMunicipality).where(
+            col(PersonMunicipality.set_at) < ended_before, col(PersonMunicipality.user_id).not_in(registered)
+        )
+    )
+    await s.exec(
         delete(OutboxMessage).where(
             col(OutboxMessage.status) != OutboxStatus.PENDING, col(OutboxMessage.created_at) < ended_before
         )
@@ -356,3 +376,16 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
         )
     )
     return int(with_people)
+
+
+async def keep_counts(s: AsyncSession, ended_before: datetime) -> None:
+    """Before the registrations of sessions that ended before `ended_before` are deleted: how many
+    people of each municipality held a place, without names (`ParticipationCount`), for the statistics."""
+    ended = select(Session.id).where(col(Session.ends_at) < ended_before)
+    counted = (
+        select(Registration.session_id, Registration.municipality, func.count())
+        .where(col(Registration.session_id).in_(ended), Registration.status == RegistrationStatus.REGISTERED)
+        .group_by(col(Registration.session_id), col(Registration.municipality))
+    )
+    columns = ["session_id", "municipality", "registrations"]
+    await s.exec(insert(ParticipationCount).from_select(columns, counted))

@@ -125,14 +125,14 @@ async def test_the_right_to_left_override_attack_on_a_link_is_defused_end_to_end
     start = (NOW + timedelta(days=3)).astimezone().strftime("%d.%m.%Y %H:%M")
     command = f"!termin neu Schulung{ZWSP} | {start} | Link: {SPOOFED}"
     await dispatcher.handle(Incoming(ROOM, COORDINATOR, "$new", command), NOW)
-    await dispatcher.handle(Incoming(ROOM, "@bernd:localhost", "$reg", f"!anmelden #1 Stadt{RLO} Bielefeld"), NOW)
+    await dispatcher.handle(Incoming(ROOM, "@bernd:localhost", "$reg", f"!anmelden #1 Kreis{RLO} Lippe"), NOW)
     await dispatcher.handle(Incoming(ROOM, COORDINATOR, "$show", "!termin #1"), NOW)
     await dispatcher.handle(Incoming(ROOM, COORDINATOR, "$cancel", f"!termin absagen #1 Krank{RLO}heit"), NOW)
     async with dispatcher.db.transaction() as s:
         session = await sessions.get_session(s, 1)
         registration = await registrations.registration(s, 1, "@bernd:localhost")
     assert session.title == "Schulung" and session.link == "https://stadt.example/fdp.exe"
-    assert session.cancel_reason == "Krankheit" and registration.municipality == "Stadt Bielefeld"
+    assert session.cancel_reason == "Krankheit" and registration.municipality == "Kreis Lippe"
     shown = [text for _, content, _ in outbox.sent for text in strings(content)]
     assert any("https://stadt.example/fdp.exe" in text for text in shown)
     assert not any(invisible(text.replace("\n", "")) for text in shown)

@@ -59,6 +59,7 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "daten-löschen": ("", False),
     "raum freischalten": ("beide", False),
     "raum sperren": ("", False),
+    "kommune": ("Verl", False),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren")
 REFUSALS = ("vorbehalten", "nicht die Rolle")

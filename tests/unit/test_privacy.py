@@ -57,7 +57,7 @@ async def test_my_data_is_sent_privately_as_json(bot):
     assert "privat" in outbox.bodies()[-1]
     exported = json.loads(outbox.uploads[-1])
     assert exported["user_id"] == BERND
-    assert exported["registrations"][0]["municipality"] == "Stadt Bielefeld"
+    assert exported["registrations"][0]["municipality"] == "Bielefeld"
     assert exported["settings"]["reminders_by_direct_message"] is True
 
 
