@@ -60,8 +60,14 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "raum freischalten": ("beide", False),
     "raum sperren": ("", False),
     "kommune": ("Verl", False),
+    "raum brett": ("", False),
+    "biete": ("Vergabe: Zentrale Vergabestelle | Wir übernehmen Ausschreibungen", False),
+    "suche": ("Personal: Bauhof-Pool", False),
+    "markt": ("Vergabestelle", False),
+    "kontakt": ("A1", False),
+    "eintrag": ("A1 erledigt", False),
 }
-CONFIG_ONLY = ("raum freischalten", "raum sperren")
+CONFIG_ONLY = ("raum freischalten", "raum sperren", "raum brett")
 REFUSALS = ("vorbehalten", "nicht die Rolle")
 
 
