@@ -151,7 +151,11 @@ async def market(ctx: Context, text: str) -> None:
         raise UserError("board.did_you_mean", candidates=", ".join(place.candidates), example=place.candidates[0])
     if not found:
         raise UserError("board.nothing_found" if text else "board.empty")
-    head = ctx.t("board.found_head", count=len(found), query=category or municipality or text or "")
+    head = (
+        ctx.t("board.found_head", count=len(found), query=category or municipality or text)
+        if text
+        else ctx.t("board.newest_head")
+    )
     await ctx.reply(Message.join([head, *(summary_line(ctx, e) for e in found), ctx.t("board.found_howto")]))
 
 

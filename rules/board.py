@@ -113,8 +113,10 @@ def parse_draft(text: str) -> Draft:
 
 
 def _folded(text: str) -> str:
-    """Lower case, umlauts and accents folded, only letters and digits: `Wärme-Planung` → `warmeplanung`."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ß", "ss"))
+    """Lower case, umlauts spelled out, accents dropped, only letters and digits: `Wärme-Planung` →
+    `waermeplanung`."""
+    spelled = text.casefold().replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    decomposed = unicodedata.normalize("NFKD", spelled)
     return "".join(c for c in decomposed if c.isalnum())
 
 
