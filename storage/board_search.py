@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.board import ACTIVE
@@ -25,6 +26,7 @@ SEARCH_VECTOR = (
 )
 _ACTIVE = ", ".join(f"'{state}'" for state in ACTIVE)
 TITLE_WEIGHT, DESCRIPTION_WEIGHT = 2.0, 1.0
+OVERFETCH = 4  # SQLite: matches fetched per entry wanted (some may be closed or expired)
 
 
 def _dialect(s: AsyncSession) -> str:
@@ -80,21 +82,32 @@ async def search(s: AsyncSession, text_: str, now: datetime, limit: int) -> list
     words = query(text_)
     if not words:
         return []
-    if _dialect(s) == "sqlite":
-        statement = text(
-            "SELECT e.id FROM board_search JOIN board_entries e ON e.id = board_search.rowid "
-            f"WHERE board_search MATCH :match AND e.state IN ({_ACTIVE}) AND e.expires_at > :now "
-            f"ORDER BY bm25(board_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}), e.id DESC LIMIT :limit"
-        )
-        params: dict[str, Any] = {"match": fts5_query(words)}
-    else:
-        tsquery, params = _tsquery(words)
-        statement = text(
-            f"SELECT e.id FROM board_entries e, ({'SELECT ' + tsquery} AS q) found "
-            f"WHERE {SEARCH_VECTOR} @@ found.q AND e.state IN ({_ACTIVE}) AND e.expires_at > :now "
-            f"ORDER BY ts_rank({SEARCH_VECTOR}, found.q) DESC, e.id DESC LIMIT :limit"
-        )
-    statement = statement.bindparams(bindparam("now", type_=UTCDateTime()))
     conn = await s.connection()
+    if _dialect(s) == "sqlite":
+        return await _sqlite_search(conn, fts5_query(words), now, limit)
+    tsquery, params = _tsquery(words)
+    statement = text(
+        f"SELECT e.id FROM board_entries e, ({'SELECT ' + tsquery} AS q) found "
+        f"WHERE {SEARCH_VECTOR} @@ found.q AND e.state IN ({_ACTIVE}) AND e.expires_at > :now "
+        f"ORDER BY ts_rank({SEARCH_VECTOR}, found.q) DESC, e.id DESC LIMIT :limit"
+    ).bindparams(bindparam("now", type_=UTCDateTime()))
     rows = await conn.execute(statement, {**params, "now": now, "limit": limit})
     return [int(row[0]) for row in rows.all()]
+
+
+async def _sqlite_search(conn: AsyncConnection, match: str, now: datetime, limit: int) -> list[int]:
+    """FTS5 ranks its best few matches on its own (ranking after a join would rank every match),
+    and of those the active entries are kept; only when too few of them are, all matches."""
+    for fetch in (limit * OVERFETCH, -1):  # -1: no limit
+        statement = text(
+            "SELECT e.id FROM ("
+            f"SELECT rowid, bm25(board_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS score FROM board_search "
+            "WHERE board_search MATCH :match ORDER BY score, rowid DESC LIMIT :fetch"
+            ") AS hits JOIN board_entries e ON e.id = hits.rowid "
+            f"WHERE e.state IN ({_ACTIVE}) AND e.expires_at > :now ORDER BY hits.score, e.id DESC LIMIT :limit"
+        ).bindparams(bindparam("now", type_=UTCDateTime()))
+        found = await conn.execute(statement, {"match": match, "fetch": fetch, "now": now, "limit": limit})
+        ids = [int(row[0]) for row in found.all()]
+        if len(ids) == limit:
+            break
+    return ids
