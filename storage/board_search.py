@@ -24,9 +24,16 @@ from storage.models import BoardEntry, UTCDateTime
 SEARCH_VECTOR = (
     "(setweight(to_tsvector('german', title), 'A') || setweight(to_tsvector('german', coalesce(description, '')), 'B'))"
 )
+SEARCH_INDEX = "ix_board_entries_search"
 _ACTIVE = ", ".join(f"'{state}'" for state in ACTIVE)
 TITLE_WEIGHT, DESCRIPTION_WEIGHT = 2.0, 1.0
 OVERFETCH = 4  # SQLite: matches fetched per entry wanted (some may be closed or expired)
+
+
+def is_search_index(name: str | None) -> bool:
+    """Whether a schema object belongs to the search index, which no model describes: SQLite's
+    FTS5 table with its shadow tables, PostgreSQL's GIN index."""
+    return bool(name) and (name == "board_search" or str(name).startswith("board_search_") or name == SEARCH_INDEX)
 
 
 def _dialect(s: AsyncSession) -> str:
