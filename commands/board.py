@@ -140,14 +140,15 @@ async def market(ctx: Context, text: str) -> None:
     """Without a word: the newest entries; with a category or a municipality: its entries;
     otherwise a full-text search, best matches first."""
     category = match_category(text, ctx.config.board.categories) if text else None
-    place = match(ctx.config.municipalities, text) if text and category is None else None
+    # Only a name or its first words count here (looking for typos is slow, and most words are no names).
+    place = match(ctx.config.municipalities, text, typos=False) if text and category is None else None
     municipality = place.name if place and place.outcome == Outcome.SURE else None
     async with ctx.db.transaction() as s:
         if not text or category or municipality:
             found = await board.listing(s, ctx.now, SHOW, category=category, municipality=municipality)
         else:
             found = await board.search(s, text, ctx.now, SHOW)
-    if not found and place and place.candidates:  # no match for the word, and it was close to a municipality
+    if not found and place and place.candidates:  # nothing found, and the word began several names
         raise UserError("board.did_you_mean", candidates=", ".join(place.candidates), example=place.candidates[0])
     if not found:
         raise UserError("board.nothing_found" if text else "board.empty")
