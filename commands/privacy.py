@@ -7,13 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from bot.arguments import Choice
-from bot.context import Context
+from bot.context import NOTICE_TTL, Context
 from bot.routing import Router
 from commands.notices import tell_promoted
 from rules.board import entry_ref
+from rules.content import edit_content, message_content
 from rules.sessions import ref
 from storage import people, registrations, sessions
 from storage.models import OutboxMessage, RegistrationStatus, SessionStatus
+from storage.outbox import Outgoing
 from storage.rows import save
 
 router = Router("privacy")
@@ -171,4 +173,9 @@ async def delete_data(ctx: Context, confirmed: bool) -> None:
     for session, moved_up in promoted:
         ctx.plans.places_changed(session.id)
         tell_promoted(ctx, session, moved_up)
+    for entry in data.board_entries:  # the cards in the board room no longer show them
+        if entry.card_event_id and entry.card_room_id:
+            removed = message_content(ctx.t("board.card_deleted", ref=entry_ref(entry.id)), notice=False)
+            content = edit_content(entry.card_event_id, removed)
+            ctx.queue(Outgoing(f"edit:board-card:{entry.id}:deleted", content, room_id=entry.card_room_id), NOTICE_TTL)
     await ctx.reply("privacy.deleted", registrations=len(data.registrations))

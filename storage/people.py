@@ -142,7 +142,7 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
     ),
     ("board_entries", "author"): Coverage(
         export="board_entries",
-        delete="rows deleted (with their contacts and planned messages; the cards posted stay in the room's history)",
+        delete="rows deleted (with their contacts and planned messages); their cards are edited to say so",
         purge="rows deleted once expired or closed more than retention_days ago",
     ),
     ("board_entries", "title"): Coverage(

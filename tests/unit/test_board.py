@@ -284,6 +284,11 @@ async def test_offer_need_match_contact_and_done(bot):
     exported = json.loads(outbox.uploads[-1])
     assert [e["entry"] for e in exported["board_entries"]] == ["A2"]
     assert exported["board_contacts"][0]["entry"] == "A1"
+    await dispatcher.handle(say("!daten-löschen ja", CLARA, "$x1"), NOW)
+    edit = [c for room, c, _ in outbox.sent if room == ROOM and "m.new_content" in c][-1]
+    assert edit["m.new_content"]["body"].startswith("A2: Dieser Eintrag wurde") and "Vergabestelle" not in str(edit)
+    await dispatcher.handle(say("!markt Vergabestelle", DORA, "$m4"), NOW)
+    assert "A2" not in reply(outbox, "$m4")
 
 
 async def test_the_author_declines_a_contact_in_its_room(bot):
