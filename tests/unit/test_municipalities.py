@@ -156,6 +156,8 @@ async def test_kommune_asks_back_then_sets_and_registrations_record_it(bot):
     assert outbox.bodies()[-1] == "Meinten Sie Halle (Westf.)? Dann schreiben Sie bitte: !kommune Halle (Westf.)"
     async with dispatcher.db.transaction() as s:
         assert await municipalities.municipality_of(s, BERND) is None
+    await dispatcher.handle(say("!kommune Bad", BERND, "$k1b"), NOW)
+    assert outbox.bodies()[-1].startswith("Meinten Sie Bad Salzuflen, Bad Driburg oder Bad Lippspringe? ")
     await dispatcher.handle(say("!kommune stadt verl", BERND, "$k2"), NOW)
     assert outbox.bodies()[-1].startswith("Ihre Kommune: Verl (Region Bielefeld und Paderborn).")
     start = (NOW + timedelta(days=3)).astimezone().strftime("%d.%m.%Y %H:%M")
