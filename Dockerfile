@@ -20,6 +20,9 @@ RUN /opt/regiobot/bin/pip install --no-deps .
 
 # Stage 2: only the virtual environment, run as an unprivileged user.
 FROM python:3.11-slim-bookworm AS runtime
+# A font with umlauts for the chart of !statistik (Pillow's own font has none).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 regiobot \
     && useradd --system --uid 10001 --gid regiobot --home-dir /data --no-create-home \
        --shell /usr/sbin/nologin regiobot \

@@ -38,7 +38,19 @@ from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
-from commands import board, coordination, followups, municipalities, privacy, qa, registration, rooms, sessions, status
+from commands import (
+    board,
+    coordination,
+    followups,
+    municipalities,
+    privacy,
+    qa,
+    registration,
+    rooms,
+    sessions,
+    statistics,
+    status,
+)
 from commands import help as help_commands
 from rules.content import message_content
 from rules.i18n import bilingual, t
@@ -62,6 +74,7 @@ ROUTERS = (
     rooms.router,
     board.router,
     municipalities.router,
+    statistics.router,
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100

@@ -208,12 +208,29 @@ class Context(Voice):
     ) -> None:
         """Post `data` as an m.file: in reply to the event, privately to `to_user`, or into a thread
         of `room_id`. The deliverer uploads it (encrypted where the room is)."""
+        self._upload(data, filename, mimetype, None, to_user, thread_root, thread_of, room_id)
+
+    def send_image(self, data: bytes, filename: str, mimetype: str, size: tuple[int, int], *, to_user: str) -> None:
+        """Send an image (`size`: width and height in pixels) privately to `to_user` as an m.image."""
+        self._upload(data, filename, mimetype, size, to_user, None, None, None)
+
+    def _upload(
+        self,
+        data: bytes,
+        filename: str,
+        mimetype: str,
+        image: tuple[int, int] | None,
+        to_user: str | None,
+        thread_root: str | None,
+        thread_of: str | None,
+        room_id: str | None,
+    ) -> None:
         if to_user or thread_of:  # a thread not posted yet: the deliverer adds the relation
             relates_to = None
         elif thread_root:
             relates_to = relation(thread_root=thread_root)
         else:
             relates_to = relation(self.event_id, self.thread_root)
-        content = file_content(filename, {}, mimetype, len(data), relates_to)
+        content = file_content(filename, {}, mimetype, len(data), relates_to, image)
         target = {"user_id": to_user} if to_user else {"room_id": room_id or self.room_id}
         self.queue(Outgoing(self._key("file"), content, attachment=data, thread_of=thread_of, **target), NOTICE_TTL)

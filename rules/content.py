@@ -54,15 +54,24 @@ def message_content(
 
 
 def file_content(
-    filename: str, where: dict[str, Any], mimetype: str, size: int, relates_to: dict[str, Any] | None = None
+    filename: str,
+    where: dict[str, Any],
+    mimetype: str,
+    size: int,
+    relates_to: dict[str, Any] | None = None,
+    image: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """An m.file message for an uploaded file (`where`: its `url`, or `file` when encrypted)."""
+    """An m.file message for an uploaded file (`where`: its `url`, or `file` when encrypted); an
+    m.image when `image` gives its width and height in pixels."""
+    info: dict[str, Any] = {"mimetype": mimetype, "size": size}
+    if image:
+        info["w"], info["h"] = image
     content: dict[str, Any] = {
-        "msgtype": "m.file",
+        "msgtype": "m.image" if image else "m.file",
         "body": filename,
         "filename": filename,
         **where,
-        "info": {"mimetype": mimetype, "size": size},
+        "info": info,
         "m.mentions": {},
     }
     if relates_to:

@@ -27,7 +27,6 @@ _UMLAUTS = ({"ä": "ae", "ö": "oe", "ü": "ue"}, {"ä": "a", "ö": "o", "ü": "
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 MIN_PREFIX = 3  # a name's first words count when they have at least this many letters
 MAX_CANDIDATES = 3
-MIN_TYPED_START = 6  # from this length, a typo in a name's first letters counts too
 
 
 class Outcome(StrEnum):
@@ -85,7 +84,7 @@ class Directory:
         """(words, canonical name) for every spelling of every name and alias."""
         entries = [(name, name) for name in self.names()]
         entries += [(alias, name) for alias, name in self.aliases.items()]
-        return [(words, name) for text, name in entries for words in _spellings(text)]
+        return list(dict.fromkeys((words, name) for text, name in entries for words in _spellings(text)))
 
 
 @cache
@@ -166,7 +165,7 @@ def match(directory: Directory, text: str, typos: bool = True) -> Match:
     close: dict[str, int] = {}
     for words, name in index:
         for typed_words in spellings:
-            edits = _typos("".join(typed_words), "".join(words))
+            edits = _typos(typed_words, words)
             if edits is not None:
                 close[name] = min(edits, close.get(name, edits))
     if not close:
@@ -175,13 +174,14 @@ def match(directory: Directory, text: str, typos: bool = True) -> Match:
     return Match(Outcome.UNSURE, typed, candidates=tuple(ranked[:MAX_CANDIDATES]))
 
 
-def _typos(typed: str, key: str) -> int | None:
-    """The edits between `typed` and a name (or, for longer text, the name's start), if few enough
-    to be a typo."""
-    edits = distance(typed, key)
-    if len(typed) >= MIN_TYPED_START:
-        edits = min(edits, distance(typed, key[: len(typed)]))
-    return edits if edits <= allowed_typos(len(typed)) else None
+def _typos(typed: tuple[str, ...], words: tuple[str, ...]) -> int | None:
+    """The edits between what was typed and a name (or as many of the name's first words), if few
+    enough to be a typo."""
+    compact = "".join(typed)
+    budget = allowed_typos(len(compact))
+    keys = {"".join(words), "".join(words[: len(typed)])}
+    edits = [distance(compact, key) for key in keys if abs(len(compact) - len(key)) <= budget]
+    return min(edits) if edits and min(edits) <= budget else None
 
 
 def _ordered(directory: Directory, names: set[str]) -> tuple[str, ...]:

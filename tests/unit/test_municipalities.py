@@ -3,6 +3,8 @@ with the registrations that record it."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +13,13 @@ import pytest
 from bot.config import ConfigError, parse_config
 from bot.dispatch import Incoming
 from rules.municipalities import Outcome, allowed_typos, distance, match, shipped
-from storage import municipalities, registrations
+from rules.participation import Attendance, Counts, participation, participation_csv
+from storage import municipalities, people, registrations
+from storage import participation as participation_store
+from storage.db import Database
+from storage.models import Registration, Session
+from storage.rows import row_id, save
+from tests.postgres import on_both_databases
 from tests.unit.fakes import COORDINATOR, NOW
 
 ROOM = "!room:localhost"
@@ -148,6 +156,8 @@ async def test_kommune_asks_back_then_sets_and_registrations_record_it(bot):
     assert outbox.bodies()[-1] == "Meinten Sie Halle (Westf.)? Dann schreiben Sie bitte: !kommune Halle (Westf.)"
     async with dispatcher.db.transaction() as s:
         assert await municipalities.municipality_of(s, BERND) is None
+    await dispatcher.handle(say("!kommune Bad", BERND, "$k1b"), NOW)
+    assert outbox.bodies()[-1].startswith("Meinten Sie Bad Salzuflen, Bad Driburg oder Bad Lippspringe? ")
     await dispatcher.handle(say("!kommune stadt verl", BERND, "$k2"), NOW)
     assert outbox.bodies()[-1].startswith("Ihre Kommune: Verl (Region Bielefeld und Paderborn).")
     start = (NOW + timedelta(days=3)).astimezone().strftime("%d.%m.%Y %H:%M")
@@ -174,3 +184,124 @@ async def test_a_municipality_typed_with_the_registration_is_matched(bot):
     async with dispatcher.db.transaction() as s:
         row = await registrations.registration(s, 1, BERND)
     assert row is not None and row.municipality == "Paderborn"
+
+
+def test_participation_counts_per_municipality_and_region_and_who_took_part_in_none():
+    rows = [
+        Attendance(1, "Verl", 2),
+        Attendance(2, "Verl", 1),
+        Attendance(2, "Gütersloh", 3),
+        Attendance(3, "stadt paderborn", 1),  # an older registration's free text, surely matched
+        Attendance(3, "Kreis Lippe", 2),
+        Attendance(3, None, 4),
+        Attendance(4, "Hallle", 1),  # only close to a name: not counted for it
+    ]
+    figures = participation(rows, DIRECTORY, 2026, sessions=4)
+    lines = {(x.region, x.name): x.counts for x in figures.lines}
+    assert lines[("Bielefeld", "Verl")] == lines[("Paderborn", "Verl")] == Counts(3, 2)
+    assert lines[("Bielefeld", "Gütersloh")] == Counts(3, 1) and lines[("Paderborn", "Paderborn")] == Counts(1, 1)
+    assert figures.total("Bielefeld") == Counts(6, 2) and figures.total("Paderborn") == Counts(4, 3)
+    assert figures.unlisted == Counts(3, 2) and figures.unknown == Counts(4, 1)
+    assert "Verl" not in figures.absent("Bielefeld") and "Halle (Westf.)" in figures.absent("Bielefeld")
+    assert len(figures.absent("Paderborn")) == 27
+    text = participation_csv(figures, ["Region", "Kommune", "Anmeldungen", "Termine"], "nicht im Verzeichnis", "-")
+    assert text.startswith("\ufeffRegion;Kommune;Anmeldungen;Termine\r\n".encode())
+    assert "Bielefeld;Verl;3;2\r\n" in text.decode() and "Paderborn;Verl;3;2\r\n" in text.decode()
+    assert ";nicht im Verzeichnis;3;2\r\n" in text.decode()
+
+
+def test_the_chart_library_is_loaded_only_when_a_chart_is_drawn():
+    program = (
+        "import sys, bot.app, commands.statistics\n"
+        "assert 'PIL' not in sys.modules, 'Pillow loaded at start'\n"
+        "from rules.bar_chart import Group, bar_chart\n"
+        "chart = bar_chart('Anmeldungen', [Group('Region Bielefeld', [('Gütersloh', 3), ('Verl', 0)])])\n"
+        "assert chart.png.startswith(b'\\x89PNG') and chart.width == 960 and chart.height > 100\n"
+        "assert 'PIL' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, cwd=Path(__file__).parents[2])
+
+
+async def test_statistics_go_to_the_coordinator_privately_and_are_refused_to_others(bot):
+    dispatcher, outbox = bot
+    start = (NOW - timedelta(days=3)).astimezone().strftime("%d.%m.%Y %H:%M")
+    await dispatcher.handle(say("!kommune Gütersloh", BERND, "$k1"), NOW - timedelta(days=10))
+    await dispatcher.handle(
+        say(f"!termin neu Fördermittel | {start} | Plätze: 5", COORDINATOR, "$new"), NOW - timedelta(days=10)
+    )
+    await dispatcher.handle(say("!anmelden #1", BERND, "$r1"), NOW - timedelta(days=10))
+    await dispatcher.handle(say("!anmelden #1 Spenge", "@carla:localhost", "$r2"), NOW - timedelta(days=10))
+    await dispatcher.handle(say("!statistik", BERND, "$s0"), NOW)
+    assert "Koordination" in outbox.bodies()[-1] and outbox.sent[-1][0] == ROOM
+    for number, wrong in enumerate(("1999", "2027", "letztes Jahr", "#2026")):
+        await dispatcher.handle(say(f"!statistik {wrong}", COORDINATOR, f"$s1{number}"), NOW)
+        assert "Bitte ein Jahr von 2000 bis 2026 angeben" in outbox.bodies()[-1]
+    sent = len(outbox.sent)
+    await dispatcher.handle(say("!statistik 2026", COORDINATOR, "$s2"), NOW)
+    new = outbox.sent[sent:]
+    assert {room for room, _, _ in new} == {f"!dm-{COORDINATOR}"}  # nothing in the shared room
+    table, image, csv_file = (content for _, content, _ in new)
+    assert "Teilnahme der Kommunen 2026** – 1 Termin" in table["formatted_body"].replace("<strong>", "**").replace(
+        "</strong>", "**"
+    )
+    assert "Gütersloh: 1 / 1" in table["body"] and "Spenge: 1 / 1" in table["body"]
+    assert "Region Bielefeld: 2 / 1 – 2 von 13 Kommunen haben teilgenommen" in table["body"]
+    assert "Ohne Teilnahme (29): Paderborn" in table["body"]
+    assert BERND not in table["body"] and "bernd" not in table["body"].lower()
+    assert image["msgtype"] == "m.image" and image["info"]["mimetype"] == "image/png" and image["info"]["w"] == 960
+    assert csv_file["msgtype"] == "m.file" and csv_file["body"] == "regiobot-statistik-2026.csv"
+    assert outbox.uploads[-2].startswith(b"\x89PNG")
+    assert "Bielefeld;Gütersloh;1;1" in outbox.uploads[-1].decode()
+
+
+@pytest.fixture
+async def db(database_url):
+    database = Database(database_url)
+    await database.migrate()
+    yield database
+    await database.close()
+
+
+@on_both_databases
+async def test_the_purge_keeps_the_counts_so_the_statistics_stay_right(db):
+    start = NOW - timedelta(days=200)
+    async with db.transaction() as s:
+        for title, status in (("Fördermittel", "scheduled"), ("Abgesagt", "cancelled")):
+            session = await save(
+                s,
+                Session(
+                    title=title,
+                    starts_at=start,
+                    ends_at=start + timedelta(hours=1),
+                    room_id=ROOM,
+                    status=status,
+                    created_by=COORDINATOR,
+                    created_at=start,
+                ),
+            )
+            for user_id, municipality, state in [
+                (BERND, "Verl", "registered"),
+                ("@carla:localhost", "Verl", "registered"),
+                ("@dora:localhost", None, "registered"),
+                ("@emil:localhost", "Verl", "waitlisted"),
+            ]:
+                registration = Registration(
+                    session_id=row_id(session),
+                    user_id=user_id,
+                    status=state,
+                    municipality=municipality,
+                    queued_at=start,
+                    updated_at=start,
+                )
+                await save(s, registration)
+    year = (NOW - timedelta(days=300), NOW)
+    async with db.transaction() as s:
+        counted_before = await participation_store.attendance(s, *year)
+        await people.purge_ended(s, NOW - timedelta(days=90))
+        assert await registrations.registration(s, 1, BERND) is None
+        counted_after = await participation_store.attendance(s, *year)
+        await people.purge_ended(s, NOW - timedelta(days=90))  # a second purge counts nothing twice
+        counted_again = await participation_store.attendance(s, *year)
+    expected = {Attendance(1, "Verl", 2), Attendance(1, None, 1)}
+    assert set(counted_before[0]) == set(counted_after[0]) == set(counted_again[0]) == expected
+    assert counted_before[1] == counted_after[1] == 1  # the cancelled session does not count

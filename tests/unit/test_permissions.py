@@ -66,6 +66,7 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "markt": ("Vergabestelle", False),
     "kontakt": ("A1", False),
     "eintrag": ("A1 erledigt", False),
+    "statistik": ("2026", False),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren", "raum brett")
 REFUSALS = ("vorbehalten", "nicht die Rolle")

@@ -1,0 +1,107 @@
+"""`!statistik [Jahr]`: which municipalities take part, for coordinators, privately: a table, a bar
+chart and a CSV file, per municipality and region, naming no person."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+from bot.arguments import Rest
+from bot.context import Context
+from bot.roles import Role
+from bot.routing import Router
+from rules.bar_chart import Group, bar_chart
+from rules.errors import UserError
+from rules.i18n import Message
+from rules.participation import Participation, filename, participation, participation_csv
+from storage import participation as attendance
+
+router = Router("statistics")
+FIRST_YEAR = 2000
+
+
+def table(ctx: Context, figures: Participation) -> Message:
+    """Per region its total, each municipality that took part, and those that took part in none."""
+    lines = [ctx.t("statistics.head", year=figures.year, sessions=figures.sessions), ctx.t("statistics.legend")]
+    for region in figures.regions():
+        members = figures.region_lines(region)
+        total = figures.total(region)
+        absent = figures.absent(region)
+        lines.append(
+            ctx.t(
+                "statistics.region",
+                region=region,
+                registrations=total.registrations,
+                sessions=total.sessions,
+                taking_part=len(members) - len(absent),
+                members=len(members),
+            )
+        )
+        for line in members:
+            if line.counts.registrations:
+                lines.append(
+                    ctx.t(
+                        "statistics.line",
+                        name=line.name,
+                        registrations=line.counts.registrations,
+                        sessions=line.counts.sessions,
+                    )
+                )
+        if absent:
+            lines.append(ctx.t("statistics.absent", count=len(absent), names=", ".join(absent)))
+    for key, counts in (("unlisted", figures.unlisted), ("unknown", figures.unknown)):
+        if counts.registrations:
+            lines.append(ctx.t(f"statistics.{key}", registrations=counts.registrations, sessions=counts.sessions))
+    lines.append(ctx.t("statistics.files"))
+    return Message.join(lines)
+
+
+def chart_groups(ctx: Context, figures: Participation) -> list[Group]:
+    groups = [
+        Group(
+            ctx.t("statistics.chart_region", region=region).plain,
+            [(line.name, line.counts.registrations) for line in figures.region_lines(region)],
+        )
+        for region in figures.regions()
+    ]
+    others = [
+        (ctx.t(f"statistics.{key}_label").plain, counts.registrations)
+        for key, counts in (("unlisted", figures.unlisted), ("unknown", figures.unknown))
+        if counts.registrations
+    ]
+    return [*groups, Group(ctx.t("statistics.chart_others").plain, others)] if others else groups
+
+
+def chosen_year(typed: str, this_year: int) -> int:
+    """The year typed (this year when none was); UserError for anything but a year up to now."""
+    if not typed:
+        return this_year
+    if not (typed.isascii() and typed.isdigit() and FIRST_YEAR <= int(typed) <= this_year):
+        raise UserError("statistics.bad_year", first=FIRST_YEAR, last=this_year)
+    return int(typed)
+
+
+@router.command(
+    "statistik",
+    aliases=("statistics",),
+    help="help.statistics",
+    role=Role.COORDINATOR,
+    args=[Rest("typed", "args.year", required=False)],
+)
+async def statistics(ctx: Context, typed: str) -> None:
+    """The year's figures (the current year so far without a year), sent to the coordinator only."""
+    year = chosen_year(typed, ctx.now.astimezone(ctx.timezone).year)
+    start = datetime(year, 1, 1, tzinfo=ctx.timezone)
+    end = min(datetime(year + 1, 1, 1, tzinfo=ctx.timezone), ctx.now)
+    async with ctx.db.transaction() as s:
+        rows, sessions = await attendance.attendance(s, start, end)
+    figures = participation(rows, ctx.config.municipalities, year, sessions)
+    ctx.tell(ctx.sender, table(ctx, figures))
+    title = ctx.t("statistics.chart_title", year=year).plain
+    chart = await asyncio.to_thread(bar_chart, title, chart_groups(ctx, figures))  # the loop goes on meanwhile
+    ctx.send_image(chart.png, filename(year, "png"), "image/png", (chart.width, chart.height), to_user=ctx.sender)
+    headers = [ctx.t(f"statistics.csv_{column}").plain for column in ("region", "name", "registrations", "sessions")]
+    unlisted, unknown = ctx.t("statistics.unlisted_label").plain, ctx.t("statistics.unknown_label").plain
+    ctx.send_file(
+        participation_csv(figures, headers, unlisted, unknown), filename(year, "csv"), "text/csv", to_user=ctx.sender
+    )
