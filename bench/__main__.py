@@ -26,6 +26,8 @@ from storage.db import Database
 ROUND_TRIP_TARGET = 1.15
 BURST_TARGET = 1.5
 SCALE_TARGET = 1.2
+MARKET_TARGET = 1.2
+MARKET_COMMAND = "!markt Vergabestelle"
 IDLE_MB, AFTER_BURST_MB = 70, 100
 CAPACITY = 50
 
@@ -36,6 +38,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=200, help="people in the burst and the fan-out")
     parser.add_argument("--sessions", type=int, default=10_000, help="sessions in the database for the scale run")
     parser.add_argument("--registrations", type=int, default=100_000, help="registrations for the scale run")
+    parser.add_argument("--entries", type=int, default=10_000, help="board entries for the !markt search")
     parser.add_argument(
         "--profile",
         type=Path,
@@ -177,6 +180,8 @@ async def run(args: argparse.Namespace) -> None:
 
         print(f"seeding {args.sessions} sessions, {args.registrations} registrations …", flush=True)
         await seed.bulk(db, bot_room, args.sessions, args.registrations)
+        print(f"seeding {args.entries} board entries …", flush=True)
+        await seed.board_entries(db, args.entries)
         fan_session, due_at = await seed.reminded_session(
             db, config, bot_room, timedelta(seconds=ready_s + 25), [p.user_id for p in people]
         )
@@ -207,8 +212,15 @@ async def run(args: argparse.Namespace) -> None:
         print("round trips at scale …", flush=True)
         scale_commands = ["!termine", "!meine"]
         async with profiled(bot.pid, args.profile and args.profile / "scale.txt"):
-            scale_times = await scenarios.round_trips(observer, rooms, scale_commands, args.samples)
+            scale_times = await scenarios.round_trips(observer, rooms, [*scale_commands, MARKET_COMMAND], args.samples)
         scale = {c: {name: summary(t) for name, t in by_bot.items()} for c, by_bot in scale_times.items()}
+        ratio_row(
+            report,
+            f"{MARKET_COMMAND} with {args.entries} entries",
+            scale[MARKET_COMMAND]["regiobot"],
+            scale[MARKET_COMMAND]["echo"],
+            MARKET_TARGET,
+        )
         for command in scale_commands:
             big, empty = scale[command]["regiobot"]["median_ms"], round_trip[command]["regiobot"]["median_ms"]
             # The machine is shared: the floor measured alongside tells how much of a change is load.

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
 from sqlmodel import col
 
 from bot.config import Config
+from rules.board import DEFAULT_CATEGORIES
+from storage import board_search
 from storage.db import Database
-from storage.models import PersonSettings, Registration, RegistrationStatus, Session
+from storage.models import BoardEntry, PersonSettings, Registration, RegistrationStatus, Session
 from storage.planned import plan_session
 from storage.rows import save
 
@@ -111,3 +114,44 @@ async def reminded_session(
     assert session.id is not None
     await register(db, session.id, user_ids, dm_reminders=True)
     return session.id, session.starts_at - config.remind_before[0]
+
+
+# Parts of the compounds the board's seeded entries are written in (German administration).
+FIRST_PARTS = (
+    "Vergabe", "Förder", "Personal", "Klima", "Wärme", "Digital", "Bau", "Straßen", "Schul", "Abwasser",
+    "Bürger", "Verkehrs", "Energie", "Sozial", "Jugend", "Kita", "Feuerwehr", "Friedhofs", "Wasser", "Haushalts",
+)  # fmt: skip
+SECOND_PARTS = (
+    "stelle", "verfahren", "beratung", "pool", "konzept", "planung", "programm", "management", "amt",
+    "verwaltung", "projekt", "netzwerk", "leitung", "service", "fachkraft", "ordnung",
+)  # fmt: skip
+
+
+async def board_entries(db: Database, count: int, seed: int = 12) -> None:
+    """`count` open board entries (offers and needs, every category) whose titles and descriptions
+    are compounds of common parts, and the search index over them."""
+    now = datetime.now(UTC)
+    pick = random.Random(seed)
+
+    def compound() -> str:
+        return pick.choice(FIRST_PARTS) + pick.choice(SECOND_PARTS)
+
+    rows = [
+        {
+            "kind": "offer" if i % 2 else "need",
+            "category": DEFAULT_CATEGORIES[i % len(DEFAULT_CATEGORIES)],
+            "title": f"{compound()} und {compound()}",
+            "description": f"Wir teilen unsere {compound()} mit {compound()} für die {compound()} der Region.",
+            "municipality": "Verl",
+            "author": f"@seed{i % 500}:localhost",
+            "state": "open",
+            "created_at": now,
+            "updated_at": now,
+            "expires_at": now + timedelta(days=90),
+        }
+        for i in range(count)
+    ]
+    async with db.transaction() as s:
+        for start in range(0, len(rows), BATCH):
+            await s.execute(insert(BoardEntry.__table__), rows[start : start + BATCH])
+        await board_search.rebuild(s)

@@ -40,6 +40,7 @@ from bot.routing import CommandSet
 from bot.scheduler import Scheduler
 from bot.web import WebServer
 from commands import (
+    board,
     calendar_feed,
     coordination,
     feedback,
@@ -81,6 +82,7 @@ ROUTERS = (
     topics.router,
     feedback.router,
     polls.router,
+    board.router,
     municipalities.router,
     statistics.router,
     calendar_feed.router,

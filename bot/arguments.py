@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rules.board import parse_ref
 from rules.cleaning import clean
 from rules.errors import UserError
 from rules.session_fields import parse_link
@@ -96,6 +97,24 @@ class SessionOrSeries(Arg):
             return Target(int(match.group(1)), series=True), match.group(2).strip()
         number, rest = SessionRef(required=self.required).take(text)
         return (None if number is None else Target(number)), rest
+
+
+@dataclass(frozen=True)
+class EntryRef(Arg):
+    """A board entry's number, `A12` (or `12`)."""
+
+    name: str = "number"
+    label: str = "args.entry"
+    missing: str = "board.missing_ref"
+
+    def take(self, text: str) -> tuple[int | None, str]:
+        head, rest = _first_word(text)
+        number = parse_ref(head) if head else None
+        if number is None:
+            if self.required:
+                raise Missing
+            return None, text
+        return number, rest
 
 
 @dataclass(frozen=True)

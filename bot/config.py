@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlparse, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rules.board import DEFAULT_CATEGORIES
 from rules.errors import UserError
 from rules.i18n import LANGUAGES
 from rules.municipalities import Directory, shipped
@@ -102,6 +103,18 @@ class Config:
     # The regions' municipalities: the shipped directory with `[municipalities]` add and remove.
     municipalities: Directory = field(default_factory=shipped)
     web: WebConfig | None = None  # the calendar feeds and public pages; None: off
+    board: BoardConfig = field(default_factory=lambda: BoardConfig())
+
+
+@dataclass(frozen=True)
+class BoardConfig:
+    """`[board]`: the categories of the cooperation board, how long an entry lives, how long before
+    that its author is asked to renew it, and the board room (else the one `!raum brett` chose)."""
+
+    categories: tuple[str, ...] = DEFAULT_CATEGORIES
+    expiry: timedelta = timedelta(days=90)
+    renew_notice: timedelta = timedelta(days=14)
+    room: str | None = None
 
 
 def require_store_key(matrix: MatrixConfig) -> None:
@@ -333,6 +346,7 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], base_dir: 
         feedback_after=schedule.duration("feedback_after", "15m"),
         retention_days=retention,
         official_rooms=rooms,
+        board=_board(_Reader(data, "board"), rooms),
         municipalities=_municipalities(data.get("municipalities", {})),
         web=web,
     )
@@ -360,6 +374,34 @@ def _web(web: _Reader) -> WebConfig | None:
             "the address people reach the pages at, e.g. https://regiobot.example.org",
         )
     return WebConfig(address, (public_url or "").rstrip("/"))
+
+
+def _board(board: _Reader, rooms: Mapping[str, str]) -> BoardConfig:
+    """`[board]`: categories (a list of names), `expire_days`, `renew_notice_days`, `room` (one of
+    the official rooms of `[rooms]`)."""
+    categories = board.get("categories", list, list(DEFAULT_CATEGORIES))
+    if not categories or not all(isinstance(c, str) and c.strip() for c in categories):
+        raise ConfigError(board.key("categories"), "eine Liste von Namen / a list of names")
+    expire_days = board.get("expire_days", int, 90)
+    if not 1 <= expire_days <= 3650:
+        raise ConfigError(board.key("expire_days"), "zwischen 1 und 3650 / between 1 and 3650")
+    notice_days = board.get("renew_notice_days", int, 14)
+    if not 0 <= notice_days < expire_days:
+        raise ConfigError(
+            board.key("renew_notice_days"),
+            "zwischen 0 und expire_days (ausschließlich) / between 0 and expire_days (exclusive)",
+        )
+    room = board.get("room", str)
+    if room is not None and room not in rooms:
+        raise ConfigError(
+            board.key("room"), "muss einer der offiziellen Räume aus [rooms] sein / must be an official room of [rooms]"
+        )
+    return BoardConfig(
+        tuple(" ".join(c.split()) for c in categories),
+        timedelta(days=expire_days),
+        timedelta(days=notice_days),
+        room,
+    )
 
 
 def _official_rooms(table: Any) -> dict[str, str]:

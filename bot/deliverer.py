@@ -30,7 +30,7 @@ from rules.polls import POLL_END, end_content, responses_of, tally
 from rules.rating_poll import RATING_IDS, poll_result
 from rules.sessions import ref
 from rules.timing import retry_delay
-from storage import outbox, sessions
+from storage import board, outbox, sessions
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.outbox import Outgoing, planned_row
@@ -53,6 +53,7 @@ class Sender(Protocol):
     async def direct_room(self, user_id: str) -> str: ...
 
     async def relations(self, room_id: str, event_id: str) -> list[dict[str, Any]]: ...
+    async def group_room(self, user_ids: list[str], name: str) -> str: ...
 
 
 def outbox_tx_id(row: OutboxMessage) -> str:
@@ -201,7 +202,7 @@ class Deliverer:
                 relates["event_id"] = root
             else:
                 content["m.relates_to"] = relation(thread_root=root)
-        room_id = row.room_id or await self.sender.direct_room(str(row.user_id))
+        room_id = await self._room_of(row)
         if row.event_type == POLL_END:  # the result, counted from the responses as they are now
             responses = responses_of(await self.sender.relations(room_id, content["m.relates_to"]["event_id"]))
             text = poll_result(voice_of(self.config, self.clock()), tally(responses, RATING_IDS)).plain
@@ -215,6 +216,26 @@ class Deliverer:
             )
         event_id = await self.sender.send(room_id, content, outbox_tx_id(row), row.event_type)
         return room_id, event_id
+
+    async def _room_of(self, row: OutboxMessage) -> str:
+        """Where a message goes: the person's direct chat, a board contact's room (made on its first
+        message: the lane sends one message at a time, so it is made once), or the room named."""
+        if row.user_id:
+            return await self.sender.direct_room(row.user_id)
+        contact_id = board.contact_of_room(row.room_id)
+        if contact_id is None:
+            return str(row.room_id)
+        async with self.db.transaction() as s:
+            found = await board.contact_by_id(s, contact_id)
+        if found is None:
+            raise MatrixError(f"contact {contact_id} no longer exists", 404)
+        contact, entry = found
+        if contact.room_id:
+            return contact.room_id
+        room_id = await self.sender.group_room(sorted({contact.asked_by, entry.author}), contact.room_name)
+        async with self.db.transaction() as s:
+            await board.record_contact_room(s, contact_id, room_id)
+        return room_id
 
     async def _failed_attempt(self, row: OutboxMessage, exc: Exception) -> bool:
         now = self.clock()
@@ -251,7 +272,7 @@ class Deliverer:
         voice = voice_of(self.config, now)
         people = set(self.config.roles.coordinators)
         planned = await planned_row(s, row.records)
-        session = await sessions.get_session(s, planned.session_id) if planned else None
+        session = await sessions.get_session(s, planned.session_id) if planned and planned.session_id else None
         if planned and session:
             people.add(session.created_by)
             message = voice.t(

@@ -202,25 +202,42 @@ class Matrix:
             if not isinstance(response, RoomCreateResponse):
                 raise _error(response)
             room_id = str(response.room_id)
-            await self._know_new_room(room_id, user_id, encrypted)
+            await self._know_new_room(room_id, [user_id], encrypted)
             async with self.db.transaction() as s:
                 await people.record_direct_room(s, user_id, room_id, datetime.now(UTC))
             self._direct[user_id] = room_id
             return room_id
+
+    async def group_room(self, user_ids: list[str], name: str) -> str:
+        """A new room for these people and the bot (invite-only, encrypted, the bot its creator),
+        e.g. for the two sides of a board entry."""
+        encrypted = self.client.olm is not None
+        response = await self.client.room_create(
+            name=name,
+            invite=user_ids,
+            preset=RoomPreset.private_chat,
+            initial_state=[ENCRYPTION_STATE] if encrypted else (),
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise _error(response)
+        room_id = str(response.room_id)
+        await self._know_new_room(room_id, user_ids, encrypted)
+        return room_id
 
     def _still_with(self, room_id: str, user_id: str) -> bool:
         """Whether the bot is in the room with the person (joined or invited) and nobody else."""
         room = self.client.rooms.get(room_id)
         return room is not None and set(room.users) | set(room.invited_users) == {self.client.user_id, user_id}
 
-    async def _know_new_room(self, room_id: str, invitee: str, encrypted: bool) -> None:
-        """Make a room we just created known to nio with its invitee, before a sync may have told
-        it (a message can then go out at once, its keys shared with the invitee's devices too)."""
+    async def _know_new_room(self, room_id: str, invitees: list[str], encrypted: bool) -> None:
+        """Make a room we just created known to nio with its invitees, before a sync may have told
+        it (a message can then go out at once, its keys shared with the invitees' devices too)."""
         client = self.client
         room = client.rooms.get(room_id) or MatrixRoom(room_id, client.user_id, encrypted)
         client.rooms[room_id] = room
         room.add_member(client.user_id, None, None)
-        room.add_member(invitee, None, None, invited=True)
+        for invitee in invitees:
+            room.add_member(invitee, None, None, invited=True)
         if encrypted and client.olm is not None:
             room.encrypted = True
             client.encrypted_rooms.add(room_id)

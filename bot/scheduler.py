@@ -21,12 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
 from bot.context import NOTICE_TTL, voice_of
+from rules.board import EntryState, entry_ref, expiry_due, renewal_reminder_due
 from rules.content import annotation, digest, edit_content, message_content
 from rules.feedback import DIGITS
 from rules.planned_content import announcement, render
 from rules.sessions import SessionSummary, ref
 from rules.timing import BEFORE_SESSION, Kind, Verdict, decide
-from storage import feedback, outbox, people, planned, qa, registrations, sessions, state
+from storage import board, feedback, outbox, people, planned, qa, registrations, sessions, state
 from storage.db import Database
 from storage.models import PlannedMessage, PlannedStatus, Session, SessionStatus
 from storage.outbox import Outgoing
@@ -190,6 +191,11 @@ class Scheduler:
             row = await planned.planned(s, planned_id)
             if row is None or row.status != PlannedStatus.PENDING or row.due_at > now:
                 return
+            if row.entry_id is not None:
+                await self._board_message(s, row, row.entry_id, now)
+                self.wake()
+                return
+            assert row.session_id is not None
             summary = await sessions.session_summary(s, row.session_id)
             assert summary is not None
             session = summary.session
@@ -252,6 +258,41 @@ class Scheduler:
                 s, Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now, now + NOTICE_TTL
             )
         return digest(content)
+
+    async def _board_message(self, s: AsyncSession, row: PlannedMessage, entry_id: int, now: datetime) -> None:
+        """A board entry's reminder to renew it (by direct message to its author), or its expiry
+        (its card shows it expired, its author is told). Skipped when the entry was closed,
+        renewed or deleted meanwhile (see `rules.board`)."""
+        entry = await board.entry(s, entry_id)
+        kind = Kind(row.kind)
+        due = entry is not None and (
+            renewal_reminder_due(entry.state, entry.expires_at, now)
+            if kind == Kind.BOARD_RENEWAL
+            else expiry_due(entry.state, entry.expires_at, now)
+        )
+        if entry is None or not due:
+            skip(row, "board_closed")
+            await save(s, row)
+            log.info("planned message %s (%s): skipped, no longer due", row.id, row.kind)
+            return
+        voice = voice_of(self.config, now)
+        about = {"ref": entry_ref(entry.id), "title": entry.title}
+        if kind == Kind.BOARD_RENEWAL:
+            message = voice.t("board.renew_reminder", **about, until=voice.short(entry.expires_at))
+            makes_sense_until = entry.expires_at
+        else:
+            await board.set_entry_state(s, entry, EntryState.EXPIRED, now)
+            edit = board.card_edit(voice, entry, f"edit:{planned_key(row)}")
+            if edit is not None:
+                await outbox.enqueue(s, edit, now, now + NOTICE_TTL)
+            message = voice.t("board.expired", **about)
+            makes_sense_until = now + NOTICE_TTL
+        content = message_content(message, notice=False, mentions=(entry.author,))
+        outgoing = Outgoing(planned_key(row), content, user_id=entry.author, records=f"planned:{row.id}")
+        await outbox.enqueue(s, outgoing, now, max(makes_sense_until, now + MIN_TTL))
+        row.status, row.sent_at = PlannedStatus.SENT, now
+        await save(s, row)
+        log.info("planned message %s (%s): handed to the outbox", row.id, row.kind)
 
     async def _report(
         self, s: AsyncSession, row: PlannedMessage, session_id: int, title: str, creator: str, now: datetime

@@ -66,7 +66,7 @@ async def give_feedback(ctx: Context, number: int, answer: str) -> None:
 
 async def answer_question(ctx: Context, question: PlannedMessage, answer: Answer, keep_sentence: bool) -> None:
     """Store an answer to the feedback question `question` (only its addressee may answer it)."""
-    if question.user_id != ctx.sender:
+    if question.user_id != ctx.sender or question.session_id is None:
         return
     async with ctx.db.transaction() as s:
         session = await ctx.find_session(s, question.session_id)

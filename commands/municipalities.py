@@ -22,7 +22,8 @@ def typed_municipality(ctx: Context, text: str, retry: str) -> tuple[str, bool]:
     if found.outcome == Outcome.SURE and found.name is not None:
         return found.name, True
     if found.outcome == Outcome.UNSURE:
-        candidates = f" {ctx.t('municipalities.or').plain} ".join(found.candidates)
+        *others, last = found.candidates
+        candidates = f"{', '.join(others)} {ctx.t('municipalities.or').plain} {last}" if others else last
         raise UserError("municipalities.did_you_mean", candidates=candidates, example=f"{retry} {found.candidates[0]}")
     return found.text, False
 

@@ -7,15 +7,18 @@ from datetime import datetime
 from typing import Any
 
 from bot.arguments import Choice
-from bot.context import Context
+from bot.context import NOTICE_TTL, Context
 from bot.routing import Router
 from commands.feedback import respondent_of
 from commands.notices import tell_promoted
+from rules.board import entry_ref
+from rules.content import edit_content, message_content
 from rules.sessions import ref
 from rules.topics import topic_ref
 from storage import people, registrations, sessions
 from storage.feedback import KeyOf
 from storage.models import OutboxMessage, RegistrationStatus, SessionStatus
+from storage.outbox import Outgoing
 from storage.rows import save
 
 router = Router("privacy")
@@ -78,7 +81,12 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
             for m in data.materials_added
         ],
         "direct_messages": [
-            {"session": ref(m.session_id), "kind": m.kind, "due_at": _time(m.due_at), "status": m.status}
+            {
+                "about": ref(m.session_id) if m.session_id is not None else entry_ref(m.entry_id),
+                "kind": m.kind,
+                "due_at": _time(m.due_at),
+                "status": m.status,
+            }
             for m in data.direct_messages
         ],
         "questions": [
@@ -111,6 +119,30 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
         ],
         "feedback": [{"session": ref(a.session_id), "rating": a.rating, "text": a.text} for a in data.feedback],
         "pending_messages": [pending(m) for m in data.pending_messages],
+        "board_entries": [
+            {
+                "entry": entry_ref(e.id),
+                "kind": e.kind,
+                "category": e.category,
+                "title": e.title,
+                "description": e.description,
+                "municipality": e.municipality,
+                "state": e.state,
+                "created_at": _time(e.created_at),
+                "expires_at": _time(e.expires_at),
+            }
+            for e in data.board_entries
+        ],
+        "board_contacts": [
+            {
+                "entry": entry_ref(e.id),
+                "title": e.title,
+                "room": c.room_id,
+                "declined": c.declined,
+                "asked_at": _time(c.created_at),
+            }
+            for c, e in data.board_contacts
+        ],
         "direct_room": data.direct_room
         and {
             "room": data.direct_room.room_id,
@@ -165,4 +197,9 @@ async def delete_data(ctx: Context, confirmed: bool) -> None:
     for session, moved_up in promoted:
         ctx.plans.places_changed(session.id)
         tell_promoted(ctx, session, moved_up)
+    for entry in data.board_entries:  # the cards in the board room no longer show them
+        if entry.card_event_id and entry.card_room_id:
+            removed = message_content(ctx.t("board.card_deleted", ref=entry_ref(entry.id)), notice=False)
+            content = edit_content(entry.card_event_id, removed)
+            ctx.queue(Outgoing(f"edit:board-card:{entry.id}:deleted", content, room_id=entry.card_room_id), NOTICE_TTL)
     await ctx.reply("privacy.deleted", registrations=len(data.registrations), answers=answers)

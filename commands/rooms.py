@@ -1,6 +1,6 @@
 """Official rooms: a coordinator from the config enables a room (`!raum freischalten [Region]`)
 or disables it (`!raum sperren`). Only in official rooms do power levels count as roles, and only
-their sessions are listed."""
+their sessions are listed. `!raum brett` makes an official room the cooperation board's room."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
 from rules.errors import UserError
-from storage import rooms
+from storage import board, rooms
 
 router = Router("rooms")
 REGION_WORDS = {
@@ -58,3 +58,16 @@ async def disable(ctx: Context) -> None:
         raise UserError("rooms.not_enabled")
     ctx.after_commit.append(lambda: ctx.official.disabled(ctx.room_id))
     await ctx.reply("rooms.disabled")
+
+
+@router.command("raum brett", aliases=("room board",), help="help.room_board", role=Role.COORDINATOR)
+async def choose_board(ctx: Context) -> None:
+    """Make this official room the board room: the cards of `!biete` and `!suche` go here."""
+    require_configured_coordinator(ctx)
+    if ctx.config.board.room is not None:
+        raise UserError("rooms.board_configured")
+    if not ctx.official.is_official(ctx.room_id):
+        raise UserError("rooms.board_not_official")
+    async with ctx.db.transaction() as s:
+        await board.choose_board_room(s, ctx.room_id)
+    await ctx.reply("rooms.board_chosen")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from bot.arguments import Number
+from bot.arguments import Rest
 from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
@@ -72,19 +72,25 @@ def chart_groups(ctx: Context, figures: Participation) -> list[Group]:
     return [*groups, Group(ctx.t("statistics.chart_others").plain, others)] if others else groups
 
 
+def chosen_year(typed: str, this_year: int) -> int:
+    """The year typed (this year when none was); UserError for anything but a year up to now."""
+    if not typed:
+        return this_year
+    if not (typed.isascii() and typed.isdigit() and FIRST_YEAR <= int(typed) <= this_year):
+        raise UserError("statistics.bad_year", first=FIRST_YEAR, last=this_year)
+    return int(typed)
+
+
 @router.command(
     "statistik",
     aliases=("statistics",),
     help="help.statistics",
     role=Role.COORDINATOR,
-    args=[Number("year", "args.year", required=False)],
+    args=[Rest("typed", "args.year", required=False)],
 )
-async def statistics(ctx: Context, year: int | None) -> None:
+async def statistics(ctx: Context, typed: str) -> None:
     """The year's figures (the current year so far without a year), sent to the coordinator only."""
-    this_year = ctx.now.astimezone(ctx.timezone).year
-    year = this_year if year is None else year
-    if not FIRST_YEAR <= year <= this_year:
-        raise UserError("statistics.bad_year", first=FIRST_YEAR, last=this_year)
+    year = chosen_year(typed, ctx.now.astimezone(ctx.timezone).year)
     start = datetime(year, 1, 1, tzinfo=ctx.timezone)
     end = min(datetime(year + 1, 1, 1, tzinfo=ctx.timezone), ctx.now)
     async with ctx.db.transaction() as s:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
+from rules.board import entry_ref
 from rules.i18n import Message
 from rules.sessions import ref
 from storage import outbox, planned
@@ -16,7 +17,7 @@ router = Router("status")
 SHOW_NEXT = 10
 LOOK_BACK = timedelta(days=30)
 # Why a message was skipped (see storage.planned and rules.timing), in words.
-REASONS = ("moved", "cancelled", "skip_started", "skip_too_late")
+REASONS = ("moved", "cancelled", "skip_started", "skip_too_late", "board_closed")
 
 
 def reason_text(ctx: Context, last_error: str | None) -> Message | str:
@@ -30,7 +31,7 @@ def planned_line(ctx: Context, row: PlannedMessage, key: str) -> Message:
     return ctx.t(
         key,
         kind=ctx.t(f"planned.kind_{row.kind}"),
-        ref=ref(row.session_id),
+        ref=ref(row.session_id) if row.session_id is not None else entry_ref(row.entry_id),
         due=ctx.short(row.due_at),
         status=ctx.t(f"status.state_{row.status}"),
         attempts=row.attempts,

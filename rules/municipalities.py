@@ -138,9 +138,10 @@ def allowed_typos(length: int) -> int:
     return 2 if length < 13 else 3
 
 
-def match(directory: Directory, text: str) -> Match:
+def match(directory: Directory, text: str, typos: bool = True) -> Match:
     """The municipality `text` names: sure (the same words, or the first words of only one name),
-    unsure (the first words of several names, or a typo away from some), or none."""
+    unsure (the first words of several names, or — unless `typos` is false — a typo away from
+    some), or none."""
     typed = " ".join(text.split())
     spellings = _spellings(typed)
     if not spellings:
@@ -159,6 +160,8 @@ def match(directory: Directory, text: str) -> Match:
         return Match(Outcome.SURE, typed, name=starts.pop())
     if starts:
         return Match(Outcome.UNSURE, typed, candidates=_ordered(directory, starts)[:MAX_CANDIDATES])
+    if not typos:
+        return Match(Outcome.NONE, typed)
     close: dict[str, int] = {}
     for words, name in index:
         for typed_words in spellings:

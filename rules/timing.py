@@ -27,6 +27,8 @@ class Kind(StrEnum):
     FOLLOWUP = "followup"
     FEEDBACK = "feedback"  # after the session: ask everyone registered (one direct message each)
     FEEDBACK_DM = "feedback_dm"  # the feedback question to one person
+    BOARD_RENEWAL = "board_renewal"  # asks the author of a board entry to renew it
+    BOARD_EXPIRY = "board_expiry"  # a board entry expires
 
 
 # Messages that are about a session still to come: pointless once it has begun.

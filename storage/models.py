@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from rules.board import EntryState
 from rules.states import OutboxStatus, PlannedStatus, QuestionStatus, RegistrationStatus, SessionStatus, TopicStatus
 
 __all__ = [  # also known here
@@ -161,7 +162,8 @@ class HandledEvent(SQLModel, table=True):
 class PlannedMessage(SQLModel, table=True):
     """A message the bot must post once at `due_at`: the source of truth for the scheduler.
 
-    It goes to `room_id`, or to `user_id` by direct message. `key` names it for good (no
+    It concerns a session, or a board entry (`entry_id`), and goes to `room_id`, or to `user_id` by
+    direct message. `key` names it for good (no
     second row for the same purpose); `revision` is raised when a sent message is planned
     anew (a moved session), so its transaction id changes with it.
     """
@@ -176,7 +178,13 @@ class PlannedMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String, nullable=False, unique=True))
     kind: str = Field(sa_column=Column(String(16), nullable=False))
-    session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False))
+    # What it is about: a session, or (for the board's renewal reminders and expiry) an entry.
+    session_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=True)
+    )
+    entry_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("board_entries.id", ondelete="CASCADE"), nullable=True)
+    )
     room_id: str | None = None
     user_id: str | None = None
     due_at: datetime = Field(sa_column=_utc_column())
@@ -289,7 +297,7 @@ class OutboxMessage(SQLModel, table=True):
     A direct message names `user_id`; the deliverer finds or makes the bot's own room with them.
     `thread_of` names another message (by key) whose event is this one's thread root; `records`
     says what to note the sent event id on (`qa_round:ID`, `question:ID`, `topic:ID`, `poll:ID`,
-    `series:ID`, `planned:ID`).
+    `series:ID`, `board_entry:ID`, `planned:ID`).
     """
 
     __tablename__ = "outbox"
@@ -420,6 +428,50 @@ class Poll(SQLModel, table=True):
     opened_by: str
     opened_at: datetime = Field(sa_column=_utc_column())
     ended_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+
+
+class BoardEntry(SQLModel, table=True):
+    """An offer or a need on the cooperation board (shown to users as A<id>), personal data of
+    its author. `card_event_id` is its card in the board room, edited when its state changes."""
+
+    __tablename__ = "board_entries"
+    __table_args__ = (
+        Index("ix_board_entries_state_expires", "state", "expires_at"),
+        Index("ix_board_entries_author", "author"),
+        Index("ix_board_entries_category", "category"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(String(8), nullable=False))
+    category: str
+    title: str
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    municipality: str | None = None
+    author: str
+    state: str = Field(default=EntryState.OPEN, sa_column=Column(String(16), nullable=False))
+    card_room_id: str | None = None
+    card_event_id: str | None = None
+    created_at: datetime = Field(sa_column=_utc_column())
+    updated_at: datetime = Field(sa_column=_utc_column())
+    expires_at: datetime = Field(sa_column=_utc_column())
+
+
+class BoardContact(SQLModel, table=True):
+    """Someone asked to get in touch about an entry (`!kontakt A<n>`): the room the bot made for
+    the two of them (None until it exists), and whether the entry's author declined."""
+
+    __tablename__ = "board_contacts"
+    __table_args__ = (UniqueConstraint("entry_id", "asked_by", name="uq_board_contacts_entry_asker"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("board_entries.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    asked_by: str = Field(index=True)
+    room_id: str | None = Field(default=None, index=True)
+    room_name: str
+    declined: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    created_at: datetime = Field(sa_column=_utc_column())
 
 
 class PersonMunicipality(SQLModel, table=True):

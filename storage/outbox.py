@@ -13,7 +13,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.states import OutboxStatus, PlannedStatus
-from storage.models import OutboxMessage, PlannedMessage, Poll, QaRound, Question, Series, Topic
+from storage.models import BoardEntry, OutboxMessage, PlannedMessage, Poll, QaRound, Question, Series, Topic
 from storage.rows import insert_new, save
 
 
@@ -130,6 +130,10 @@ async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id:
     if kind == "planned":
         values: dict[str, Any] = {"sent_event_id": event_id, "status": PlannedStatus.SENT}
         await s.exec(update(PlannedMessage).where(col(PlannedMessage.id) == int(ident)).values(values))
+        return
+    if kind == "board_entry":  # the card of an entry, edited when the entry changes
+        values = {"card_room_id": room_id, "card_event_id": event_id}
+        await s.exec(update(BoardEntry).where(col(BoardEntry.id) == int(ident)).values(values))
         return
     model, column = RECORDS[kind]
     await s.exec(update(model).where(model.id == int(ident)).values({column: event_id}))  # type: ignore[attr-defined]

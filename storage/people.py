@@ -15,9 +15,12 @@ from sqlalchemy import delete, func, insert, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from rules.board import FINAL
 from storage import feedback
 from storage.feedback import KeyOf
 from storage.models import (
+    BoardContact,
+    BoardEntry,
     CalendarToken,
     DirectRoom,
     FeedbackAnswer,
@@ -175,6 +178,28 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         delete="deleted with the row (a direct chat's lane is dm:<id>)",
         purge="deleted with the row",
     ),
+    ("board_entries", "author"): Coverage(
+        export="board_entries",
+        delete="rows deleted (with their contacts and planned messages); their cards are edited to say so",
+        purge="rows deleted once expired or closed more than retention_days ago",
+    ),
+    ("board_entries", "title"): Coverage(
+        export="board_entries", delete="deleted with the row", purge="deleted with the row"
+    ),
+    ("board_entries", "description"): Coverage(
+        export="board_entries", delete="deleted with the row", purge="deleted with the row"
+    ),
+    ("board_entries", "municipality"): Coverage(
+        export="board_entries", delete="deleted with the row", purge="deleted with the row"
+    ),
+    ("board_contacts", "asked_by"): Coverage(
+        export="board_contacts",
+        delete="rows deleted (the person's own requests, and all requests about the person's entries)",
+        purge="rows deleted with their entry, or when made more than retention_days ago",
+    ),
+    ("board_contacts", "room_id"): Coverage(
+        export="board_contacts", delete="deleted with the row", purge="deleted with the row"
+    ),
     ("outbox", "key"): Coverage(export="pending_messages", delete="deleted with the row", purge="deleted with the row"),
     ("outbox", "content"): Coverage(
         export="pending_messages",
@@ -223,6 +248,8 @@ class PersonData:
     talk_offers: list[tuple[TalkOffer, Topic]] = field(default_factory=list)
     feedback: list[FeedbackAnswer] = field(default_factory=list)
     polls_opened: list[Poll] = field(default_factory=list)
+    board_entries: list[BoardEntry] = field(default_factory=list)
+    board_contacts: list[tuple[BoardContact, BoardEntry]] = field(default_factory=list)
     municipality: PersonMunicipality | None = None
     calendar_token: CalendarToken | None = None
 
@@ -254,6 +281,13 @@ async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None
         .where(OutboxMessage.user_id == user_id, OutboxMessage.status == OutboxStatus.PENDING)
         .order_by(col(OutboxMessage.id))
     )
+    entries = await s.exec(select(BoardEntry).where(BoardEntry.author == user_id).order_by(col(BoardEntry.id)))
+    contacts = await s.exec(
+        select(BoardContact, BoardEntry)
+        .join(BoardEntry, col(BoardEntry.id) == col(BoardContact.entry_id))
+        .where(BoardContact.asked_by == user_id)
+        .order_by(col(BoardContact.id))
+    )
     return PersonData(
         await s.get(PersonSettings, user_id),
         [(r, x) for r, x in registrations.all()],
@@ -270,6 +304,8 @@ async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None
         await _with_topics(s, TalkOffer, user_id),
         await feedback.own_answers(s, key_of) if key_of else [],
         list((await s.exec(select(Poll).where(Poll.opened_by == user_id).order_by(col(Poll.id)))).all()),
+        list(entries.all()),
+        [(c, e) for c, e in contacts.all()],
         await s.get(PersonMunicipality, user_id),
         await s.get(CalendarToken, user_id),
     )
@@ -307,7 +343,8 @@ def _like(text: str) -> str:
 async def forget_person(
     s: AsyncSession, user_id: str, placeholder: str = FORGOTTEN, key_of: KeyOf | None = None
 ) -> int:
-    """Delete a person's registrations, settings, votes, talk offers and direct messages; where a
+    """Delete a person's registrations, settings, votes, talk offers, direct messages, board entries
+    and contact requests; where a
     record must stay (a session they created, material they added, a round they opened, a
     question they asked, a topic they wished for) their id is replaced by `placeholder`, and so is
     the text of their questions. The stored digest of a round that quoted one of their questions
@@ -329,6 +366,8 @@ async def forget_person(
     await s.exec(delete(CalendarToken).where(col(CalendarToken.user_id) == user_id))
     await s.exec(update(Session).where(col(Session.created_by) == user_id).values(created_by=placeholder))
     await s.exec(update(Material).where(col(Material.added_by) == user_id).values(added_by=placeholder))
+    await s.exec(delete(BoardContact).where(col(BoardContact.asked_by) == user_id))
+    await s.exec(delete(BoardEntry).where(col(BoardEntry.author) == user_id))  # its contacts and plans go with it
     await s.exec(
         delete(OutboxMessage).where(
             or_(
@@ -343,8 +382,9 @@ async def forget_person(
 
 async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str = FORGOTTEN) -> int:
     """Delete the personal data of sessions that ended before `ended_before`, the settings of
-    people with nothing left since then, and sent messages older than that (see
-    `PERSONAL_DATA`); how many sessions had people registered."""
+    people with nothing left since then, sent messages older than that, and board entries that
+    expired or were closed before then (see `PERSONAL_DATA`); how many sessions had people
+    registered."""
     ended = select(Session.id).where(col(Session.ends_at) < ended_before)
     asked = select(Question.id).where(col(Question.session_id).in_(ended))
     await s.exec(delete(Vote).where(col(Vote.question_id).in_(asked)))
@@ -417,6 +457,15 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
     await s.exec(
         delete(OutboxMessage).where(
             col(OutboxMessage.status) != OutboxStatus.PENDING, col(OutboxMessage.created_at) < ended_before
+        )
+    )
+    await s.exec(delete(BoardContact).where(col(BoardContact.created_at) < ended_before))
+    await s.exec(
+        delete(BoardEntry).where(
+            or_(
+                col(BoardEntry.expires_at) < ended_before,
+                col(BoardEntry.state).in_(FINAL) & (col(BoardEntry.updated_at) < ended_before),
+            )
         )
     )
     for model in (DirectRoom, CalendarToken):

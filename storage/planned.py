@@ -3,7 +3,8 @@ writing them in the same transaction as the change that causes them.
 
 A session's announcements and reminders follow its start time (see `rules.timing`); protocol
 links, material and follow-ups are planned once each, under a key that names the command that
-asked for them, so a repeated command never plans twice.
+asked for them, so a repeated command never plans twice. A board entry's reminder to renew and
+its expiry follow its expiry time (see `rules.board`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from rules.board import renewal_due
 from rules.timing import (
     BEFORE_SESSION,
     FROM_SCHEDULE,
@@ -28,6 +30,7 @@ from rules.timing import (
     wanted_slots,
 )
 from storage.models import (
+    BoardEntry,
     PlannedMessage,
     PlannedStatus,
     Session,
@@ -253,3 +256,22 @@ async def plan_dm_reminders(s: AsyncSession, reminder: PlannedMessage, session: 
     for user_id in await dm_reminder_user_ids(s, row_id(session)):
         key = f"{Kind.REMINDER_DM}:{session.id}:{slot_in(reminder.key)}:{reminder.revision}:{user_id}"
         await plan_once(s, Kind.REMINDER_DM, session, key, reminder.due_at, now, user_id=user_id)
+
+
+async def plan_entry(s: AsyncSession, entry: BoardEntry, renew_notice: timedelta, now: datetime) -> None:
+    """A board entry's reminder to renew it and its expiry, planned for its (new) expiry time: new
+    rows for a new entry, the same rows due again (with new transaction ids) after a renewal."""
+    due = {
+        Kind.BOARD_RENEWAL: renewal_due(entry.expires_at, renew_notice, now),
+        Kind.BOARD_EXPIRY: entry.expires_at,
+    }
+    for kind, due_at in due.items():
+        key = f"{kind}:{entry.id}"
+        row = await planned_by_key(s, key)
+        if row is None:
+            row = PlannedMessage(
+                key=key, kind=kind, entry_id=row_id(entry), user_id=entry.author, due_at=due_at, created_at=now
+            )
+        else:
+            rearm(row, due_at)
+        await save(s, row)

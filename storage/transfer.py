@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage import board_search
 from storage.db import Database
 
 
@@ -56,6 +57,8 @@ async def copy_database(source_url: str, target_url: str) -> dict[str, int]:
                 copied[table.name] = len(rows)
             if writing.dialect.name == "postgresql":
                 await _sync_sequences(writing)
+        async with target.transaction() as s:
+            await board_search.rebuild(s)  # SQLite's search index is no table of the models
         return copied
     finally:
         await source.close()

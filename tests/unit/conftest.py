@@ -8,6 +8,7 @@ import pytest
 
 from bot.app import ROUTERS
 from bot.routing import Router
+from storage.db import Database
 from tests.unit.fakes import COORDINATOR, configured, dispatcher_for
 
 broken = Router("broken")
@@ -16,6 +17,16 @@ broken = Router("broken")
 @broken.command("kaputt", aliases=("broken",), help="help.help")
 async def explode(ctx):
     raise RuntimeError("secret internal detail /srv/db")
+
+
+@pytest.fixture
+async def migrated(database_url: str):
+    """An empty database with every migration applied (SQLite, or PostgreSQL where the test is
+    parametrised with `tests.postgres.on_both_databases`)."""
+    database = Database(database_url)
+    await database.migrate()
+    yield database
+    await database.close()
 
 
 @pytest.fixture

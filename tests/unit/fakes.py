@@ -65,6 +65,7 @@ class FakeOutbox:
         self.fail_with: Exception | None = None
         self.failing_rooms: set[str] | None = None  # fail only sends to these rooms (None: all)
         self.related: list[dict[str, Any]] = []  # events that refer to others (poll responses)
+        self.groups: list[tuple[list[str], str]] = []  # rooms made for several people: (invitees, name)
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
         no_open_transaction()
@@ -95,6 +96,11 @@ class FakeOutbox:
     async def direct_room(self, user_id: str) -> str:
         no_open_transaction()
         return f"!dm-{user_id}"
+
+    async def group_room(self, user_ids: list[str], name: str) -> str:
+        no_open_transaction()
+        self.groups.append((user_ids, name))
+        return f"!group-{len(self.groups)}"
 
     def bodies(self) -> list[str]:
         return [c["body"] for _, c, _ in self.sent]

@@ -156,6 +156,8 @@ async def test_kommune_asks_back_then_sets_and_registrations_record_it(bot):
     assert outbox.bodies()[-1] == "Meinten Sie Halle (Westf.)? Dann schreiben Sie bitte: !kommune Halle (Westf.)"
     async with dispatcher.db.transaction() as s:
         assert await municipalities.municipality_of(s, BERND) is None
+    await dispatcher.handle(say("!kommune Bad", BERND, "$k1b"), NOW)
+    assert outbox.bodies()[-1].startswith("Meinten Sie Bad Salzuflen, Bad Driburg oder Bad Lippspringe? ")
     await dispatcher.handle(say("!kommune stadt verl", BERND, "$k2"), NOW)
     assert outbox.bodies()[-1].startswith("Ihre Kommune: Verl (Region Bielefeld und Paderborn).")
     start = (NOW + timedelta(days=3)).astimezone().strftime("%d.%m.%Y %H:%M")
@@ -231,8 +233,9 @@ async def test_statistics_go_to_the_coordinator_privately_and_are_refused_to_oth
     await dispatcher.handle(say("!anmelden #1 Spenge", "@carla:localhost", "$r2"), NOW - timedelta(days=10))
     await dispatcher.handle(say("!statistik", BERND, "$s0"), NOW)
     assert "Koordination" in outbox.bodies()[-1] and outbox.sent[-1][0] == ROOM
-    await dispatcher.handle(say("!statistik 1999", COORDINATOR, "$s1"), NOW)
-    assert "von 2000 bis 2026" in outbox.bodies()[-1]
+    for number, wrong in enumerate(("1999", "2027", "letztes Jahr", "#2026")):
+        await dispatcher.handle(say(f"!statistik {wrong}", COORDINATOR, f"$s1{number}"), NOW)
+        assert "Bitte ein Jahr von 2000 bis 2026 angeben" in outbox.bodies()[-1]
     sent = len(outbox.sent)
     await dispatcher.handle(say("!statistik 2026", COORDINATOR, "$s2"), NOW)
     new = outbox.sent[sent:]

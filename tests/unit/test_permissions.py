@@ -68,11 +68,17 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "auswertung": ("#1", True),
     "umfrage": ("#1", True),
     "kommune": ("Verl", False),
+    "raum brett": ("", False),
+    "biete": ("Vergabe: Zentrale Vergabestelle | Wir übernehmen Ausschreibungen", False),
+    "suche": ("Personal: Bauhof-Pool", False),
+    "markt": ("Vergabestelle", False),
+    "kontakt": ("A1", False),
+    "eintrag": ("A1 erledigt", False),
     "statistik": ("2026", False),
     "kalender abonnieren": ("", False),
     "kalender abbestellen": ("", False),
 }
-CONFIG_ONLY = ("raum freischalten", "raum sperren")
+CONFIG_ONLY = ("raum freischalten", "raum sperren", "raum brett")
 REFUSALS = ("vorbehalten", "nicht die Rolle")
 
 

@@ -1,0 +1,136 @@
+"""The cooperation board's entries and contacts: writing them, finding them, and the board room.
+
+A contact room is made by the deliverer when the first message to it goes out: until then the
+messages name it by `contact_room(contact_id)`, a stand-in that is no Matrix room id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rules.board import ACTIVE, EntryState, card
+from rules.content import edit_content, message_content
+from rules.voice import Voice
+from storage import board_search
+from storage.models import BoardContact, BoardEntry
+from storage.outbox import Outgoing
+from storage.rows import save
+from storage.state import get_state, set_state
+
+BOARD_ROOM = "board_room"  # bot_state key: the room `!raum brett` chose
+_CONTACT = "contact:"
+
+
+def contact_room(contact_id: int) -> str:
+    """The stand-in for a contact's room in the outbox, until the deliverer has made it."""
+    return f"{_CONTACT}{contact_id}"
+
+
+def contact_of_room(room_id: str | None) -> int | None:
+    """The contact a stand-in names (None for a real room id)."""
+    if room_id and room_id.startswith(_CONTACT) and room_id[len(_CONTACT) :].isdigit():
+        return int(room_id[len(_CONTACT) :])
+    return None
+
+
+async def add_entry(s: AsyncSession, entry: BoardEntry) -> BoardEntry:
+    """Save a new entry and put it into the search index."""
+    await save(s, entry)
+    await board_search.index(s, entry)
+    return entry
+
+
+async def entry(s: AsyncSession, number: int) -> BoardEntry | None:
+    return await s.get(BoardEntry, number)
+
+
+async def candidates(s: AsyncSession, kind: str, category: str, now: datetime) -> list[BoardEntry]:
+    """The active entries of one kind and category (what a new entry of the other kind may match)."""
+    query = select(BoardEntry).where(
+        BoardEntry.kind == kind,
+        BoardEntry.category == category,
+        col(BoardEntry.state).in_(ACTIVE),
+        col(BoardEntry.expires_at) > now,
+    )
+    return list((await s.exec(query.order_by(col(BoardEntry.id)))).all())
+
+
+async def listing(
+    s: AsyncSession, now: datetime, limit: int, category: str | None = None, municipality: str | None = None
+) -> list[BoardEntry]:
+    """Active entries, newest first (of one category or municipality)."""
+    query = select(BoardEntry).where(col(BoardEntry.state).in_(ACTIVE), col(BoardEntry.expires_at) > now)
+    if category is not None:
+        query = query.where(BoardEntry.category == category)
+    if municipality is not None:
+        query = query.where(BoardEntry.municipality == municipality)
+    return list((await s.exec(query.order_by(col(BoardEntry.id).desc()).limit(limit))).all())
+
+
+async def search(s: AsyncSession, text: str, now: datetime, limit: int) -> list[BoardEntry]:
+    """Active entries that match `text` (German word forms understood), best first."""
+    ids = await board_search.search(s, text, now, limit)
+    if not ids:
+        return []
+    found = {e.id: e for e in (await s.exec(select(BoardEntry).where(col(BoardEntry.id).in_(ids)))).all()}
+    return [found[i] for i in ids if i in found]
+
+
+def card_edit(voice: Voice, found: BoardEntry, key: str) -> Outgoing | None:
+    """The edit that makes the entry's card show it as it is now (None while the card is not posted)."""
+    if found.card_event_id is None or found.card_room_id is None:
+        return None
+    content = edit_content(found.card_event_id, message_content(card(voice, found), notice=False))
+    return Outgoing(key, content, room_id=found.card_room_id)
+
+
+async def set_entry_state(s: AsyncSession, found: BoardEntry, state: EntryState, now: datetime) -> None:
+    found.state, found.updated_at = state, now
+    await save(s, found)
+
+
+# --- Contacts -----------------------------------------------------------------------------------
+
+
+async def contact(s: AsyncSession, entry_id: int, asked_by: str) -> BoardContact | None:
+    query = select(BoardContact).where(BoardContact.entry_id == entry_id, BoardContact.asked_by == asked_by)
+    return (await s.exec(query)).first()
+
+
+async def contact_by_id(s: AsyncSession, contact_id: int) -> tuple[BoardContact, BoardEntry] | None:
+    query = (
+        select(BoardContact, BoardEntry)
+        .join(BoardEntry, col(BoardEntry.id) == col(BoardContact.entry_id))
+        .where(BoardContact.id == contact_id)
+    )
+    row = (await s.exec(query)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def contact_in_room(s: AsyncSession, room_id: str) -> BoardContact | None:
+    return (await s.exec(select(BoardContact).where(BoardContact.room_id == room_id))).first()
+
+
+async def open_contacts(s: AsyncSession, entry_id: int) -> list[BoardContact]:
+    query = select(BoardContact).where(BoardContact.entry_id == entry_id, col(BoardContact.declined).is_(False))
+    return list((await s.exec(query.order_by(col(BoardContact.id)))).all())
+
+
+async def record_contact_room(s: AsyncSession, contact_id: int, room_id: str) -> None:
+    await s.exec(update(BoardContact).where(col(BoardContact.id) == contact_id).values(room_id=room_id))
+
+
+# --- The board room -----------------------------------------------------------------------------
+
+
+async def board_room(s: AsyncSession, configured: str | None) -> str | None:
+    """The room cards are posted in: the config's, or the one `!raum brett` chose."""
+    return configured or await get_state(s, BOARD_ROOM)
+
+
+async def choose_board_room(s: AsyncSession, room_id: str) -> None:
+    await set_state(s, BOARD_ROOM, room_id)

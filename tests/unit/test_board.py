@@ -1,0 +1,340 @@
+"""The cooperation board: German word forms and compounds (pure and in both databases' full-text
+search), categories, matching, expiry as functions of `now`, and the commands on a real database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.dispatch import Incoming
+from bot.scheduler import Scheduler
+from rules.board import (
+    DEFAULT_CATEGORIES,
+    EntryKind,
+    EntryState,
+    change_state,
+    expires_at,
+    expiry_due,
+    is_active,
+    match_category,
+    matches,
+    parse_draft,
+    renewal_due,
+    renewal_reminder_due,
+)
+from rules.errors import UserError
+from rules.search import prefixes, query, similarity, stem, weighted_stems
+from storage import board, people, planned
+from storage.db import Database
+from storage.models import BoardEntry
+from tests.postgres import on_both_databases
+from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
+
+ROOM = "!room:localhost"  # official (both regions): the board room once chosen
+BERND, CLARA, DORA = "@bernd:localhost", "@clara:localhost", "@dora:localhost"
+DAY = timedelta(days=1)
+
+
+# --- German word forms (pure) -------------------------------------------------------------------
+
+
+def test_word_forms_share_a_stem_and_compounds_their_first_part():
+    assert stem("vergabeverfahren") == stem("vergabeverfahrens") == "vergabeverfahr"
+    assert stem("förderprogramme") == stem("förderprogramm")  # umlauts folded like PostgreSQL's `german`
+    searched = query("die Vergabestelle")  # "die" says nothing
+    assert [w.word for w in searched] == ["vergabestelle"]
+    assert "vergab" in searched[0].prefixes and "verga" not in searched[0].prefixes
+    assert any(stem("vergabeverfahren").startswith(p) for p in searched[0].prefixes)
+    assert prefixes("ozg") == ("ozg",)  # a short word is searched as it is
+
+
+def test_similarity_counts_shared_compound_parts():
+    need = weighted_stems("Vergabestelle gesucht", "Wer übernimmt Ausschreibungen für uns?")
+    offer = weighted_stems("Zentrale Vergabeverfahren", "Unsere Vergabestelle übernimmt Ausschreibungen")
+    staff = weighted_stems("Personal für den Bauhof", "Mitarbeitende für den Winterdienst")
+    assert similarity(need, offer) > 0.3 > similarity(need, staff) == 0.0
+
+
+# --- Entries, categories, states (pure) ---------------------------------------------------------
+
+
+def test_the_entry_form_and_its_mistakes():
+    draft = parse_draft("Vergabe:  Zentrale Vergabestelle | Wir übernehmen Ausschreibungen ")
+    assert (draft.category, draft.title, draft.description) == (
+        "Vergabe",
+        "Zentrale Vergabestelle",
+        "Wir übernehmen Ausschreibungen",
+    )
+    assert parse_draft("Personal: Bauhof-Pool").description is None
+    for wrong in ("Vergabe Zentrale Vergabestelle", ": Titel", "Vergabe: | nur Text", "x: " + "T" * 201):
+        with pytest.raises(UserError):
+            parse_draft(wrong)
+
+
+@pytest.mark.parametrize(
+    ("typed", "category"),
+    [
+        ("Vergabe und Beschaffung", "Vergabe und Beschaffung"),
+        ("vergabe", "Vergabe und Beschaffung"),
+        ("OZG", "Digitalisierung/OZG"),
+        ("Fördermitel", "Fördermittel"),
+        ("foerdermittel", "Fördermittel"),
+        ("Fordermittel", "Fördermittel"),
+        ("klimaschutz und waermeplanung", "Klimaschutz und Wärmeplanung"),
+        ("Klimaschutz und Wärmeplanug", "Klimaschutz und Wärmeplanung"),
+        ("wärmeplanung", "Klimaschutz und Wärmeplanung"),
+        ("Vergabestelle", None),  # a word of a title, no category
+        ("Sport", None),
+    ],
+)
+def test_categories_are_matched_forgivingly(typed, category):
+    assert match_category(typed, DEFAULT_CATEGORIES) == category
+
+
+def test_only_open_entries_change_and_closed_ones_stay_closed():
+    assert change_state(EntryState.OPEN, EntryState.DONE) == EntryState.DONE
+    assert change_state(EntryState.TALKING, EntryState.AGREED) == EntryState.AGREED
+    for final in (EntryState.DONE, EntryState.WITHDRAWN, EntryState.EXPIRED):
+        with pytest.raises(UserError):
+            change_state(final, EntryState.OPEN)
+    with pytest.raises(UserError):
+        change_state(EntryState.OPEN, EntryState.OPEN)
+
+
+# --- Expiry as functions of now ----------------------------------------------------------------
+
+
+def test_expiry_and_the_reminder_to_renew_follow_now():
+    ends = expires_at(NOW, timedelta(days=90))
+    assert ends == NOW + 90 * DAY
+    assert renewal_due(ends, 14 * DAY, NOW) == NOW + 76 * DAY
+    assert renewal_due(NOW + 3 * DAY, 14 * DAY, NOW) == NOW  # shorter than the notice: at once
+    assert is_active("open", ends, ends - DAY) and not is_active("open", ends, ends)
+    assert not is_active("done", ends, NOW)
+    assert renewal_reminder_due("talking", ends, ends - 14 * DAY)
+    assert not renewal_reminder_due("withdrawn", ends, ends - 14 * DAY)
+    assert not renewal_reminder_due("open", ends, ends + DAY)  # too late to renew in time
+    assert not expiry_due("open", ends, ends - timedelta(seconds=1))
+    assert expiry_due("agreed", ends, ends) and not expiry_due("done", ends, ends)
+
+
+@dataclass
+class View:
+    id: int
+    kind: str
+    category: str
+    title: str
+    description: str | None
+    author: str
+    state: str = "open"
+    municipality: str | None = "Verl"
+    expires_at: datetime = NOW + 90 * DAY
+
+
+def test_a_new_offer_matches_open_needs_of_its_category_alike_in_text():
+    offer = View(9, "offer", "Vergabe und Beschaffung", "Zentrale Vergabestelle", "Ausschreibungen für alle", BERND)
+    needs = [
+        View(1, "need", "Vergabe und Beschaffung", "Vergabeverfahren auslagern", None, CLARA),
+        View(2, "need", "Personal", "Vergabestelle", None, CLARA),  # another category
+        View(3, "need", "Vergabe und Beschaffung", "Bauhof-Pool", "Winterdienst", DORA),  # not alike
+        View(4, "need", "Vergabe und Beschaffung", "Vergabestelle", None, BERND),  # the author's own
+        View(5, "need", "Vergabe und Beschaffung", "Vergabestelle", None, DORA, state="done"),
+        View(6, "need", "Vergabe und Beschaffung", "Vergabestelle", None, DORA, expires_at=NOW),  # expired
+        View(7, "offer", "Vergabe und Beschaffung", "Vergabestelle", None, DORA),  # an offer too
+        View(8, "need", "Vergabe und Beschaffung", "Vergabestelle für Ausschreibungen", None, DORA),
+    ]
+    found = matches(offer, needs, NOW)
+    assert [m.entry.id for m in found] == [8, 1]
+    assert found[0].score > found[1].score
+
+
+# --- Full-text search in the database ------------------------------------------------------------
+
+
+async def add(db: Database, title: str, description: str | None = None, **fields) -> BoardEntry:
+    values = {
+        "kind": EntryKind.OFFER,
+        "category": "Vergabe und Beschaffung",
+        "municipality": "Verl",
+        "author": BERND,
+        "state": EntryState.OPEN,
+        "created_at": NOW,
+        "updated_at": NOW,
+        "expires_at": NOW + 90 * DAY,
+        **fields,
+    }
+    async with db.transaction() as s:
+        return await board.add_entry(s, BoardEntry(title=title, description=description, **values))
+
+
+async def titles(db: Database, words: str) -> list[str]:
+    async with db.transaction() as s:
+        return [e.title for e in await board.search(s, words, NOW, 10)]
+
+
+@on_both_databases
+async def test_search_understands_german_word_forms_and_compounds(migrated):
+    db = migrated
+    await add(db, "Vergabeverfahren für Nachbarkommunen", "Wir führen Ausschreibungen durch")
+    await add(db, "Förderprogramme für den Klimaschutz", "Beratung zu Fördermitteln des Landes")
+    await add(db, "Bauhof-Pool", "Personal für den Winterdienst; Fragen zur Vergabe bitte an uns")
+    await add(db, "Vergabestelle", "längst erledigt", state=EntryState.DONE)
+    await add(db, "Vergabestelle", "abgelaufen", expires_at=NOW - DAY)
+    # A need for a "Vergabestelle" finds the offer about "Vergabeverfahren" first (the title counts
+    # more), the mere mention of "Vergabe" after it; closed and expired entries never.
+    assert await titles(db, "Vergabestelle") == ["Vergabeverfahren für Nachbarkommunen", "Bauhof-Pool"]
+    assert await titles(db, "Förderprogramm") == ["Förderprogramme für den Klimaschutz"]
+    assert await titles(db, "fördermittel klimaschutzes") == ["Förderprogramme für den Klimaschutz"]
+    assert await titles(db, "Ausschreibung") == ["Vergabeverfahren für Nachbarkommunen"]
+    assert await titles(db, "Vergabe Winterdienst") == ["Bauhof-Pool"]  # every word must be found
+    assert await titles(db, "Straßenbeleuchtung") == []
+    assert await titles(db, "\" OR * ( :* & | ') --") == []  # query syntax is never passed through
+    assert await titles(db, "x1y2 ǆungla 2027 NEAR AND Ärger") == []
+
+
+@on_both_databases
+async def test_a_deleted_entry_leaves_the_search_index(migrated):
+    db = migrated
+    await add(db, "Vergabestelle", author=CLARA)
+    async with db.transaction() as s:
+        await people.forget_person(s, CLARA)
+    assert await titles(db, "Vergabestelle") == []
+    if db.engine.dialect.name == "sqlite":
+        async with db.engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM board_search"))).scalar() == 0
+
+
+# --- The commands ------------------------------------------------------------------------------
+
+
+def say(body: str, sender: str, event_id: str, room: str = ROOM) -> Incoming:
+    return Incoming(room, sender, event_id, body, None)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path):
+    config, database = await configured(tmp_path, COORDINATOR)
+    dispatcher = dispatcher_for(config, database)
+    yield dispatcher, dispatcher.outbox
+    await database.close()
+
+
+def reply(outbox, event_id: str) -> str:
+    """The bot's answer to a command."""
+    return next(
+        c["body"]
+        for _, c, _ in outbox.sent
+        if c.get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == event_id
+    )
+
+
+def dms(outbox, user_id: str) -> list[str]:
+    return [c["body"] for room, c, _ in outbox.sent if room == f"!dm-{user_id}"]
+
+
+async def test_offer_need_match_contact_and_done(bot):
+    dispatcher, outbox = bot
+    await dispatcher.handle(say("!biete Vergabe: Zentrale Vergabestelle", BERND, "$b0"), NOW)
+    assert "!kommune" in outbox.bodies()[-1]  # no municipality yet
+    await dispatcher.handle(say("!raum brett", COORDINATOR, "$brett"), NOW)
+    await dispatcher.handle(say("!kommune Gütersloh", BERND, "$k1"), NOW)
+    await dispatcher.handle(say("!kommune Verl", CLARA, "$k2"), NOW)
+    await dispatcher.handle(say("!biete Vergabe: Vergabeverfahren für Nachbarn | Wir schreiben aus", BERND, "$b1"), NOW)
+    assert "A1" in reply(outbox, "$b1") and "gültig bis" in reply(outbox, "$b1")
+    card = next(c for room, c, _ in outbox.sent if room == ROOM and "🤝" in c["body"])
+    assert "Gütersloh" in card["body"] and BERND not in card["body"] and "offen" in card["body"]
+
+    await dispatcher.handle(say("!suche vergabe: Vergabestelle gesucht", CLARA, "$s1"), NOW)
+    assert "A2" in reply(outbox, "$s1") and "passenden Eintrag" in reply(outbox, "$s1")
+    assert any("A1" in m and "A2" in m for m in dms(outbox, BERND))
+    assert any("A1" in m and "A2" in m for m in dms(outbox, CLARA))
+    assert not any("Passend zu" in c["body"] for room, c, _ in outbox.sent if room == ROOM)  # never in the room
+
+    await dispatcher.handle(say("!markt Vergabestelle", DORA, "$m1"), NOW)
+    listing = outbox.bodies()[-1]
+    assert listing.index("A2") < listing.index("A1")  # the need's title says "Vergabestelle" itself
+    await dispatcher.handle(say("!markt Gütersloh", DORA, "$m2"), NOW)
+    assert "A1 ·" in reply(outbox, "$m2") and "A2 ·" not in reply(outbox, "$m2")
+
+    await dispatcher.handle(say("!kontakt A1", BERND, "$c0"), NOW)
+    assert "eigener Eintrag" in outbox.bodies()[-1]
+    await dispatcher.handle(say("!kontakt A1", CLARA, "$c1"), NOW)
+    assert "eröffnet" in reply(outbox, "$c1")
+    assert outbox.groups == [([BERND, CLARA], "Kontakt A1: Vergabeverfahren für Nachbarn")]
+    intro = next(c for room, c, _ in outbox.sent if room == "!group-1")
+    assert set(intro["m.mentions"]["user_ids"]) == {BERND, CLARA} and "Verl" in intro["body"]
+    edit = [c for room, c, _ in outbox.sent if room == ROOM and "m.new_content" in c][-1]
+    assert "im Gespräch" in edit["m.new_content"]["body"]
+
+    await dispatcher.handle(say("!eintrag A1 erledigt", CLARA, "$e0"), NOW)
+    assert "eingestellt hat" in outbox.bodies()[-1]  # only the author
+    await dispatcher.handle(say("!eintrag A1 erledigt", BERND, "$e1"), NOW)
+    assert "erledigt" in reply(outbox, "$e1")
+    edit = [c for room, c, _ in outbox.sent if room == ROOM and "m.new_content" in c][-1]
+    assert "erledigt" in edit["m.new_content"]["body"] and "kontakt" not in edit["m.new_content"]["body"]
+    await dispatcher.handle(say("!markt", DORA, "$m3"), NOW)
+    assert "A2 ·" in reply(outbox, "$m3") and "A1 ·" not in reply(outbox, "$m3")
+
+    await dispatcher.handle(say("!meine-daten", CLARA, "$d1"), NOW)
+    exported = json.loads(outbox.uploads[-1])
+    assert [e["entry"] for e in exported["board_entries"]] == ["A2"]
+    assert exported["board_contacts"][0]["entry"] == "A1"
+    await dispatcher.handle(say("!daten-löschen ja", CLARA, "$x1"), NOW)
+    edit = [c for room, c, _ in outbox.sent if room == ROOM and "m.new_content" in c][-1]
+    assert edit["m.new_content"]["body"].startswith("A2: Dieser Eintrag wurde") and "Vergabestelle" not in str(edit)
+    await dispatcher.handle(say("!markt Vergabestelle", DORA, "$m4"), NOW)
+    assert "A2" not in reply(outbox, "$m4")
+
+
+async def test_the_author_declines_a_contact_in_its_room(bot):
+    dispatcher, outbox = bot
+    await dispatcher.handle(say("!kommune Verl", BERND, "$k1"), NOW)
+    await dispatcher.handle(say("!biete Personal: Bauhof-Pool", BERND, "$b1"), NOW)
+    await dispatcher.handle(say("!kontakt a1", CLARA, "$c1"), NOW)
+    await dispatcher.handle(say("!kontakt A1", CLARA, "$c2"), NOW)
+    assert "schon Kontakt" in outbox.bodies()[-1]
+    await dispatcher.handle(say("!kontakt A1 ablehnen", BERND, "$x1", room="!group-1"), NOW)
+    assert "abgelehnt" in reply(outbox, "$x1")
+    assert any("abgelehnt" in c["body"] for room, c, _ in outbox.sent if room == "!group-1")
+    async with dispatcher.db.transaction() as s:
+        entry = await board.entry(s, 1)
+    assert entry is not None and entry.state == EntryState.OPEN
+
+
+async def test_renewal_reminder_and_expiry_are_planned_messages_sent_once(bot):
+    dispatcher, outbox = bot
+    await dispatcher.handle(say("!raum brett", COORDINATOR, "$brett"), NOW)
+    await dispatcher.handle(say("!kommune Verl", BERND, "$k1"), NOW)
+    await dispatcher.handle(say("!biete Fördermittel: Beratung", BERND, "$b1"), NOW)
+    clock = [NOW]
+    scheduler = Scheduler(dispatcher.config, dispatcher.db, lambda: None, lambda: clock[0])
+
+    async def run_at(moment: datetime) -> None:
+        clock[0] = moment
+        await scheduler.sweep()
+        await scheduler.sweep()  # a second sweep sends nothing twice
+        await dispatcher.delivered([])
+
+    await run_at(NOW + 75 * DAY)
+    assert not any("läuft" in m for m in dms(outbox, BERND))
+    await run_at(NOW + 76 * DAY)
+    assert sum("läuft am" in m and "A1" in m for m in dms(outbox, BERND)) == 1
+    await dispatcher.handle(say("!eintrag A1 verlängern", BERND, "$r1"), NOW + 80 * DAY)
+    assert "gilt jetzt bis" in reply(outbox, "$r1")
+    await run_at(NOW + 90 * DAY)  # the old expiry: renewed, nothing happens
+    assert not any("abgelaufen" in m for m in dms(outbox, BERND))
+    await run_at(NOW + 156 * DAY)  # renewed at day 80: asked again 14 days before day 170
+    assert sum("läuft am" in m and "A1" in m for m in dms(outbox, BERND)) == 2
+    await run_at(NOW + 170 * DAY)
+    assert sum("abgelaufen" in m for m in dms(outbox, BERND)) == 1
+    async with dispatcher.db.transaction() as s:
+        entry = await board.entry(s, 1)
+        waiting = await planned.pending(s)
+    assert entry is not None and entry.state == EntryState.EXPIRED and waiting == []
+    edit = [c for room, c, _ in outbox.sent if "m.new_content" in c][-1]
+    assert "abgelaufen" in edit["m.new_content"]["body"]
