@@ -18,6 +18,7 @@ from bot.app import ROUTERS
 from bot.dispatch import Incoming
 from bot.roles import Role
 from bot.routing import CommandSet
+from rules.i18n import entry
 from tests.unit.fakes import NOW, FakeRooms, configured, dispatcher_for
 
 SESSION_ROOM, OWN_ROOM, DIRECT = "!session:localhost", "!own:localhost", "!dm:localhost"
@@ -153,3 +154,12 @@ async def test_permissions(dispatcher, person, room, caplog):
         if r.levelno <= logging.INFO and ("@" in r.getMessage() or "Fördermittel" in r.getMessage())
     ]
     assert personal == [], "personal data logged at INFO"
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_help_texts_leave_the_arguments_to_the_usage_line(language: str):
+    """`!hilfe` builds each usage line from the declared arguments; a help text that named them
+    again would show them twice (`!termin #N #N – …`)."""
+    for command in CommandSet(ROUTERS).commands:
+        text = entry(command.help_key, language)
+        assert isinstance(text, str) and text.startswith("– "), (command.name, text)
