@@ -105,12 +105,13 @@ async def create(ctx: Context, kind: EntryKind, text: str) -> None:
         )
         await planned.plan_entry(s, entry, ctx.config.board.renew_notice, ctx.now)
         found = matches(entry, await board.candidates(s, kind.other, category, ctx.now), ctx.now)
-    posted = room is not None and ctx.official.is_official(room)
-    if posted and room:
+    if room is not None and ctx.official.is_official(room):  # a room taken off the official list is no board
         ctx.post(room, card(ctx, entry), records=f"board_entry:{entry.id}")
+    else:
+        room = None
     tell_matches(ctx, entry, found)
     lines = [ctx.t(f"board.created_{kind}", **about(entry), category=category, until=ctx.short(entry.expires_at))]
-    if not posted:
+    if room is None:
         lines.append(ctx.t("board.no_board_room"))
     if found:
         lines.append(ctx.t("board.matches_told", count=len(found)))

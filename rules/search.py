@@ -3,7 +3,7 @@
 Words are reduced to their stems with Snowball's German stemmer, the algorithm PostgreSQL's
 `german` configuration uses too ("Vergabeverfahren" → `vergabeverfahr`, umlauts folded). German
 compounds share their first part ("Vergabestelle", "Vergabeverfahren"), which no stemmer joins:
-a query word is therefore also searched by the shorter prefixes of its stem, down to about half
+a query word is therefore also searched by the shorter prefixes of its stem, down to 40 % of
 its length and never below `MIN_PREFIX` letters — "Vergabestelle" finds "Vergabeverfahren"
 through `vergab…`, "Vergabe" finds both. An entry that shares a longer part of the word matches
 more of these prefixes and so ranks higher.

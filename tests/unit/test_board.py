@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot.config import ConfigError, parse_config
 from bot.dispatch import Incoming
 from bot.scheduler import Scheduler
 from rules.board import (
@@ -338,3 +339,29 @@ async def test_renewal_reminder_and_expiry_are_planned_messages_sent_once(bot):
     assert entry is not None and entry.state == EntryState.EXPIRED and waiting == []
     edit = [c for room, c, _ in outbox.sent if "m.new_content" in c][-1]
     assert "abgelaufen" in edit["m.new_content"]["body"]
+
+
+def test_the_board_config_and_its_mistakes():
+    base = {
+        "matrix": {"homeserver": "http://127.0.0.1:8008", "user_id": "@regiobot:localhost", "password": "x"},
+        "rooms": {"!brett:localhost": "beide"},
+    }
+    assert parse_config(base, {}, Path(".")).board.categories == DEFAULT_CATEGORIES
+    chosen = {
+        "categories": ["Bau", " IT  und OZG "],
+        "expire_days": 30,
+        "renew_notice_days": 7,
+        "room": "!brett:localhost",
+    }
+    board_config = parse_config({**base, "board": chosen}, {}, Path(".")).board
+    assert board_config.categories == ("Bau", "IT und OZG") and board_config.room == "!brett:localhost"
+    assert (board_config.expiry, board_config.renew_notice) == (30 * DAY, 7 * DAY)
+    for wrong, key in [
+        ({"categories": []}, "categories"),
+        ({"categories": ["Bau", 3]}, "categories"),
+        ({"expire_days": 0}, "expire_days"),
+        ({"renew_notice_days": 90}, "renew_notice_days"),
+        ({"room": "!elsewhere:localhost"}, "room"),
+    ]:
+        with pytest.raises(ConfigError, match=rf"\[board\] {key}"):
+            parse_config({**base, "board": wrong}, {}, Path("."))
