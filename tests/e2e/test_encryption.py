@@ -36,7 +36,7 @@ async def test_encrypted_rooms_and_direct_chats(people, bot_config, run_bot, syn
     await anna.ask(room, "!teilnehmer #1")
     csv_event = (await anna.wait_for(lambda e: e["content"].get("msgtype") == "m.file" and e["room_id"] != room))[0]
     assert csv_event["encrypted"] and "file" in csv_event["content"] and "url" not in csv_event["content"]
-    assert "Stadt Bielefeld" in (await anna.download(csv_event)).decode("utf-8-sig")
+    assert ";Bielefeld;angemeldet;" in (await anna.download(csv_event)).decode("utf-8-sig")  # as the directory names it
 
     # A direct chat the person opens, encrypted as Element does it.
     direct = await bernd.create_room(invite=[bot.user_id], name=None, encrypted=True, direct=True)
