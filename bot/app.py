@@ -33,6 +33,7 @@ from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics
 from bot.keystore import StoreState, rekey_store
+from bot.leadership import leadership_for
 from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in, maintain_keys
 from bot.roles import Roles
 from bot.rooms import OfficialRooms
@@ -43,7 +44,7 @@ from commands import help as help_commands
 from rules.content import message_content
 from rules.i18n import bilingual, t
 from storage import outbox, state
-from storage.db import Database
+from storage.db import Database, Fenced
 from storage.models import OutboxMessage
 from storage.outbox import Outgoing
 
@@ -98,6 +99,7 @@ class Bot:
         self.clock = clock
         require_store_key(config.matrix)  # never nio's default key, known to everyone
         self.db = Database(config.storage_url)
+        self.leadership = leadership_for(self.db)
         config.matrix.store_dir.mkdir(parents=True, exist_ok=True)
         self.client = Client(
             config.matrix.homeserver,
@@ -115,7 +117,11 @@ class Bot:
         self.deliverer = Deliverer(config, self.db, self.matrix, clock, self.metrics.delivered)
         self.scheduler = Scheduler(config, self.db, self.deliverer.wake, clock)
         listen = config.metrics_listen
-        self.health = HealthServer(listen, self.metrics, self.db, clock, config.outbox_alert_after) if listen else None
+        self.health = (
+            HealthServer(listen, self.metrics, self.db, clock, config.outbox_alert_after, lambda: self.leadership.role)
+            if listen
+            else None
+        )
         self.dispatcher = Dispatcher(
             config,
             self.db,
@@ -132,8 +138,12 @@ class Bot:
         self._to_greet: set[str] = set()
 
     async def start(self) -> None:
-        """Open the key store with the store key (re-encrypting one written with nio's built-in key),
-        migrate the database, open /healthz and /metrics (if configured), log in."""
+        """Open /healthz and /metrics (if configured), wait for the lock (a standby waits here; on
+        SQLite a second instance gets AlreadyRunning), open the key store with the store key
+        (re-encrypting one written with nio's built-in key), migrate the database, log in."""
+        if self.health:
+            await self.health.start()
+        await self.leadership.acquire()
         matrix = self.config.matrix
         found = rekey_store(matrix.store_dir, matrix.user_id, matrix.device_id, matrix.store_key)
         if found == StoreState.WRONG_KEY:
@@ -142,8 +152,6 @@ class Bot:
             log.info("re-encrypted the key store with the configured store key")
         await self.db.migrate()
         await self.official.load(self.db)
-        if self.health:
-            await self.health.start()
         await log_in(self.client, self.config.matrix)
         log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
 
@@ -158,8 +166,28 @@ class Bot:
         await self.deliverer.stop()
         await self.client.close()
         await self.db.close()
+        await self.leadership.release()
 
     async def run(self) -> None:
+        """Sync until stopped. When the lock is lost, stop at once and raise Fenced: another
+        instance may take over."""
+        syncing = asyncio.ensure_future(self._sync_loop())
+        lost = asyncio.ensure_future(self.leadership.lost())
+        try:
+            await asyncio.wait({syncing, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not syncing.done():
+                syncing.cancel()
+                await self.scheduler.stop()
+                await self.deliverer.stop()
+                with contextlib.suppress(asyncio.CancelledError, Fenced):
+                    await syncing
+        if syncing.cancelled():
+            raise Fenced(bilingual("leadership.lost"))
+        syncing.result()
+
+    async def _sync_loop(self) -> None:
         """Sync until stopped; reconnect with backoff when the homeserver is away."""
         async with self.db.transaction() as s:
             since = await state.get_state(s, "next_batch")
