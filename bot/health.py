@@ -14,15 +14,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from storage import outbox, planned
 from storage.db import Database
 from storage.models import PlannedStatus
 from storage.outbox import Backlog
+
+if TYPE_CHECKING:
+    from aiohttp import web  # the server part of aiohttp is loaded only when /healthz is configured
 
 log = logging.getLogger(__name__)
 
@@ -173,12 +175,16 @@ class HealthServer:
         self.metrics = metrics
         self.db = db
         self.clock = clock
+        from aiohttp import web
+
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, access_log=None)
 
     async def start(self) -> None:
+        from aiohttp import web
+
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         log.info("health and metrics on http://%s:%d/healthz and /metrics", self.host, self.port)
@@ -207,6 +213,8 @@ class HealthServer:
         backlog = None if error or role != "active" else await self._backlog()  # a standby may not have tables yet
         oldest = backlog.oldest if backlog else None
         health = judge(self.metrics.synced_at, now, error, oldest, self.alert_after, role)
+        from aiohttp import web
+
         return web.json_response(health.body(now), status=200 if health.healthy else 503)
 
     async def _metrics(self, _request: web.Request) -> web.Response:
@@ -214,6 +222,8 @@ class HealthServer:
             await self._count()
         else:
             self.metrics.planned.clear()
+        from aiohttp import web
+
         return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _count(self) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event
-
 from rules.sessions import SessionView
 from rules.states import SessionStatus
 
@@ -27,6 +25,8 @@ def filename(session: SessionView) -> str:
 
 def session_calendar(session: SessionView, tz: ZoneInfo, now: datetime, domain: str) -> bytes:
     """The .ics file for one session, as bytes."""
+    from icalendar import Alarm, Calendar, Event  # on first use: most runs never make a calendar file
+
     cancelled = session.status == SessionStatus.CANCELLED
     calendar = Calendar()
     calendar.add("prodid", "-//Regiopol Akademie//regiobot//DE")
