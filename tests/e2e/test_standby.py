@@ -35,7 +35,7 @@ pytestmark = pytest.mark.e2e
 BERLIN = ZoneInfo("Europe/Berlin")
 STANDBY = "another instance is active"
 ACTIVE = "active: holding the lock"
-SETUP = timedelta(seconds=12)  # from planning the reminder to its due time: the bots start meanwhile
+SETUP = timedelta(seconds=10)  # from planning the reminder to its due time: the bots start meanwhile
 
 
 async def health(port: int) -> tuple[int, dict[str, Any]]:
