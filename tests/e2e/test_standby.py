@@ -169,7 +169,7 @@ async def test_the_standby_takes_over_and_every_answer_and_reminder_arrives_once
         # it stops (no split brain) and the other takes over.
         await first.start(until=STANDBY)
         assert await cut_lock_connection(database_url) == 1
-        assert await asyncio.to_thread(second.process.wait, 30) == 1  # type: ignore[union-attr]
+        assert second.process is not None and await asyncio.to_thread(second.process.wait, 30) == 1
         assert "lock lost" in second.output
         await first.logged("ready: answering commands")
         assert "Termine" in body(await anna.ask(room, "!termine"))
