@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,7 +143,8 @@ class Bot:
         (re-encrypting one written with nio's built-in key), migrate the database, log in."""
         if self.health:
             await self.health.start()
-        await self.leadership.acquire()
+        if not await self._until_stopped(self.leadership.acquire()):
+            return  # stopped while waiting as the standby
         matrix = self.config.matrix
         found = rekey_store(matrix.store_dir, matrix.user_id, matrix.device_id, matrix.store_key)
         if found == StoreState.WRONG_KEY:
@@ -156,8 +157,24 @@ class Bot:
         log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
 
     def stop(self) -> None:
-        """Ask the loop to stop after the batch it is handling."""
+        """Ask the loop to stop after the batch it is handling (a standby stops waiting)."""
         self._stop.set()
+
+    async def _until_stopped(self, work: Awaitable[Any]) -> bool:
+        """Run `work` unless stop() comes first (then it is cancelled); whether it completed."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return False
+        task.result()
+        return True
 
     async def close(self) -> None:
         if self.health:
@@ -171,6 +188,8 @@ class Bot:
     async def run(self) -> None:
         """Sync until stopped. When the lock is lost, stop at once and raise Fenced: another
         instance may take over."""
+        if self._stop.is_set():
+            return
         syncing = asyncio.ensure_future(self._sync_loop())
         lost = asyncio.ensure_future(self.leadership.lost())
         try:

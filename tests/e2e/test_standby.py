@@ -173,6 +173,8 @@ async def test_the_standby_takes_over_and_every_answer_and_reminder_arrives_once
         assert "lock lost" in second.output
         await first.logged("ready: answering commands")
         assert "Termine" in body(await anna.ask(room, "!termine"))
+        await second.start(until=STANDBY)
+        assert second.terminate() == 0  # SIGTERM ends a standby's waiting at once
         assert first.terminate() == 0
     finally:
         first.stop_quietly()
