@@ -3,10 +3,12 @@
 PostgreSQL: a session-level advisory lock (`pg_try_advisory_lock`) on a connection of its own,
 held for the life of the process. Whoever holds it is active; a standby tries again every
 `POLL` seconds. When the active process dies, its connection closes and PostgreSQL releases the
-lock. When the lock's connection breaks or stops answering while the process lives on, the
-process stops acting at once (`lost()` returns, and `Database.transaction` refuses to begin):
-PostgreSQL lets another instance take the lock only after it has ended that session, so the old
-one has stopped before the new one starts.
+lock; when its machine goes down without a word, PostgreSQL's TCP keepalive (set for this session)
+ends the session after about 16 s. When the lock's connection breaks or stops answering while the
+process lives on, the process stops acting at once (`lost()` returns, and `Database.transaction`
+refuses to begin): PostgreSQL lets another instance take the lock only after it has ended that
+session, which takes longer than the holder needs to notice, so the old one has stopped before
+the new one starts.
 
 SQLite: one instance only. An OS lock (flock) on a file next to the database; a second instance
 refuses to start with a clear message.
@@ -33,8 +35,17 @@ log = logging.getLogger(__name__)
 # The advisory lock's key; locks are per database, so bots on other databases do not compete.
 LOCK_KEY = 0x7265_6769_6F62_6F74  # "regiobot"
 POLL = 1.0  # seconds between a standby's attempts
-CHECK = 2.0  # seconds between the active instance's checks that its lock connection answers
-CHECK_TIMEOUT = 10.0  # seconds a check may take before the lock counts as lost
+CHECK = 1.0  # seconds between the active instance's checks that its lock connection answers
+CHECK_TIMEOUT = 4.0  # seconds a check may take before the lock counts as lost
+# How PostgreSQL notices that the lock's holder is gone without a word (machine off, network cut):
+# TCP keepalive after 10 s of silence, 3 probes 2 s apart, so it releases the lock after about
+# 16 s, well after the holder itself has stopped (CHECK + CHECK_TIMEOUT) and within 30 s.
+SERVER_SETTINGS = {
+    "application_name": "regiobot lock",
+    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_interval": "2",
+    "tcp_keepalives_count": "3",
+}
 
 
 class AlreadyRunning(Exception):
@@ -102,8 +113,10 @@ class AdvisoryLock(Leadership):
 
         engine = self.db.engine
         _, params = engine.dialect.create_connect_args(engine.url)
-        allowed = {"host", "port", "user", "password", "database", "ssl", "server_settings", "timeout"}
-        connection = await asyncpg.connect(**{k: v for k, v in params.items() if k in allowed})
+        allowed = {"host", "port", "user", "password", "database", "ssl", "timeout"}
+        options = {k: v for k, v in params.items() if k in allowed}
+        settings = {**params.get("server_settings", {}), **SERVER_SETTINGS}
+        connection = await asyncpg.connect(**options, server_settings=settings)
         connection.add_termination_listener(lambda _: self._lose("its database connection closed"))
         return connection
 

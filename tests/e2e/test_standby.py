@@ -81,19 +81,19 @@ async def add_sessions(config: Config, room_id: str, reminder_in: timedelta) -> 
         await db.close()
 
 
-async def cut_lock_connection(database_url: str) -> int:
+async def cut_lock_connection(database_url: str) -> list[str]:
     """End the PostgreSQL session that holds the advisory lock (as a network failure or an
-    administrator would); returns how many sessions were ended."""
+    administrator would); returns the application names of the sessions ended."""
     url = make_url(database_url)
     connection = await asyncpg.connect(
         host=url.host, port=url.port, user=url.username, password=url.password, database=url.database
     )
     try:
-        return int(
-            await connection.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            )
+        rows = await connection.fetch(
+            "SELECT a.application_name, pg_terminate_backend(l.pid) FROM pg_locks l"
+            " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
         )
+        return [row["application_name"] for row in rows]
     finally:
         await connection.close()
 
@@ -168,7 +168,7 @@ async def test_the_standby_takes_over_and_every_answer_and_reminder_arrives_once
         # The killed one comes back as the standby; when the active one's lock connection is cut,
         # it stops (no split brain) and the other takes over.
         await first.start(until=STANDBY)
-        assert await cut_lock_connection(database_url) == 1
+        assert await cut_lock_connection(database_url) == ["regiobot lock"]  # its own session settings
         assert second.process is not None and await asyncio.to_thread(second.process.wait, 30) == 1
         assert "lock lost" in second.output
         await first.logged("ready: answering commands")
