@@ -4,7 +4,7 @@ PostgreSQL: a session-level advisory lock (`pg_try_advisory_lock`) on a connecti
 held for the life of the process. Whoever holds it is active; a standby tries again every
 `POLL` seconds. When the active process dies, its connection closes and PostgreSQL releases the
 lock; when its machine goes down without a word, PostgreSQL's TCP keepalive (set for this session)
-ends the session after about 16 s. When the lock's connection breaks or stops answering while the
+ends the session after about 21 s. When the lock's connection breaks or stops answering while the
 process lives on, the process stops acting at once (`lost()` returns, and `Database.transaction`
 refuses to begin): PostgreSQL lets another instance take the lock only after it has ended that
 session, which takes longer than the holder needs to notice, so the old one has stopped before
@@ -36,13 +36,13 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x7265_6769_6F62_6F74  # "regiobot"
 POLL = 1.0  # seconds between a standby's attempts
 CHECK = 1.0  # seconds between the active instance's checks that its lock connection answers
-CHECK_TIMEOUT = 4.0  # seconds a check may take before the lock counts as lost
+CHECK_TIMEOUT = 8.0  # seconds a check may take (a busy event loop included) before the lock counts as lost
 # How PostgreSQL notices that the lock's holder is gone without a word (machine off, network cut):
-# TCP keepalive after 10 s of silence, 3 probes 2 s apart, so it releases the lock after about
-# 16 s, well after the holder itself has stopped (CHECK + CHECK_TIMEOUT) and within 30 s.
+# TCP keepalive after 15 s of silence, 3 probes 2 s apart, so it releases the lock after about
+# 21 s, well after the holder itself has stopped (CHECK + CHECK_TIMEOUT) and within 30 s.
 SERVER_SETTINGS = {
     "application_name": "regiobot lock",
-    "tcp_keepalives_idle": "10",
+    "tcp_keepalives_idle": "15",
     "tcp_keepalives_interval": "2",
     "tcp_keepalives_count": "3",
 }
