@@ -57,6 +57,7 @@ class Process:
     def __init__(self, args: list[str], log: Path, ready_line: str) -> None:
         self.args, self.log, self.ready_line = args, log, ready_line
         self.popen: subprocess.Popen[bytes] | None = None
+        self._offset = 0
 
     @property
     def pid(self) -> int:
@@ -67,18 +68,34 @@ class Process:
         """Start and wait until ready; returns the seconds that took."""
         started = time.monotonic()
         with open(self.log, "ab") as out:
-            offset = out.tell()  # only this start's output counts
+            self._offset = out.tell()  # only this start's output counts
             self.popen = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT)
-        while time.monotonic() - started < timeout:
+        await self.logged(self.ready_line, timeout)
+        return time.monotonic() - started
+
+    def output(self) -> str:
+        """What this start of the process has written so far."""
+        with open(self.log, "rb") as log:
+            log.seek(self._offset)
+            return log.read().decode(errors="replace")
+
+    async def logged(self, text: str, timeout: float = 90.0) -> None:
+        """Wait until this start of the process has written `text`."""
+        assert self.popen is not None
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
             if self.popen.poll() is not None:
                 raise RuntimeError(f"{self.args[:3]} exited; see {self.log}")
-            with open(self.log, "rb") as log:
-                log.seek(offset)
-                output = log.read().decode(errors="replace")
-            if self.ready_line in output:
-                return time.monotonic() - started
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"{self.args[:3]} not ready within {timeout} s; see {self.log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.args[:3]} did not log {text!r} within {timeout} s; see {self.log}")
+            await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye, as when the machine goes down."""
+        assert self.popen is not None
+        self.popen.kill()
+        self.popen.wait()
+        self.popen = None
 
     def stop(self) -> None:
         """Stop this process (SIGTERM, then SIGKILL after 20 s)."""
@@ -87,8 +104,8 @@ class Process:
         self.popen = None
 
 
-def regiobot(config: Path, log: Path) -> Process:
-    return Process([sys.executable, "-m", "bot", "run", "--config", str(config)], log, READY_LINE)
+def regiobot(config: Path, log: Path, ready_line: str = READY_LINE) -> Process:
+    return Process([sys.executable, "-m", "bot", "run", "--config", str(config)], log, ready_line)
 
 
 def echo_bot(homeserver: str, account: Account, log: Path) -> Process:

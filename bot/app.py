@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nio import (
     AsyncClientConfig,
@@ -33,12 +33,12 @@ from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics
 from bot.keystore import StoreState, rekey_store
+from bot.leadership import leadership_for
 from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in, maintain_keys
 from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
-from bot.web import WebServer
 from commands import (
     board,
     calendar_feed,
@@ -61,13 +61,16 @@ from commands import help as help_commands
 from rules.content import message_content
 from rules.i18n import bilingual, t
 from storage import outbox, state
-from storage.db import Database
+from storage.db import Database, Fenced
 from storage.models import OutboxMessage
 from storage.outbox import Outgoing
 
 log = logging.getLogger(__name__)
 
 # Every handler module's router; the dispatcher knows them only through this list.
+if TYPE_CHECKING:
+    from bot.web import WebServer
+
 ROUTERS = (
     help_commands.router,
     sessions.router,
@@ -133,6 +136,7 @@ class Bot:
         self.clock = clock
         require_store_key(config.matrix)  # never nio's default key, known to everyone
         self.db = Database(config.storage_url)
+        self.leadership = leadership_for(self.db)
         config.matrix.store_dir.mkdir(parents=True, exist_ok=True)
         self.client = Client(
             config.matrix.homeserver,
@@ -150,8 +154,16 @@ class Bot:
         self.deliverer = Deliverer(config, self.db, self.matrix, clock, self.metrics.delivered)
         self.scheduler = Scheduler(config, self.db, self.deliverer.wake, clock)
         listen = config.metrics_listen
-        self.health = HealthServer(listen, self.metrics, self.db, clock, config.outbox_alert_after) if listen else None
-        self.web = WebServer(config, config.web, self.db, self.official, clock) if config.web else None
+        self.health = (
+            HealthServer(listen, self.metrics, self.db, clock, config.outbox_alert_after, lambda: self.leadership.role)
+            if listen
+            else None
+        )
+        self.web: WebServer | None = None
+        if config.web:  # loaded only when configured (aiohttp's server and Jinja2)
+            from bot.web import WebServer
+
+            self.web = WebServer(config, config.web, self.db, self.official, clock)
         self.dispatcher = Dispatcher(
             config,
             self.db,
@@ -168,8 +180,14 @@ class Bot:
         self._to_greet: set[str] = set()
 
     async def start(self) -> None:
-        """Open the key store with the store key (re-encrypting one written with nio's built-in key),
-        migrate the database, open /healthz and /metrics and the web pages (if configured), log in."""
+        """Open /healthz and /metrics (if configured), wait for the lock (a standby waits here; on
+        SQLite a second instance gets AlreadyRunning), open the key store with the store key
+        (re-encrypting one written with nio's built-in key), migrate the database, open the web
+        pages (if configured), log in."""
+        if self.health:
+            await self.health.start()
+        if not await self._until_stopped(self.leadership.acquire()):
+            return  # stopped while waiting as the standby
         matrix = self.config.matrix
         found = rekey_store(matrix.store_dir, matrix.user_id, matrix.device_id, matrix.store_key)
         if found == StoreState.WRONG_KEY:
@@ -178,16 +196,30 @@ class Bot:
             log.info("re-encrypted the key store with the configured store key")
         await self.db.migrate()
         await self.official.load(self.db)
-        if self.health:
-            await self.health.start()
         if self.web:
             await self.web.start()
         await log_in(self.client, self.config.matrix)
         log.info("logged in as %s (device %s)", self.client.user_id, self.client.device_id)
 
     def stop(self) -> None:
-        """Ask the loop to stop after the batch it is handling."""
+        """Ask the loop to stop after the batch it is handling (a standby stops waiting)."""
         self._stop.set()
+
+    async def _until_stopped(self, work: Awaitable[Any]) -> bool:
+        """Run `work` unless stop() comes first (then it is cancelled); whether it completed."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return False
+        task.result()
+        return True
 
     async def close(self) -> None:
         if self.health:
@@ -198,8 +230,30 @@ class Bot:
         await self.deliverer.stop()
         await self.client.close()
         await self.db.close()
+        await self.leadership.release()
 
     async def run(self) -> None:
+        """Sync until stopped. When the lock is lost, stop at once and raise Fenced: another
+        instance may take over."""
+        if self._stop.is_set():
+            return
+        syncing = asyncio.ensure_future(self._sync_loop())
+        lost = asyncio.ensure_future(self.leadership.lost())
+        try:
+            await asyncio.wait({syncing, lost}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not syncing.done():
+                syncing.cancel()
+                await self.scheduler.stop()
+                await self.deliverer.stop()
+                with contextlib.suppress(asyncio.CancelledError, Fenced):
+                    await syncing
+        if syncing.cancelled():
+            raise Fenced(bilingual("leadership.lost"))
+        syncing.result()
+
+    async def _sync_loop(self) -> None:
         """Sync until stopped; reconnect with backoff when the homeserver is away."""
         async with self.db.transaction() as s:
             since = await state.get_state(s, "next_batch")

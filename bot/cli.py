@@ -53,13 +53,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_or_explain(args.config, encryption=True)
     if config is None:
         return 2
+    from bot.leadership import AlreadyRunning
     from bot.matrix import LoginFailed
+    from storage.db import Fenced
 
     try:
         asyncio.run(serve(config))
     except ConfigError as exc:  # the store key does not open the key store
         print(f"Konfigurationsfehler / configuration error: {exc}", file=sys.stderr)
         return 2
+    except AlreadyRunning as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except Fenced as exc:  # the lock was lost: a fresh start waits as the standby
+        print(exc, file=sys.stderr)
+        return 1
     except LoginFailed as exc:
         print(f"Anmeldung am Homeserver fehlgeschlagen / login failed: {exc}", file=sys.stderr)
         return 1

@@ -2,7 +2,8 @@
 monitors, `/metrics` for Prometheus.
 
 Healthy means: the sync loop completed a sync recently, the database answers a trivial query,
-and no message has waited in the outbox longer than `[metrics] outbox_alert_after`. The metrics
+and no message has waited in the outbox longer than `[metrics] outbox_alert_after`. A standby
+(bot/leadership.py) is healthy when the database answers, and says "standby". The metrics
 live in a registry of the bot's own, so several bots in one process (tests) keep theirs apart.
 """
 
@@ -13,15 +14,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from storage import outbox, planned
 from storage.db import Database
 from storage.models import PlannedStatus
 from storage.outbox import Backlog
+
+if TYPE_CHECKING:
+    from aiohttp import web  # the server part of aiohttp is loaded only when /healthz is configured
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +114,19 @@ class Health:
     last_sync: datetime | None
     outbox: str = "ok"  # ok, or stuck (a message has waited too long)
     oldest_waiting: float | None = None  # seconds
+    role: str = "active"  # or standby (waiting for the lock), lost (stopping), see bot/leadership.py
 
     @property
     def healthy(self) -> bool:
-        return self.sync == "ok" and self.database == "ok" and self.outbox == "ok"
+        if self.role == "standby":
+            return self.database == "ok"
+        return self.role == "active" and self.sync == "ok" and self.database == "ok" and self.outbox == "ok"
 
     def body(self, now: datetime) -> dict[str, Any]:
+        status = ("standby" if self.role == "standby" else "ok") if self.healthy else "unhealthy"
         return {
-            "status": "ok" if self.healthy else "unhealthy",
+            "status": status,
+            "role": self.role,
             "sync": {
                 "status": self.sync,
                 "last": self.last_sync.isoformat() if self.last_sync else None,
@@ -138,13 +146,15 @@ def judge(
     database_error: str | None,
     oldest_pending: datetime | None = None,
     alert_after: timedelta = timedelta(minutes=15),
+    role: str = "active",
 ) -> Health:
     """Healthy when the last sync is at most SYNC_STALE_AFTER old, the database answered and no
-    message has waited in the outbox longer than `alert_after`."""
+    message has waited in the outbox longer than `alert_after`; a standby when the database answered."""
     sync = "never" if synced_at is None else "ok" if now - synced_at <= SYNC_STALE_AFTER else "stale"
     waited = (now - oldest_pending).total_seconds() if oldest_pending else None
     outbox = "stuck" if waited is not None and waited > alert_after.total_seconds() else "ok"
-    return Health(sync, database_error or "ok", synced_at, outbox, round(waited) if waited is not None else None)
+    waited_s = round(waited) if waited is not None else None
+    return Health(sync, database_error or "ok", synced_at, outbox, waited_s, role)
 
 
 class HealthServer:
@@ -157,18 +167,24 @@ class HealthServer:
         db: Database,
         clock: Callable[[], datetime],
         alert_after: timedelta = timedelta(minutes=15),
+        role: Callable[[], str] = lambda: "active",
     ) -> None:
         self.host, self.port = listen
+        self.role = role
         self.alert_after = alert_after
         self.metrics = metrics
         self.db = db
         self.clock = clock
+        from aiohttp import web
+
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, access_log=None)
 
     async def start(self) -> None:
+        from aiohttp import web
+
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         log.info("health and metrics on http://%s:%d/healthz and /metrics", self.host, self.port)
@@ -192,14 +208,25 @@ class HealthServer:
             return None
 
     async def _healthz(self, _request: web.Request) -> web.Response:
-        now = self.clock()
+        now, role = self.clock(), self.role()
         error = await self._database_error()
-        backlog = None if error else await self._backlog()
+        backlog = None if error or role != "active" else await self._backlog()  # a standby may not have tables yet
         oldest = backlog.oldest if backlog else None
-        health = judge(self.metrics.synced_at, now, error, oldest, self.alert_after)
+        health = judge(self.metrics.synced_at, now, error, oldest, self.alert_after, role)
+        from aiohttp import web
+
         return web.json_response(health.body(now), status=200 if health.healthy else 503)
 
     async def _metrics(self, _request: web.Request) -> web.Response:
+        if self.role() == "active":  # a standby's database figures would be the active one's
+            await self._count()
+        else:
+            self.metrics.planned.clear()
+        from aiohttp import web
+
+        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _count(self) -> None:
         try:
             async with self.db.transaction() as s:
                 self.metrics.planned_counts(await planned.planned_counts(s))
@@ -207,4 +234,3 @@ class HealthServer:
         except Exception:  # no numbers rather than old ones
             self.metrics.planned.clear()
             log.warning("planned messages not counted: the database did not answer", exc_info=True)
-        return web.Response(body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from icalendar import Alarm, Calendar, Event, vDuration
 
 from rules.sessions import SessionView
 from rules.states import SessionStatus
+
+if TYPE_CHECKING:  # icalendar is loaded on first use: most runs never make a calendar
+    from icalendar import Calendar, Event
 
 ALARM_BEFORE = timedelta(minutes=15)
 # How often subscribed calendars should fetch a feed again (REFRESH-INTERVAL, X-PUBLISHED-TTL).
@@ -35,6 +37,8 @@ def filename(session: SessionView) -> str:
 
 
 def _calendar(method: str) -> Calendar:
+    from icalendar import Calendar
+
     calendar = Calendar()
     calendar.add("prodid", "-//Regiopol Akademie//regiobot//DE")
     calendar.add("version", "2.0")
@@ -44,6 +48,8 @@ def _calendar(method: str) -> Calendar:
 
 def _event(session: SessionView, tz: ZoneInfo, domain: str, stamp: datetime, status: str, alarm: bool) -> Event:
     """The entry of one session; `status` is CONFIRMED, TENTATIVE or CANCELLED."""
+    from icalendar import Alarm, Event
+
     event = Event()
     event.add("uid", uid(session, domain))
     event.add("sequence", session.sequence)
@@ -125,6 +131,8 @@ def feed_calendar(entries: Iterable[FeedEntry], name: str, tz: ZoneInfo, domain:
     """A calendar to subscribe to: every entry, cancelled ones as STATUS:CANCELLED, with how often
     to fetch it again. `alarms`: each entry reminds 15 minutes before (for a personal feed; a
     public feed would remind everyone of every session)."""
+    from icalendar import vDuration
+
     calendar = _calendar("PUBLISH")
     calendar.add("name", name)
     calendar.add("x-wr-calname", name)

@@ -13,8 +13,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import dateparser
-
 from rules.errors import UserError
 from rules.i18n import entry
 
@@ -216,6 +214,8 @@ def _date_part(rest: str, today: date, earliest_time: time | None, base: datetim
         if ahead == 0 and (match.group(1) or earliest_time is None or earliest_time <= base.time()):
             ahead = 7
         return today + timedelta(days=ahead)
+    import dateparser  # only here: most dates never need it, and it is large
+
     parsed: datetime | None = dateparser.parse(
         rest,
         languages=["de", "en"],

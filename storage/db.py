@@ -6,20 +6,23 @@ transaction) or PostgreSQL through asyncpg (rows locked where it matters, see
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+_REVISION = re.compile(r'^(down_revision|revision)\b[^=]*=\s*"([^"]+)"', re.MULTILINE)
 # The transaction the current task holds open, if any (nothing may call the homeserver then).
 _CURRENT: ContextVar[AsyncSession | None] = ContextVar("current_transaction", default=None)
 
@@ -42,10 +45,35 @@ def _begin_immediate(conn: Connection) -> None:
 
 def alembic_config(url: str) -> AlembicConfig:
     """Alembic configuration for this package's migrations and the given database URL."""
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url)
     return cfg
+
+
+def head_revision() -> str:
+    """The newest migration, read from the migration files' `revision`/`down_revision` lines
+    (without loading Alembic, which a start needs only when a migration is due)."""
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for name, value in _REVISION.findall(path.read_text()):
+            (revisions if name == "revision" else replaced).add(value)
+    (head,) = revisions - replaced
+    return head
+
+
+def _stored_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    stored = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(stored) if stored is not None else None
+
+
+class Fenced(Exception):
+    """This instance may not write: it is not (or no longer certainly) the active one."""
 
 
 class Database:
@@ -60,6 +88,8 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _begin_immediate)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        # Whether this instance may write; the leadership lock replaces it (see bot/leadership.py).
+        self.fence: Callable[[], bool] = lambda: True
 
     @property
     def sqlite_file(self) -> Path | None:
@@ -74,7 +104,13 @@ class Database:
         if self.sqlite_file:
             self.sqlite_file.parent.mkdir(parents=True, exist_ok=True)
 
+        async with self.engine.connect() as conn:
+            if await conn.run_sync(_stored_revision) == head_revision():
+                return
+
         def upgrade(connection: Connection) -> None:
+            from alembic import command
+
             cfg = alembic_config(self.url)
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
@@ -87,11 +123,14 @@ class Database:
         """One transaction: committed when the outermost block ends, rolled back on an exception.
 
         A block inside another one (in the same task) joins it: a handler's work, its answers in
-        the outbox and its record as handled commit together."""
+        the outbox and its record as handled commit together. Raises Fenced when this instance
+        may no longer write."""
         current = _CURRENT.get()
         if current is not None:
             yield current
             return
+        if not self.fence():
+            raise Fenced("this instance is not the active one")
         async with self._sessions() as session, session.begin():
             token = _CURRENT.set(session)
             try:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,7 +30,10 @@ async def insert_new(s: AsyncSession, model: type[SQLModel], values: dict[str, A
     it existed. One statement (no read first), on SQLite and PostgreSQL alike."""
     table = model.__table__  # type: ignore[attr-defined]
     dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    if dialect == "postgresql":  # each dialect's module is loaded only where it is used
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[unique])
     result = await s.exec(statement.returning(*table.primary_key.columns))
     return result.scalar()

@@ -7,83 +7,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.config import Config
 from bot.devserver import Synapse
 from tests.e2e.people import Person, body, replied_to, shared_room
+from tests.e2e.processes import PROJECT, BotProcess, toml_file
 
 pytestmark = pytest.mark.e2e
-PROJECT = Path(__file__).resolve().parents[2]
-
-
-def toml_file(config: Config, path: Path) -> Path:
-    """The config as a file for `regiobot run` (the keys these tests need)."""
-    coordinators = ", ".join(f'"{c}"' for c in sorted(config.roles.coordinators))
-    path.write_text(f"""
-[matrix]
-homeserver = "{config.matrix.homeserver}"
-user_id = "{config.matrix.user_id}"
-password = "{config.matrix.password}"
-device_id = "{config.matrix.device_id}"
-store_key = "{config.matrix.store_key}"
-store_dir = "{config.matrix.store_dir}"
-[storage]
-url = "{config.storage_url}"
-[roles]
-coordinators = [{coordinators}]
-""")
-    return path
-
-
-class BotProcess:
-    """`regiobot run` as a separate process, so it can be killed for real."""
-
-    def __init__(self, config_path: Path) -> None:
-        self.config_path = config_path
-        self.log_path = config_path.with_suffix(".log")
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> BotProcess:
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run", "--config", str(self.config_path)],
-                cwd=PROJECT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while b"ready: answering commands" not in self.log_path.read_bytes()[offset:]:
-            assert self.process.poll() is None, self.log_path.read_text()
-            assert time.monotonic() < deadline, "bot process did not get ready"
-            await asyncio.sleep(0.1)
-        return self
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def terminate(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
-
-    def stop_quietly(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 async def test_killed_bot_answers_every_command_exactly_once_and_loses_no_registration(people, bot_config, tmp_path):

@@ -99,6 +99,7 @@ async def test_listener_answers_healthz_and_metrics_from_the_database(tmp_path):
         status, text = await fetch(f"{base}/healthz")
         assert status == 200 and json.loads(text) == {
             "status": "ok",
+            "role": "active",
             "sync": {"status": "ok", "last": NOW.isoformat(), "age_seconds": 0},
             "database": {"status": "ok"},
             "outbox": {"status": "ok", "oldest_waiting_seconds": None},

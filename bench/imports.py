@@ -1,0 +1,91 @@
+"""What each library costs in resident memory when the bot starts: `python -m bench.imports`.
+
+Fresh processes import the libraries in the order the bot loads them; each row is the growth of
+VmRSS that its imports cause (median over `runs` processes, with the spread). Libraries the bot
+loads only on first use (Alembic, dateparser, icalendar, the PostgreSQL driver, aiohttp's server)
+come last, each on top of all rows above, and are listed apart.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+
+# (label, modules) in the order `regiobot run` imports them.
+AT_START = (
+    ("asyncio, ssl", ("asyncio", "ssl")),
+    ("aiohttp (client)", ("aiohttp",)),
+    ("matrix-nio (jsonschema, vodozemac, pycryptodome, peewee)", ("nio",)),
+    ("SQLAlchemy (core, orm, asyncio)", ("sqlalchemy", "sqlalchemy.orm", "sqlalchemy.ext.asyncio")),
+    ("pydantic + SQLModel", ("pydantic", "sqlmodel", "sqlmodel.ext.asyncio.session")),
+    ("aiosqlite + SQLite dialect", ("aiosqlite", "sqlalchemy.dialects.sqlite.aiosqlite")),
+    ("APScheduler", ("apscheduler.schedulers.asyncio", "apscheduler.triggers.date")),
+    ("prometheus-client", ("prometheus_client",)),
+    ("regiobot's own modules", ("bot.app", "bot.cli")),
+)
+ON_FIRST_USE = (
+    ("Alembic (only when a migration is due)", ("alembic.command", "storage.migrations")),
+    ("dateparser (dates in words)", ("dateparser",)),
+    ("icalendar (!termin … ics)", ("icalendar",)),
+    ("asyncpg + PostgreSQL dialect", ("asyncpg", "sqlalchemy.dialects.postgresql.asyncpg")),
+    ("aiohttp server (/healthz, /metrics)", ("aiohttp.web",)),
+)
+PROBE = """
+import importlib, sys
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+print(rss())
+for group in sys.argv[1:]:
+    for name in group.split(","):
+        importlib.import_module(name)
+    print(rss())
+"""
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    mb: float
+    spread: float  # max - min over the runs
+    total: float  # RSS after this row
+
+
+def _probe() -> list[float]:
+    """VmRSS of a fresh process before any row and after each row."""
+    groups = [",".join(modules) for _, modules in (*AT_START, *ON_FIRST_USE)]
+    output = subprocess.run([sys.executable, "-c", PROBE, *groups], capture_output=True, text=True, check=True)
+    return [float(figure) for figure in output.stdout.split()]
+
+
+def breakdown(runs: int = 3) -> tuple[list[Row], list[Row]]:
+    """The rows loaded at start and those loaded on first use: median growth over `runs` processes."""
+    samples = [_probe() for _ in range(runs)]
+    rows = []
+    for i, (label, _) in enumerate((*AT_START, *ON_FIRST_USE)):
+        growth = [run[i + 1] - run[i] for run in samples]
+        rows.append(
+            Row(
+                label,
+                statistics.median(growth),
+                max(growth) - min(growth),
+                statistics.median(run[i + 1] for run in samples),
+            )
+        )
+    return rows[: len(AT_START)], rows[len(AT_START) :]
+
+
+def table(start: list[Row], later: list[Row]) -> str:
+    lines = [f"{'library':<60} {'MB':>6} {'spread':>7} {'total':>7}"]
+    lines.append(f"{'Python interpreter':<60} {start[0].total - start[0].mb:6.1f}")
+    lines += [f"{r.label:<60} {r.mb:6.1f} {r.spread:7.1f} {r.total:7.1f}" for r in start]
+    lines.append("loaded on first use, not at start:")
+    lines += [f"  {r.label:<58} {r.mb:6.1f} {r.spread:7.1f}" for r in later]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table(*breakdown()))
