@@ -53,8 +53,8 @@ async def test_healthz_and_metrics_of_a_running_bot(people, bot_config, run_bot)
     assert seen[("regiobot_last_sync_timestamp_seconds", ())] > 0
     async with bot.bot.db.transaction() as s:
         counts = await planned.planned_counts(s)
-    assert counts == {"pending": 4}  # two announcements and two reminders, long before they are due
+    assert counts == {"pending": 5}  # two announcements, two reminders and the feedback question, all ahead
     assert {
         status: seen[("regiobot_planned_messages", (("status", status),))]
         for status in ("pending", "sent", "skipped", "failed")
-    } == {"pending": 4, "sent": 0, "skipped": 0, "failed": 0}
+    } == {"pending": 5, "sent": 0, "skipped": 0, "failed": 0}

@@ -69,6 +69,7 @@ async def test_a_reminder_due_while_the_bot_is_down_is_sent_once_after_restart(p
     await bot.start()
     reminders = from_bot(bot.user_id, room, "Erinnerung:")
     first = (await anna.wait_for(reminders, timeout=10))[0]
+    await noted_as_sent(bot, sid, first["event_id"])
 
     # A crash between the homeserver accepting the message and the bot noting it as sent: after
     # the restart the outbox sends it again with the same transaction id from the same device,
@@ -180,3 +181,14 @@ async def test_register_by_reaction_and_after_the_session_protocol_material_foll
     assert "geplant für" in body(later)
     assert "Das hat leider nicht geklappt" not in body(await anna.ask(room, "!nachbereitung #1 gestern 9 Uhr | x"))
     assert "vorbehalten" in body(await bernd.ask(room, "!protokoll #1 https://example.org/x.pdf"))
+
+
+async def noted_as_sent(bot, sid: int, event_id: str, timeout: float = 10) -> None:
+    """Wait until the bot has noted the reminder's event (the room may show it a moment before)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        async with bot.bot.db.transaction() as s:
+            if (await planned_of_session(s, sid, [Kind.REMINDER]))[0].sent_event_id == event_id:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the reminder's event {event_id} was never noted as sent")
