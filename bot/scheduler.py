@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,11 +23,11 @@ from bot.config import Config
 from bot.context import NOTICE_TTL, voice_of
 from rules.content import digest, edit_content, message_content
 from rules.planned_content import announcement, render
-from rules.sessions import ref
+from rules.sessions import SessionSummary, ref
 from rules.timing import BEFORE_SESSION, Kind, Verdict, decide
 from storage import outbox, people, planned, qa, registrations, sessions, state
 from storage.db import Database
-from storage.models import PlannedMessage, PlannedStatus, SessionStatus
+from storage.models import PlannedMessage, PlannedStatus, Session, SessionStatus
 from storage.outbox import Outgoing
 from storage.planned import plan_dm_reminders, skip
 from storage.rows import save
@@ -40,6 +40,12 @@ KEEP_HANDLED = timedelta(days=30)
 MIN_TTL = timedelta(hours=1)  # a planned message handed over late still gets this long to land
 EDIT_DEBOUNCE = 1.0  # seconds: many registrations in a row give one edit of the announcement
 STOP_WAIT = 10.0  # seconds a delivery under way may take to finish when the bot stops
+PREPARE_AHEAD = timedelta(minutes=5)  # direct rooms for a reminder's copies are made this long before it
+Prepare = Callable[[list[str]], Awaitable[None]]  # make sure these people have a direct room, keys shared
+
+
+async def _nobody(_: list[str]) -> None:
+    return None
 
 
 def job_id(planned_id: int) -> str:
@@ -60,11 +66,13 @@ class Scheduler:
         db: Database,
         wake: Callable[[], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        prepare: Prepare = _nobody,
     ) -> None:
         self.config = config
         self.db = db
         self.wake = wake  # the outbox has news
         self.clock = clock
+        self.prepare = prepare
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._in_flight: set[int] = set()
         self._edits_waiting: set[int] = set()
@@ -147,6 +155,26 @@ class Scheduler:
             replace_existing=True,
             misfire_grace_time=None,
         )
+        if row.kind == Kind.REMINDER:
+            self._aps.add_job(
+                self.prepare_direct_rooms,
+                "date",
+                run_date=max(run_at - PREPARE_AHEAD, self.clock()),
+                args=[row.session_id],
+                id=f"prepare-{row.id}",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
+    async def prepare_direct_rooms(self, session_id: int) -> None:
+        """Before a reminder is due, make the direct rooms (and share their keys) of those who get
+        it by direct message: at its time it is then only sent, side by side. Never raises."""
+        try:
+            async with self.db.transaction() as s:
+                user_ids = await registrations.dm_reminder_user_ids(s, session_id)
+            await self.prepare(user_ids)
+        except Exception:
+            log.warning("could not prepare the direct rooms for the reminder of session %s", session_id, exc_info=True)
 
     async def sweep(self) -> None:
         """Deliver whatever is pending and overdue (a safety net under the jobs)."""
@@ -183,7 +211,8 @@ class Scheduler:
                 self._delivering.discard(task)
 
     async def _deliver(self, planned_id: int) -> None:
-        """Hand a due message to the outbox (rendered from the session as it is now), or skip it."""
+        """Hand a due message to the outbox (rendered from the session as it is now), or skip it.
+        A room reminder takes its copies by direct message along, in the same transaction."""
         now = self.clock()
         async with self.db.transaction() as s:
             row = await planned.planned(s, planned_id)
@@ -191,48 +220,63 @@ class Scheduler:
                 return
             summary = await sessions.session_summary(s, row.session_id)
             assert summary is not None
-            session = summary.session
             kind = Kind(row.kind)
-            scheduled = session.status == SessionStatus.SCHEDULED
-            decision = decide(kind, row.due_at, now, self.config.grace, session.starts_at, scheduled)
-            if decision.verdict != Verdict.SEND:
-                skip(row, decision.verdict)
-                await save(s, row)
-                if scheduled:
-                    await self._report(s, row, session.number, session.title, session.created_by, now)
-                log.info("planned message %s (%s): skipped, %s", planned_id, row.kind, decision.verdict)
-                return
             if kind == Kind.REMINDER:
-                await plan_dm_reminders(s, row, session, now)
-            protocol = kind == Kind.PROTOCOL
-            registered = await registrations.registered_user_ids(s, session.number) if protocol else []
-            questions = await qa.qa_summary(s, session.number) if protocol else None
-            voice = voice_of(self.config, now)
-            outgoing = render(kind, row.payload, summary, voice, decision.late, row.user_id, questions)
-            content = message_content(outgoing.message, notice=outgoing.notice, mentions=outgoing.mentions)
-            makes_sense_until = session.starts_at if kind in BEFORE_SESSION else now + NOTICE_TTL
-            message = Outgoing(
-                planned_key(row), content, room_id=row.room_id, user_id=row.user_id, records=f"planned:{row.id}"
-            )
-            await outbox.enqueue(s, message, now, max(makes_sense_until, now + MIN_TTL))
-            for person in registered:  # the protocol also reaches each registered person privately
-                personal = message_content(outgoing.message, notice=False, mentions=(person,))
-                await outbox.enqueue(
-                    s, Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now, now + NOTICE_TTL
-                )
-            row.status, row.sent_at, row.late, row.content_digest = (
-                PlannedStatus.SENT,
-                now,
-                decision.late,
-                digest(content),
-            )
-            await save(s, row)
+                await plan_dm_reminders(s, row, summary.session, now)
+            handed = [row] if await self._hand_over(s, row, summary, now) else []
+            if handed and kind == Kind.REMINDER:
+                copies = await planned.pending(s, session_id=row.session_id, due_by=now)
+                handed += [
+                    c for c in copies if c.kind == Kind.REMINDER_DM and await self._hand_over(s, c, summary, now)
+                ]
         if kind == Kind.REMINDER:
-            await self.reload(session.number)
-        self.wake()
-        log.info(
-            "planned message %s (%s): handed to the outbox%s", planned_id, row.kind, " late" if decision.late else ""
+            await self.reload(summary.session.number)
+        if handed:
+            self.wake()
+        for done in handed:
+            log.info(
+                "planned message %s (%s): handed to the outbox%s", done.id, done.kind, " late" if done.late else ""
+            )
+
+    async def _hand_over(
+        self, s: AsyncSession, row: PlannedMessage, summary: SessionSummary[Session], now: datetime
+    ) -> bool:
+        """Write the due message `row` into the outbox and mark it sent, or skip it (telling the
+        coordinators); True when handed over."""
+        session = summary.session
+        kind = Kind(row.kind)
+        scheduled = session.status == SessionStatus.SCHEDULED
+        decision = decide(kind, row.due_at, now, self.config.grace, session.starts_at, scheduled)
+        if decision.verdict != Verdict.SEND:
+            skip(row, decision.verdict)
+            await save(s, row)
+            if scheduled:
+                await self._report(s, row, session.number, session.title, session.created_by, now)
+            log.info("planned message %s (%s): skipped, %s", row.id, row.kind, decision.verdict)
+            return False
+        protocol = kind == Kind.PROTOCOL
+        registered = await registrations.registered_user_ids(s, session.number) if protocol else []
+        questions = await qa.qa_summary(s, session.number) if protocol else None
+        voice = voice_of(self.config, now)
+        outgoing = render(kind, row.payload, summary, voice, decision.late, row.user_id, questions)
+        content = message_content(outgoing.message, notice=outgoing.notice, mentions=outgoing.mentions)
+        makes_sense_until = session.starts_at if kind in BEFORE_SESSION else now + NOTICE_TTL
+        message = Outgoing(
+            planned_key(row), content, room_id=row.room_id, user_id=row.user_id, records=f"planned:{row.id}"
         )
+        messages = [(message, max(makes_sense_until, now + MIN_TTL))]
+        for person in registered:  # the protocol also reaches each registered person privately
+            personal = message_content(outgoing.message, notice=False, mentions=(person,))
+            messages.append((Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now + NOTICE_TTL))
+        await outbox.enqueue_all(s, messages, now)
+        row.status, row.sent_at, row.late, row.content_digest = (
+            PlannedStatus.SENT,
+            now,
+            decision.late,
+            digest(content),
+        )
+        await save(s, row)
+        return True
 
     async def _report(
         self, s: AsyncSession, row: PlannedMessage, session_id: int, title: str, creator: str, now: datetime
