@@ -111,3 +111,16 @@ async def delivery_times(homeserver: str, admin_token: str, bot_id: str, event_i
                 if e.get("event_id") in event_ids
             ]
     return found
+
+
+# Synapse's default rc_message, for the bot alone (the benchmark's homeserver is relaxed otherwise).
+DEFAULT_MESSAGE_LIMIT = {"messages_per_second": 0.2, "burst_count": 10}
+
+
+async def limit_messages(homeserver: str, admin_token: str, user_id: str, limit: dict[str, float] | None) -> None:
+    """Put `user_id` under this message rate limit (admin API override_ratelimit); None lifts it."""
+    url = f"{homeserver}/_synapse/admin/v1/users/{user_id}/override_ratelimit"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin_token}"}) as http:
+        request = http.post(url, json=limit) if limit is not None else http.delete(url)
+        async with request as resp:
+            assert resp.status == 200, await resp.text()
