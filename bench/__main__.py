@@ -98,6 +98,8 @@ async def run(args: argparse.Namespace) -> None:
         hs = server.url
         probe, admin = await register_one(server, "probe"), await register_one(server, "benchadmin", admin=True)
         echo_account, bot_account = await register_one(server, "echo"), await register_one(server, "regiobot")
+        for account in (probe, echo_account, bot_account):  # all but the rate-limit scenario
+            await scenarios.exempt(server.url, admin.access_token, account.user_id)
         print(f"registering {args.users} people …", flush=True)
         people = await register_many(server, "person", args.users)
         observer = Observer(hs, probe)
@@ -216,10 +218,10 @@ async def run(args: argparse.Namespace) -> None:
         after_fan_out_mb = botproc.rss_mb(bot.pid)
 
         print(f"{len(limited_people)} reminder DMs under the default message rate limit …", flush=True)
-        await scenarios.limit_messages(hs, admin.access_token, bot_account.user_id, scenarios.DEFAULT_MESSAGE_LIMIT)
+        await scenarios.exempt(hs, admin.access_token, bot_account.user_id, exempt=False)
         limited_in_time = datetime.now(UTC) < limited_due_at
         sent = await scenarios.wait_for_reminders(db_file, limited_session, len(limited_people), timeout=400)
-        await scenarios.limit_messages(hs, admin.access_token, bot_account.user_id, None)
+        await scenarios.exempt(hs, admin.access_token, bot_account.user_id)
         delivered = await scenarios.delivery_times(hs, admin.access_token, bot_account.user_id, set(sent))
         limited_s = (max(delivered) - limited_due_at).total_seconds() if delivered else float("nan")
         fan_out["rate_limited"] = {

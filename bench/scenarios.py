@@ -113,14 +113,12 @@ async def delivery_times(homeserver: str, admin_token: str, bot_id: str, event_i
     return found
 
 
-# Synapse's default rc_message, for the bot alone (the benchmark's homeserver is relaxed otherwise).
-DEFAULT_MESSAGE_LIMIT = {"messages_per_second": 0.2, "burst_count": 10}
-
-
-async def limit_messages(homeserver: str, admin_token: str, user_id: str, limit: dict[str, float] | None) -> None:
-    """Put `user_id` under this message rate limit (admin API override_ratelimit); None lifts it."""
+async def exempt(homeserver: str, admin_token: str, user_id: str, exempt: bool = True) -> None:
+    """Exempt `user_id` from the message rate limit (admin API override_ratelimit), or put it back
+    under the homeserver's default limit."""
     url = f"{homeserver}/_synapse/admin/v1/users/{user_id}/override_ratelimit"
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin_token}"}) as http:
-        request = http.post(url, json=limit) if limit is not None else http.delete(url)
+        unlimited = {"messages_per_second": 0, "burst_count": 0}
+        request = http.post(url, json=unlimited) if exempt else http.delete(url)
         async with request as resp:
             assert resp.status == 200, await resp.text()
