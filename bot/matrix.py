@@ -225,18 +225,17 @@ class Matrix:
             return room_id
 
     async def prepare_direct_rooms(self, user_ids: list[str]) -> None:
-        """Make sure each person has a direct room with the bot, and in an encrypted one that the
-        room key is shared with their devices, PREPARE_PARALLEL at a time: a fan-out to them is
-        then only sends. Whoever cannot be prepared now is prepared when the message goes out."""
+        """Make sure each person has a direct room with the bot (a new one's members' device keys
+        queried), PREPARE_PARALLEL at a time: a fan-out to them is then only sends. The room key
+        itself is shared by the first message (nio lets only one task share it per room; sharing it
+        here too could leave a send waiting for good). Whoever cannot be prepared now is prepared
+        when the message goes out."""
         limit = asyncio.Semaphore(PREPARE_PARALLEL)
 
         async def prepare(user_id: str) -> None:
             async with limit:
                 try:
-                    room_id = await self.direct_room(user_id)
-                    olm = self.client.olm
-                    if olm is not None and self.is_encrypted(room_id) and olm.should_share_group_session(room_id):
-                        await self.client.share_group_session(room_id, ignore_unverified_devices=True)
+                    await self.direct_room(user_id)
                 except Exception:
                     log.warning("could not prepare the direct room of a person", exc_info=True)
 
