@@ -30,7 +30,7 @@ RATE_LIMITED_DMS = 30
 # Reminders are planned long before they are due; the bot prepares the direct rooms a few minutes
 # ahead. The benchmark's reminders are due this long after the bot is ready, time enough for that.
 PREPARE_LEAD = timedelta(seconds=60)
-RATE_LIMITED_AFTER = timedelta(seconds=90)  # the rate-limited reminder, after the fan-out's
+RATE_LIMITED_AFTER = timedelta(seconds=240)  # the rate-limited reminder, well after the fan-out
 SCALE_TARGET = 1.2
 IDLE_MB, AFTER_BURST_MB = 70, 100
 CAPACITY = 50
