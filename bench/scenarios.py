@@ -111,3 +111,14 @@ async def delivery_times(homeserver: str, admin_token: str, bot_id: str, event_i
                 if e.get("event_id") in event_ids
             ]
     return found
+
+
+async def exempt(homeserver: str, admin_token: str, user_id: str, exempt: bool = True) -> None:
+    """Exempt `user_id` from the message rate limit (admin API override_ratelimit), or put it back
+    under the homeserver's default limit."""
+    url = f"{homeserver}/_synapse/admin/v1/users/{user_id}/override_ratelimit"
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin_token}"}) as http:
+        unlimited = {"messages_per_second": 0, "burst_count": 0}
+        request = http.post(url, json=unlimited) if exempt else http.delete(url)
+        async with request as resp:
+            assert resp.status == 200, await resp.text()

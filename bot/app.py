@@ -152,7 +152,7 @@ class Bot:
         self.commands = CommandSet(ROUTERS)
         self.metrics = Metrics()
         self.deliverer = Deliverer(config, self.db, self.matrix, clock, self.metrics.delivered)
-        self.scheduler = Scheduler(config, self.db, self.deliverer.wake, clock)
+        self.scheduler = Scheduler(config, self.db, self.deliverer.wake, clock, self.matrix.prepare_direct_rooms)
         listen = config.metrics_listen
         self.health = (
             HealthServer(listen, self.metrics, self.db, clock, config.outbox_alert_after, lambda: self.leadership.role)
@@ -375,9 +375,10 @@ class Bot:
             self.deliverer.wake()
 
     async def _handle_batch(self, response: SyncResponse, since: str) -> bool:
-        """Hand the batch's events to the dispatcher; False when a gap could not be filled (the
-        events that could be read are handled all the same)."""
-        rooms = []
+        """Hand the batch's events to the dispatcher, room by room, each room's in order (decided
+        together, see `Dispatcher.handle_batch`); False when a gap could not be filled (the events
+        that could be read are handled all the same)."""
+        incoming: list[Incoming] = []
         complete = True
         for room_id, info in response.rooms.join.items():
             events = list(info.timeline.events)
@@ -387,10 +388,9 @@ class Bot:
                 complete = complete and filled
             pairs = [(e, x) for e in events if (x := self._incoming(room_id, e)) is not None]
             await self._request_keys([e for e, _ in pairs if isinstance(e, MegolmEvent)])
-            incoming = [x for _, x in pairs]
-            if incoming:
-                rooms.append(self._handle_room(room_id, incoming))
-        await asyncio.gather(*rooms)
+            incoming += [x for _, x in pairs]
+        if incoming:
+            await self.dispatcher.handle_batch(incoming, self.clock())  # each recorded as handled with its effects
         return complete
 
     def _incoming(self, room_id: str, event: Any) -> Incoming | None:
@@ -455,17 +455,6 @@ class Bot:
         if collected:
             log.info("fetched %d missed events in %s", len(collected), room_id)
         return list(reversed(collected)), complete
-
-    async def _handle_room(self, room_id: str, events: list[Incoming]) -> None:
-        """Hand a room's events to the dispatcher in order, each at most once."""
-        async with self.db.transaction() as s:
-            done = await state.handled(s, [e.event_id for e in events])
-        seen: set[str] = set()
-        for event in events:
-            if event.event_id in done or event.event_id in seen:
-                continue
-            seen.add(event.event_id)
-            await self.dispatcher.handle(event, self.clock())  # recorded as handled with its effects
 
     async def _delivered(self, heads: list[OutboxMessage]) -> None:
         """A handler's messages are in the outbox: send those that head their lanes at once (the

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import ClientError
@@ -22,6 +23,7 @@ from bot.config import Config
 from bot.keystore import StoreState, store_state
 from bot.matrix import FIRST_SYNC_FILTER, LoginFailed, log_in
 from rules.i18n import bilingual
+from storage import state
 from storage.db import Database
 
 REQUEST_TIMEOUT = 15.0  # seconds per request to the homeserver
@@ -76,15 +78,22 @@ def reason(exc: BaseException) -> str:
     return (str(inner).strip().splitlines() or [type(inner).__name__])[0]
 
 
-async def check_database(url: str) -> Finding:
+async def check_database(url: str) -> list[Finding]:
+    """Whether the database answers, and whether the bot noted lately that the homeserver is
+    rate-limiting it."""
     database = Database(url)
     try:
         if database.sqlite_file and not database.sqlite_file.exists():
-            return Finding(True, "check.database_new", {"path": str(database.sqlite_file)})
+            return [Finding(True, "check.database_new", {"path": str(database.sqlite_file)})]
         await asyncio.wait_for(database.ping(), DATABASE_TIMEOUT)
-        return Finding(True, "check.database_ok", {"kind": database.engine.dialect.name})
+        found = [Finding(True, "check.database_ok", {"kind": database.engine.dialect.name})]
+        async with database.transaction() as s:
+            limited = await state.rate_limited_lately(s, datetime.now(UTC))
+        if limited is not None:
+            found.append(Finding(False, "check.rate_limited", {"last": limited.isoformat(timespec="minutes")}))
+        return found
     except Exception as exc:  # whatever it is, the bot could not use this database
-        return Finding(False, "check.database_failed", {"reason": reason(exc)})
+        return [Finding(False, "check.database_failed", {"reason": reason(exc)})]
     finally:
         await database.close()
 
@@ -142,7 +151,7 @@ async def check(config: Config, path: str) -> list[Finding]:
         Finding(True, "check.config_ok", {"path": path}),
         check_web(config),
         check_store(config),
-        await check_database(config.storage_url),
+        *await check_database(config.storage_url),
         *await check_matrix(config),
     ]
 

@@ -26,7 +26,7 @@ from rules.sessions import SessionView, ref
 from rules.voice import Voice
 from storage import series, sessions
 from storage.db import Database
-from storage.models import OutboxMessage, Series, Session
+from storage.models import Series, Session
 from storage.outbox import Outgoing
 from storage.sessions import Scope
 
@@ -96,7 +96,6 @@ class Context(Voice):
     plans: PlanChanges = field(default_factory=PlanChanges)
     messages: list[tuple[Outgoing, datetime]] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    written: list[OutboxMessage] = field(default_factory=list)  # committed, heading their lanes
 
     @property
     def official(self) -> OfficialRooms:
@@ -148,7 +147,6 @@ class Context(Voice):
         """Forget what was queued (the handler's work is rolled back)."""
         self.messages.clear()
         self.after_commit.clear()
-        self.written.clear()
         self.plans = PlanChanges()
 
     async def reply(self, key_or_message: str | Message, **params: Any) -> None:
@@ -162,7 +160,7 @@ class Context(Voice):
                 self.queue(Outgoing(self._key("reply"), message_content(piece), user_id=self.sender))
             else:
                 content = message_content(piece, reply_to=self.event_id, thread_root=self.thread_root)
-                self.queue(Outgoing(self._key("reply"), content, room_id=self.room_id))
+                self.queue(Outgoing(self._key("reply"), content, room_id=self.room_id, answers=self.event_id))
 
     def tell(self, user_id: str, message: Message) -> None:
         """A message for one person, by direct message in the bot's own room with them: m.text

@@ -85,6 +85,7 @@ class Deliverer:
         self._stopping = False
         self._started = False  # until the first round is done, what was left over goes first
         self._lanes: set[asyncio.Task[Any]] = set()  # lanes started by send_now
+        self._finished = 0  # how many times a lane was let go (its head may have changed)
 
     def wake(self) -> None:
         """Something was written to the outbox: deliver it soon."""
@@ -119,6 +120,7 @@ class Deliverer:
         stuck: set[str] = set()  # lanes whose head waits for another message
         while True:
             now = self.clock()
+            finished = self._finished
             async with self.db.transaction() as s:
                 heads = await outbox.lane_heads(s, exclude=self._busy | stuck)
             due = [h for h in heads if h.next_attempt_at is None or h.next_attempt_at <= now]
@@ -128,7 +130,10 @@ class Deliverer:
             if not due:
                 later = [h.next_attempt_at for h in heads if h.next_attempt_at is not None]
                 return max(0.0, (min(later) - now).total_seconds()) if later else IDLE_CHECK
-            moved = await asyncio.gather(*(self._lane(head.lane) for head in due))
+            # The heads read are sent as read unless some lane finished meanwhile (one of them
+            # may have been sent then): a lane taken meanwhile is busy, and skipped.
+            fresh = finished == self._finished
+            moved = await asyncio.gather(*(self._lane(head.lane, first=head if fresh else None) for head in due))
             stuck |= {head.lane for head, progress in zip(due, moved, strict=True) if not progress}
 
     def send_now(self, heads: list[OutboxMessage]) -> None:
@@ -166,6 +171,7 @@ class Deliverer:
             return tried
         finally:
             self._busy.discard(lane)
+            self._finished += 1
             if not self._busy:
                 self._idle.set()
 

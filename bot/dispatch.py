@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.arguments import parse_arguments
 from bot.config import Config
 from bot.context import Context, Plans, RoomInfo
@@ -38,6 +40,7 @@ REPLY_MESSAGE = "(reply)"  # how messages taken by a reply listener are logged a
 UNDECRYPTABLE = "(undecryptable)"
 MAX_ECHOED_NAME = 40  # an unknown command is quoted back at most this long
 UNDECRYPTABLE_HINT_EVERY = timedelta(minutes=10)  # per person and room
+BATCH_LIMIT = 100  # events decided in one transaction (it holds SQLite's write lock meanwhile)
 
 
 class EventKind(StrEnum):
@@ -83,7 +86,8 @@ class Dispatcher:
 
     The handler's changes, the messages it causes (written to the outbox) and the event's record
     as handled are committed in one transaction: after a crash an event is either done, with all
-    its effects on their way, or not done at all."""
+    its effects on their way, or not done at all. The events of one sync response are decided in
+    order in one such transaction (`handle_batch`), each command in a savepoint of its own."""
 
     def __init__(
         self,
@@ -117,25 +121,96 @@ class Dispatcher:
 
     async def handle(self, event: Incoming, now: datetime) -> bool:
         """Handle the event if some route takes it; True when one did (it counts as answered)."""
+        return await self.handle_batch([event], now) > 0
+
+    async def handle_batch(self, events: list[Incoming], now: datetime) -> int:
+        """Decide the events in their order, BATCH_LIMIT at a time in one transaction each, then
+        hand their answers to delivery all at once; events handled before are skipped. Returns
+        how many some route took."""
+        fresh = list({e.event_id: e for e in events}.values())  # an event given twice counts once
+        taken = 0
+        while fresh:
+            decided, rest = await self._decide_batch(fresh[:BATCH_LIMIT], now)
+            fresh = rest + fresh[BATCH_LIMIT:]
+            taken += decided
+        return taken
+
+    async def _decide_batch(self, events: list[Incoming], now: datetime) -> tuple[int, list[Incoming]]:
+        """One transaction: each command in a savepoint of its own (a failing one takes nothing of
+        the others with it), then all their messages and records as handled, one commit. A command
+        that changes what the bot keeps in memory (`after_commit`) ends the batch, so the commands
+        after it see that change; they are returned to go next. When the commit fails, the events
+        are decided one by one."""
+        decided: list[Context] = []
+        rest: list[Incoming] = []
+        try:
+            async with self.db.transaction() as s:
+                done = await state.handled(s, [e.event_id for e in events])
+                for position, event in enumerate(events):
+                    if event.event_id in done:
+                        continue
+                    ctx = await self._decide(s, event, now)
+                    if ctx is None:
+                        continue
+                    decided.append(ctx)
+                    if ctx.after_commit:
+                        rest = events[position + 1 :]
+                        break
+                heads = await self._record(s, decided, now)
+        except Exception:
+            return await self._commit_failed(events, decided, now), []
+        for ctx in decided:
+            for hook in ctx.after_commit:
+                hook()
+            ctx.plans.pass_on(self.plans)
+        await self.delivered(heads)
+        return len(decided), rest
+
+    async def _commit_failed(self, events: list[Incoming], decided: list[Context], now: datetime) -> int:
+        """The batch could not be committed: decide its events one by one; a single one that
+        still fails is answered with a reference number, in a transaction of its own."""
+        if len(events) > 1:
+            log.exception("could not commit a batch of %d events; deciding them one by one", len(events))
+            return sum([await self.handle_batch([event], now) for event in events])
+        reference = secrets.token_hex(3).upper()
+        log.exception("could not commit event %s (Ref. %s)", events[0].event_id, reference)
+        try:
+            for ctx in decided:
+                await self._answer_safely(ctx, "errors.internal", {"reference": reference})
+            async with self.db.transaction() as s:
+                heads = await self._record(s, decided, now)
+        except Exception:
+            log.exception("could not queue the answer to %s", events[0].event_id)
+            return 0
+        await self.delivered(heads)
+        return len(decided)
+
+    async def _decide(self, s: AsyncSession, event: Incoming, now: datetime) -> Context | None:
+        """Route the event and run its work in the open transaction; its context (what it queued),
+        or None when no route takes it. Never raises."""
         started = time.perf_counter()
         try:
-            route = await self._route(event, now)
+            async with s.begin_nested():
+                route = await self._route(event, now)
         except Exception:
             log.exception("could not route event %s", event.event_id)
             self._finished("(routing)", Outcome.FAILED, started)
-            return False
+            return None
         if route is None:
-            return False
+            return None
         label, role, work, guarded = route
         ctx = self._context(event, now)
-        if guarded and not await self._within_limit(ctx, event, label, now):
-            return True
-        await self._run(ctx, label, role, started, work)
-        for hook in ctx.after_commit:
-            hook()
-        ctx.plans.pass_on(self.plans)
-        await self.delivered(ctx.written)
-        return True
+        if not guarded or await self._within_limit(ctx, event, label, now):
+            await self._run(s, ctx, label, role, started, work)
+        s.expunge_all()  # the next command reads the database, not this one's objects
+        return ctx
+
+    async def _record(self, s: AsyncSession, decided: list[Context], now: datetime) -> list[OutboxMessage]:
+        """Write the messages the commands caused and their records as handled (one statement
+        each); the messages written that head their lanes."""
+        written = await outbox.enqueue_all(s, [m for ctx in decided for m in ctx.messages], now)
+        await state.mark_handled(s, [(ctx.event_id, ctx.room_id) for ctx in decided], now)
+        return await outbox.lane_heads_among(s, written)
 
     def _context(self, event: Incoming, now: datetime) -> Context:
         return Context(
@@ -208,21 +283,17 @@ class Dispatcher:
         log.info("%s: %s (too many commands from one person)", label, verdict)
         if verdict == Verdict.WARN:
             await self._answer_safely(ctx, "errors.flood", {"limit": self.config.commands_per_minute})
-        else:
-            await self._commit(ctx)
-        await self.delivered(ctx.written)
         return False
 
-    async def _run(self, ctx: Context, label: str, role: Role, started: float, work: Work) -> None:
-        """Check the role (before the arguments are judged), run `work` and commit what it did
-        with its answers; every exception becomes an answer (a short German one, or a reference)
-        and the work is rolled back."""
+    async def _run(self, s: AsyncSession, ctx: Context, label: str, role: Role, started: float, work: Work) -> None:
+        """Check the role (before the arguments are judged) and run `work` in a savepoint; every
+        exception becomes an answer (a short German one, or a reference) and the work is rolled
+        back to the savepoint."""
         try:
-            async with self.db.transaction():
+            async with s.begin_nested():
                 if role > ctx.role:
                     raise UserError("errors.role_required", command=label, role=ctx.t(f"roles.{role.name.lower()}"))
                 await work(ctx)
-                await self._commit(ctx)
             self._finished(label, Outcome.OK, started)
         except UserError as exc:
             await self._answer_safely(ctx, exc.key, exc.params)
@@ -231,20 +302,6 @@ class Dispatcher:
             reference = secrets.token_hex(3).upper()
             await self._answer_safely(ctx, "errors.internal", {"reference": reference})
             self._finished(label, Outcome.FAILED, started, f"Ref. {reference}")
-
-    async def _commit(self, ctx: Context) -> None:
-        """Write the messages the work caused and the event's record as handled (in the
-        transaction that is open, or in one of their own)."""
-        async with self.db.transaction() as s:
-            for message, expires_at in ctx.messages:
-                row = await outbox.enqueue(s, message, ctx.now, expires_at)
-                if (
-                    row is not None
-                    and all(w.lane != row.lane for w in ctx.written)
-                    and await outbox.heads_its_lane(s, row)
-                ):
-                    ctx.written.append(row)
-            await state.mark_handled(s, ctx.event_id, ctx.room_id, ctx.now)
 
     def _finished(self, label: str, outcome: Outcome, started: float, detail: str = "") -> None:
         """One log line per event handled: route, outcome, duration (and the traceback when it
@@ -266,11 +323,10 @@ class Dispatcher:
         self.observe(label, outcome, seconds)
 
     async def _answer_safely(self, ctx: Context, key: str, params: dict[str, Any]) -> None:
-        """Roll back what the work queued, and answer with `key` instead."""
+        """Forget what the work queued, and answer with `key` instead."""
         ctx.discard()
         try:
             await ctx.reply(key, **params)
-            await self._commit(ctx)
         except Exception:
             log.exception("could not queue the answer to %s", ctx.event_id)
 

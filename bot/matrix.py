@@ -2,7 +2,9 @@
 
 nio itself waits out 429 M_LIMIT_EXCEEDED (it honours `retry_after_ms`) and retries requests
 the homeserver did not answer, resending with the same transaction id, so a retry never posts
-twice. `Client` makes those retries back off exponentially with jitter, without limit: while the
+twice. After a 429 `Matrix` sends one message at a time, each once the homeserver's wait is over
+(paced, rather than all waiting senders trying again at once), and notes it in the database for
+`!status` and `check-config`. `Client` makes those retries back off exponentially with jitter, without limit: while the
 homeserver is away nothing is dropped, and no request storm greets it when it comes back.
 """
 
@@ -13,7 +15,7 @@ import io
 import logging
 import random
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nio import (
@@ -33,7 +35,7 @@ from nio import (
 from nio.api import RelationshipType
 
 from bot.config import MatrixConfig
-from storage import people
+from storage import people, state
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,10 @@ ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"a
 # Room version 12 (MSC4289) gives creators a power above any number; they are not in the map.
 PRIVILEGED_CREATORS_FROM = 12
 CREATOR_POWER_LEVEL = 2**53 - 1
+PREPARE_PARALLEL = 8  # direct rooms made side by side ahead of a fan-out
+PACED_FOR = 60.0  # seconds after a 429 during which sends go one at a time
+DEFAULT_RETRY_AFTER_MS = 5000  # when a 429 does not say how long to wait
+NOTE_RATE_LIMIT_EVERY = timedelta(minutes=1)
 
 
 class MatrixError(Exception):
@@ -123,12 +129,21 @@ class Matrix:
         self._direct: dict[str, str] = {}
         self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._creators: dict[str, set[str]] = {}
+        self._resume_at = float("-inf")  # loop time at which the homeserver takes messages again
+        self._one_at_a_time = asyncio.Lock()
+        self._noted: datetime | None = None
+        client.add_response_callback(self._rate_limited, ErrorResponse)
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
-        """Send an event (an m.room.message unless said otherwise); returns the event id."""
-        response = await self.client.room_send(
-            room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True
-        )
+        """Send an event (an m.room.message unless said otherwise); returns the event id. Paced
+        while the homeserver is rate-limiting the bot."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._resume_at + PACED_FOR:
+            async with self._one_at_a_time:
+                await asyncio.sleep(max(0.0, self._resume_at - loop.time()))
+                response = await self._room_send(room_id, content, tx_id, event_type)
+        else:
+            response = await self._room_send(room_id, content, tx_id, event_type)
         if not isinstance(response, RoomSendResponse):
             raise _error(response)
         return str(response.event_id)
@@ -150,6 +165,27 @@ class Matrix:
         except AttributeError:  # nio met an error response where it expected a page
             raise MatrixError("could not read the relations", None) from None
         return found
+
+    async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str) -> Any:
+        return await self.client.room_send(room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True)
+
+    async def _rate_limited(self, response: ErrorResponse) -> None:
+        """A 429 (nio waits it out and tries again): hold back the other sends until then, and note
+        it where `!status` and `check-config` look (at most once a minute)."""
+        if response.status_code != "M_LIMIT_EXCEEDED":
+            return
+        wait_ms = response.retry_after_ms or DEFAULT_RETRY_AFTER_MS
+        self._resume_at = max(self._resume_at, asyncio.get_running_loop().time() + wait_ms / 1000)
+        now = datetime.now(UTC)
+        if self._noted is not None and now - self._noted < NOTE_RATE_LIMIT_EVERY:
+            return
+        self._noted = now
+        log.warning("the homeserver is rate-limiting the bot (waiting %d ms); see the admin guide", wait_ms)
+        try:
+            async with self.db.transaction() as s:
+                await state.note_rate_limited(s, now)
+        except Exception:
+            log.warning("could not note the rate limit", exc_info=True)
 
     def member_count(self, room_id: str) -> int:
         """Joined and invited members as of the last sync (0 if the room is unknown)."""
@@ -223,6 +259,23 @@ class Matrix:
         room_id = str(response.room_id)
         await self._know_new_room(room_id, user_ids, encrypted)
         return room_id
+
+    async def prepare_direct_rooms(self, user_ids: list[str]) -> None:
+        """Make sure each person has a direct room with the bot (a new one's members' device keys
+        queried), PREPARE_PARALLEL at a time: a fan-out to them is then only sends. The room key
+        itself is shared by the first message (nio lets only one task share it per room; sharing it
+        here too could leave a send waiting for good). Whoever cannot be prepared now is prepared
+        when the message goes out."""
+        limit = asyncio.Semaphore(PREPARE_PARALLEL)
+
+        async def prepare(user_id: str) -> None:
+            async with limit:
+                try:
+                    await self.direct_room(user_id)
+                except Exception:
+                    log.warning("could not prepare the direct room of a person", exc_info=True)
+
+        await asyncio.gather(*(prepare(user_id) for user_id in user_ids))
 
     def _still_with(self, room_id: str, user_id: str) -> bool:
         """Whether the bot is in the room with the person (joined or invited) and nobody else."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,12 @@ KEEP_HANDLED = timedelta(days=30)
 MIN_TTL = timedelta(hours=1)  # a planned message handed over late still gets this long to land
 EDIT_DEBOUNCE = 1.0  # seconds: many registrations in a row give one edit of the announcement
 STOP_WAIT = 10.0  # seconds a delivery under way may take to finish when the bot stops
+PREPARE_AHEAD = timedelta(minutes=5)  # direct rooms for a reminder's copies are made this long before it
+Prepare = Callable[[list[str]], Awaitable[None]]  # make sure these people have a direct room, keys shared
+
+
+async def _nobody(_: list[str]) -> None:
+    return None
 
 
 def job_id(planned_id: int) -> str:
@@ -62,11 +68,13 @@ class Scheduler:
         db: Database,
         wake: Callable[[], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        prepare: Prepare = _nobody,
     ) -> None:
         self.config = config
         self.db = db
         self.wake = wake  # the outbox has news
         self.clock = clock
+        self.prepare = prepare
         self._aps = AsyncIOScheduler(timezone=UTC)
         self._in_flight: set[int] = set()
         self._edits_waiting: set[int] = set()
@@ -149,6 +157,26 @@ class Scheduler:
             replace_existing=True,
             misfire_grace_time=None,
         )
+        if row.kind == Kind.REMINDER:
+            self._aps.add_job(
+                self.prepare_direct_rooms,
+                "date",
+                run_date=max(run_at - PREPARE_AHEAD, self.clock()),
+                args=[row.session_id],
+                id=f"prepare-{row.id}",
+                replace_existing=True,
+                misfire_grace_time=None,
+            )
+
+    async def prepare_direct_rooms(self, session_id: int) -> None:
+        """Before a reminder is due, make the direct rooms (and share their keys) of those who get
+        it by direct message: at its time it is then only sent, side by side. Never raises."""
+        try:
+            async with self.db.transaction() as s:
+                user_ids = await registrations.dm_reminder_user_ids(s, session_id)
+            await self.prepare(user_ids)
+        except Exception:
+            log.warning("could not prepare the direct rooms for the reminder of session %s", session_id, exc_info=True)
 
     async def sweep(self) -> None:
         """Deliver whatever is pending and overdue (a safety net under the jobs)."""
@@ -185,7 +213,8 @@ class Scheduler:
                 self._delivering.discard(task)
 
     async def _deliver(self, planned_id: int) -> None:
-        """Hand a due message to the outbox (rendered from the session as it is now), or skip it."""
+        """Hand a due message to the outbox (rendered from the session as it is now), or skip it.
+        A room reminder takes its copies by direct message along, in the same transaction."""
         now = self.clock()
         async with self.db.transaction() as s:
             row = await planned.planned(s, planned_id)
@@ -198,34 +227,51 @@ class Scheduler:
             assert row.session_id is not None
             summary = await sessions.session_summary(s, row.session_id)
             assert summary is not None
-            session = summary.session
             kind = Kind(row.kind)
-            scheduled = session.status == SessionStatus.SCHEDULED
-            decision = decide(kind, row.due_at, now, self.config.grace, session.starts_at, scheduled)
-            if decision.verdict != Verdict.SEND:
-                skip(row, decision.verdict)
-                await save(s, row)
-                if scheduled:
-                    await self._report(s, row, session.number, session.title, session.created_by, now)
-                log.info("planned message %s (%s): skipped, %s", planned_id, row.kind, decision.verdict)
-                return
             if kind == Kind.REMINDER:
-                await plan_dm_reminders(s, row, session, now)
-            if kind == Kind.FEEDBACK:  # sends nothing itself: a question to each registered person follows
-                asked = await registrations.registered_user_ids(s, session.number)
-                await planned.plan_feedback_questions(s, session, asked, now)
-            else:
-                row.content_digest = await self._hand_over(s, row, summary, decision.late, now)
-            row.status, row.sent_at, row.late = PlannedStatus.SENT, now, decision.late
-            await save(s, row)
+                await plan_dm_reminders(s, row, summary.session, now)
+            handed = [row] if await self._hand_over(s, row, summary, now) else []
+            if handed and kind == Kind.REMINDER:
+                copies = await planned.pending(s, session_id=row.session_id, due_by=now)
+                handed += [
+                    c for c in copies if c.kind == Kind.REMINDER_DM and await self._hand_over(s, c, summary, now)
+                ]
         if kind in (Kind.REMINDER, Kind.FEEDBACK):
-            await self.reload(session.number)
-        self.wake()
-        log.info(
-            "planned message %s (%s): handed to the outbox%s", planned_id, row.kind, " late" if decision.late else ""
-        )
+            await self.reload(summary.session.number)
+        if handed:
+            self.wake()
+        for done in handed:
+            log.info(
+                "planned message %s (%s): handed to the outbox%s", done.id, done.kind, " late" if done.late else ""
+            )
 
     async def _hand_over(
+        self, s: AsyncSession, row: PlannedMessage, summary: SessionSummary[Session], now: datetime
+    ) -> bool:
+        """Write the due message `row` (with what goes along) into the outbox and mark it sent, or
+        skip it (telling the coordinators); True when handed over. The feedback row sends nothing
+        itself: it plans the question to each registered person."""
+        session = summary.session
+        kind = Kind(row.kind)
+        scheduled = session.status == SessionStatus.SCHEDULED
+        decision = decide(kind, row.due_at, now, self.config.grace, session.starts_at, scheduled)
+        if decision.verdict != Verdict.SEND:
+            skip(row, decision.verdict)
+            await save(s, row)
+            if scheduled:
+                await self._report(s, row, session.number, session.title, session.created_by, now)
+            log.info("planned message %s (%s): skipped, %s", row.id, row.kind, decision.verdict)
+            return False
+        if kind == Kind.FEEDBACK:
+            asked = await registrations.registered_user_ids(s, session.number)
+            await planned.plan_feedback_questions(s, session, asked, now)
+        else:
+            row.content_digest = await self._enqueue(s, row, summary, decision.late, now)
+        row.status, row.sent_at, row.late = PlannedStatus.SENT, now, decision.late
+        await save(s, row)
+        return True
+
+    async def _enqueue(
         self, s: AsyncSession, row: PlannedMessage, summary: SessionSummary[Session], late: bool, now: datetime
     ) -> str:
         """Render a planned message and write it (with what goes along) into the outbox; the
@@ -241,22 +287,25 @@ class Scheduler:
         message = Outgoing(
             planned_key(row), content, room_id=row.room_id, user_id=row.user_id, records=f"planned:{row.id}"
         )
-        await outbox.enqueue(s, message, now, max(makes_sense_until, now + MIN_TTL))
+        messages = [(message, max(makes_sense_until, now + MIN_TTL))]
         if kind == Kind.FEEDBACK_DM:  # the digits to answer with, as the bot's reactions on the question
-            for digit in DIGITS:
-                reaction = Outgoing(
-                    f"{message.key}:{digit}",
-                    annotation(digit),
-                    user_id=row.user_id,
-                    event_type="m.reaction",
-                    thread_of=message.key,
+            messages += [
+                (
+                    Outgoing(
+                        f"{message.key}:{digit}",
+                        annotation(digit),
+                        user_id=row.user_id,
+                        event_type="m.reaction",
+                        thread_of=message.key,
+                    ),
+                    now + NOTICE_TTL,
                 )
-                await outbox.enqueue(s, reaction, now, now + NOTICE_TTL)
+                for digit in DIGITS
+            ]
         for person in registered:  # the protocol also reaches each registered person privately
             personal = message_content(outgoing.message, notice=False, mentions=(person,))
-            await outbox.enqueue(
-                s, Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now, now + NOTICE_TTL
-            )
+            messages.append((Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now + NOTICE_TTL))
+        await outbox.enqueue_all(s, messages, now)
         return digest(content)
 
     async def _board_message(self, s: AsyncSession, row: PlannedMessage, entry_id: int, now: datetime) -> None:

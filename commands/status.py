@@ -10,7 +10,7 @@ from bot.routing import Router
 from rules.board import entry_ref
 from rules.i18n import Message
 from rules.sessions import ref
-from storage import outbox, planned
+from storage import outbox, planned, state
 from storage.models import OutboxMessage, OutboxStatus, PlannedMessage
 
 router = Router("status")
@@ -48,6 +48,7 @@ async def status(ctx: Context) -> None:
         troubled = await planned.troubled(s, ctx.now - LOOK_BACK, room_id=room)
         backlog = await outbox.backlog(s)
         undelivered = await outbox.troubled(s, ctx.now - LOOK_BACK, room_id=room)
+        limited = await state.rate_limited_lately(s, ctx.now)
     lines = [ctx.t("status.next_head")]
     lines += [planned_line(ctx, row, "status.next_line") for row in upcoming] or [ctx.t("status.next_none")]
     lines.append(ctx.t("status.trouble_head"))
@@ -57,6 +58,8 @@ async def status(ctx: Context) -> None:
         oldest = ctx.short(backlog.oldest) if backlog.oldest else "–"
         lines.append(ctx.t("status.delivery_waiting", count=backlog.pending, oldest=oldest))
     lines += [delivery_line(ctx, row) for row in undelivered] or [ctx.t("status.delivery_none")]
+    if limited is not None:
+        lines.append(ctx.t("status.rate_limited", last=ctx.short(limited)))
     await ctx.reply(Message.join(lines))
 
 

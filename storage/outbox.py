@@ -1,5 +1,6 @@
 """The outbox: messages written in the transaction of the change that causes them, read by the
-deliverer lane by lane (a room, or one person's direct chat), each lane in the order written."""
+deliverer lane by lane (a room, one person's direct chat, or the answer to one command), each lane
+in the order written."""
 
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.states import OutboxStatus, PlannedStatus
 from storage.models import BoardEntry, OutboxMessage, PlannedMessage, Poll, QaRound, Question, Series, Topic
-from storage.rows import insert_new, save
+from storage.rows import insert_new_rows, save
 
 
-def lane_of(room_id: str | None, user_id: str | None) -> str:
-    """Messages to a room go out in order in that room; direct messages in order per person."""
-    return f"dm:{user_id}" if user_id else f"room:{room_id}"
+def lane_of(room_id: str | None, user_id: str | None, answers: str | None = None) -> str:
+    """Messages to a room go out in order in that room; direct messages in order per person. The
+    answer to a command in its room is a lane of its own: it names the command it replies to, so
+    answers to different commands go out side by side (the parts of one answer in order)."""
+    if user_id:
+        return f"dm:{user_id}"
+    return f"answer:{answers}" if answers else f"room:{room_id}"
 
 
 # What a sent message's event id is noted on, by the kind in `records` ("kind:ID").
@@ -44,28 +49,66 @@ class Outgoing:
     attachment: bytes | None = None
     thread_of: str | None = None
     records: str | None = None
+    answers: str | None = None  # the command event this message replies to in its room
+
+
+INSERT_CHUNK = 500  # rows per INSERT (SQLite allows 32,766 parameters in one statement)
 
 
 async def enqueue(s: AsyncSession, message: Outgoing, now: datetime, expires_at: datetime) -> OutboxMessage | None:
     """Write `message` unless one with its key exists (a repeated enqueue adds nothing); the row
     written (not attached to the session), or None."""
-    values: dict[str, Any] = {
-        "key": message.key,
-        "lane": lane_of(message.room_id, message.user_id),
-        "room_id": message.room_id,
-        "user_id": message.user_id,
-        "event_type": message.event_type,
-        "content": json.dumps(message.content, ensure_ascii=False),
-        "attachment": message.attachment,
-        "thread_of": message.thread_of,
-        "records": message.records,
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "expires_at": expires_at,
-        "created_at": now,
-    }
-    written = await insert_new(s, OutboxMessage, values, "key")
-    return None if written is None else OutboxMessage(id=written, **values)
+    written = await enqueue_all(s, [(message, expires_at)], now)
+    return written[0] if written else None
+
+
+async def enqueue_all(s: AsyncSession, messages: list[tuple[Outgoing, datetime]], now: datetime) -> list[OutboxMessage]:
+    """Write each message (with its expiry) unless one with its key exists, in one statement per
+    INSERT_CHUNK; the rows written, in the order given (not attached to the session)."""
+    values: list[dict[str, Any]] = [
+        {
+            "key": message.key,
+            "lane": lane_of(message.room_id, message.user_id, message.answers),
+            "room_id": message.room_id,
+            "user_id": message.user_id,
+            "event_type": message.event_type,
+            "content": json.dumps(message.content, ensure_ascii=False),
+            "attachment": message.attachment,
+            "thread_of": message.thread_of,
+            "records": message.records,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "next_attempt_at": None,
+            "expires_at": expires_at,
+            "created_at": now,
+        }
+        for message, expires_at in messages
+    ]
+    ids: dict[str, int] = {}
+    for start in range(0, len(values), INSERT_CHUNK):
+        ids.update(await insert_new_rows(s, OutboxMessage, values[start : start + INSERT_CHUNK], "key"))
+    written = []
+    for row in values:
+        if (found := ids.pop(row["key"], None)) is not None:  # a key given twice is written once
+            written.append(OutboxMessage(id=found, **row))
+    return written
+
+
+async def lane_heads_among(s: AsyncSession, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+    """Those of `rows` (just written) that head their lanes: nothing written earlier waits there,
+    so they may be sent at once. One query for all."""
+    if not rows:
+        return []
+    first = await s.exec(
+        select(OutboxMessage.lane, func.min(OutboxMessage.id))
+        .where(
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+            col(OutboxMessage.lane).in_({row.lane for row in rows}),
+        )
+        .group_by(col(OutboxMessage.lane))
+    )
+    heads = {head for _, head in first.all()}
+    return [row for row in rows if row.id in heads]
 
 
 async def lane_heads(s: AsyncSession, exclude: set[str], limit: int = 100) -> list[OutboxMessage]:
@@ -78,16 +121,6 @@ async def lane_heads(s: AsyncSession, exclude: set[str], limit: int = 100) -> li
     query = select(OutboxMessage).where(col(OutboxMessage.id).in_(first)).order_by(col(OutboxMessage.id))
     heads = [row for row in (await s.exec(query)).all() if row.lane not in exclude]
     return heads[:limit]
-
-
-async def heads_its_lane(s: AsyncSession, row: OutboxMessage) -> bool:
-    """Whether nothing written earlier waits in `row`'s lane (it may be sent at once)."""
-    query = select(OutboxMessage.id).where(
-        OutboxMessage.lane == row.lane,
-        col(OutboxMessage.status) == OutboxStatus.PENDING,
-        col(OutboxMessage.id) < (row.id or 0),
-    )
-    return (await s.exec(query.limit(1))).first() is None
 
 
 async def head_of(s: AsyncSession, lane: str) -> OutboxMessage | None:

@@ -25,18 +25,38 @@ def row_id(row: SQLModel) -> int:
     return value
 
 
-async def insert_new(s: AsyncSession, model: type[SQLModel], values: dict[str, Any], unique: str) -> Any:
-    """Insert a row unless one with the same `unique` value exists; its primary key, or None when
-    it existed. One statement (no read first), on SQLite and PostgreSQL alike."""
-    table = model.__table__  # type: ignore[attr-defined]
+def _insert(s: AsyncSession) -> Any:
+    """The dialect's INSERT (with ON CONFLICT), SQLite's or PostgreSQL's; each dialect's module is
+    loaded only where it is used."""
     dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
-    if dialect == "postgresql":  # each dialect's module is loaded only where it is used
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=[unique])
-    result = await s.exec(statement.returning(*table.primary_key.columns))
-    return result.scalar()
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
+async def upsert(s: AsyncSession, model: type[SQLModel], values: dict[str, Any], unique: str) -> None:
+    """Insert the row, or update the one with the same `unique` value: one statement."""
+    statement = _insert(s)(model.__table__).values(**values)  # type: ignore[attr-defined]
+    changed = {name: value for name, value in values.items() if name != unique}
+    await s.exec(statement.on_conflict_do_update(index_elements=[unique], set_=changed))
+
+
+async def insert_new_rows(
+    s: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]], unique: str
+) -> dict[Any, Any]:
+    """Insert the rows (all with the same keys) but those whose `unique` value exists, in one
+    statement; the primary key of each row written, by its `unique` value."""
+    if not rows:
+        return {}
+    table = model.__table__  # type: ignore[attr-defined]
+    key = next(iter(table.primary_key.columns))
+    statement = _insert(s)(table).values(rows).on_conflict_do_nothing(index_elements=[unique])
+    result = await s.exec(statement.returning(table.c[unique], key))
+    return dict(result.all())
 
 
 async def add_once(s: AsyncSession, row: SQLModel, *same: Any) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlmodel import col, select
@@ -12,7 +12,10 @@ from storage.models import (
     BotState,
     HandledEvent,
 )
-from storage.rows import insert_new
+from storage.rows import insert_new_rows, upsert
+
+RATE_LIMITED_AT = "rate_limited_at"  # when the homeserver last answered 429 (noted at most once a minute)
+RATE_LIMIT_LOOK_BACK = timedelta(hours=1)  # a 429 this recent is worth a word in !status and check-config
 
 
 async def get_state(s: AsyncSession, key: str) -> str | None:
@@ -21,7 +24,7 @@ async def get_state(s: AsyncSession, key: str) -> str | None:
 
 
 async def set_state(s: AsyncSession, key: str, value: str) -> None:
-    await s.merge(BotState(key=key, value=value))
+    await upsert(s, BotState, {"key": key, "value": value}, "key")
 
 
 async def handled(s: AsyncSession, event_ids: list[str]) -> set[str]:
@@ -32,11 +35,25 @@ async def handled(s: AsyncSession, event_ids: list[str]) -> set[str]:
     return set(rows.all())
 
 
-async def mark_handled(s: AsyncSession, event_id: str, room_id: str, now: datetime) -> None:
-    """Record the event as handled (once; recording it again changes nothing)."""
-    await insert_new(s, HandledEvent, {"event_id": event_id, "room_id": room_id, "handled_at": now}, "event_id")
+async def mark_handled(s: AsyncSession, events: list[tuple[str, str]], now: datetime) -> None:
+    """Record these events (event id, room id) as handled, in one statement (once; recording one
+    again changes nothing)."""
+    rows = [{"event_id": event_id, "room_id": room_id, "handled_at": now} for event_id, room_id in events]
+    await insert_new_rows(s, HandledEvent, rows, "event_id")
 
 
 async def prune_handled(s: AsyncSession, before: datetime) -> None:
     """Forget answered events older than `before` (sync never hands them out again)."""
     await s.exec(delete(HandledEvent).where(col(HandledEvent.handled_at) < before))
+
+
+async def note_rate_limited(s: AsyncSession, now: datetime) -> None:
+    """The homeserver slowed the bot down (429) at `now`."""
+    await set_state(s, RATE_LIMITED_AT, now.isoformat())
+
+
+async def rate_limited_lately(s: AsyncSession, now: datetime) -> datetime | None:
+    """When the homeserver last slowed the bot down, if that was within RATE_LIMIT_LOOK_BACK."""
+    noted = await get_state(s, RATE_LIMITED_AT)
+    last = datetime.fromisoformat(noted) if noted else None
+    return last if last is not None and last >= now - RATE_LIMIT_LOOK_BACK else None

@@ -31,8 +31,12 @@ class DeliveringScheduler(Scheduler):
     """The scheduler, with the outbox delivered right after each of its steps."""
 
     def __init__(self, config, db, clock, outbox) -> None:
-        super().__init__(config, db, lambda: None, clock)
+        super().__init__(config, db, lambda: None, clock, self.note_prepared)
         self.deliverer = Deliverer(config, db, outbox, clock)
+        self.prepared: list[list[str]] = []
+
+    async def note_prepared(self, user_ids: list[str]) -> None:
+        self.prepared.append(user_ids)
 
     async def sweep(self) -> None:
         await super().sweep()
@@ -131,7 +135,7 @@ async def test_late_within_grace_is_sent_and_says_so_beyond_grace_it_is_skipped_
     assert len(outbox.sent) == 3
 
 
-async def test_reminders_by_direct_message_to_those_who_asked(world):
+async def test_reminders_by_direct_message_to_those_who_asked_prepared_ahead_and_sent_together(world):
     _config, db, clock, outbox, scheduler, sid = world
     async with db.transaction() as s:
         for user, wants in (("@bernd:localhost", True), ("@dora:localhost", False)):
@@ -143,11 +147,13 @@ async def test_reminders_by_direct_message_to_those_who_asked(world):
         for row in await planned.pending(s, session_id=sid):
             if row.kind == Kind.ANNOUNCEMENT:
                 row.status = PlannedStatus.SENT
+    await scheduler.prepare_direct_rooms(sid)  # a few minutes before: direct rooms made ahead
+    assert scheduler.prepared == [["@bernd:localhost"]]
     clock.now = START - timedelta(days=1)
-    await scheduler.sweep()  # the room reminder; it plans the direct copies
-    await scheduler.sweep()  # the direct copies
-    await scheduler.sweep()
+    await scheduler.sweep()  # the room reminder takes its direct copies along
     assert [room for room, _, _ in outbox.sent] == [ROOM, "!dm-@bernd:localhost"]
+    await scheduler.sweep()
+    assert len(outbox.sent) == 2
     dm = outbox.sent[1][1]
     assert dm["msgtype"] == "m.text" and dm["m.mentions"] == {"user_ids": ["@bernd:localhost"]}
     assert "morgen um 14:00 Uhr" in dm["body"]

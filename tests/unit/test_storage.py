@@ -140,7 +140,7 @@ async def test_lists_counts_and_waiting_positions(db):
 @on_both_databases
 async def test_handled_events_and_state(db):
     async with db.transaction() as s:
-        await state.mark_handled(s, "$a", "!r:l", NOW)
+        await state.mark_handled(s, [("$a", "!r:l")], NOW)
         await state.set_state(s, "next_batch", "s1")
         await state.set_state(s, "next_batch", "s2")
     async with db.transaction() as s:

@@ -36,7 +36,7 @@ async def fill(tmp_path: Path) -> str:
     for number, (sender, body) in enumerate(commands):
         await dispatcher.handle(Incoming("!room:localhost", sender, f"$c{number}", body, None), NOW)
         async with db.transaction() as s:
-            await state.mark_handled(s, f"$c{number}", "!room:localhost", NOW)
+            await state.mark_handled(s, [(f"$c{number}", "!room:localhost")], NOW)
     async with db.transaction() as s:
         await state.set_state(s, "next_batch", "s42_1")
     await db.close()
