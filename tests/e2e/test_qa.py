@@ -40,7 +40,7 @@ async def test_live_qa_round(people, bot_config, run_bot):
 
     started = await anna.ask(room, "!fragerunde start")
     assert "eröffnet" in body(started) and "2 vorab" in body(started)
-    root = (await dora.wait_for(from_bot(bot.user_id, room, "Fragerunde zu")))[0]["event_id"]
+    root = (await dora.wait_for(from_bot(bot.user_id, room, "❓ Fragerunde zu")))[0]["event_id"]
     first, second = await dora.wait_for(in_thread(root), count=2)
     assert "Frage 1" in body(first) and "bernd" in body(first)
     assert "Frage 2" in body(second) and "(anonym)" in body(second)
