@@ -32,7 +32,7 @@ from bot.context import NOTICE_TTL
 from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics
-from bot.keystore import StoreState, rekey_store
+from bot.keystore import CryptoStore, StoreState, rekey_store
 from bot.leadership import leadership_for
 from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in, maintain_keys
 from bot.roles import Roles
@@ -69,6 +69,8 @@ log = logging.getLogger(__name__)
 
 # Every handler module's router; the dispatcher knows them only through this list.
 if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
     from bot.web import WebServer
 
 ROUTERS = (
@@ -144,7 +146,10 @@ class Bot:
             device_id=config.matrix.device_id,
             store_path=str(config.matrix.store_dir),
             config=AsyncClientConfig(
-                store_sync_tokens=False, encryption_enabled=True, pickle_key=config.matrix.store_key
+                store=CryptoStore,
+                store_sync_tokens=False,
+                encryption_enabled=True,
+                pickle_key=config.matrix.store_key,
             ),
         )
         self.matrix = Matrix(self.client, self.db)
@@ -152,7 +157,9 @@ class Bot:
         self.commands = CommandSet(ROUTERS)
         self.metrics = Metrics()
         self.deliverer = Deliverer(config, self.db, self.matrix, clock, self.metrics.delivered)
-        self.scheduler = Scheduler(config, self.db, self.deliverer.wake, clock, self.matrix.prepare_direct_rooms)
+        self.scheduler = Scheduler(
+            config, self.db, self.deliverer.wake, clock, self.matrix.prepare_direct_rooms, self.deliverer.send_now
+        )
         listen = config.metrics_listen
         self.health = (
             HealthServer(listen, self.metrics, self.db, clock, config.outbox_alert_after, lambda: self.leadership.role)
@@ -287,7 +294,7 @@ class Bot:
                 # planned messages can go out, direct rooms are found.
                 await self.scheduler.start()
                 self.deliverer.start()
-            if since is not None and not await self._handle_batch(response, since):
+            if not await self._handle_batch(response, since):
                 # Events of a gap could not be fetched: the token stays, the same batch comes again
                 # (what was handled is not handled twice), nothing is skipped.
                 log.warning("missed messages could not all be fetched; syncing from the same point again")
@@ -296,8 +303,6 @@ class Bot:
                     await asyncio.wait_for(self._stop.wait(), GAP_RETRY)
                 continue
             since = response.next_batch
-            async with self.db.transaction() as s:
-                await state.set_state(s, "next_batch", since)
             self.metrics.synced(self.clock())
             if not self.ready.is_set():
                 log.info("ready: answering commands")
@@ -374,13 +379,15 @@ class Bot:
                 log.warning("could not greet %s", room_id, exc_info=True)
             self.deliverer.wake()
 
-    async def _handle_batch(self, response: SyncResponse, since: str) -> bool:
+    async def _handle_batch(self, response: SyncResponse, since: str | None) -> bool:
         """Hand the batch's events to the dispatcher, room by room, each room's in order (decided
-        together, see `Dispatcher.handle_batch`); False when a gap could not be filled (the events
-        that could be read are handled all the same)."""
+        together, see `Dispatcher.handle_batch`), and store the sync token with the last of their
+        decisions. False when a gap could not be filled: the events that could be read are
+        handled all the same, and the token stays. The first sync (`since` None) is history: its
+        token is stored, nothing is answered."""
         incoming: list[Incoming] = []
         complete = True
-        for room_id, info in response.rooms.join.items():
+        for room_id, info in response.rooms.join.items() if since is not None else ():
             events = list(info.timeline.events)
             if info.timeline.limited:
                 missed, filled = await self._fill_gap(room_id, info.timeline.prev_batch, since)
@@ -389,8 +396,12 @@ class Bot:
             pairs = [(e, x) for e in events if (x := self._incoming(room_id, e)) is not None]
             await self._request_keys([e for e, _ in pairs if isinstance(e, MegolmEvent)])
             incoming += [x for _, x in pairs]
-        if incoming:
-            await self.dispatcher.handle_batch(incoming, self.clock())  # each recorded as handled with its effects
+
+        async def store_token(s: AsyncSession) -> None:
+            await state.set_state(s, "next_batch", response.next_batch)
+
+        # each event recorded as handled with its effects, the token with the last of them
+        await self.dispatcher.handle_batch(incoming, self.clock(), store_token if complete else None)
         return complete
 
     def _incoming(self, room_id: str, event: Any) -> Incoming | None:

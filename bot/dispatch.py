@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 Observer = Callable[[str, str, float], None]  # (label, outcome, seconds) of each event handled
 # Told after each commit that the outbox has news: the messages written that head their lanes.
 Delivered = Callable[[list[OutboxMessage]], Awaitable[None]]
+Finish = Callable[[AsyncSession], Awaitable[None]]  # more work for a batch's last transaction
 UNKNOWN_COMMAND = "(unknown)"  # how commands that do not exist are logged and counted
 THREAD_MESSAGE = "(thread message)"  # how messages taken by a thread listener are logged and counted
 REPLY_MESSAGE = "(reply)"  # how messages taken by a reply listener are logged and counted
@@ -123,24 +124,33 @@ class Dispatcher:
         """Handle the event if some route takes it; True when one did (it counts as answered)."""
         return await self.handle_batch([event], now) > 0
 
-    async def handle_batch(self, events: list[Incoming], now: datetime) -> int:
+    async def handle_batch(self, events: list[Incoming], now: datetime, then: Finish | None = None) -> int:
         """Decide the events in their order, BATCH_LIMIT at a time in one transaction each, then
-        hand their answers to delivery all at once; events handled before are skipped. Returns
-        how many some route took."""
+        hand their answers to delivery all at once; events handled before are skipped. `then`
+        (storing the sync token) joins the last of these transactions, or has one of its own when
+        there is nothing to decide. Returns how many events some route took."""
         fresh = list({e.event_id: e for e in events}.values())  # an event given twice counts once
         taken = 0
+        finished = False
         while fresh:
-            decided, rest = await self._decide_batch(fresh[:BATCH_LIMIT], now)
+            last = then if len(fresh) <= BATCH_LIMIT else None
+            decided, rest, finished = await self._decide_batch(fresh[:BATCH_LIMIT], now, last)
             fresh = rest + fresh[BATCH_LIMIT:]
             taken += decided
+        if then is not None and not finished:
+            async with self.db.transaction() as s:
+                await then(s)
         return taken
 
-    async def _decide_batch(self, events: list[Incoming], now: datetime) -> tuple[int, list[Incoming]]:
+    async def _decide_batch(
+        self, events: list[Incoming], now: datetime, then: Finish | None
+    ) -> tuple[int, list[Incoming], bool]:
         """One transaction: each command in a savepoint of its own (a failing one takes nothing of
-        the others with it), then all their messages and records as handled, one commit. A command
-        that changes what the bot keeps in memory (`after_commit`) ends the batch, so the commands
-        after it see that change; they are returned to go next. When the commit fails, the events
-        are decided one by one."""
+        the others with it), then all their messages and records as handled (and `then`, unless
+        the batch is cut short), one commit. A command that changes what the bot keeps in memory
+        (`after_commit`) ends the batch, so the commands after it see that change; they are
+        returned to go next. When the commit fails, the events are decided one by one. Returns
+        how many were decided, the rest, and whether `then` ran."""
         decided: list[Context] = []
         rest: list[Incoming] = []
         try:
@@ -157,14 +167,16 @@ class Dispatcher:
                         rest = events[position + 1 :]
                         break
                 heads = await self._record(s, decided, now)
+                if then is not None and not rest:
+                    await then(s)
         except Exception:
-            return await self._commit_failed(events, decided, now), []
+            return await self._commit_failed(events, decided, now), [], False
         for ctx in decided:
             for hook in ctx.after_commit:
                 hook()
             ctx.plans.pass_on(self.plans)
         await self.delivered(heads)
-        return len(decided), rest
+        return len(decided), rest, then is not None and not rest
 
     async def _commit_failed(self, events: list[Incoming], decided: list[Context], now: datetime) -> int:
         """The batch could not be committed: decide its events one by one; a single one that
@@ -190,8 +202,7 @@ class Dispatcher:
         or None when no route takes it. Never raises."""
         started = time.perf_counter()
         try:
-            async with s.begin_nested():
-                route = await self._route(event, now)
+            route = await self._route(event, now)
         except Exception:
             log.exception("could not route event %s", event.event_id)
             self._finished("(routing)", Outcome.FAILED, started)
@@ -272,7 +283,9 @@ class Dispatcher:
         return None
 
     async def _look_up(self, lookup: Callable[..., Awaitable[Any]], event_id: str) -> Any:
-        async with self.db.transaction() as s:
+        """What `event_id` refers to, read in a savepoint (a failing lookup takes nothing with it);
+        a command itself is routed without the database."""
+        async with self.db.transaction() as s, s.begin_nested():
             return await lookup(s, event_id)
 
     async def _within_limit(self, ctx: Context, event: Incoming, label: str, now: datetime) -> bool:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from nio.store import DefaultStore
+from peewee import SqliteDatabase
 
 NIO_DEFAULT_KEY = "DEFAULT_KEY"
 
@@ -21,6 +22,25 @@ class StoreState(StrEnum):
     OK = "ok"  # the key opens it
     BUILT_IN = "built_in"  # written with nio's built-in key: re-encrypted on the next start
     WRONG_KEY = "wrong_key"  # neither opens it
+
+
+class CryptoStore(DefaultStore):
+    """nio's store of the bot's encryption keys, with two changes for speed. Its commits go to a
+    write-ahead log without waiting for the disk (WAL, synchronous=NORMAL: a crash of the bot
+    loses nothing; a power cut may lose the last keys made, and a lost outbound session is made
+    again), where nio would flush the disk on the event loop for every room key it makes. And a
+    sync that brought no room's encryption event writes nothing (nio opens a transaction on every
+    sync otherwise, in the way of the answer to a command)."""
+
+    def _create_database(self) -> SqliteDatabase:
+        return SqliteDatabase(
+            self.database_path,
+            pragmas={"foreign_keys": 1, "secure_delete": 1, "journal_mode": "wal", "synchronous": "normal"},
+        )
+
+    def save_encrypted_rooms(self, rooms: set[str]) -> None:
+        if rooms:
+            super().save_encrypted_rooms(rooms)
 
 
 def _store(store_dir: Path, user_id: str, device_id: str, key: str) -> DefaultStore:

@@ -261,21 +261,39 @@ class Matrix:
         return room_id
 
     async def prepare_direct_rooms(self, user_ids: list[str]) -> None:
-        """Make sure each person has a direct room with the bot (a new one's members' device keys
-        queried), PREPARE_PARALLEL at a time: a fan-out to them is then only sends. The room key
-        itself is shared by the first message (nio lets only one task share it per room; sharing it
-        here too could leave a send waiting for good). Whoever cannot be prepared now is prepared
-        when the message goes out."""
+        """Make sure each person has a direct room with the bot, its members known and its room
+        key shared with their devices, PREPARE_PARALLEL at a time: a fan-out to them is then only
+        sends. Whoever cannot be prepared now is prepared when the message goes out."""
         limit = asyncio.Semaphore(PREPARE_PARALLEL)
 
         async def prepare(user_id: str) -> None:
             async with limit:
                 try:
-                    await self.direct_room(user_id)
+                    await self._share_room_key(await self.direct_room(user_id))
                 except Exception:
                     log.warning("could not prepare the direct room of a person", exc_info=True)
 
         await asyncio.gather(*(prepare(user_id) for user_id in user_ids))
+
+    async def _share_room_key(self, room_id: str) -> None:
+        """What nio's room_send does before its first message to an encrypted room — learn the
+        members, share a new room key with their devices — done ahead. A send meanwhile waits
+        for the sharing to end; if nio's sharing fails before it has begun (claiming one-time
+        keys), nio would keep the room marked as being shared, and every send to it would wait
+        for good: the mark is cleared here, and the next send shares the key itself."""
+        client = self.client
+        room = client.rooms.get(room_id)
+        if client.olm is None or room is None or not room.encrypted:
+            return
+        if not room.members_synced:
+            await client.joined_members(room_id)
+        if room_id in client.sharing_session or not client.olm.should_share_group_session(room_id):
+            return
+        try:
+            await client.share_group_session(room_id, ignore_unverified_devices=True)
+        finally:
+            if (stuck := client.sharing_session.pop(room_id, None)) is not None:
+                stuck.set()
 
     def _still_with(self, room_id: str, user_id: str) -> bool:
         """Whether the bot is in the room with the person (joined or invited) and nobody else."""

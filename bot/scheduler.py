@@ -29,7 +29,7 @@ from rules.sessions import SessionSummary, ref
 from rules.timing import BEFORE_SESSION, Kind, Verdict, decide
 from storage import board, feedback, outbox, people, planned, qa, registrations, sessions, state
 from storage.db import Database
-from storage.models import PlannedMessage, PlannedStatus, Session, SessionStatus
+from storage.models import OutboxMessage, PlannedMessage, PlannedStatus, Session, SessionStatus
 from storage.outbox import Outgoing
 from storage.planned import plan_dm_reminders, skip
 from storage.rows import save
@@ -69,10 +69,13 @@ class Scheduler:
         wake: Callable[[], None],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         prepare: Prepare = _nobody,
+        send_now: Callable[[list[OutboxMessage]], None] | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.wake = wake  # the outbox has news
+        # messages just written that head their lanes: sent at once (by default: looked for)
+        self.send_now = send_now or (lambda _: wake())
         self.clock = clock
         self.prepare = prepare
         self._aps = AsyncIOScheduler(timezone=UTC)
@@ -230,52 +233,63 @@ class Scheduler:
             kind = Kind(row.kind)
             if kind == Kind.REMINDER:
                 await plan_dm_reminders(s, row, summary.session, now)
-            handed = [row] if await self._hand_over(s, row, summary, now) else []
+            handed, written = await self._hand_over(s, [row], summary, now)
             if handed and kind == Kind.REMINDER:
                 copies = await planned.pending(s, session_id=row.session_id, due_by=now)
-                handed += [
-                    c for c in copies if c.kind == Kind.REMINDER_DM and await self._hand_over(s, c, summary, now)
-                ]
+                dms, dm_messages = await self._hand_over(
+                    s, [c for c in copies if c.kind == Kind.REMINDER_DM], summary, now
+                )
+                handed, written = handed + dms, written + dm_messages
+            heads = await outbox.lane_heads_among(s, written)
         if kind in (Kind.REMINDER, Kind.FEEDBACK):
             await self.reload(summary.session.number)
         if handed:
-            self.wake()
+            self.send_now(heads)
         for done in handed:
             log.info(
                 "planned message %s (%s): handed to the outbox%s", done.id, done.kind, " late" if done.late else ""
             )
 
     async def _hand_over(
-        self, s: AsyncSession, row: PlannedMessage, summary: SessionSummary[Session], now: datetime
-    ) -> bool:
-        """Write the due message `row` (with what goes along) into the outbox and mark it sent, or
-        skip it (telling the coordinators); True when handed over. The feedback row sends nothing
-        itself: it plans the question to each registered person."""
+        self, s: AsyncSession, rows: list[PlannedMessage], summary: SessionSummary[Session], now: datetime
+    ) -> tuple[list[PlannedMessage], list[OutboxMessage]]:
+        """Write the due messages `rows` (with what goes along) into the outbox and mark them sent,
+        or skip them (telling the coordinators); those handed over, and the outbox rows written. A
+        reminder's copies by direct message go together: their messages in one statement, their
+        marks in another. The feedback row sends nothing itself: it plans the question to each
+        registered person."""
         session = summary.session
-        kind = Kind(row.kind)
         scheduled = session.status == SessionStatus.SCHEDULED
-        decision = decide(kind, row.due_at, now, self.config.grace, session.starts_at, scheduled)
-        if decision.verdict != Verdict.SEND:
-            skip(row, decision.verdict)
-            await save(s, row)
-            if scheduled:
-                await self._report(s, row, session.number, session.title, session.created_by, now)
-            log.info("planned message %s (%s): skipped, %s", row.id, row.kind, decision.verdict)
-            return False
-        if kind == Kind.FEEDBACK:
-            asked = await registrations.registered_user_ids(s, session.number)
-            await planned.plan_feedback_questions(s, session, asked, now)
-        else:
-            row.content_digest = await self._enqueue(s, row, summary, decision.late, now)
-        row.status, row.sent_at, row.late = PlannedStatus.SENT, now, decision.late
-        await save(s, row)
-        return True
+        handed: list[PlannedMessage] = []
+        messages: list[tuple[Outgoing, datetime]] = []
+        for row in rows:
+            kind = Kind(row.kind)
+            decision = decide(kind, row.due_at, now, self.config.grace, session.starts_at, scheduled)
+            if decision.verdict != Verdict.SEND:
+                skip(row, decision.verdict)
+                await save(s, row)
+                if scheduled:
+                    await self._report(s, row, session.number, session.title, session.created_by, now)
+                log.info("planned message %s (%s): skipped, %s", row.id, row.kind, decision.verdict)
+                continue
+            if kind == Kind.FEEDBACK:
+                asked = await registrations.registered_user_ids(s, session.number)
+                await planned.plan_feedback_questions(s, session, asked, now)
+            else:
+                written, row.content_digest = await self._messages(s, row, summary, decision.late, now)
+                messages += written
+            row.status, row.sent_at, row.late = PlannedStatus.SENT, now, decision.late
+            s.add(row)
+            handed.append(row)
+        written = await outbox.enqueue_all(s, messages, now)
+        await s.flush()  # the marks of all rows handed over, as one statement
+        return handed, written
 
-    async def _enqueue(
+    async def _messages(
         self, s: AsyncSession, row: PlannedMessage, summary: SessionSummary[Session], late: bool, now: datetime
-    ) -> str:
-        """Render a planned message and write it (with what goes along) into the outbox; the
-        digest of what it says."""
+    ) -> tuple[list[tuple[Outgoing, datetime]], str]:
+        """A planned message rendered from the session as it is now, with what goes along (each
+        with its expiry), and the digest of what it says."""
         session, kind = summary.session, Kind(row.kind)
         protocol = kind == Kind.PROTOCOL
         registered = await registrations.registered_user_ids(s, session.number) if protocol else []
@@ -305,8 +319,7 @@ class Scheduler:
         for person in registered:  # the protocol also reaches each registered person privately
             personal = message_content(outgoing.message, notice=False, mentions=(person,))
             messages.append((Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now + NOTICE_TTL))
-        await outbox.enqueue_all(s, messages, now)
-        return digest(content)
+        return messages, digest(content)
 
     async def _board_message(self, s: AsyncSession, row: PlannedMessage, entry_id: int, now: datetime) -> None:
         """A board entry's reminder to renew it (by direct message to its author), or its expiry

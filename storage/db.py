@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -87,9 +87,11 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         # hide_parameters: error messages (and so the log) never show the values of a query,
-        # which are often personal data.
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
-        if self.engine.dialect.name == "sqlite":
+        # which are often personal data. A pooled PostgreSQL connection may have been dropped by
+        # the server, so it is pinged before use; an SQLite file cannot go away like that.
+        sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not sqlite, hide_parameters=True)
+        if sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _begin_immediate)
         self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)

@@ -17,6 +17,8 @@ from rules.states import OutboxStatus, PlannedStatus
 from storage.models import BoardEntry, OutboxMessage, PlannedMessage, Poll, QaRound, Question, Series, Topic
 from storage.rows import insert_new_rows, save
 
+ANSWER_LANE = "answer:"
+
 
 def lane_of(room_id: str | None, user_id: str | None, answers: str | None = None) -> str:
     """Messages to a room go out in order in that room; direct messages in order per person. The
@@ -24,7 +26,7 @@ def lane_of(room_id: str | None, user_id: str | None, answers: str | None = None
     answers to different commands go out side by side (the parts of one answer in order)."""
     if user_id:
         return f"dm:{user_id}"
-    return f"answer:{answers}" if answers else f"room:{room_id}"
+    return f"{ANSWER_LANE}{answers}" if answers else f"room:{room_id}"
 
 
 # What a sent message's event id is noted on, by the kind in `records` ("kind:ID").
@@ -52,9 +54,6 @@ class Outgoing:
     answers: str | None = None  # the command event this message replies to in its room
 
 
-INSERT_CHUNK = 500  # rows per INSERT (SQLite allows 32,766 parameters in one statement)
-
-
 async def enqueue(s: AsyncSession, message: Outgoing, now: datetime, expires_at: datetime) -> OutboxMessage | None:
     """Write `message` unless one with its key exists (a repeated enqueue adds nothing); the row
     written (not attached to the session), or None."""
@@ -63,8 +62,8 @@ async def enqueue(s: AsyncSession, message: Outgoing, now: datetime, expires_at:
 
 
 async def enqueue_all(s: AsyncSession, messages: list[tuple[Outgoing, datetime]], now: datetime) -> list[OutboxMessage]:
-    """Write each message (with its expiry) unless one with its key exists, in one statement per
-    INSERT_CHUNK; the rows written, in the order given (not attached to the session)."""
+    """Write each message (with its expiry) unless one with its key exists, in one statement (per
+    INSERT_CHUNK); the rows written, in the order given (not attached to the session)."""
     values: list[dict[str, Any]] = [
         {
             "key": message.key,
@@ -84,9 +83,7 @@ async def enqueue_all(s: AsyncSession, messages: list[tuple[Outgoing, datetime]]
         }
         for message, expires_at in messages
     ]
-    ids: dict[str, int] = {}
-    for start in range(0, len(values), INSERT_CHUNK):
-        ids.update(await insert_new_rows(s, OutboxMessage, values[start : start + INSERT_CHUNK], "key"))
+    ids: dict[str, int] = await insert_new_rows(s, OutboxMessage, values, "key")
     written = []
     for row in values:
         if (found := ids.pop(row["key"], None)) is not None:  # a key given twice is written once
@@ -96,19 +93,21 @@ async def enqueue_all(s: AsyncSession, messages: list[tuple[Outgoing, datetime]]
 
 async def lane_heads_among(s: AsyncSession, rows: list[OutboxMessage]) -> list[OutboxMessage]:
     """Those of `rows` (just written) that head their lanes: nothing written earlier waits there,
-    so they may be sent at once. One query for all."""
-    if not rows:
-        return []
-    first = await s.exec(
-        select(OutboxMessage.lane, func.min(OutboxMessage.id))
-        .where(
-            col(OutboxMessage.status) == OutboxStatus.PENDING,
-            col(OutboxMessage.lane).in_({row.lane for row in rows}),
+    so they may be sent at once. An answer's lane is its command's alone, so the first of its
+    rows heads it; one query for the other lanes."""
+    heads: dict[str, int | None] = {}
+    for row in rows:
+        if row.lane.startswith(ANSWER_LANE):
+            heads.setdefault(row.lane, row.id)
+    shared = {row.lane for row in rows} - heads.keys()
+    if shared:
+        first = await s.exec(
+            select(OutboxMessage.lane, func.min(OutboxMessage.id))
+            .where(col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.lane).in_(shared))
+            .group_by(col(OutboxMessage.lane))
         )
-        .group_by(col(OutboxMessage.lane))
-    )
-    heads = {head for _, head in first.all()}
-    return [row for row in rows if row.id in heads]
+        heads.update(first.all())
+    return [row for row in rows if heads.get(row.lane) == row.id]
 
 
 async def lane_heads(s: AsyncSession, exclude: set[str], limit: int = 100) -> list[OutboxMessage]:

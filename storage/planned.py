@@ -37,7 +37,7 @@ from storage.models import (
     SessionStatus,
 )
 from storage.registrations import dm_reminder_user_ids
-from storage.rows import row_id, save
+from storage.rows import insert_new_rows, row_id, save
 
 
 async def planned_by_key(s: AsyncSession, key: str) -> PlannedMessage | None:
@@ -252,10 +252,20 @@ async def plan_once(
 
 
 async def plan_dm_reminders(s: AsyncSession, reminder: PlannedMessage, session: Session, now: datetime) -> None:
-    """The direct-message copies of a room reminder, one row per person who asked for them."""
-    for user_id in await dm_reminder_user_ids(s, row_id(session)):
-        key = f"{Kind.REMINDER_DM}:{session.id}:{slot_in(reminder.key)}:{reminder.revision}:{user_id}"
-        await plan_once(s, Kind.REMINDER_DM, session, key, reminder.due_at, now, user_id=user_id)
+    """The direct-message copies of a room reminder, one row per person who asked for them, in one
+    statement (a copy planned before stays as it is)."""
+    copies = [
+        PlannedMessage(
+            key=f"{Kind.REMINDER_DM}:{session.id}:{slot_in(reminder.key)}:{reminder.revision}:{user_id}",
+            kind=Kind.REMINDER_DM,
+            session_id=row_id(session),
+            user_id=user_id,
+            due_at=reminder.due_at,
+            created_at=now,
+        ).model_dump(exclude={"id"})
+        for user_id in await dm_reminder_user_ids(s, row_id(session))
+    ]
+    await insert_new_rows(s, PlannedMessage, copies, "key")
 
 
 async def plan_entry(s: AsyncSession, entry: BoardEntry, renew_notice: timedelta, now: datetime) -> None:

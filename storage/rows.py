@@ -25,6 +25,9 @@ def row_id(row: SQLModel) -> int:
     return value
 
 
+INSERT_CHUNK = 500  # rows per INSERT (SQLite allows 32,766 parameters in one statement)
+
+
 def _insert(s: AsyncSession) -> Any:
     """The dialect's INSERT (with ON CONFLICT), SQLite's or PostgreSQL's; each dialect's module is
     loaded only where it is used."""
@@ -49,14 +52,15 @@ async def insert_new_rows(
     s: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]], unique: str
 ) -> dict[Any, Any]:
     """Insert the rows (all with the same keys) but those whose `unique` value exists, in one
-    statement; the primary key of each row written, by its `unique` value."""
-    if not rows:
-        return {}
+    statement per INSERT_CHUNK rows; the primary key of each row written, by its `unique` value."""
     table = model.__table__  # type: ignore[attr-defined]
     key = next(iter(table.primary_key.columns))
-    statement = _insert(s)(table).values(rows).on_conflict_do_nothing(index_elements=[unique])
-    result = await s.exec(statement.returning(table.c[unique], key))
-    return dict(result.all())
+    written: dict[Any, Any] = {}
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start : start + INSERT_CHUNK]
+        statement = _insert(s)(table).values(chunk).on_conflict_do_nothing(index_elements=[unique])
+        written.update((await s.exec(statement.returning(table.c[unique], key))).all())
+    return written
 
 
 async def add_once(s: AsyncSession, row: SQLModel, *same: Any) -> bool:
