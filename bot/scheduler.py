@@ -38,11 +38,15 @@ log = logging.getLogger(__name__)
 
 SWEEP_EVERY = timedelta(seconds=30)
 PRUNE_EVERY = timedelta(hours=6)
+PRUNE_AFTER_START = timedelta(minutes=1)  # the first pruning, out of the way of the first answers
 KEEP_HANDLED = timedelta(days=30)
 MIN_TTL = timedelta(hours=1)  # a planned message handed over late still gets this long to land
 EDIT_DEBOUNCE = 1.0  # seconds: many registrations in a row give one edit of the announcement
 STOP_WAIT = 10.0  # seconds a delivery under way may take to finish when the bot stops
 PREPARE_AHEAD = timedelta(minutes=5)  # direct rooms for a reminder's copies are made this long before it
+# Jobs are placed for the messages due within this time (the sweeps bring the later ones within
+# reach): a start with thousands of planned messages places a handful, not all of them.
+HORIZON = PREPARE_AHEAD + timedelta(minutes=5)
 Prepare = Callable[[list[str]], Awaitable[None]]  # make sure these people have a direct room, keys shared
 
 
@@ -89,7 +93,8 @@ class Scheduler:
         return bool(self._aps.running)
 
     async def start(self) -> None:
-        """Start APScheduler and add a job for every pending message; overdue ones run at once."""
+        """Start APScheduler and add a job for every pending message due within the HORIZON;
+        overdue ones run at once."""
         self._aps.start()
         self._aps.add_job(
             self.sweep,
@@ -107,7 +112,7 @@ class Scheduler:
             id="prune",
             coalesce=True,
             max_instances=1,
-            next_run_time=self.clock(),
+            next_run_time=self.clock() + PRUNE_AFTER_START,
         )
         await self.reload()
 
@@ -141,9 +146,9 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def reload(self, session_id: int | None = None) -> None:
-        """(Re)place the date jobs of all pending messages (of one session)."""
+        """(Re)place the date jobs of the pending messages (of one session) due within the HORIZON."""
         async with self.db.transaction() as s:
-            rows = await planned.pending(s, session_id=session_id)
+            rows = await planned.pending(s, session_id=session_id, due_by=self.clock() + HORIZON)
         for row in rows:
             if row.id not in self._in_flight:  # being handed over right now
                 self._add_job(row)
@@ -182,12 +187,18 @@ class Scheduler:
             log.warning("could not prepare the direct rooms for the reminder of session %s", session_id, exc_info=True)
 
     async def sweep(self) -> None:
-        """Deliver whatever is pending and overdue (a safety net under the jobs)."""
+        """Deliver whatever is pending and overdue (a safety net under the jobs), and place the
+        jobs of the messages that came within the HORIZON."""
+        now = self.clock()
         async with self.db.transaction() as s:
-            rows = await planned.pending(s, due_by=self.clock())
+            rows = await planned.pending(s, due_by=now + HORIZON)
         for row in rows:
-            if row.id is not None:
+            if row.id is None:
+                continue
+            if row.due_at <= now:
                 await self.deliver(row.id)
+            elif row.id not in self._in_flight and self._aps.get_job(job_id(row.id)) is None:
+                self._add_job(row)  # placed once: a reminder's preparation is not repeated
 
     async def prune(self) -> None:
         """Forget old answered events, and the personal data of sessions past the retention period."""

@@ -87,10 +87,17 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         # hide_parameters: error messages (and so the log) never show the values of a query,
-        # which are often personal data. A pooled PostgreSQL connection may have been dropped by
-        # the server, so it is pinged before use; an SQLite file cannot go away like that.
-        sqlite = make_url(url).get_backend_name() == "sqlite"
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not sqlite, hide_parameters=True)
+        # which are often personal data.
+        parsed = make_url(url)
+        sqlite = parsed.get_backend_name() == "sqlite"
+        # A pooled PostgreSQL connection may have been dropped by the server: pinged before use.
+        pool: dict[str, Any] = {"pool_pre_ping": True}
+        if sqlite:
+            # Every SQLite transaction takes the write lock at its start, so they run one at a time
+            # anyway: one connection, those waiting queued in the pool (in turn, not in SQLite's
+            # busy-wait sleeps), one worker thread, one page cache. (In memory: SQLAlchemy's own.)
+            pool = {} if parsed.database in (None, "", ":memory:") else {"pool_size": 1, "max_overflow": 0}
+        self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **pool)
         if sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _begin_immediate)

@@ -38,6 +38,11 @@ async def test_announcement_and_reminders_arrive_on_time_in_the_room_and_by_dire
     sid = await add_session(bot, room, timedelta(seconds=14), link="https://meet.example.org/starkregen", capacity=20)
     assert "angemeldet" in body(await bernd.ask(room, f"!anmelden #{sid}"))
     start = (await planned(bot, sid, Kind.REMINDER))[0].due_at + timedelta(seconds=5)
+    # Ahead of the reminder: bernd's direct room is made and its room key shared with his device.
+    assert bot.bot is not None
+    await bot.bot.scheduler.prepare_direct_rooms(sid)
+    prepared = await bot.bot.matrix.direct_room(bernd.user_id)
+    assert bot.bot.client.olm is not None and bot.bot.client.olm.outbound_group_sessions[prepared].shared
 
     invitation = (await anna.wait_for(from_bot(bot.user_id, room, "Einladung"), timeout=20))[0]
     assert "Starkregenvorsorge" in body(invitation) and "✅" in body(invitation)
@@ -50,6 +55,7 @@ async def test_announcement_and_reminders_arrive_on_time_in_the_room_and_by_dire
 
     reminded = from_bot(bot.user_id, None, "Erinnerung:")
     direct = (await bernd.wait_for(lambda e: reminded(e) and e["room_id"] != room, timeout=10))[0]
+    assert direct["room_id"] == prepared and direct["encrypted"]  # read with the key shared ahead
     assert direct["content"]["msgtype"] == "m.text"
     assert direct["content"]["m.mentions"] == {"user_ids": [bernd.user_id]}
     assert [e for e in anna.events if e["room_id"] != room and from_bot(bot.user_id, None, "Erinnerung:")(e)] == []

@@ -13,7 +13,7 @@ import pytest
 from bot.deliverer import Deliverer
 from bot.dispatch import EventKind, Incoming
 from bot.matrix import MatrixError
-from bot.scheduler import Scheduler
+from bot.scheduler import HORIZON, PREPARE_AHEAD, Scheduler, job_id
 from rules.timing import Kind
 from storage import feedback, planned
 from storage.db import Database
@@ -259,3 +259,30 @@ async def test_after_the_end_each_registered_person_is_asked_once_and_answers_by
 
     await scheduler.sweep()
     assert len([b for b in outbox.bodies() if "Wie war #1" in b]) == 2  # once each
+
+
+async def test_jobs_are_placed_for_the_messages_due_soon_and_each_sweep_places_those_come_within_reach(world):
+    _config, db, clock, _outbox, scheduler, sid = world
+    async with db.transaction() as s:  # the announcements went out earlier
+        for row in await planned.pending(s, session_id=sid):
+            if row.kind == Kind.ANNOUNCEMENT:
+                row.status = PlannedStatus.SENT
+        reminder = next(r for r in await planned.pending(s, session_id=sid) if r.key.endswith(":86400s"))
+
+    def placed() -> set[str]:
+        return {job.id for job in scheduler._aps.get_jobs()} - {"sweep", "prune"}
+
+    clock.now = START - timedelta(days=2)
+    await scheduler.start()
+    try:
+        assert placed() == set()  # nothing due within the horizon: no job for the far future
+        clock.now = reminder.due_at - HORIZON + timedelta(seconds=30)
+        await scheduler.sweep()
+        assert placed() == {job_id(reminder.id), f"prepare-{reminder.id}"}
+        prepare_at = scheduler._aps.get_job(f"prepare-{reminder.id}").next_run_time
+        assert prepare_at == reminder.due_at - PREPARE_AHEAD
+        clock.now += timedelta(minutes=6)  # past the preparation: a sweep does not place it again
+        await scheduler.sweep()
+        assert scheduler._aps.get_job(f"prepare-{reminder.id}").next_run_time == prepare_at
+    finally:
+        await scheduler.stop()
