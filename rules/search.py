@@ -14,12 +14,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
-
-import snowballstemmer
+from functools import cache, lru_cache
+from typing import Any
 
 _WORD = re.compile(r"[^\W_]+")
-_STEMMER = snowballstemmer.stemmer("german")
 # The shortest prefix a long word is searched by, and its share of the word's stem at least.
 MIN_PREFIX = 6
 PREFIX_SHARE = 0.4
@@ -46,10 +44,18 @@ def words(text: str) -> list[str]:
     return [w for w in (m.group().lower() for m in _WORD.finditer(text)) if len(w) > 1 and w not in STOPWORDS]
 
 
+@cache
+def _german() -> Any:
+    """Snowball's German stemmer, loaded on first use (the package loads all of its languages)."""
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("german")
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The German stem of one lower-case word."""
-    return str(_STEMMER.stemWord(word))
+    return str(_german().stemWord(word))
 
 
 def stems(text: str) -> list[str]:

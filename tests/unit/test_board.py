@@ -4,6 +4,8 @@ search), categories, matching, expiry as functions of `now`, and the commands on
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -365,3 +367,14 @@ def test_the_board_config_and_its_mistakes():
     ]:
         with pytest.raises(ConfigError, match=rf"\[board\] {key}"):
             parse_config({**base, "board": wrong}, {}, Path("."))
+
+
+def test_the_stemmer_is_loaded_only_when_words_are_stemmed():
+    program = (
+        "import sys, bot.app\n"
+        "assert 'snowballstemmer' not in sys.modules, 'snowballstemmer (all its languages) loaded at start'\n"
+        "from rules.search import stem\n"
+        "assert stem('vergabestellen') == stem('vergabestelle') == 'vergabestell'\n"
+        "assert 'snowballstemmer' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True, cwd=Path(__file__).parents[2])
