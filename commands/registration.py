@@ -58,13 +58,12 @@ async def enrol(ctx: Context, s: AsyncSession, session: Session, municipality: s
     check_open(session, ctx.now)
     if session.registration_deadline and session.registration_deadline <= ctx.now:
         return Enrolment(session, "registration.deadline_passed")
-    current = await registrations.active_registrations(s, session.number)
-    seats = registrations.seats(current)
-    mine = next((r for r in current if r.user_id == ctx.sender), None)
+    seats = await registrations.active_seats(s, session.number)
+    mine = next((seat for seat in seats if seat.user_id == ctx.sender), None)
     if mine is not None:
-        if ctx.by_reaction:  # taking this ✅ back will withdraw the registration
-            mine.reaction_event_id = ctx.event_id
-            await save(s, mine)
+        if ctx.by_reaction and (held := await registrations.registration(s, session.number, ctx.sender)):
+            held.reaction_event_id = ctx.event_id  # taking this ✅ back will withdraw the registration
+            await save(s, held)
         registered = mine.status == RegistrationStatus.REGISTERED
         key = "registration.already_registered" if registered else "registration.already_waiting"
         return Enrolment(session, key, waitlist.waitlist_position(seats, ctx.sender))

@@ -62,8 +62,8 @@ async def enqueue(s: AsyncSession, message: Outgoing, now: datetime, expires_at:
 
 
 async def enqueue_all(s: AsyncSession, messages: list[tuple[Outgoing, datetime]], now: datetime) -> list[OutboxMessage]:
-    """Write each message (with its expiry) unless one with its key exists, in one statement (per
-    INSERT_CHUNK); the rows written, in the order given (not attached to the session)."""
+    """Write each message (with its expiry) unless one with its key exists, in one statement; the
+    rows written, in the order given (not attached to the session)."""
     values: list[dict[str, Any]] = [
         {
             "key": message.key,

@@ -47,6 +47,17 @@ async def active_registrations(s: AsyncSession, session_id: int) -> list[Registr
     return list((await s.exec(query)).all())
 
 
+async def active_seats(s: AsyncSession, session_id: int) -> list[Seat]:
+    """The session's active registrations as the waiting-list rules see them, in queue order: read
+    as plain rows, not objects to change (every registration reads them all)."""
+    query = (
+        select(Registration.user_id, Registration.status, Registration.queued_at)
+        .where(Registration.session_id == session_id, col(Registration.status).in_(ACTIVE))
+        .order_by(col(Registration.queued_at), col(Registration.id))
+    )
+    return [Seat(user_id, status, queued_at) for user_id, status, queued_at in (await s.exec(query)).all()]
+
+
 def seats(registrations: list[Registration]) -> list[Seat]:
     return [Seat(r.user_id, r.status, r.queued_at) for r in registrations]
 

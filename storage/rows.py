@@ -25,9 +25,6 @@ def row_id(row: SQLModel) -> int:
     return value
 
 
-INSERT_CHUNK = 500  # rows per INSERT (SQLite allows 32,766 parameters in one statement)
-
-
 def _insert(s: AsyncSession) -> Any:
     """The dialect's INSERT (with ON CONFLICT), SQLite's or PostgreSQL's; each dialect's module is
     loaded only where it is used."""
@@ -51,16 +48,17 @@ async def upsert(s: AsyncSession, model: type[SQLModel], values: dict[str, Any],
 async def insert_new_rows(
     s: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]], unique: str
 ) -> dict[Any, Any]:
-    """Insert the rows (all with the same keys) but those whose `unique` value exists, in one
-    statement per INSERT_CHUNK rows; the primary key of each row written, by its `unique` value."""
+    """Insert the rows (all with the same keys) but those whose `unique` value exists; the primary
+    key of each row written, by its `unique` value. One statement, compiled once whatever the
+    number of rows: SQLAlchemy sends the rows as multi-row INSERTs of as many as the database takes
+    ("insertmanyvalues"), where a statement built for each number of rows would be compiled anew
+    and kept in the statement cache for every batch size."""
+    if not rows:
+        return {}
     table = model.__table__  # type: ignore[attr-defined]
     key = next(iter(table.primary_key.columns))
-    written: dict[Any, Any] = {}
-    for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start : start + INSERT_CHUNK]
-        statement = _insert(s)(table).values(chunk).on_conflict_do_nothing(index_elements=[unique])
-        written.update((await s.exec(statement.returning(table.c[unique], key))).all())
-    return written
+    statement = _insert(s)(table).on_conflict_do_nothing(index_elements=[unique]).returning(table.c[unique], key)
+    return dict((await s.exec(statement, params=rows)).all())
 
 
 async def add_once(s: AsyncSession, row: SQLModel, *same: Any) -> bool:
