@@ -21,6 +21,7 @@ from bench.homeserver import Account, register_many, register_one, start_synapse
 from bench.profiling import profiled
 from bench.report import Report, summary
 from bot.config import parse_config
+from bot.devserver import free_port
 from storage.db import Database
 from tests.postgres import unavailable as postgres_unavailable
 
@@ -37,6 +38,7 @@ MARKET_TARGET = 1.2
 MARKET_COMMAND = "!markt Vergabestelle"
 IDLE_MB, AFTER_BURST_MB = 80, 95
 START_S = 1.5  # from process start to answering commands (seeded database); the standby from holding the lock
+OUTBOX_SHARE = 0.05  # what writing to the outbox may add to the median round trip
 CAPACITY = 50
 
 
@@ -298,6 +300,23 @@ async def run(args: argparse.Namespace) -> None:
             ready_seeded_s <= START_S,
         )
         bot.stop()
+
+        print("the outbox's share of the round trip …", flush=True)
+        port = free_port()  # /metrics only now: its server would count in the memory measured above
+        botproc.write_toml({**settings, "metrics": {"listen": f"127.0.0.1:{port}"}}, work / "bot.toml")
+        await bot.start()
+        await asyncio.sleep(2)
+        outbox_ms, outbox_round_trip_ms = await scenarios.outbox_share(
+            observer, bot_room, commands, args.samples, f"http://127.0.0.1:{port}/metrics"
+        )
+        bot.stop()
+        report.check(
+            "outbox: writing the answer and the record",
+            f"≤ {OUTBOX_SHARE:.0%} of the round trip",
+            f"{outbox_ms:.2f} ms per command / median round trip {outbox_round_trip_ms:.0f} ms"
+            f" = {outbox_ms / outbox_round_trip_ms:.1%}",
+            outbox_ms / outbox_round_trip_ms <= OUTBOX_SHARE,
+        )
         takeover: dict[str, float] = {}
         if reason := postgres_unavailable():
             report.check("standby takeover: lock held → answering", f"≤ {START_S} s", f"not measured: {reason}", None)
@@ -319,6 +338,7 @@ async def run(args: argparse.Namespace) -> None:
             "fan_out": fan_out,
             "memory": memory,
             "startup_s": {"empty": round(ready_s, 2), "seeded": round(ready_seeded_s, 2), **takeover},
+            "outbox": {"write_ms_per_command": round(outbox_ms, 3), "round_trip_ms": round(outbox_round_trip_ms, 1)},
             "memory_by_library_mb": {
                 "at_start": {r.label: round(r.mb, 1) for r in at_start},
                 "on_first_use": {r.label: round(r.mb, 1) for r in on_first_use},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import statistics
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 from nio import AsyncClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.clients import Observer, round_trip, send_text
 
@@ -27,6 +29,31 @@ async def round_trips(
                 times[command][name].append(await round_trip(observer, room_id, command))
                 await asyncio.sleep(0.02)
     return times
+
+
+async def outbox_share(
+    observer: Observer, room_id: str, commands: list[str], samples: int, metrics_url: str
+) -> tuple[float, float]:
+    """What writing to the outbox costs a command (ms, from the bot's /metrics: the time spent
+    writing the commands' messages and records as handled, per command), and the bot's median
+    round trip (ms) over the same `samples` rounds of `commands`."""
+    before = await _outbox_counters(metrics_url)
+    times = []
+    for _ in range(samples):
+        for command in commands:
+            times.append(await round_trip(observer, room_id, command))
+            await asyncio.sleep(0.02)
+    after = await _outbox_counters(metrics_url)
+    per_command_ms = 1000 * (after[0] - before[0]) / max(1.0, after[1] - before[1])
+    return per_command_ms, 1000 * statistics.median(times)
+
+
+async def _outbox_counters(metrics_url: str) -> tuple[float, float]:
+    """(seconds spent writing to the outbox, commands written) so far."""
+    async with aiohttp.ClientSession() as http, http.get(metrics_url) as response:
+        exposition = await response.text()
+    values = {s.name: s.value for family in text_string_to_metric_families(exposition) for s in family.samples}
+    return values["regiobot_outbox_write_seconds_total"], values["regiobot_outbox_write_commands_total"]
 
 
 @dataclass

@@ -180,6 +180,7 @@ class Bot:
             Roles(config.roles, self.matrix, self.official),
             self.metrics.command_done,
             self._delivered,
+            self.metrics.outbox_written,
         )
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered

@@ -35,6 +35,7 @@ Observer = Callable[[str, str, float], None]  # (label, outcome, seconds) of eac
 # Told after each commit that the outbox has news: the messages written that head their lanes.
 Delivered = Callable[[list[OutboxMessage]], Awaitable[None]]
 Finish = Callable[[AsyncSession], Awaitable[None]]  # more work for a batch's last transaction
+Recorded = Callable[[int, float], None]  # (commands, seconds) of each batch's writing to the outbox
 UNKNOWN_COMMAND = "(unknown)"  # how commands that do not exist are logged and counted
 THREAD_MESSAGE = "(thread message)"  # how messages taken by a thread listener are logged and counted
 REPLY_MESSAGE = "(reply)"  # how messages taken by a reply listener are logged and counted
@@ -100,6 +101,7 @@ class Dispatcher:
         roles: Roles,
         observe: Observer = lambda *_: None,
         delivered: Delivered = _nothing,
+        recorded: Recorded = lambda *_: None,
     ) -> None:
         self.config = config
         self.db = db
@@ -109,6 +111,7 @@ class Dispatcher:
         self.commands = commands
         self.roles = roles
         self.observe = observe
+        self.recorded = recorded
         self.flood = FloodGuard(config.commands_per_minute, timedelta(minutes=1))
         self._hinted: dict[tuple[str, str], datetime] = {}
 
@@ -218,10 +221,14 @@ class Dispatcher:
 
     async def _record(self, s: AsyncSession, decided: list[Context], now: datetime) -> list[OutboxMessage]:
         """Write the messages the commands caused and their records as handled (one statement
-        each); the messages written that head their lanes."""
+        each); the messages written that head their lanes. How long that took is observed."""
+        started = time.perf_counter()
         written = await outbox.enqueue_all(s, [m for ctx in decided for m in ctx.messages], now)
         await state.mark_handled(s, [(ctx.event_id, ctx.room_id) for ctx in decided], now)
-        return await outbox.lane_heads_among(s, written)
+        heads = await outbox.lane_heads_among(s, written)
+        if decided:
+            self.recorded(len(decided), time.perf_counter() - started)
+        return heads
 
     def _context(self, event: Incoming, now: datetime) -> Context:
         return Context(

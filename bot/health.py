@@ -66,6 +66,16 @@ class Metrics:
             ("outcome",),
             registry=self.registry,
         )
+        self.outbox_write_seconds = Counter(
+            "regiobot_outbox_write_seconds",
+            "Time spent writing the commands' messages and records as handled into the outbox",
+            registry=self.registry,
+        )
+        self.outbox_write_commands = Counter(
+            "regiobot_outbox_write_commands",
+            "Commands whose messages were written into the outbox",
+            registry=self.registry,
+        )
         self.outbox_pending = Gauge("regiobot_outbox_pending", "Messages waiting in the outbox", registry=self.registry)
         self.outbox_failed = Gauge("regiobot_outbox_failed", "Messages given up on", registry=self.registry)
         self.outbox_oldest = Gauge(
@@ -81,6 +91,11 @@ class Metrics:
     def command_done(self, command: str, outcome: str, seconds: float) -> None:
         self.commands.labels(command, outcome).inc()
         self.answer_seconds.observe(seconds)
+
+    def outbox_written(self, commands: int, seconds: float) -> None:
+        """A batch's messages and records written: what the outbox costs a command."""
+        self.outbox_write_commands.inc(commands)
+        self.outbox_write_seconds.inc(seconds)
 
     def synced(self, at: datetime) -> None:
         self.synced_at = at

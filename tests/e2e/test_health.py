@@ -49,6 +49,8 @@ async def test_healthz_and_metrics_of_a_running_bot(people, bot_config, run_bot)
         (("command", "(unknown)"), ("outcome", "refused")): 1,
     }
     assert seen[("regiobot_answer_seconds_count", ())] == 6
+    assert seen[("regiobot_outbox_write_commands_total", ())] == 6  # each answer written to the outbox
+    assert 0 < seen[("regiobot_outbox_write_seconds_total", ())] < 6
     assert seen[("regiobot_sync_errors_total", ())] == 0
     assert seen[("regiobot_last_sync_timestamp_seconds", ())] > 0
     async with bot.bot.db.transaction() as s:
