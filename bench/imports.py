@@ -2,8 +2,8 @@
 
 Fresh processes import the libraries in the order the bot loads them; each row is the growth of
 VmRSS that its imports cause (median over `runs` processes, with the spread). Libraries the bot
-loads only on first use (Alembic, dateparser, icalendar, the PostgreSQL driver, aiohttp's server)
-come last, each on top of all rows above, and are listed apart.
+loads only on first use (Alembic, dateparser, icalendar, the PostgreSQL driver, aiohttp's server,
+the stemmer, Pillow) come last, each on top of all rows above, and are listed apart.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ ON_FIRST_USE = (
     ("icalendar (!termin … ics)", ("icalendar",)),
     ("asyncpg + PostgreSQL dialect", ("asyncpg", "sqlalchemy.dialects.postgresql.asyncpg")),
     ("aiohttp server (/healthz, /metrics)", ("aiohttp.web",)),
+    ("German stemmer (board search)", ("snowballstemmer",)),
+    ("Pillow (the !statistik chart)", ("PIL.Image", "PIL.ImageDraw", "PIL.ImageFont")),
 )
 PROBE = """
 import importlib, sys
