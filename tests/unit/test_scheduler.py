@@ -78,6 +78,14 @@ async def world(tmp_path: Path):
     await db.close()
 
 
+async def announcements_sent(db: Database, session_id: int) -> None:
+    """The session's announcements went out earlier."""
+    async with db.transaction() as s:
+        for row in await planned.pending(s, session_id=session_id):
+            if row.kind == Kind.ANNOUNCEMENT:
+                row.status = PlannedStatus.SENT
+
+
 async def rows(db: Database, session_id: int) -> dict[str, tuple[str, str | None]]:
     async with db.transaction() as s:
         found = await planned.planned_of_session(s, session_id, [k.value for k in Kind])
@@ -117,10 +125,7 @@ async def test_each_message_goes_out_once_at_its_time(world):
 
 async def test_late_within_grace_is_sent_and_says_so_beyond_grace_it_is_skipped_and_reported(world):
     _config, db, clock, outbox, scheduler, sid = world
-    async with db.transaction() as s:  # the announcements went out earlier
-        for row in await planned.pending(s, session_id=sid):
-            if row.kind == Kind.ANNOUNCEMENT:
-                row.status = PlannedStatus.SENT
+    await announcements_sent(db, sid)
     clock.now = START - timedelta(days=1) + timedelta(hours=7)  # day-before reminder: 7 h late (grace 6 h)
     await scheduler.sweep()
     assert (await rows(db, sid))["reminder:86400s"] == ("skipped", "skip_too_late")
@@ -144,9 +149,7 @@ async def test_reminders_by_direct_message_to_those_who_asked_prepared_ahead_and
                 Registration(session_id=sid, user_id=user, status="registered", queued_at=CREATED, updated_at=CREATED),
             )
             await save(s, PersonSettings(user_id=user, dm_reminders=wants, updated_at=CREATED))
-        for row in await planned.pending(s, session_id=sid):
-            if row.kind == Kind.ANNOUNCEMENT:
-                row.status = PlannedStatus.SENT
+    await announcements_sent(db, sid)
     await scheduler.prepare_direct_rooms(sid)  # a few minutes before: direct rooms made ahead
     assert scheduler.prepared == [["@bernd:localhost"]]
     clock.now = START - timedelta(days=1)
@@ -263,10 +266,8 @@ async def test_after_the_end_each_registered_person_is_asked_once_and_answers_by
 
 async def test_jobs_are_placed_for_the_messages_due_soon_and_each_sweep_places_those_come_within_reach(world):
     _config, db, clock, _outbox, scheduler, sid = world
-    async with db.transaction() as s:  # the announcements went out earlier
-        for row in await planned.pending(s, session_id=sid):
-            if row.kind == Kind.ANNOUNCEMENT:
-                row.status = PlannedStatus.SENT
+    await announcements_sent(db, sid)
+    async with db.transaction() as s:
         reminder = next(r for r in await planned.pending(s, session_id=sid) if r.key.endswith(":86400s"))
 
     def placed() -> set[str]:
