@@ -152,7 +152,7 @@ class Bot:
                 pickle_key=config.matrix.store_key,
             ),
         )
-        self.matrix = Matrix(self.client, self.db)
+        self.matrix = Matrix(self.client, self.db, config.matrix.store_key)
         self.official = OfficialRooms(config.official_rooms)
         self.commands = CommandSet(ROUTERS)
         self.metrics = Metrics()

@@ -53,7 +53,7 @@ class Sender(Protocol):
     async def direct_room(self, user_id: str) -> str: ...
 
     async def relations(self, room_id: str, event_id: str) -> list[dict[str, Any]]: ...
-    async def group_room(self, user_ids: list[str], name: str) -> str: ...
+    async def group_room(self, user_ids: list[str], name: str, key: str) -> str: ...
 
 
 def outbox_tx_id(row: OutboxMessage) -> str:
@@ -225,7 +225,8 @@ class Deliverer:
 
     async def _room_of(self, row: OutboxMessage) -> str:
         """Where a message goes: the person's direct chat, a board contact's room (made on its first
-        message: the lane sends one message at a time, so it is made once), or the room named."""
+        message: the lane sends one message at a time, and a retry after a crash finds the room
+        made before), or the room named."""
         if row.user_id:
             return await self.sender.direct_room(row.user_id)
         contact_id = board.contact_of_room(row.room_id)
@@ -238,7 +239,9 @@ class Deliverer:
         contact, entry = found
         if contact.room_id:
             return contact.room_id
-        room_id = await self.sender.group_room(sorted({contact.asked_by, entry.author}), contact.room_name)
+        room_id = await self.sender.group_room(
+            sorted({contact.asked_by, entry.author}), contact.room_name, f"contact:{contact_id}"
+        )
         async with self.db.transaction() as s:
             await board.record_contact_room(s, contact_id, room_id)
         return room_id

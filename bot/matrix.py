@@ -11,6 +11,8 @@ homeserver is away nothing is dropped, and no request storm greets it when it co
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import io
 import logging
 import random
@@ -28,6 +30,7 @@ from nio import (
     RoomCreateEvent,
     RoomCreateResponse,
     RoomPreset,
+    RoomResolveAliasResponse,
     RoomSendResponse,
     UploadResponse,
     WhoamiResponse,
@@ -123,9 +126,10 @@ async def maintain_keys(client: AsyncClient) -> None:
 class Matrix:
     """Sending, uploading and direct rooms on behalf of the bot."""
 
-    def __init__(self, client: AsyncClient, db: Database) -> None:
+    def __init__(self, client: AsyncClient, db: Database, secret: str) -> None:
         self.client = client
         self.db = db
+        self._alias_key = hashlib.sha256(f"room-alias:{secret}".encode()).digest()
         self._direct: dict[str, str] = {}
         self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._creators: dict[str, set[str]] = {}
@@ -229,36 +233,54 @@ class Matrix:
             if room_id is not None and room_id in self.client.rooms:
                 await self.client.room_leave(room_id)  # someone else got in, or the person left
             encrypted = self.client.olm is not None
-            response = await self.client.room_create(
+            room_id = await self._create_once(
+                f"direct:{user_id}:{room_id or ''}",  # a new key once the recorded room is given up
                 invite=[user_id],
                 is_direct=True,
                 preset=RoomPreset.private_chat,
                 initial_state=[ENCRYPTION_STATE] if encrypted else (),
             )
-            if not isinstance(response, RoomCreateResponse):
-                raise _error(response)
-            room_id = str(response.room_id)
             await self._know_new_room(room_id, [user_id], encrypted)
             async with self.db.transaction() as s:
                 await people.record_direct_room(s, user_id, room_id, datetime.now(UTC))
             self._direct[user_id] = room_id
             return room_id
 
-    async def group_room(self, user_ids: list[str], name: str) -> str:
-        """A new room for these people and the bot (invite-only, encrypted, the bot its creator),
-        e.g. for the two sides of a board entry."""
+    async def group_room(self, user_ids: list[str], name: str, key: str) -> str:
+        """The room for these people and the bot made for `key` (invite-only, encrypted, the bot
+        its creator), e.g. for the two sides of a board entry: made once, whatever happens between
+        making it and noting it."""
         encrypted = self.client.olm is not None
-        response = await self.client.room_create(
+        room_id = await self._create_once(
+            key,
             name=name,
             invite=user_ids,
             preset=RoomPreset.private_chat,
             initial_state=[ENCRYPTION_STATE] if encrypted else (),
         )
-        if not isinstance(response, RoomCreateResponse):
-            raise _error(response)
-        room_id = str(response.room_id)
         await self._know_new_room(room_id, user_ids, encrypted)
         return room_id
+
+    async def _create_once(self, key: str, **room: Any) -> str:
+        """Make a room for `key`, or find the one made for it before: a crash after the homeserver
+        made it but before the bot noted it does not lead to a second room. The room gets an alias
+        derived from `key` with the bot's secret (nobody else can know it ahead and make a room
+        under it), and the homeserver refuses the alias a second time; then the alias names the
+        room made before, which the bot is in."""
+        digest = hmac.new(self._alias_key, key.encode(), hashlib.sha256).hexdigest()[:32]
+        alias = f"regiobot-{digest}"
+        response = await self.client.room_create(alias=alias, **room)
+        if isinstance(response, RoomCreateResponse):
+            return str(response.room_id)
+        if not (isinstance(response, ErrorResponse) and response.status_code == "M_ROOM_IN_USE"):
+            raise _error(response)
+        found = await self.client.room_resolve_alias(f"#{alias}:{self.client.user_id.split(':', 1)[1]}")
+        if not isinstance(found, RoomResolveAliasResponse):
+            raise _error(found)
+        if found.room_id not in self.client.rooms:
+            raise MatrixError(f"the room made before for {key.split(':', 1)[0]} is not ours", 403)
+        log.info("found the room made before for %s", key.split(":", 1)[0])
+        return str(found.room_id)
 
     async def prepare_direct_rooms(self, user_ids: list[str]) -> None:
         """Make sure each person has a direct room with the bot, its members known and its room

@@ -66,6 +66,7 @@ class FakeOutbox:
         self.failing_rooms: set[str] | None = None  # fail only sends to these rooms (None: all)
         self.related: list[dict[str, Any]] = []  # events that refer to others (poll responses)
         self.groups: list[tuple[list[str], str]] = []  # rooms made for several people: (invitees, name)
+        self.group_keys: dict[str, str] = {}
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
         no_open_transaction()
@@ -97,10 +98,12 @@ class FakeOutbox:
         no_open_transaction()
         return f"!dm-{user_id}"
 
-    async def group_room(self, user_ids: list[str], name: str) -> str:
+    async def group_room(self, user_ids: list[str], name: str, key: str) -> str:
         no_open_transaction()
-        self.groups.append((user_ids, name))
-        return f"!group-{len(self.groups)}"
+        if key not in self.group_keys:  # made once per key, as the homeserver's alias makes it
+            self.groups.append((user_ids, name))
+            self.group_keys[key] = f"!group-{len(self.groups)}"
+        return self.group_keys[key]
 
     def bodies(self) -> list[str]:
         return [c["body"] for _, c, _ in self.sent]
