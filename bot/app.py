@@ -34,7 +34,7 @@ from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics
 from bot.keystore import CryptoStore, StoreState, rekey_store
 from bot.leadership import leadership_for
-from bot.matrix import FIRST_SYNC_FILTER, Client, Matrix, backoff_delay, log_in, maintain_keys
+from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, backoff_delay, log_in, maintain_keys
 from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
@@ -316,7 +316,7 @@ class Bot:
                 timeout=0 if full_state else SYNC_TIMEOUT_MS,
                 since=since,
                 full_state=full_state,
-                sync_filter=FIRST_SYNC_FILTER if since is None else None,
+                sync_filter=FIRST_SYNC_FILTER if since is None else SYNC_FILTER,
             )
         )
         stopping = asyncio.ensure_future(self._stop.wait())

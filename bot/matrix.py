@@ -83,8 +83,11 @@ class MatrixError(Exception):
         return self.status is None or self.status == 429 or self.status >= 500
 
 
+# What the bot's syncs leave out: who is online, typing notifications and read receipts (nothing
+# of it concerns the bot; a room's members typing and reading would wake each long-poll).
+SYNC_FILTER: dict[str, Any] = {"presence": {"not_types": ["*"]}, "room": {"ephemeral": {"not_types": ["*"]}}}
 # The very first sync only learns where "now" is: no history.
-FIRST_SYNC_FILTER = {"room": {"timeline": {"limit": 0}}}
+FIRST_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 0}}}
 
 
 class LoginFailed(Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -60,3 +62,15 @@ async def test_healthz_and_metrics_of_a_running_bot(people, bot_config, run_bot)
         status: seen[("regiobot_planned_messages", (("status", status),))]
         for status in ("pending", "sent", "skipped", "failed")
     } == {"pending": 5, "sent": 0, "skipped": 0, "failed": 0}
+
+    # Typing and reading do not wake the bot's long-poll (its sync leaves them out); a message does.
+    last = await bernd.say(room, "Danke!")
+    await asyncio.sleep(1.5)  # the bot's sync that brought the message has been handled
+    quiet_since = bot.bot.metrics.synced_at
+    await bernd.client.room_typing(room, typing_state=True)
+    await bernd.client.room_read_markers(room, fully_read_event=last, read_event=last)
+    await asyncio.sleep(1.5)
+    assert bot.bot.metrics.synced_at == quiet_since
+    await bernd.say(room, "Bis bald")
+    await asyncio.sleep(1.5)
+    assert bot.bot.metrics.synced_at != quiet_since
