@@ -1,7 +1,7 @@
 """The one place that builds the client, database and dispatcher, and runs the sync loop.
 
 Sync rules (see the README): the very first sync is never answered (it is history); the sync
-token is stored after each batch has been handled; a "limited" timeline is completed with
+token is stored with the decisions on a batch's last commands; a "limited" timeline is completed with
 /messages back to the stored token; every command event is answered once (by event id).
 """
 
@@ -388,7 +388,9 @@ class Bot:
         token is stored, nothing is answered."""
         incoming: list[Incoming] = []
         complete = True
-        for room_id, info in response.rooms.join.items() if since is not None else ():
+        for room_id, info in response.rooms.join.items():
+            if since is None:  # the first sync is history: nothing in it is answered
+                break
             events = list(info.timeline.events)
             if info.timeline.limited:
                 missed, filled = await self._fill_gap(room_id, info.timeline.prev_batch, since)

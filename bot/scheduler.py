@@ -287,8 +287,8 @@ class Scheduler:
                 asked = await registrations.registered_user_ids(s, session.number)
                 await planned.plan_feedback_questions(s, session, asked, now)
             else:
-                written, row.content_digest = await self._messages(s, row, summary, decision.late, now)
-                messages += written
+                rendered, row.content_digest = await self._messages(s, row, summary, decision.late, now)
+                messages += rendered
             row.status, row.sent_at, row.late = PlannedStatus.SENT, now, decision.late
             s.add(row)
             handed.append(row)
