@@ -275,7 +275,13 @@ class Matrix:
         response = await self.client.room_create(alias=alias, **room)
         if isinstance(response, RoomCreateResponse):
             return str(response.room_id)
-        if not (isinstance(response, ErrorResponse) and response.status_code == "M_ROOM_IN_USE"):
+        refusal = response.status_code if isinstance(response, ErrorResponse) else None
+        if refusal == "M_FORBIDDEN":  # a homeserver that lets only some make aliases: a room without
+            log.warning("the homeserver refused the alias of a new room; made without it")
+            response = await self.client.room_create(**room)
+            if isinstance(response, RoomCreateResponse):
+                return str(response.room_id)
+        if refusal != "M_ROOM_IN_USE":
             raise _error(response)
         found = await self.client.room_resolve_alias(f"#{alias}:{self.client.user_id.split(':', 1)[1]}")
         if not isinstance(found, RoomResolveAliasResponse):

@@ -236,7 +236,7 @@ class RateLimitingClient:
 async def test_after_a_429_sends_are_paced_one_at_a_time_and_status_and_check_config_say_so(tmp_path):
     config, db = await configured(tmp_path, COORDINATOR)
     client = RateLimitingClient(retry_after_ms=200)
-    matrix = Matrix(client, db)  # type: ignore[arg-type]
+    matrix = Matrix(client, db, "store key")  # type: ignore[arg-type]
     started = asyncio.get_running_loop().time()
 
     events = await asyncio.gather(*(matrix.send(ROOM, {"body": f"Nr. {n}"}, f"tx{n}") for n in range(8)))
