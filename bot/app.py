@@ -381,16 +381,26 @@ class Bot:
             self.deliverer.wake()
 
     async def _handle_batch(self, response: SyncResponse, since: str | None) -> bool:
-        """Hand the batch's events to the dispatcher, room by room, each room's in order (decided
-        together, see `Dispatcher.handle_batch`), and store the sync token with the last of their
-        decisions. False when a gap could not be filled: the events that could be read are
-        handled all the same, and the token stays. The first sync (`since` None) is history: its
-        token is stored, nothing is answered."""
+        """Hand the batch's events to the dispatcher (decided together, see
+        `Dispatcher.handle_batch`) and store the sync token with the last of their decisions.
+        False when a gap could not be filled: the events that could be read are handled all the
+        same, and the token stays. The first sync (`since` None) is history: its token is stored,
+        nothing in it is answered."""
+        incoming, complete = await self._read_batch(response, since) if since is not None else ([], True)
+
+        async def store_token(s: AsyncSession) -> None:
+            await state.set_state(s, "next_batch", response.next_batch)
+
+        # each event recorded as handled with its effects, the token with the last of them
+        await self.dispatcher.handle_batch(incoming, self.clock(), store_token if complete else None)
+        return complete
+
+    async def _read_batch(self, response: SyncResponse, since: str) -> tuple[list[Incoming], bool]:
+        """The batch's events for the dispatcher, room by room, each room's in order (a limited
+        timeline completed back to `since`), and whether that is all of them."""
         incoming: list[Incoming] = []
         complete = True
         for room_id, info in response.rooms.join.items():
-            if since is None:  # the first sync is history: nothing in it is answered
-                break
             events = list(info.timeline.events)
             if info.timeline.limited:
                 missed, filled = await self._fill_gap(room_id, info.timeline.prev_batch, since)
@@ -399,13 +409,7 @@ class Bot:
             pairs = [(e, x) for e in events if (x := self._incoming(room_id, e)) is not None]
             await self._request_keys([e for e, _ in pairs if isinstance(e, MegolmEvent)])
             incoming += [x for _, x in pairs]
-
-        async def store_token(s: AsyncSession) -> None:
-            await state.set_state(s, "next_batch", response.next_batch)
-
-        # each event recorded as handled with its effects, the token with the last of them
-        await self.dispatcher.handle_batch(incoming, self.clock(), store_token if complete else None)
-        return complete
+        return incoming, complete
 
     def _incoming(self, room_id: str, event: Any) -> Incoming | None:
         """What an event is for the dispatcher, or None when no route could take it (our own
