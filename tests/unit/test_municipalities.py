@@ -255,9 +255,8 @@ async def test_statistics_go_to_the_coordinator_privately_and_are_refused_to_oth
 
 
 @pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
-    await database.migrate()
+async def db(migrated_url):
+    database = Database(migrated_url)
     yield database
     await database.close()
 

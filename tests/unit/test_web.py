@@ -173,8 +173,8 @@ def test_web_config_needs_both_keys(tmp_path):
         assert error.value.key == key
 
 
-async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     config = parse_config(
         {
             "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost", "password": "x"},
@@ -212,8 +212,8 @@ async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it
     await db.close()
 
 
-async def test_without_a_web_address_there_is_nothing_to_subscribe_to(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def test_without_a_web_address_there_is_nothing_to_subscribe_to(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     dispatcher = dispatcher_for(config, db)
     await dispatcher.handle(Incoming(ROOM, BERND, "$s1", "!kalender abonnieren", None), NOW)
     assert "keine Webadresse" in dispatcher.outbox.bodies()[-1]
