@@ -14,6 +14,7 @@ RUN /opt/regiobot/bin/pip install --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY commands ./commands
+COPY services ./services
 COPY rules ./rules
 COPY storage ./storage
 RUN /opt/regiobot/bin/pip install --no-deps .

@@ -27,8 +27,8 @@ from nio import (
     SyncResponse,
 )
 
+from bot.acting import NOTICE_TTL
 from bot.config import Config, ConfigError, require_store_key
-from bot.context import NOTICE_TTL
 from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, EventKind, Incoming
 from bot.health import HealthServer, Metrics

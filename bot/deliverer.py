@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.acting import NOTICE_TTL, voice_of
 from bot.config import Config
-from bot.context import NOTICE_TTL, voice_of
 from bot.matrix import MatrixError
 from rules.content import message_content, relation, transaction_id
 from rules.polls import POLL_END, end_content, responses_of, tally

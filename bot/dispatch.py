@@ -18,9 +18,10 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.acting import Plans, RoomInfo
 from bot.arguments import parse_arguments
 from bot.config import Config
-from bot.context import Context, Plans, RoomInfo
+from bot.context import Context
 from bot.flood import FloodGuard, Verdict
 from bot.roles import Role, Roles
 from bot.routing import Command, CommandSet, Invocation, parse_invocation, strip_reply_fallback
@@ -243,7 +244,7 @@ class Dispatcher:
             roles=self.roles,
             room_id=event.room_id,
             sender=event.sender,
-            event_id=event.event_id,
+            request_id=event.event_id,
             thread_root=event.thread_root,
             by_reaction=event.kind in (EventKind.REACTION, EventKind.REDACTION),
         )

@@ -19,8 +19,8 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.acting import NOTICE_TTL, voice_of
 from bot.config import Config
-from bot.context import NOTICE_TTL, voice_of
 from rules.board import EntryState, entry_ref, expiry_due, renewal_reminder_due
 from rules.content import annotation, digest, edit_content, message_content
 from rules.feedback import DIGITS

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.acting import voice_of
 from bot.config import Config, WebConfig
-from bot.context import voice_of
 from bot.rooms import OfficialRooms
 from rules.calendar_file import FeedEntry, feed_calendar, feed_key
 from rules.session_fields import REGIONS

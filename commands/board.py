@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.acting import NOTICE_TTL
 from bot.arguments import Choice, EntryRef, Flag, Rest
-from bot.context import NOTICE_TTL, Context
+from bot.context import Context
 from bot.routing import Router
 from rules.board import (
     RENEW_WORDS,
@@ -83,7 +84,7 @@ def tell_matches(ctx: Context, entry: BoardEntry, found: list[Match]) -> None:
 async def create(ctx: Context, kind: EntryKind, text: str) -> None:
     draft = parse_draft(text)
     category = require_category(draft.category, ctx.config.board.categories)
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         municipality = await municipality_of(s, ctx.sender)
         if municipality is None:
             raise UserError("board.municipality_missing")
@@ -144,7 +145,7 @@ async def market(ctx: Context, text: str) -> None:
     # Only a name or its first words count here (looking for typos is slow, and most words are no names).
     place = match(ctx.config.municipalities, text, typos=False) if text and category is None else None
     municipality = place.name if place and place.outcome == Outcome.SURE else None
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         if not text or category or municipality:
             found = await board.listing(s, ctx.now, SHOW, category=category, municipality=municipality)
         else:
@@ -171,7 +172,7 @@ async def contact(ctx: Context, number: int, decline: bool) -> None:
     if decline:
         await decline_contact(ctx, number)
         return
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         entry = await find_entry(s, number)
         if entry.author == ctx.sender:
             raise UserError("board.contact_own", **about(entry))
@@ -209,7 +210,7 @@ async def contact(ctx: Context, number: int, decline: bool) -> None:
 
 async def decline_contact(ctx: Context, number: int) -> None:
     """The entry's author declines a contact: the one of the room this is said in, or the only one."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         entry = await find_entry(s, number)
         if entry.author != ctx.sender:
             raise UserError("board.author_only", **about(entry))
@@ -249,7 +250,7 @@ async def decline_contact(ctx: Context, number: int) -> None:
 )
 async def change(ctx: Context, number: int, action: EntryState | str) -> None:
     """The author closes, reopens or renews an entry; its card shows the new state."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         entry = await find_entry(s, number)
         if entry.author != ctx.sender:
             raise UserError("board.author_only", **about(entry))

@@ -26,7 +26,7 @@ def web_of(ctx: Context) -> WebConfig:
 @router.command("kalender abonnieren", aliases=("calendar subscribe",), help="help.calendar_subscribe")
 async def subscribe(ctx: Context) -> None:
     web = web_of(ctx)
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         renewed = await calendar_tokens.token_of(s, ctx.sender) is not None
         token = await calendar_tokens.issue(s, ctx.sender, ctx.now)
         private_here = await people.direct_room_of(s, ctx.sender) == ctx.room_id
@@ -45,6 +45,6 @@ async def subscribe(ctx: Context) -> None:
 @router.command("kalender abbestellen", aliases=("calendar unsubscribe",), help="help.calendar_unsubscribe")
 async def unsubscribe(ctx: Context) -> None:
     web_of(ctx)
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         revoked = await calendar_tokens.revoke(s, ctx.sender)
     await ctx.reply("calendar.unsubscribed" if revoked else "calendar.not_subscribed")

@@ -8,20 +8,22 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.acting import NOTICE_TTL
 from bot.arguments import Rest, SessionOrSeries, SessionRef, Target
-from bot.context import NOTICE_TTL, Context
+from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
-from commands.notices import tell_promoted
 from rules import participants_file, waitlist
 from rules.content import edit_content, message_content
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.series import PER_PART, part_lines, series_announcement, series_ref
 from rules.series_dates import TIME_EXAMPLE, parse_times, same_day
-from rules.session_fields import check_deadline, parse_new, parse_values, split_fields
-from rules.sessions import SessionSummary, about, check_open, ref, session_details
+from rules.session_fields import check_deadline, parse_values, split_fields
+from rules.sessions import about, check_open, created_message, ref, session_details
 from rules.states import SessionStatus
+from services.notices import tell_promoted
+from services.sessions import new_session
 from storage import planned, registrations, series, sessions
 from storage.models import Series, Session
 from storage.outbox import Outgoing
@@ -52,47 +54,9 @@ async def session_to_change(ctx: Context, s: AsyncSession, number: int) -> Sessi
 async def create_session(ctx: Context, fields: str) -> None:
     """A new session, announced in this room if it is an official one; a coordinator from the
     config may name an official room (`Raum: !id`) from anywhere, e.g. a direct chat."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await new_session(ctx, s, fields, ctx.room_id)
-    await ctx.reply(created(ctx, session))
-
-
-async def new_session(ctx: Context, s: AsyncSession, fields: str, room_id: str) -> Session:
-    """Parse the fields of `!termin neu`, save the session (announced in `room_id` unless the
-    fields name another official room) and plan its messages."""
-    values = parse_new(
-        fields, ctx.now, ctx.timezone, ctx.config.default_capacity, timedelta(minutes=ctx.config.session_minutes)
-    )
-    room_id = announcing_room(ctx, values, room_id)
-    return await add_session(ctx, s, values, room_id)
-
-
-def created(ctx: Context, session: Session) -> Message:
-    """The answer to a new session: its number and details."""
-    return Message.join(
-        [ctx.t("coordination.created", ref=ref(session.id)), session_details(ctx, SessionSummary(session, 0, 0))]
-    )
-
-
-def announcing_room(ctx: Context, values: dict[str, Any], default: str | None = None) -> str:
-    """The official room a new session is announced in: `default` (this room unless given), or
-    the one a coordinator from the config names with `Raum:`; takes `room_id` out of `values`
-    and fills in the region."""
-    named: str | None = values.pop("room_id", None)
-    room_id = named or default or ctx.room_id
-    named_elsewhere = named not in (None, ctx.room_id)
-    if not ctx.official.is_official(room_id) or (named_elsewhere and not ctx.roles.configured_coordinator(ctx.sender)):
-        raise UserError("coordination.not_official")
-    values["region"] = values.get("region") or ctx.official.region(room_id)
-    return room_id
-
-
-async def add_session(ctx: Context, s: AsyncSession, values: dict[str, Any], room_id: str) -> Session:
-    """Save a new session with its announcements and reminders planned."""
-    session = await save(s, Session(**values, room_id=room_id, created_by=ctx.sender, created_at=ctx.now))
-    await planned.plan_session(s, session, ctx.config, ctx.now)
-    ctx.plans.changed(session.number)
-    return session
+    await ctx.reply(created_message(ctx, session))
 
 
 @dataclass(frozen=True)
@@ -146,7 +110,7 @@ async def change_command(ctx: Context, target: Target, fields: str) -> None:
 
 async def change_session(ctx: Context, number: int, fields: str) -> None:
     """`!termin ändern #N Feld: Wert`: one session."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await session_to_change(ctx, s, number)
         values = parse_values(split_fields(fields), ctx.now, ctx.timezone, session.ends_at - session.starts_at)
         change = await apply_change(ctx, s, session, values)
@@ -170,7 +134,7 @@ async def change_series(ctx: Context, number: int, fields: str) -> None:
     times = next((parse_times(value) for field, value in entries if field == "when"), None)
     titled = [entry for entry in entries if entry[0] == "title"]
     shared = [entry for entry in entries if entry[0] not in ("when", "title")]
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         found = await ctx.find_series(s, number)
         ahead = await series.parts_ahead(s, found.number, ctx.now)
         if not ahead:
@@ -233,7 +197,7 @@ async def series_of(s: AsyncSession, session: Session) -> tuple[Series, list[Ses
     args=[SessionRef(), Rest("reason", "args.reason", required=False)],
 )
 async def cancel_session(ctx: Context, number: int, reason: str) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await session_to_change(ctx, s, number)
         session.status, session.cancel_reason = SessionStatus.CANCELLED, reason or None
         sessions.record_change(session, ["status"], ctx.now)
@@ -258,7 +222,7 @@ async def cancel_session(ctx: Context, number: int, reason: str) -> None:
     args=[SessionRef()],
 )
 async def participants(ctx: Context, number: int) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         rows = await registrations.active_registrations(s, number)

@@ -13,19 +13,15 @@ from bot.context import Context
 from bot.roles import Role
 from bot.routing import Handler, Router
 from rules.errors import UserError
-from rules.feedback import DIGIT_KEYS, MAX_SENTENCE, RATINGS, Answer, evaluation, parse_answer, respondent
+from rules.feedback import DIGIT_KEYS, MAX_SENTENCE, RATINGS, Answer, evaluation, parse_answer
 from rules.sessions import about, ref
 from rules.states import SessionStatus
+from services.feedback import respondent_of
 from storage import feedback, planned, registrations
 from storage.models import PlannedMessage, Session
 
 router = Router("feedback")
 _shuffle = random.SystemRandom()
-
-
-def respondent_of(ctx: Context, session_id: int) -> str:
-    """The sender's keyed hash for a session (the key derives from the bot's secret store key)."""
-    return respondent(ctx.config.matrix.store_key, session_id, ctx.sender)
 
 
 async def answerable(ctx: Context, s: AsyncSession, number: int) -> Session:
@@ -51,7 +47,7 @@ async def give_feedback(ctx: Context, number: int, answer: str) -> None:
     parsed = parse_answer(answer) if answer else None
     if parsed is not None and ctx.rooms.member_count(ctx.room_id) > 2:
         raise UserError("feedback.only_direct", ref=ref(number))
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await answerable(ctx, s, number)
         if parsed is not None:
             await feedback.save_answer(s, number, respondent_of(ctx, number), parsed, keep_sentence=False)
@@ -68,7 +64,7 @@ async def answer_question(ctx: Context, question: PlannedMessage, answer: Answer
     """Store an answer to the feedback question `question` (only its addressee may answer it)."""
     if question.user_id != ctx.sender or question.session_id is None:
         return
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await ctx.find_session(s, question.session_id)
         await feedback.save_answer(s, session.number, respondent_of(ctx, session.number), answer, keep_sentence)
     # Says nothing of the answer: the confirmation goes to the person, the answer stays unlinked.
@@ -103,7 +99,7 @@ for _rating in RATINGS:
 )
 async def evaluate(ctx: Context, number: int) -> None:
     """Number of answers, distribution, average and the sentences in random order, privately."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         rows = await feedback.answers(s, number)

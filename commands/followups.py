@@ -29,7 +29,7 @@ MAX_MATERIAL_TITLE = 200
     args=[SessionRef(), Link("url", missing="followups.link_missing")],
 )
 async def protocol(ctx: Context, number: int, url: str) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         if session.status == SessionStatus.CANCELLED:
@@ -63,7 +63,7 @@ async def protocol(ctx: Context, number: int, url: str) -> None:
     ],
 )
 async def material(ctx: Context, number: int, url: str, title: str) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         sessions.record_change(session, ["materials"], ctx.now)
@@ -101,7 +101,7 @@ async def followup(ctx: Context, number: int, text: str) -> None:
             raise UserError(
                 "followups.bad_when", when=when_text.strip(), problem=ctx.t(exc.key, **exc.params)
             ) from None
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)
         await planned.plan_once(
@@ -116,7 +116,7 @@ async def followup(ctx: Context, number: int, text: str) -> None:
 
 @router.command("archiv", aliases=("archive",), help="help.archive")
 async def archive(ctx: Context) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         past = await sessions.past_sessions(s, ctx.now, scope=ctx.scope())
         materials = await sessions.materials(s, [x.id for x in past if x.id is not None])
     if not past:

@@ -1,31 +1,15 @@
 """A person's municipality: `!kommune Name` records it once (matched against the regions'
-directory), `!kommune` shows it; `typed_municipality` is how every command reads a typed one."""
+directory), `!kommune` shows it."""
 
 from __future__ import annotations
 
 from bot.arguments import Rest
 from bot.context import Context
 from bot.routing import Router
-from rules.errors import UserError
-from rules.municipalities import Outcome, match
+from services.municipalities import MAX_MUNICIPALITY, typed_municipality
 from storage import municipalities
 
 router = Router("municipalities")
-MAX_MUNICIPALITY = 100
-
-
-def typed_municipality(ctx: Context, text: str, retry: str) -> tuple[str, bool]:
-    """(name, listed): the directory's name for what was typed, or the text itself (not listed)
-    when it is close to nothing there. When it is only close, the person is asked back with
-    `retry` (the command to write again, without the name) and nothing is done."""
-    found = match(ctx.config.municipalities, text)
-    if found.outcome == Outcome.SURE and found.name is not None:
-        return found.name, True
-    if found.outcome == Outcome.UNSURE:
-        *others, last = found.candidates
-        candidates = f"{', '.join(others)} {ctx.t('municipalities.or').plain} {last}" if others else last
-        raise UserError("municipalities.did_you_mean", candidates=candidates, example=f"{retry} {found.candidates[0]}")
-    return found.text, False
 
 
 def regions_of(ctx: Context, name: str) -> str:
@@ -51,7 +35,7 @@ async def municipality(ctx: Context, name: str) -> None:
     """Record the sender's municipality (used by `!anmelden` from then on), or show it."""
     if name:
         name, listed = typed_municipality(ctx, name, f"{ctx.prefix}kommune")
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         if name:
             await municipalities.set_municipality(s, ctx.sender, name, listed, ctx.now)
         row = await municipalities.municipality_row(s, ctx.sender)

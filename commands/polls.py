@@ -4,8 +4,9 @@ the question by direct message (`commands.feedback`)."""
 
 from __future__ import annotations
 
+from bot.acting import NOTICE_TTL
 from bot.arguments import Flag, SessionRef
-from bot.context import NOTICE_TTL, Context
+from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
 from rules.errors import UserError
@@ -36,7 +37,7 @@ def start_key(poll: Poll) -> str:
 async def poll(ctx: Context, end: bool, number: int) -> None:
     """Start a rating poll in the session's room, or (`ende`) end it: the bot posts the result,
     counted from the responses on the homeserver when the end goes out."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         await lock_session(s, number)
         session = await ctx.find_session(s, number)
         ctx.require(Role.COORDINATOR, session)

@@ -6,15 +6,16 @@ import json
 from datetime import datetime
 from typing import Any
 
+from bot.acting import NOTICE_TTL
 from bot.arguments import Choice
-from bot.context import NOTICE_TTL, Context
+from bot.context import Context
 from bot.routing import Router
-from commands.feedback import respondent_of
-from commands.notices import tell_promoted
 from rules.board import entry_ref
 from rules.content import edit_content, message_content
 from rules.sessions import ref
 from rules.topics import topic_ref
+from services.feedback import respondent_of
+from services.notices import tell_promoted
 from storage import people, registrations, sessions
 from storage.feedback import KeyOf
 from storage.models import OutboxMessage, RegistrationStatus, SessionStatus
@@ -165,7 +166,7 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
 
 @router.command("meine-daten", aliases=("meinedaten", "my-data"), help="help.my_data")
 async def my_data(ctx: Context) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         data = await people.person_data(s, ctx.sender, feedback_key_of(ctx))
     ctx.send_file(
         export(ctx.sender, data, ctx.now), "regiobot-meine-daten.json", "application/json", to_user=ctx.sender
@@ -181,7 +182,7 @@ async def my_data(ctx: Context) -> None:
 )
 async def delete_data(ctx: Context, confirmed: bool) -> None:
     promoted: list[tuple[Any, list[str]]] = []
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         data = await people.person_data(s, ctx.sender)
         for registration, session in data.registrations:
             if (

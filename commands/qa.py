@@ -14,6 +14,7 @@ from bot.routing import Router
 from rules import qa_digest
 from rules.cleaning import clean
 from rules.errors import UserError
+from rules.reactions import VOTES
 from rules.sessions import about, ref
 from rules.states import QuestionStatus, SessionStatus
 from storage import people, qa, sessions
@@ -25,7 +26,6 @@ router = Router("qa")
 RUNNING_MARGIN = timedelta(minutes=30)
 MAX_QUESTION = 2000
 # Reactions that count as a vote (with and without skin tones).
-VOTES = frozenset({"👍", "👍️", *(f"👍{tone}" for tone in "🏻🏼🏽🏾🏿")})
 NOTED = "📝"
 
 
@@ -92,7 +92,7 @@ def post_questions(ctx: Context, round_: QaRound, questions: list[Question]) -> 
     args=[SessionRef(required=False)],
 )
 async def start_round(ctx: Context, number: int | None) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await running_session(ctx, s, number)
         ctx.require(Role.MODERATOR, session)
         if session.status == SessionStatus.CANCELLED:
@@ -122,7 +122,7 @@ async def start_round(ctx: Context, number: int | None) -> None:
     args=[SessionRef(required=False)],
 )
 async def end_round(ctx: Context, number: int | None) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         round_, session, entries = await round_questions(ctx, s, number, only_open=True)
         message, markdown = qa_digest.digest(ctx, ref(session.id), session.title, entries)
         round_.closed_at, round_.digest = ctx.now, markdown
@@ -159,7 +159,7 @@ async def question_in_thread(ctx: Context, round_: QaRound, text: str) -> None:
         return
     if len(text) > MAX_QUESTION:
         raise UserError("qa.too_long", maximum=MAX_QUESTION)
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         await qa.add_question(
             s,
             Question(
@@ -188,7 +188,7 @@ async def question_in_thread(ctx: Context, round_: QaRound, text: str) -> None:
 async def ask(ctx: Context, anonymous: bool, number: int, text: str) -> None:
     if anonymous and ctx.rooms.member_count(ctx.room_id) > 2:
         raise UserError("qa.anonymous_only_direct")
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await ctx.find_session(s, number)
         if session.status == SessionStatus.CANCELLED:
             raise UserError("errors.session_cancelled", **about(session))
@@ -217,14 +217,14 @@ async def ask(ctx: Context, anonymous: bool, number: int, text: str) -> None:
     "fragen", aliases=("questions",), help="help.questions", role=Role.MODERATOR, args=[SessionRef(required=False)]
 )
 async def list_questions(ctx: Context, number: int | None) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         _, _, entries = await round_questions(ctx, s, number, only_open=False)
     await ctx.reply(qa_digest.ranking(ctx, entries))
 
 
 async def moderate(ctx: Context, number: int, status: QuestionStatus) -> tuple[Session, Question]:
     """Set a question's status (answered or hidden) by its number in the current round's session."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         round_ = await current_round(ctx, s, None, only_open=False)
         session = await ctx.find_session(s, round_.session_id)
         ctx.require(Role.MODERATOR, session)
@@ -259,7 +259,7 @@ async def hide(ctx: Context, question: int) -> None:
 async def vote(ctx: Context, question: Question) -> None:
     """A 👍 on a question of an open round counts once per person, the asker's own too (silently):
     the count then matches the reactions everyone sees, and gives no anonymous asker away."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         await qa.count_vote(
             s,
             question,
@@ -271,5 +271,5 @@ async def vote(ctx: Context, question: Question) -> None:
 async def withdraw_vote(ctx: Context, found: Vote) -> None:
     """Taking the 👍 back withdraws the vote while the round is open (silently)."""
     if found.user_id == ctx.sender:
-        async with ctx.db.transaction() as s:
+        async with ctx.join_batch() as s:
             await qa.withdraw_vote(s, found)

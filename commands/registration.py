@@ -10,13 +10,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.arguments import Choice, Rest, SessionOrSeries, Target
 from bot.context import Context
 from bot.routing import Router
-from commands.municipalities import MAX_MUNICIPALITY, typed_municipality
-from commands.notices import tell_promoted
 from rules import waitlist
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.series import grouped_lines, series_ref
 from rules.sessions import about, check_open, ref
+from services.municipalities import MAX_MUNICIPALITY, typed_municipality
+from services.notices import tell_promoted
 from storage import municipalities, people, planned, registrations, series, sessions
 from storage.models import PlannedMessage, Registration, RegistrationStatus, Series, Session
 from storage.rows import save
@@ -114,7 +114,7 @@ async def register(ctx: Context, number: int | None, municipality: str) -> None:
     if municipality:
         retry = f"{ctx.prefix}anmelden {ref(number)}" if number is not None else f"{ctx.prefix}anmelden"
         municipality, _ = typed_municipality(ctx, municipality, retry)
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await choose_session(ctx, s, number)
         enrolment = await enrol(ctx, s, session, municipality)
         first_time = enrolment.new and await note_privacy_notice(s, ctx)
@@ -141,7 +141,7 @@ async def register_series(ctx: Context, number: int, municipality: str) -> None:
     """`!anmelden Reihe N` (or ✅ on the series' announcement): every part still ahead, one answer."""
     if municipality:
         municipality, _ = typed_municipality(ctx, municipality, f"{ctx.prefix}anmelden {series_ref(number)}")
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         found = await ctx.find_series(s, number)
         parts = await series.parts_ahead(s, found.number, ctx.now)
         if not parts:
@@ -221,7 +221,7 @@ async def unregister_command(ctx: Context, target: Target | None) -> None:
 
 async def unregister(ctx: Context, number: int | None) -> None:
     """`!abmelden #N`: one session (without a number: the one a person is registered for)."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         if number is None:
             mine = [
                 m for m in await registrations.my_registrations(s, ctx.sender, ctx.now) if m.session.starts_at > ctx.now
@@ -242,7 +242,7 @@ async def unregister(ctx: Context, number: int | None) -> None:
 
 async def unregister_series(ctx: Context, number: int, only: set[int] | None = None) -> None:
     """`!abmelden Reihe N`: every part still ahead (or only those of `only`), one answer."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         found = await ctx.find_series(s, number)
         parts = [p for p in await series.parts_ahead(s, found.number, ctx.now) if only is None or p.number in only]
         left = [x for x in [await leave(ctx, s, part) for part in parts] if x.key != "registration.not_registered"]
@@ -261,7 +261,7 @@ async def withdraw_by_reaction(ctx: Context, registration: Registration) -> None
     ✅ on a series' announcement stood for every part it registered for."""
     if registration.user_id != ctx.sender or registration.reaction_event_id is None:
         return
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         rows = await registrations.registrations_by_reaction(s, registration.reaction_event_id)
         session = await sessions.get_session(s, registration.session_id)
     if len(rows) > 1 and session is not None and session.series_id is not None:
@@ -272,7 +272,7 @@ async def withdraw_by_reaction(ctx: Context, registration: Registration) -> None
 
 @router.command("meine", aliases=("mine",), help="help.mine")
 async def mine(ctx: Context) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         rows = await registrations.my_registrations(s, ctx.sender, ctx.now)
         titles = await series.titles(s, {row.session.series_id for row in rows if row.session.series_id})
     if not rows:
@@ -297,7 +297,7 @@ def mine_line(ctx: Context, row: registrations.MyRegistration) -> Message:
 )
 async def reminders(ctx: Context, choice: bool | None) -> None:
     """Reminders by direct message, for every session one is registered for: on, off, or as it is."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         settings = await people.settings_for(s, ctx.sender, ctx.now)
         if choice is not None:
             settings.dm_reminders, settings.updated_at = choice, ctx.now

@@ -39,7 +39,7 @@ async def enable(ctx: Context, region: str | None) -> None:
     if ctx.room_id in ctx.official.configured:
         raise UserError("rooms.configured_room", region=ctx.official.configured[ctx.room_id])
     chosen = region or "Bielefeld, Paderborn"
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         await rooms.enable(s, ctx.room_id, chosen, ctx.now)
     ctx.after_commit.append(lambda: ctx.official.enabled(ctx.room_id, chosen))
     await ctx.reply("rooms.enabled", region=chosen)
@@ -52,7 +52,7 @@ async def disable(ctx: Context) -> None:
     require_configured_coordinator(ctx)
     if ctx.room_id in ctx.official.configured:
         raise UserError("rooms.configured_room", region=ctx.official.configured[ctx.room_id])
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         was_official = await rooms.disable(s, ctx.room_id)
     if not was_official:
         raise UserError("rooms.not_enabled")
@@ -68,6 +68,6 @@ async def choose_board(ctx: Context) -> None:
         raise UserError("rooms.board_configured")
     if not ctx.official.is_official(ctx.room_id):
         raise UserError("rooms.board_not_official")
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         await board.choose_board_room(s, ctx.room_id)
     await ctx.reply("rooms.board_chosen")

@@ -9,9 +9,9 @@ from bot.arguments import Number, Rest
 from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
-from commands.coordination import add_session, announcing_room
 from rules.i18n import Message
 from rules.series import parse_series, part_lines, series_announcement, series_ref
+from services.sessions import add_session, announcing_room
 from storage import series
 from storage.models import Series
 from storage.rows import save
@@ -32,7 +32,7 @@ async def create_series(ctx: Context, fields: str) -> None:
     duration = timedelta(minutes=ctx.config.session_minutes)
     plan = parse_series(fields, ctx.now, ctx.timezone, ctx.config.default_capacity, duration)
     room_id = announcing_room(ctx, plan.values)
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         created = await save(s, Series(title=plan.title, room_id=room_id, created_at=ctx.now))
         parts = []
         for number, part in enumerate(plan.parts, start=1):
@@ -47,7 +47,7 @@ async def create_series(ctx: Context, fields: str) -> None:
 
 @router.command("reihe", aliases=("series",), help="help.series", args=[Number("number", "args.series")])
 async def show_series(ctx: Context, number: int) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         found = await ctx.find_series(s, number)
         parts = await series.parts(s, found.number)
     await ctx.reply(series_announcement(ctx, found.number, found.title, parts))

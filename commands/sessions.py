@@ -18,7 +18,7 @@ router = Router("sessions")
 
 @router.command("termine", aliases=("sessions",), help="help.sessions")
 async def list_sessions(ctx: Context) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         summaries = await sessions.upcoming_sessions(s, ctx.now, scope=ctx.scope())
         titles = await series.titles(s, {x.session.series_id for x in summaries if x.session.series_id})
     if not summaries:
@@ -30,7 +30,7 @@ async def list_sessions(ctx: Context) -> None:
 
 @router.command("termin", aliases=("session",), help="help.session", args=[SessionRef()])
 async def show_session(ctx: Context, number: int) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         summary = await sessions.session_summary(s, number)
     if summary is None or not ctx.official.is_official(summary.session.room_id):
         raise UserError("errors.unknown_session", ref=ref(number))
@@ -42,7 +42,7 @@ async def calendar(ctx: Context, target: Target) -> None:
     if target.series:
         await series_calendar_file(ctx, target.number)
         return
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         session = await ctx.find_session(s, target.number)
     data = session_calendar(session, ctx.timezone, ctx.now, ctx.config.matrix.server_name)
     ctx.send_file(data, calendar_filename(session), "text/calendar")
@@ -50,7 +50,7 @@ async def calendar(ctx: Context, target: Target) -> None:
 
 async def series_calendar_file(ctx: Context, number: int) -> None:
     """`!kalender Reihe N`: one file with every part of the series."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         found = await ctx.find_series(s, number)
         parts = await series.parts(s, found.number)
     data = series_calendar(parts, ctx.timezone, ctx.now, ctx.config.matrix.server_name)

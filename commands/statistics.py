@@ -93,7 +93,7 @@ async def statistics(ctx: Context, typed: str) -> None:
     year = chosen_year(typed, ctx.now.astimezone(ctx.timezone).year)
     start = datetime(year, 1, 1, tzinfo=ctx.timezone)
     end = min(datetime(year + 1, 1, 1, tzinfo=ctx.timezone), ctx.now)
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         rows, sessions = await attendance.attendance(s, start, end)
     figures = participation(rows, ctx.config.municipalities, year, sessions)
     ctx.tell(ctx.sender, table(ctx, figures))

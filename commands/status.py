@@ -43,7 +43,7 @@ def planned_line(ctx: Context, row: PlannedMessage, key: str) -> Message:
 async def status(ctx: Context) -> None:
     # Coordinators by room power see their room's sessions; those on the config list see all.
     room = None if ctx.sender in ctx.config.roles.coordinators else ctx.room_id
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         upcoming = await planned.pending(s, limit=SHOW_NEXT, room_id=room)
         troubled = await planned.troubled(s, ctx.now - LOOK_BACK, room_id=room)
         backlog = await outbox.backlog(s)

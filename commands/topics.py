@@ -6,20 +6,21 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.acting import NOTICE_TTL
 from bot.arguments import Rest
-from bot.context import NOTICE_TTL, Context
+from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
-from commands.coordination import created, new_session
-from commands.qa import VOTES
 from rules.cleaning import clean
 from rules.content import edit_content, message_content
 from rules.errors import UserError
 from rules.i18n import Message
-from rules.sessions import about, ref
+from rules.reactions import VOTES
+from rules.sessions import about, created_message, ref
 from rules.similarity import Candidate, look_alikes
 from rules.states import TopicStatus
 from rules.topics import Act, Proposal, TopicAction, parse_topic, topic_ref
+from services.sessions import new_session
 from storage import people, topics
 from storage.models import TalkOffer, Topic, TopicVote
 from storage.outbox import Outgoing
@@ -63,7 +64,7 @@ async def propose(ctx: Context, proposal: Proposal) -> None:
     """Post the wish for voting, unless it looks like an open one (then point there first)."""
     if not ctx.official.is_official(ctx.room_id):
         raise UserError("topics.not_official")
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         if not proposal.insist:
             existing = await topics.open_topics(s, ctx.scope())
             by_number = {row_id(x.topic): x for x in existing}
@@ -136,7 +137,7 @@ def require_open(ctx: Context, wish: Topic) -> None:
 
 
 async def show(ctx: Context, act: Act) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         wish = await find_topic(s, ctx, act.number)
         votes = await topics.vote_count(s, act.number)
         offers = len((await topics.speakers(s, [act.number])).get(act.number, []))
@@ -147,7 +148,7 @@ async def show(ctx: Context, act: Act) -> None:
 async def offer(ctx: Context, act: Act) -> None:
     """Note that the sender could give the input talk; the coordinators from the config are told
     privately (nobody else sees who offered)."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         wish = await find_topic(s, ctx, act.number)
         require_open(ctx, wish)
         new = await topics.offer_talk(s, TalkOffer(topic_id=act.number, user_id=ctx.sender, offered_at=ctx.now))
@@ -168,7 +169,7 @@ async def plan(ctx: Context, act: Act) -> None:
     given); everyone who voted for it or proposed it is told privately how to register."""
     if not act.rest:
         raise UserError("topics.plan_usage", ref=topic_ref(act.number))
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         wish = await find_topic(s, ctx, act.number)
         require_coordinator(ctx, wish)
         require_open(ctx, wish)
@@ -187,12 +188,12 @@ async def plan(ctx: Context, act: Act) -> None:
         when=ctx.when(session.starts_at, session.ends_at),
     )
     await ctx.reply(
-        Message.join([created(ctx, session), ctx.t("topics.planned", ref=topic_ref(wish.id), count=len(told))])
+        Message.join([created_message(ctx, session), ctx.t("topics.planned", ref=topic_ref(wish.id), count=len(told))])
     )
 
 
 async def close(ctx: Context, act: Act) -> None:
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         wish = await find_topic(s, ctx, act.number)
         require_coordinator(ctx, wish)
         require_open(ctx, wish)
@@ -206,7 +207,7 @@ async def close(ctx: Context, act: Act) -> None:
 async def list_topics(ctx: Context) -> None:
     """Open wishes ranked by votes, with how many offered a talk; a coordinator also gets, by
     direct message, who offered (names never go to a shared room)."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         ranked = (await topics.open_topics(s, ctx.scope()))[:MAX_LISTED]
         offers = await topics.speakers(s, [row_id(x.topic) for x in ranked])
     if not ranked:
@@ -241,7 +242,7 @@ async def list_topics(ctx: Context) -> None:
 @router.reaction(VOTES, on=topics.topic_by_event)
 async def vote(ctx: Context, wish: Topic) -> None:
     """A 👍 on a wish's post counts once per person, the proposer's own too (silently)."""
-    async with ctx.db.transaction() as s:
+    async with ctx.join_batch() as s:
         await topics.count_vote(
             s,
             wish,
@@ -253,5 +254,5 @@ async def vote(ctx: Context, wish: Topic) -> None:
 async def withdraw_vote(ctx: Context, found: TopicVote) -> None:
     """Taking the 👍 back withdraws the vote while the wish is open (silently)."""
     if found.user_id == ctx.sender:
-        async with ctx.db.transaction() as s:
+        async with ctx.join_batch() as s:
             await topics.withdraw_vote(s, found)
