@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -19,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from rules.board import EntryState
+from rules.board import EntryKind, EntryState
 from rules.states import OutboxStatus, PlannedStatus, QuestionStatus, RegistrationStatus, SessionStatus, TopicStatus
 
 __all__ = [  # also known here
@@ -51,6 +53,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _utc_column(nullable: bool = False) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable)
+
+
+Status = TypeVar("Status", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[Status], Generic[Status]):
+    """A StrEnum stored as its text (the columns stay VARCHAR): members in, members out."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[Status], length: int = 16) -> None:
+        super().__init__(length=length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Status | str | None, dialect: object) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: object) -> Status | None:
+        return None if value is None else self.enum(value)
+
+
+def _enum_column(enum: type[StrEnum], length: int = 16) -> Column[str]:
+    return Column(EnumText(enum, length), nullable=False)
 
 
 class Series(SQLModel, table=True):
@@ -91,7 +117,7 @@ class Session(SQLModel, table=True):
     registration_deadline: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     region: str | None = None
     room_id: str
-    status: str = Field(default=SessionStatus.SCHEDULED, sa_column=Column(String(16), nullable=False))
+    status: SessionStatus = Field(default=SessionStatus.SCHEDULED, sa_column=_enum_column(SessionStatus))
     cancel_reason: str | None = None
     # Raised on every change that calendar entries must follow (ICS SEQUENCE).
     sequence: int = 0
@@ -132,7 +158,7 @@ class Registration(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False))
     user_id: str
-    status: str = Field(sa_column=Column(String(16), nullable=False))
+    status: RegistrationStatus = Field(sa_column=_enum_column(RegistrationStatus))
     municipality: str | None = None
     queued_at: datetime = Field(sa_column=_utc_column())
     updated_at: datetime = Field(sa_column=_utc_column())
@@ -188,7 +214,7 @@ class PlannedMessage(SQLModel, table=True):
     room_id: str | None = None
     user_id: str | None = None
     due_at: datetime = Field(sa_column=_utc_column())
-    status: str = Field(default=PlannedStatus.PENDING, sa_column=Column(String(16), nullable=False))
+    status: PlannedStatus = Field(default=PlannedStatus.PENDING, sa_column=_enum_column(PlannedStatus))
     revision: int = 0
     payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     attempts: int = 0
@@ -271,7 +297,7 @@ class Question(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     asked_at: datetime = Field(sa_column=_utc_column())
     event_id: str | None = Field(default=None, index=True)
-    status: str = Field(default=QuestionStatus.OPEN, sa_column=Column(String(16), nullable=False))
+    status: QuestionStatus = Field(default=QuestionStatus.OPEN, sa_column=_enum_column(QuestionStatus))
     answered_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
@@ -316,7 +342,7 @@ class OutboxMessage(SQLModel, table=True):
     attachment: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     thread_of: str | None = None
     records: str | None = None
-    status: str = Field(default=OutboxStatus.PENDING, sa_column=Column(String(16), nullable=False))
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_column=_enum_column(OutboxStatus))
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     last_error: str | None = None
@@ -363,7 +389,7 @@ class Topic(SQLModel, table=True):
     proposed_at: datetime = Field(sa_column=_utc_column())
     # The bot's post of the wish: the message people vote on.
     event_id: str | None = Field(default=None, index=True)
-    status: str = Field(default=TopicStatus.OPEN, sa_column=Column(String(16), nullable=False))
+    status: TopicStatus = Field(default=TopicStatus.OPEN, sa_column=_enum_column(TopicStatus))
     session_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="SET NULL"), nullable=True)
     )
@@ -442,13 +468,13 @@ class BoardEntry(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(sa_column=Column(String(8), nullable=False))
+    kind: EntryKind = Field(sa_column=_enum_column(EntryKind, 8))
     category: str
     title: str
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     municipality: str | None = None
     author: str
-    state: str = Field(default=EntryState.OPEN, sa_column=Column(String(16), nullable=False))
+    state: EntryState = Field(default=EntryState.OPEN, sa_column=_enum_column(EntryState))
     card_room_id: str | None = None
     card_event_id: str | None = None
     created_at: datetime = Field(sa_column=_utc_column())

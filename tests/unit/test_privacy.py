@@ -16,7 +16,7 @@ from bot.dispatch import EventKind, Incoming
 from commands import privacy
 from storage import people, registrations, rows, sessions
 from storage.db import Database
-from storage.models import PersonSettings, QaRound, Question, Registration, Session, UTCDateTime
+from storage.models import EnumText, PersonSettings, QaRound, Question, Registration, Session, UTCDateTime
 from storage.rows import row_id
 from tests.postgres import on_both_databases
 from tests.unit.fakes import COORDINATOR, NOW
@@ -160,6 +160,8 @@ def seed_value(table: str, column: Column[Any], ids: dict[str, int], when: datet
         return 1
     if isinstance(kind, LargeBinary):
         return b"x"
+    if isinstance(kind, EnumText):
+        return list(kind.enum)[-1]  # a final state, as the seeded "x" was no live one
     return "x"
 
 
