@@ -180,15 +180,17 @@ def test_the_configuration_page_documents_no_key_the_loader_does_not_read():
     assert not stale, f"docs/configuration.md documents keys the loader does not read: {', '.join(stale)}"
 
 
-def anchors(page: Path) -> set[str]:
+def anchors(page: Path) -> list[str]:
     """The anchors of a page's headings, as GitHub makes them (lower case, punctuation dropped,
     spaces as hyphens)."""
     headings = HEADING.findall(FENCE.sub("", page.read_text()))
-    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+    return [re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: str(page.relative_to(ROOT)))
 def test_links_between_pages_lead_somewhere(page: Path):
+    own = anchors(page)
+    assert len(own) == len(set(own)), f"{page.relative_to(ROOT)} has two headings of the same name: {sorted(own)}"
     broken = []
     for target in LINK.findall(page.read_text()):
         if "://" in target:
