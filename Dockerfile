@@ -1,7 +1,7 @@
 # regiobot as a container image. Build: docker build -t regiobot .
 # Run:   docker run -d --name regiobot -v /srv/regiobot:/data regiobot
 # The volume /data holds config.toml, the SQLite database (if used) and the Matrix store;
-# see README "Betrieb / Operations".
+# see docs/operations.md.
 
 # Stage 1: install the locked dependencies (exactly the tested versions, every file checked against
 # its hash), then the package itself without resolving anything, into a virtual environment.

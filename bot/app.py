@@ -1,6 +1,6 @@
 """The one place that builds the client, database and dispatcher, and runs the sync loop.
 
-Sync rules (see the README): the very first sync is never answered (it is history); the sync
+Sync rules (see docs/architecture.md): the very first sync is never answered (it is history); the sync
 token is stored with the decisions on a batch's last commands; a "limited" timeline is completed with
 /messages back to the stored token; every command event is answered once (by event id).
 """

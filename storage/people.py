@@ -2,7 +2,7 @@
 
 `PERSONAL_DATA` is the data-protection inventory: every column that holds personal data, with
 what `!meine-daten` exports of it, what `!daten-löschen` does with it and what the retention
-purge does with it. The README's inventory lists the same entries, and a unit test fails for a
+purge does with it. docs/privacy.md lists the same entries, and a unit test fails for a
 column holding a user id that is not declared here, so a new table cannot be forgotten.
 """
 
