@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import ROUTERS
+from bot.arguments import SessionRef
 from bot.config import parse_config
 from bot.dispatch import EventKind, Incoming
 from bot.roles import Role, role_of
@@ -308,3 +309,19 @@ async def test_a_failing_handler_of_any_kind_is_answered_and_the_next_events_sti
     assert await dispatcher.handle(Incoming(room, who, "$5", "!termine"), NOW)
     assert "Ref." not in dispatcher.outbox.bodies()[-1]
     await db.close()
+
+
+def test_a_misspelt_argument_fails_when_the_router_is_built():
+    """A declared argument the handler does not take by that name fails at start, not as a "Ref."."""
+    router = Router("misspelt")
+    with pytest.raises(TypeError, match="numbr"):
+
+        @router.command("probe", help="help.help", args=[SessionRef()])
+        async def probe(ctx, numbr):  # pragma: no cover - never registered
+            raise AssertionError
+
+    @router.command("probe", help="help.help", args=[SessionRef()])
+    async def fine(ctx, number):  # pragma: no cover - registered, never called here
+        raise AssertionError
+
+    assert [c.handler for c in router.commands] == [fine]
