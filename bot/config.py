@@ -39,8 +39,8 @@ class ConfigError(Exception):
 class MatrixConfig:
     homeserver: str
     user_id: str
-    password: str | None
-    access_token: str | None
+    password: str | None = field(repr=False)  # secrets: never in a repr, a log line or a traceback
+    access_token: str | None = field(repr=False)
     device_id: str
     store_dir: Path
     allowed_servers: tuple[str, ...]
