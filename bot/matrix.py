@@ -38,6 +38,7 @@ from nio import (
 from nio.api import RelationshipType
 
 from bot.config import MatrixConfig
+from rules.key_stretching import stretched
 from storage import people, state
 from storage.db import Database
 
@@ -132,7 +133,7 @@ class Matrix:
     def __init__(self, client: AsyncClient, db: Database, secret: str) -> None:
         self.client = client
         self.db = db
-        self._alias_key = hashlib.sha256(f"room-alias:{secret}".encode()).digest()
+        self._alias_key = stretched(secret, "room-alias")
         self._direct: dict[str, str] = {}
         self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._creators: dict[str, set[str]] = {}
