@@ -1,6 +1,6 @@
-"""Sessions: creating one (parsed from a coordinator's fields, announced in an official room) and
-saving it with its announcements and reminders planned; reading the programme —
-the sessions ahead, one session, its calendar file."""
+"""Sessions: creating one (parsed from a coordinator's fields, announced in an official room where
+the sender coordinates) and saving it with its announcements and reminders planned; reading the
+programme — the sessions ahead, one session, its calendar file."""
 
 from __future__ import annotations
 
@@ -48,13 +48,17 @@ async def new_session(act: Acting, s: AsyncSession, fields: str, room_id: str) -
 
 
 def announcing_room(act: Acting, values: dict[str, Any], default: str | None = None) -> str:
-    """The official room a new session is announced in: `default` (this room unless given), or
-    the one a coordinator from the config names with `Raum:`; takes `room_id` out of `values`
-    and fills in the region."""
+    """The official room a new session is announced in: `default` (the room acted from unless
+    given), or the one named with `Raum:`. The sender must coordinate in that room — power in
+    another room, even the one acted from, gives no say over it — and only a coordinator from the
+    config names a room other than the one acted from. Takes `room_id` out of `values` and fills
+    in the region."""
     named: str | None = values.pop("room_id", None)
     room_id = named or default or act.room_id
-    named_elsewhere = named not in (None, act.room_id)
-    if not act.official.is_official(room_id) or (named_elsewhere and not act.roles.configured_coordinator(act.sender)):
+    if not act.official.is_official(room_id):
+        raise UserError("coordination.not_official")
+    act.require_in_room(Role.COORDINATOR, room_id)
+    if named not in (None, act.room_id) and not act.roles.configured_coordinator(act.sender):
         raise UserError("coordination.not_official")
     values["region"] = values.get("region") or act.official.region(room_id)
     return room_id
