@@ -16,7 +16,6 @@ from services.leaving import Leaving, LeavingOutcome, SeriesLeft, leave, leave_s
 from services.municipalities import MAX_MUNICIPALITY, typed_municipality
 from services.personal import my_registrations, set_reminders
 from services.registration import (
-    Enrolment,
     EnrolmentOutcome,
     Registered,
     SeriesRegistered,
@@ -116,13 +115,10 @@ async def enrol_in_session(ctx: Context, number: int | None, municipality: str) 
             await ctx.reply(key, **about(enrolment.session), position=enrolment.position)
             return
         raise UserError(key, **about(enrolment.session), position=enrolment.position)
-    await ctx.reply(with_privacy_notice(ctx, enrolment_answer(ctx, enrolment), outcome))
-
-
-def enrolment_answer(ctx: Context, enrolment: Enrolment) -> Message:
     session = enrolment.session
     when = ctx.when(session.starts_at, session.ends_at)
-    return ctx.t(ENROLMENT_ANSWERS[enrolment.outcome], **about(session), when=when, position=enrolment.position)
+    answer = ctx.t(key, **about(session), when=when, position=enrolment.position)
+    await ctx.reply(with_privacy_notice(ctx, answer, outcome))
 
 
 async def enrol_in_series(ctx: Context, number: int, municipality: str) -> None:

@@ -19,6 +19,7 @@ from bot.dispatch import Incoming
 from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from rules.errors import UserError
+from rules.states import SessionStatus
 from services.changes import cancel_session, change_series, change_session
 from services.followups import add_material, plan_followup, save_protocol
 from services.leaving import Leaving, LeavingOutcome, leave, withdraw
@@ -164,8 +165,8 @@ async def test_changes_lists_and_followups_need_the_role_in_the_sessions_room(co
             await call(acting(BIRGIT))(s)
     async with db.transaction() as s:
         session, part = await sessions.find_session(s, number), await sessions.find_session(s, 2)
-    assert (session.capacity, session.protocol_url, session.status) == (5, "https://example.org/p.pdf", "cancelled")
-    assert part.capacity == 5
+    assert (session.capacity, part.capacity, session.status) == (5, 5, SessionStatus.CANCELLED)
+    assert session.protocol_url == "https://example.org/p.pdf"
 
 
 async def test_the_participant_list_goes_to_the_coordinators_direct_chat(core):
