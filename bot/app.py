@@ -31,6 +31,7 @@ from bot.acting import NOTICE_TTL
 from bot.config import Config, ConfigError, require_store_key
 from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, EventKind, Incoming
+from bot.features import Features
 from bot.health import HealthServer, Metrics
 from bot.keystore import CryptoStore, StoreState, rekey_store
 from bot.leadership import leadership_for
@@ -60,6 +61,7 @@ from commands import (
 from commands import help as help_commands
 from rules.content import message_content
 from rules.i18n import bilingual, t
+from services import board_upkeep, feedback_upkeep, poll_upkeep, privacy_upkeep, qa_upkeep
 from storage import outbox, state
 from storage.db import Database, Fenced
 from storage.models import OutboxMessage
@@ -91,6 +93,10 @@ ROUTERS = (
     municipalities.router,
     statistics.router,
     calendar_feed.router,
+)
+# What the features ask of the scheduler and the deliverer (planned messages, delivery, periodic work).
+FEATURES = Features(
+    (qa_upkeep.FEATURE, feedback_upkeep.FEATURE, poll_upkeep.FEATURE, board_upkeep.FEATURE, privacy_upkeep.FEATURE)
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
@@ -156,9 +162,15 @@ class Bot:
         self.official = OfficialRooms(config.official_rooms)
         self.commands = CommandSet(ROUTERS)
         self.metrics = Metrics()
-        self.deliverer = Deliverer(config, self.db, self.matrix, clock, self.metrics.delivered)
+        self.deliverer = Deliverer(config, self.db, self.matrix, clock, self.metrics.delivered, features=FEATURES)
         self.scheduler = Scheduler(
-            config, self.db, self.deliverer.wake, clock, self.matrix.prepare_direct_rooms, self.deliverer.send_now
+            config,
+            self.db,
+            self.deliverer.wake,
+            clock,
+            self.matrix.prepare_direct_rooms,
+            self.deliverer.send_now,
+            features=FEATURES,
         )
         listen = config.metrics_listen
         self.health = (

@@ -17,6 +17,7 @@ import io
 import logging
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,10 @@ from nio import (
     MegolmEvent,
     RoomCreateEvent,
     RoomCreateResponse,
+    RoomForgetResponse,
+    RoomGetEventResponse,
+    RoomGetStateResponse,
+    RoomLeaveResponse,
     RoomPreset,
     RoomResolveAliasResponse,
     RoomSendResponse,
@@ -89,6 +94,14 @@ class MatrixError(Exception):
 SYNC_FILTER: dict[str, Any] = {"presence": {"not_types": ["*"]}, "room": {"ephemeral": {"not_types": ["*"]}}}
 # The very first sync only learns where "now" is: no history.
 FIRST_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 0}}}
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """How the bot came into a room: the invitation's event, and who sent it."""
+
+    event_id: str
+    inviter: str
 
 
 class LoginFailed(Exception):
@@ -369,6 +382,49 @@ class Matrix:
         room = self.client.rooms.get(room_id)
         user = room.users.get(user_id) if room else None
         return user.display_name if user else None
+
+    def room_name(self, room_id: str) -> str:
+        """The room's name as clients show it (its id if the room is unknown)."""
+        room = self.client.rooms.get(room_id)
+        return str(room.display_name) if room else room_id
+
+    def may_post(self, room_id: str) -> bool:
+        """Whether the bot's power level allows it to post messages in the room, as of the last
+        sync (True for a room it does not know: nothing speaks against it)."""
+        room = self.client.rooms.get(room_id)
+        if room is None or self.client.user_id in self._creators.get(room_id, ()):
+            return True
+        return bool(room.power_levels.can_user_send_message(self.client.user_id, "m.room.message"))
+
+    async def invitation(self, room_id: str) -> Invitation | None:
+        """Who invited the bot into a room it is in: the membership event that its join replaced
+        (read from the room's state), when that was an invitation."""
+        state = await self.client.room_get_state(room_id)
+        if not isinstance(state, RoomGetStateResponse):
+            raise _error(state)
+        mine: dict[str, Any] = next(
+            (e for e in state.events if e.get("type") == "m.room.member" and e.get("state_key") == self.client.user_id),
+            {},
+        )
+        replaced = (mine.get("unsigned") or {}).get("replaces_state")
+        if not isinstance(replaced, str):
+            return None
+        found = await self.client.room_get_event(room_id, replaced)
+        if not isinstance(found, RoomGetEventResponse):
+            raise _error(found)
+        before = found.event.source
+        if (before.get("content") or {}).get("membership") != "invite":
+            return None
+        return Invitation(replaced, str(before.get("sender")))
+
+    async def leave(self, room_id: str) -> None:
+        """Leave the room and forget it (the bot keeps nothing of it, and no longer knows it)."""
+        left = await self.client.room_leave(room_id)
+        if not isinstance(left, RoomLeaveResponse):
+            raise _error(left)
+        forgotten = await self.client.room_forget(room_id)
+        if not isinstance(forgotten, RoomForgetResponse):
+            raise _error(forgotten)
 
 
 def _error(response: Any) -> MatrixError:

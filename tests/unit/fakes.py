@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import ROUTERS
+from bot.app import FEATURES, ROUTERS
 from bot.config import Config, parse_config
 from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, Observer
+from bot.matrix import Invitation
 from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet, Router
@@ -20,6 +21,7 @@ from storage.models import OutboxMessage
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 COORDINATOR = "@anna:localhost"
+INVITER = "@ines:localhost"  # who invited the bot into every room
 
 
 async def configured(
@@ -67,6 +69,8 @@ class FakeOutbox:
         self.related: list[dict[str, Any]] = []  # events that refer to others (poll responses)
         self.groups: list[tuple[list[str], str]] = []  # rooms made for several people: (invitees, name)
         self.group_keys: dict[str, str] = {}
+        self.muted: set[str] = set()  # rooms where the bot's power level is too low to post
+        self.left: list[str] = []
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
         no_open_transaction()
@@ -104,6 +108,21 @@ class FakeOutbox:
             self.groups.append((user_ids, name))
             self.group_keys[key] = f"!group-{len(self.groups)}"
         return self.group_keys[key]
+
+    def may_post(self, room_id: str) -> bool:
+        return room_id not in self.muted
+
+    def room_name(self, room_id: str) -> str:
+        return f"Raum {room_id}"
+
+    async def invitation(self, room_id: str) -> Invitation | None:
+        no_open_transaction()
+        return Invitation(f"$invite-{room_id}", INVITER)
+
+    async def leave(self, room_id: str) -> None:
+        no_open_transaction()
+        self.left.append(room_id)
+        self.muted.discard(room_id)  # the room is forgotten
 
     def bodies(self) -> list[str]:
         return [c["body"] for _, c, _ in self.sent]
@@ -157,7 +176,7 @@ def dispatcher_for(
 ) -> TestDispatcher:
     """A dispatcher with the bot's commands (or `routers`), delivering into a FakeOutbox."""
     sender = outbox or FakeOutbox()
-    deliverer = Deliverer(config, db, sender)
+    deliverer = Deliverer(config, db, sender, features=FEATURES)
 
     async def delivered(_: list[OutboxMessage]) -> None:
         # Until nothing due waits (commands handled side by side may each drain before the other's

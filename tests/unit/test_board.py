@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot.app import FEATURES
 from bot.config import ConfigError, parse_config
 from bot.dispatch import Incoming
 from bot.scheduler import Scheduler
@@ -315,7 +316,7 @@ async def test_renewal_reminder_and_expiry_are_planned_messages_sent_once(bot):
     await dispatcher.handle(say("!kommune Verl", BERND, "$k1"), NOW)
     await dispatcher.handle(say("!biete Fördermittel: Beratung", BERND, "$b1"), NOW)
     clock = [NOW]
-    scheduler = Scheduler(dispatcher.config, dispatcher.db, lambda: None, lambda: clock[0])
+    scheduler = Scheduler(dispatcher.config, dispatcher.db, lambda: None, lambda: clock[0], features=FEATURES)
 
     async def run_at(moment: datetime) -> None:
         clock[0] = moment
