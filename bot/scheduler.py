@@ -27,7 +27,7 @@ from rules.feedback import DIGITS
 from rules.planned_content import announcement, render
 from rules.sessions import SessionSummary, ref
 from rules.timing import BEFORE_SESSION, Kind, Verdict, decide
-from storage import board, feedback, outbox, people, planned, qa, registrations, sessions, state
+from storage import board, feedback, outbox, people, planned, purge, qa, registrations, sessions, state
 from storage.db import Database
 from storage.models import OutboxMessage, PlannedMessage, PlannedStatus, Session, SessionStatus
 from storage.outbox import Outgoing
@@ -205,7 +205,7 @@ class Scheduler:
         now = self.clock()
         async with self.db.transaction() as s:
             await state.prune_handled(s, now - KEEP_HANDLED)
-            purged = await people.purge_ended(s, now - timedelta(days=self.config.retention_days))
+            purged = await purge.purge_ended(s, now - timedelta(days=self.config.retention_days))
         if purged:
             log.info("deleted the personal data of %d sessions older than %d days", purged, self.config.retention_days)
 
