@@ -26,7 +26,7 @@ async def test_deleting_ones_data_takes_ones_board_card_out_of_the_rooms_history
     assert "Brett" in body(await anna.ask(room, "!raum brett"))
     assert "Verl" in body(await bernd.ask(room, "!kommune verl"))
     assert "A1" in body(await bernd.ask(room, "!biete Personal: Bauhof-Pool | Drei Leute für den Winterdienst"))
-    card = (await anna.wait_for(from_bot(bot.user_id, room, "Bauhof-Pool")))[0]
+    card = (await anna.wait_for(from_bot(bot.user_id, room, "🤝")))[0]
     assert "erledigt" in body(await bernd.ask(room, "!eintrag A1 erledigt"))
     done = (await anna.wait_for(edits_of(card["event_id"], "erledigt")))[0]
 
