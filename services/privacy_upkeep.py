@@ -10,14 +10,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.config import Config
 from bot.features import Feature
-from storage import people
+from storage.purge import purge_ended
 
 log = logging.getLogger(__name__)
 
 
 async def purge(s: AsyncSession, config: Config, now: datetime) -> None:
     """Delete the personal data of the sessions that ended more than `retention_days` ago."""
-    purged = await people.purge_ended(s, now - timedelta(days=config.retention_days))
+    purged = await purge_ended(s, now - timedelta(days=config.retention_days))
     if purged:
         log.info("deleted the personal data of %d sessions older than %d days", purged, config.retention_days)
 

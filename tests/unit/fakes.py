@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.acting import Acting
 from bot.app import FEATURES, ROUTERS
 from bot.config import Config, parse_config
 from bot.deliverer import Deliverer
@@ -64,6 +65,7 @@ class FakeOutbox:
         self.sent: list[tuple[str, dict[str, Any], str]] = []
         self.uploads: list[bytes] = []
         self.reactions: list[tuple[str, str, str]] = []
+        self.redactions: list[tuple[str, str, str | None]] = []  # (room, event taken down, reason)
         self.fail_with: Exception | None = None
         self.failing_rooms: set[str] | None = None  # fail only sends to these rooms (None: all)
         self.related: list[dict[str, Any]] = []  # events that refer to others (poll responses)
@@ -78,6 +80,9 @@ class FakeOutbox:
             relates = content["m.relates_to"]
             self.reactions.append((room_id, relates["event_id"], relates["key"]))
             return f"$reaction{len(self.reactions)}"
+        if event_type == outbox.REDACTION:
+            self.redactions.append((room_id, content["redacts"], content.get("reason")))
+            return f"$redaction{len(self.redactions)}"
         self.sent.append((room_id, content, tx_id))
         if self.fail_with is not None and (self.failing_rooms is None or room_id in self.failing_rooms):
             raise self.fail_with
@@ -150,6 +155,23 @@ class FakeRooms:
 
     def power_level(self, room_id: str, user_id: str) -> int:
         return self.levels.get((room_id, user_id), 0)
+
+
+def acting_as(config: Config, sender: str, room_id: str, rooms: FakeRooms | None = None, now: datetime = NOW) -> Acting:
+    """`sender` acting from `room_id` ("" for the web), to call a use case directly; `rooms` gives
+    power levels."""
+    return Acting(
+        language=config.language,
+        prefix=config.command_prefix,
+        timezone=config.timezone,
+        now=now,
+        config=config,
+        roles=Roles(config.roles, rooms or FakeRooms(), OfficialRooms(config.official_rooms)),
+        rooms=FakeOutbox(),
+        sender=sender,
+        room_id=room_id,
+        request_id=f"$request-{sender}",
+    )
 
 
 async def due_messages(db: Database) -> bool:

@@ -33,7 +33,7 @@ from rules.board import (
 )
 from rules.errors import UserError
 from rules.search import prefixes, query, similarity, stem, weighted_stems
-from storage import board, people, planned
+from storage import board, planned, purge
 from storage.db import Database
 from storage.models import BoardEntry
 from tests.postgres import on_both_databases
@@ -206,7 +206,7 @@ async def test_a_deleted_entry_leaves_the_search_index(migrated):
     db = migrated
     await add(db, "Vergabestelle", author=CLARA)
     async with db.transaction() as s:
-        await people.forget_person(s, CLARA)
+        await purge.forget_person(s, CLARA)
     assert await titles(db, "Vergabestelle") == []
     if db.engine.dialect.name == "sqlite":
         async with db.engine.connect() as conn:
