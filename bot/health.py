@@ -54,6 +54,11 @@ class Metrics:
         self.sync_errors = Counter(
             "regiobot_sync_errors", "Syncs with the homeserver that failed", registry=self.registry
         )
+        self.database_retries = Counter(
+            "regiobot_database_retries",
+            "Batches tried again because the database was unavailable (locked, connection lost)",
+            registry=self.registry,
+        )
         self.planned = Gauge(
             "regiobot_planned_messages",
             "Planned messages in the database, by status",
@@ -111,6 +116,9 @@ class Metrics:
 
     def sync_failed(self) -> None:
         self.sync_errors.inc()
+
+    def database_retried(self) -> None:
+        self.database_retries.inc()
 
     def planned_counts(self, counts: dict[str, int]) -> None:
         for status in PlannedStatus:
