@@ -224,7 +224,7 @@ class HealthServer:
 
     async def _backlog(self) -> Backlog | None:
         try:
-            async with self.db.transaction() as s:
+            async with self.db.reading() as s:  # never waits for the write lock
                 return await outbox.backlog(s)
         except Exception:
             log.warning("outbox not measured: the database did not answer", exc_info=True)
@@ -251,7 +251,7 @@ class HealthServer:
 
     async def _count(self) -> None:
         try:
-            async with self.db.transaction() as s:
+            async with self.db.reading() as s:  # never waits for the write lock
                 self.metrics.planned_counts(await planned.planned_counts(s))
                 self.metrics.outbox(await outbox.backlog(s), self.clock())
         except Exception:  # no numbers rather than old ones

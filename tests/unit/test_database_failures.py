@@ -134,7 +134,7 @@ async def test_a_lasting_failure_is_not_retried(tmp_path):
     config, db = await configured(tmp_path, COORDINATOR)
     dispatcher = dispatcher_for(config, db, ROUTERS)
     async with db.transaction() as s:
-        await s.execute(text("DROP TABLE bot_state"))
+        await (await s.connection()).execute(text("DROP TABLE bot_state"))
 
     async def store_token(s):
         await state.set_state(s, "next_batch", "s2")
