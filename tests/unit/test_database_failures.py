@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +175,22 @@ async def test_which_failures_pass_by_themselves(tmp_path):
         with pytest.raises(sqlite3.IntegrityError) as duplicate:
             conn.execute("INSERT INTO t VALUES (1)")
     assert not is_transient(duplicate.value) and not is_transient(ValueError("no"))
+
+
+def test_a_stopped_bot_exits_even_when_a_library_thread_lingers():
+    """A thread that never ends (an aiosqlite connection never closed) does not keep the process
+    of a bot that stopped alive: a supervisor sees it exit with the bot's status."""
+
+    def exit_status(thread_work: str) -> subprocess.CompletedProcess[str]:
+        program = (
+            "import threading, bot.cli as cli\n"
+            "cli.LINGER = 0.2\n"
+            f"threading.Thread(target={thread_work}, name='forgotten').start()\n"
+            "raise SystemExit(cli.leave(1))\n"
+        )
+        return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+
+    lingering = exit_status("threading.Event().wait")
+    assert lingering.returncode == 1 and "forgotten" in lingering.stderr
+    finished = exit_status("lambda: None")
+    assert finished.returncode == 1 and "forgotten" not in finished.stderr
