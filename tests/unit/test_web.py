@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -13,11 +14,12 @@ from icalendar import Calendar
 from sqlmodel import select
 
 from bot.check_config import check_web
-from bot.config import ConfigError, parse_config
+from bot.config import Config, ConfigError, WebConfig, parse_config
 from bot.devserver import free_port
 from bot.dispatch import Incoming
 from bot.rooms import OfficialRooms
-from bot.web import FeedCache, WebServer, etag_of, not_modified
+from bot.web import WebServer, not_modified
+from bot.web_cache import FeedCache, etag_of
 from rules.calendar_file import FeedEntry, feed_calendar, session_calendar
 from rules.feedback import totals
 from rules.i18n import bilingual
@@ -267,7 +269,9 @@ async def test_without_a_web_address_there_is_nothing_to_subscribe_to(tmp_path):
     await db.close()
 
 
-async def test_last_modified_names_only_changes_a_second_old(tmp_path):
+async def serving(tmp_path: Path) -> tuple[Config, WebConfig, Database]:
+    """A config with the web server on a free loopback port and ROOM official, and its migrated
+    database (SQLite in `tmp_path`)."""
     config = parse_config(
         {
             "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost", "password": "x"},
@@ -281,6 +285,12 @@ async def test_last_modified_names_only_changes_a_second_old(tmp_path):
     assert config.web is not None
     db = Database(config.storage_url)
     await db.migrate()
+    return config, config.web, db
+
+
+async def test_last_modified_names_only_changes_a_second_old(tmp_path):
+    config, _, db = await serving(tmp_path)
+    assert config.web is not None
     async with db.transaction() as s:
         await save(s, session(1, 3, updated_at=NOW - timedelta(milliseconds=300)))
     clock = [NOW]
