@@ -51,12 +51,13 @@ class Moderated:
     question: Question
 
 
-def asker(act: Acting, question: Question) -> str:
-    """How a question's author is shown: never for anonymous questions, and a display name that
-    could pass for "anonym" or for someone else's id with the real id."""
+def asker(act: Acting, question: Question, room_id: str) -> str:
+    """How a question's author is shown (by the name they have in the session's room `room_id`):
+    never for anonymous questions, and a name that could pass for "anonym" or for someone else's
+    id with the real id."""
     if question.anonymous:
         return act.t("qa.anonymous").plain
-    return person_name(act.rooms.display_name(act.room_id, question.author), question.author)
+    return person_name(act.rooms.display_name(room_id, question.author), question.author)
 
 
 async def running_session(act: Acting, s: AsyncSession, number: int | None) -> Session:
@@ -105,7 +106,9 @@ def post_questions(act: Acting, round_: QaRound, questions: list[Question]) -> N
     post's event is noted on its question (people vote on it)."""
     for question in questions:
         question.round_id = round_.id
-        message = act.t("qa.posted", number=question.number, text=question.text, asker=asker(act, question))
+        message = act.t(
+            "qa.posted", number=question.number, text=question.text, asker=asker(act, question, round_.room_id)
+        )
         act.post(round_.room_id, message, records=f"question:{question.id}", **in_thread(round_))
 
 
@@ -159,22 +162,22 @@ async def round_questions(
     round_ = await current_round(act, s, number, only_open, thread_root)
     session = await act.find_session(s, round_.session_id)
     act.require(Role.MODERATOR, session)
-    return round_, session, [entry(act, q) for q in await qa.questions(s, round_.session_id)]
+    return round_, session, [entry(act, q, round_.room_id) for q in await qa.questions(s, round_.session_id)]
 
 
-def entry(act: Acting, item: qa.QuestionVotes) -> qa_digest.Entry:
+def entry(act: Acting, item: qa.QuestionVotes, room_id: str) -> qa_digest.Entry:
     question = item.question
-    return qa_digest.Entry(question.number, question.text, item.votes, question.status, asker(act, question))
+    status = QuestionStatus(question.status)
+    return qa_digest.Entry(question.number, question.text, item.votes, status, asker(act, question, room_id))
 
 
-async def check_question(act: Acting, s: AsyncSession, session_id: int, text: str, round_id: int | None) -> str:
-    """The question's text on one line, unless it is too long or the sender asked enough for this round."""
-    text = one_line(text)
+async def check_question(act: Acting, s: AsyncSession, session_id: int, text: str, round_id: int | None) -> None:
+    """Refuse a question (its text on one line) that is too long, or when the sender asked enough
+    for this round."""
     if len(text) > MAX_QUESTION:
         raise UserError("qa.too_long", maximum=MAX_QUESTION)
     if await qa.questions_asked(s, session_id, act.sender, round_id) >= MAX_QUESTIONS:
         raise UserError("qa.too_many", maximum=MAX_QUESTIONS)
-    return text
 
 
 async def ask_in_round(act: Acting, s: AsyncSession, round_: QaRound, text: str) -> Question | None:
@@ -182,9 +185,10 @@ async def ask_in_round(act: Acting, s: AsyncSession, round_: QaRound, text: str)
     an empty one. A closed round's thread takes no more."""
     if round_.closed_at is not None:
         raise UserError("qa.closed")
-    if not one_line(text):
+    text = one_line(text)
+    if not text:
         return None
-    text = await check_question(act, s, round_.session_id, text, round_.id)
+    await check_question(act, s, round_.session_id, text, round_.id)
     return await qa.add_question(
         s,
         Question(
@@ -209,10 +213,11 @@ async def ask(act: Acting, s: AsyncSession, number: int, text: str, *, anonymous
         raise UserError("errors.session_cancelled", **about(session))
     if session.ends_at <= act.now:
         raise UserError("qa.session_over", **about(session))
-    round_ = await qa.open_round(s, session.number)
-    text = await check_question(act, s, session.number, text, round_.id if round_ else None)
+    text = one_line(text)
     if not text:
         raise UserError("qa.text_missing")
+    round_ = await qa.open_round(s, session.number)
+    await check_question(act, s, session.number, text, round_.id if round_ else None)
     question = await qa.add_question(
         s,
         Question(

@@ -77,7 +77,7 @@ class Ranking:
     speakers: list[tuple[Topic, str]] | None
 
 
-class Vote(StrEnum):
+class Voted(StrEnum):
     COUNTED = "counted"
     BEFORE = "before"  # this person had voted for it already
     SETTLED = "settled"  # planned or closed: votes no longer count
@@ -141,18 +141,18 @@ async def show(act: Acting, s: AsyncSession, number: int) -> WishState:
     return WishState(wish, await topics.vote_count(s, number), offers)
 
 
-async def vote(act: Acting, s: AsyncSession, number: int, *, reaction: str | None = None) -> Vote:
+async def vote(act: Acting, s: AsyncSession, number: int, *, reaction: str | None = None) -> Voted:
     """Count the sender's vote for wish T<number> (given by `reaction`, or a form), once per
     person, the proposer's own too."""
     wish = await find_topic(act, s, number)
     if wish.status != TopicStatus.OPEN:
-        return Vote.SETTLED
+        return Voted.SETTLED
     counted = await topics.count_vote(
         s,
         wish,
         TopicVote(topic_id=number, user_id=act.sender, reaction_event_id=reaction or act.request_id, voted_at=act.now),
     )
-    return Vote.COUNTED if counted else Vote.BEFORE
+    return Voted.COUNTED if counted else Voted.BEFORE
 
 
 async def withdraw_vote(act: Acting, s: AsyncSession, number: int) -> bool:

@@ -117,15 +117,15 @@ async def test_votes_count_once_only_on_open_wishes_of_official_rooms(world):
     async with world.db.transaction() as s:
         await topics.propose(world.acting(BERND, ROOM), s, new_proposal("Mobiles Arbeiten", None))
         gone = await save(s, Topic(title="Alt", room_id=OWN, proposed_by=OWNER, proposed_at=NOW))
-        assert await topics.vote(world.acting(CLARA), s, 1) == topics.Vote.COUNTED
-        assert await topics.vote(world.acting(CLARA), s, 1, reaction="$other") == topics.Vote.BEFORE
+        assert await topics.vote(world.acting(CLARA), s, 1) == topics.Voted.COUNTED
+        assert await topics.vote(world.acting(CLARA), s, 1, reaction="$other") == topics.Voted.BEFORE
         with refused("topics.unknown"):
             await topics.vote(world.acting(OWNER, OWN), s, gone.id)
         assert (await topics.show(world.acting(BERND), s, 1)).votes == 1
         assert await topics.withdraw_vote(world.acting(CLARA), s, 1)
         assert not await topics.withdraw_vote(world.acting(CLARA), s, 1)
         await topics.close(world.acting(COORDINATOR), s, 1, None)
-        assert await topics.vote(world.acting(CLARA), s, 1) == topics.Vote.SETTLED
+        assert await topics.vote(world.acting(CLARA), s, 1) == topics.Voted.SETTLED
 
 
 async def test_planning_and_closing_a_wish_take_a_coordinator_of_its_room(world):
