@@ -73,15 +73,22 @@ def fts5_query(words: list[QueryWord]) -> str:
     return " AND ".join("(" + " OR ".join(f'"{p}"*' for p in word.prefixes) + ")" for word in words)
 
 
-def _tsquery(words: list[QueryWord]) -> tuple[str, dict[str, Any]]:
+def fts5_any(words: list[QueryWord]) -> str:
+    """FTS5's query for an entry's candidates: any of the words, each by its stem or by its
+    shortest prefix (the first part of a compound)."""
+    return " OR ".join(f'"{p}"*' for word in words for p in dict.fromkeys((word.prefixes[0], word.prefixes[-1])))
+
+
+def _tsquery(words: list[QueryWord], joiner: str = " && ") -> tuple[str, dict[str, Any]]:
     """PostgreSQL's query and its parameters: each word as PostgreSQL's `german` configuration
-    understands it, or by any of its stem prefixes; all words together."""
+    understands it, or by any of its stem prefixes; all words together (or, with `joiner` " || ",
+    any of them)."""
     parts, params = [], {}
     for n, word in enumerate(words):
         parts.append(f"(plainto_tsquery('german', :word{n}) || to_tsquery('simple', :prefixes{n}))")
         params[f"word{n}"] = word.word
         params[f"prefixes{n}"] = " | ".join(f"{p}:*" for p in word.prefixes)
-    return " && ".join(parts), params
+    return joiner.join(parts), params
 
 
 async def search(s: AsyncSession, text_: str, now: datetime, limit: int) -> list[int]:
@@ -118,3 +125,35 @@ async def _sqlite_search(conn: AsyncConnection, match: str, now: datetime, limit
         if len(ids) == limit:
             break
     return ids
+
+
+async def related(
+    s: AsyncSession, words: list[QueryWord], kind: str, category: str, author: str, now: datetime, limit: int
+) -> list[int]:
+    """The ids of the active entries of `kind` in `category` (but `author`'s) that share most
+    of `words`, best first, at most `limit`: the few an entry is worth comparing with, whatever
+    the number of entries."""
+    if not words:
+        return []
+    conn = await s.connection()
+    filters = (
+        f"e.kind = :kind AND e.category = :category AND e.author <> :author "
+        f"AND e.state IN ({_ACTIVE}) AND e.expires_at > :now"
+    )
+    if _dialect(s) == "sqlite":
+        statement = text(
+            "SELECT e.id FROM board_search JOIN board_entries e ON e.id = board_search.rowid "
+            f"WHERE board_search MATCH :match AND {filters} "
+            f"ORDER BY bm25(board_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}), e.id DESC LIMIT :limit"
+        )
+        params: dict[str, Any] = {"match": fts5_any(words)}
+    else:
+        tsquery, params = _tsquery(words, " || ")
+        statement = text(
+            f"SELECT e.id FROM board_entries e, ({'SELECT ' + tsquery} AS q) found "
+            f"WHERE {SEARCH_VECTOR} @@ found.q AND {filters} "
+            f"ORDER BY ts_rank({SEARCH_VECTOR}, found.q) DESC, e.id DESC LIMIT :limit"
+        )
+    statement = statement.bindparams(bindparam("now", type_=UTCDateTime()))
+    values = {**params, "kind": kind, "category": category, "author": author, "now": now, "limit": limit}
+    return [int(row[0]) for row in (await conn.execute(statement, values)).all()]

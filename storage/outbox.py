@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +18,9 @@ from storage.models import BoardEntry, OutboxMessage, PlannedMessage, Poll, QaRo
 from storage.rows import insert_new_rows, save
 
 ANSWER_LANE = "answer:"
+# A message of this type takes an event of the bot's back (`redaction`); the Matrix layer sends it
+# through the redact endpoint, never encrypted.
+REDACTION = "m.room.redaction"
 
 
 def lane_of(room_id: str | None, user_id: str | None, answers: str | None = None) -> str:
@@ -52,6 +55,12 @@ class Outgoing:
     thread_of: str | None = None
     records: str | None = None
     answers: str | None = None  # the command event this message replies to in its room
+
+
+def redaction(key: str, room_id: str, event_id: str, reason: str) -> Outgoing:
+    """The redaction of `event_id` in `room_id` (its text gone from the room), with a reason the
+    room sees."""
+    return Outgoing(key, {"redacts": event_id, "reason": reason}, room_id=room_id, event_type=REDACTION)
 
 
 async def enqueue(s: AsyncSession, message: Outgoing, now: datetime, expires_at: datetime) -> OutboxMessage | None:
@@ -129,6 +138,16 @@ async def head_of(s: AsyncSession, lane: str) -> OutboxMessage | None:
         .order_by(col(OutboxMessage.id))
     )
     return (await s.exec(query)).first()
+
+
+async def withdraw(s: AsyncSession, records: str) -> None:
+    """Take back the messages not sent yet whose event would be noted on `records` (a card whose
+    entry was taken down before it went out)."""
+    await s.exec(
+        delete(OutboxMessage).where(
+            col(OutboxMessage.records) == records, col(OutboxMessage.status) == OutboxStatus.PENDING
+        )
+    )
 
 
 async def get(s: AsyncSession, message_id: int) -> OutboxMessage | None:
