@@ -45,7 +45,7 @@ MATCH_THRESHOLD = 0.15
 # At most this many matches are told about one new entry.
 MAX_MATCHES = 3
 # A new entry is compared with at most this many entries: those its words find first.
-MAX_CANDIDATES = 30
+MAX_CANDIDATES = 24
 # What one person may have on the board at a time, and the contacts they may ask for in a day.
 MAX_OPEN_ENTRIES = 10
 MAX_CONTACTS_PER_DAY = 10

@@ -25,8 +25,8 @@ MIN_PREFIX = 6
 PREFIX_SHARE = 0.4
 # Words of a query that count (the rest is ignored: a search is a few words, not a text).
 MAX_QUERY_WORDS = 8
-# Words of an entry that its candidates for a match are looked up by (see `key_words`).
-MAX_KEY_WORDS = 12
+# Words of an entry that its candidates for a match are looked up by (see `key_heads`).
+MAX_KEY_WORDS = 8
 # Words too common to say anything about an entry.
 STOPWORDS = frozenset(
     """
@@ -45,7 +45,7 @@ STOPWORDS = frozenset(
 
 def words(text: str) -> list[str]:
     """The words of `text` that say something (lower case, no stop words, at least two letters)."""
-    return [w for w in (m.group().lower() for m in _WORD.finditer(text)) if len(w) > 1 and w not in STOPWORDS]
+    return [w for w in map(str.lower, _WORD.findall(text)) if len(w) > 1 and w not in STOPWORDS]
 
 
 @cache
@@ -100,14 +100,17 @@ def query(text: str) -> list[QueryWord]:
     return list(seen.values())[:MAX_QUERY_WORDS]
 
 
-def key_words(title: str, description: str | None, limit: int = MAX_KEY_WORDS) -> list[QueryWord]:
-    """The words other entries are looked up by to compare with an entry: its title's, then its
-    description's longest (in German the compounds, which say most), one per stem, at most `limit`."""
-    seen: dict[str, QueryWord] = {}
+def key_heads(title: str, description: str | None, limit: int = MAX_KEY_WORDS) -> list[str]:
+    """What other entries are looked up by to compare them with an entry: of its title's words,
+    then its description's longest (in German the compounds, which say most), the first
+    `MIN_PREFIX` letters of each stem (every longer stem alike to it begins so, see `affinity`),
+    or a shorter stem whole; each once, at most `limit`."""
+    found: dict[str, None] = {}
     for word in [*words(title), *sorted(words(description or ""), key=len, reverse=True)]:
-        word_stem = stem(word)
-        seen.setdefault(word_stem, QueryWord(word, prefixes(word_stem)))
-    return list(seen.values())[:limit]
+        found.setdefault(stem(word)[:MIN_PREFIX])
+        if len(found) == limit:
+            break
+    return list(found)
 
 
 def affinity(a: str, b: str) -> float:
@@ -115,19 +118,20 @@ def affinity(a: str, b: str) -> float:
     share of the longer stem they have in common), or nothing (0.0)."""
     if a == b:
         return 1.0
-    shared = len(_common_prefix(a, b))
+    shared = _shared_length(a, b)
     if shared >= min(shortest_prefix(a), shortest_prefix(b)):  # as a search for either finds the other
         return shared / max(len(a), len(b))
     return 0.0
 
 
-def _common_prefix(a: str, b: str) -> str:
+def _shared_length(a: str, b: str) -> int:
+    """How many letters two stems have in common at their start."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1
-    return a[:n]
+    return n
 
 
 class Weighted:

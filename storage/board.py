@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.board import ACTIVE, EntryKind, EntryState, card
 from rules.content import edit_content, message_content
-from rules.search import key_words
+from rules.search import key_heads
 from rules.voice import Voice
 from storage import board_search
 from storage.models import BoardContact, BoardEntry
@@ -61,9 +61,9 @@ async def _in_order(s: AsyncSession, ids: Sequence[int]) -> list[BoardEntry]:
 async def candidates(s: AsyncSession, new: BoardEntry, now: datetime, limit: int) -> list[BoardEntry]:
     """What a new entry may match: the active entries of the other kind in its category (not its
     author's) that share most of its words, best first, at most `limit` however many there are."""
-    words = key_words(new.title, new.description)
+    heads = key_heads(new.title, new.description)
     other = EntryKind(new.kind).other
-    return await _in_order(s, await board_search.related(s, words, other, new.category, new.author, now, limit))
+    return await _in_order(s, await board_search.related(s, heads, other, new.category, new.author, now, limit))
 
 
 async def open_entries(s: AsyncSession, author: str, now: datetime) -> int:
@@ -121,9 +121,9 @@ async def contact(s: AsyncSession, entry_id: int, asked_by: str) -> BoardContact
 
 
 async def contacts_since(s: AsyncSession, asked_by: str, since: datetime) -> int:
-    """How many contacts `asked_by` asked for since then."""
+    """How many contacts `asked_by` asked for after `since`."""
     query = select(func.count(col(BoardContact.id))).where(
-        BoardContact.asked_by == asked_by, col(BoardContact.created_at) >= since
+        BoardContact.asked_by == asked_by, col(BoardContact.created_at) > since
     )
     return int((await s.exec(query)).one())
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.acting import Acting
 from bot.app import ROUTERS
 from bot.config import Config, parse_config
 from bot.deliverer import Deliverer
@@ -17,8 +19,10 @@ from bot.routing import CommandSet, Router
 from storage import outbox
 from storage.db import Database
 from storage.models import OutboxMessage
+from storage.outbox import REDACTION
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
+_requests = itertools.count(1)  # ids of the actions `acting_for` makes
 COORDINATOR = "@anna:localhost"
 
 
@@ -62,6 +66,7 @@ class FakeOutbox:
         self.sent: list[tuple[str, dict[str, Any], str]] = []
         self.uploads: list[bytes] = []
         self.reactions: list[tuple[str, str, str]] = []
+        self.redactions: list[tuple[str, str, str]] = []  # (room, event taken back, reason)
         self.fail_with: Exception | None = None
         self.failing_rooms: set[str] | None = None  # fail only sends to these rooms (None: all)
         self.related: list[dict[str, Any]] = []  # events that refer to others (poll responses)
@@ -74,6 +79,9 @@ class FakeOutbox:
             relates = content["m.relates_to"]
             self.reactions.append((room_id, relates["event_id"], relates["key"]))
             return f"$reaction{len(self.reactions)}"
+        if event_type == REDACTION:
+            self.redactions.append((room_id, content["redacts"], content["reason"]))
+            return f"$redaction{len(self.redactions)}"
         self.sent.append((room_id, content, tx_id))
         if self.fail_with is not None and (self.failing_rooms is None or room_id in self.failing_rooms):
             raise self.fail_with
@@ -177,3 +185,22 @@ def dispatcher_for(
     )
     dispatcher.outbox = sender
     return dispatcher
+
+
+def acting_for(
+    config: Config, sender: str, room_id: str = "", rooms: FakeRooms | None = None, now: datetime = NOW
+) -> Acting:
+    """The acting person a use case gets: `sender` in `room_id` ("" as on the web), with power
+    levels as `rooms` has them."""
+    return Acting(
+        language=config.language,
+        prefix=config.command_prefix,
+        timezone=config.timezone,
+        now=now,
+        config=config,
+        roles=Roles(config.roles, rooms or FakeRooms(), OfficialRooms(config.official_rooms)),
+        rooms=FakeOutbox(),
+        sender=sender,
+        room_id=room_id,
+        request_id=f"$request{next(_requests)}",
+    )
