@@ -139,7 +139,7 @@ async def create(act: Acting, s: AsyncSession, kind: EntryKind, draft: Draft) ->
     await planned.plan_entry(s, entry, act.config.board.renew_notice, act.now)
     found = await matching(s, entry, act.now)
     if room is not None and act.official.is_official(room):  # a room taken off the official list is no board
-        act.post(room, card(act, entry), records=f"board_entry:{entry.id}")
+        act.post(room, card(act, entry), records=board.card_record(entry))
     else:
         room = None
     tell_matches(act, entry, found)
@@ -310,5 +310,5 @@ async def hide(act: Acting, s: AsyncSession, number: int, reason: str | None) ->
     if taken_out is not None:
         act.queue(taken_out, NOTICE_TTL)
     else:  # its card has not gone out yet: it never will
-        await outbox.withdraw(s, f"board_entry:{entry.id}")
+        await outbox.withdraw(s, board.card_record(entry))
     return Hidden(entry, before)

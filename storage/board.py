@@ -91,6 +91,11 @@ async def search(s: AsyncSession, text: str, now: datetime, limit: int) -> list[
     return await _in_order(s, await board_search.search(s, text, now, limit))
 
 
+def card_record(found: BoardEntry) -> str:
+    """What the outbox notes the card's event on, once it is posted (see `storage.outbox.mark_sent`)."""
+    return f"board_entry:{found.id}"
+
+
 def card_edit(voice: Voice, found: BoardEntry, key: str) -> Outgoing | None:
     """The edit that makes the entry's card show it as it is now (None while the card is not posted)."""
     if found.card_event_id is None or found.card_room_id is None:
