@@ -312,7 +312,7 @@ def state_text(voice: Voice, state: str) -> Message:
 
 
 def kind_text(voice: Voice, kind: str) -> Message:
-    """ "Angebot" or "Gesuch"."""
+    """How users read an entry's kind: „Angebot“ or „Gesuch“."""
     return voice.t(KIND_KEYS[EntryKind(kind)])
 
 

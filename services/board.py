@@ -3,8 +3,10 @@
 coordinator of the board room taking an entry down (`hide`).
 
 Cards go to the board room, matches and contacts reach people privately; every message is queued
-on the acting person. Matching a new entry is bounded (see `rules.board`): it is decided inside
-the caller's transaction, and costs a few milliseconds however many entries the board holds.
+on the acting person. Matching a new entry is bounded (see `rules.board`): the search index
+hands over a few dozen candidates, compared on the spot, inside the caller's transaction — tens
+of milliseconds however many entries the board holds (`python -m bench.board`), so neither a
+thread nor a transaction of its own is worth it.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def about(entry: BoardEntry) -> dict[str, str]:
 
 
 async def find_entry(s: AsyncSession, number: int) -> BoardEntry:
+    """Entry A<number>, whatever its state; refused when there is none."""
     found = await board.entry(s, number)
     if found is None:
         raise UserError("board.unknown_entry", ref=entry_ref(number))
@@ -247,18 +250,27 @@ async def decline(act: Acting, s: AsyncSession, number: int) -> BoardEntry:
 
 
 async def _authors_entry(act: Acting, s: AsyncSession, number: int) -> BoardEntry:
+    """Entry A<number>; refused unless the sender wrote it (a coordinator hides, never edits)."""
     entry = await find_entry(s, number)
     if entry.author != act.sender:
         raise UserError("board.author_only", **about(entry))
     return entry
 
 
+async def _require_room_to_return(
+    act: Acting, s: AsyncSession, entry: BoardEntry, state: EntryState, until: datetime
+) -> None:
+    """Refuse a change that puts an entry back on the board (open or in talks again, until
+    `until`) while its author has as many there as one may."""
+    if not is_active(entry.state, entry.expires_at, act.now) and is_active(state, until, act.now):
+        await _require_room_on_board(act, s)
+
+
 async def set_state(act: Acting, s: AsyncSession, number: int, wanted: EntryState) -> BoardEntry:
     """The author closes or reopens an entry; its card shows the new state."""
     entry = await _authors_entry(act, s, number)
     state = change_state(EntryState(entry.state), wanted)
-    if not is_active(entry.state, entry.expires_at, act.now) and is_active(state, entry.expires_at, act.now):
-        await _require_room_on_board(act, s)
+    await _require_room_to_return(act, s, entry, state, entry.expires_at)
     await board.set_entry_state(s, entry, state, act.now)
     refresh_card(act, entry)
     return entry
@@ -270,8 +282,7 @@ async def renew(act: Acting, s: AsyncSession, number: int) -> BoardEntry:
     entry = await _authors_entry(act, s, number)
     state = renewed_state(EntryState(entry.state))
     until = expires_at(act.now, act.config.board.expiry)
-    if not is_active(entry.state, entry.expires_at, act.now) and is_active(state, until, act.now):
-        await _require_room_on_board(act, s)
+    await _require_room_to_return(act, s, entry, state, until)
     entry.expires_at = until
     await board.set_entry_state(s, entry, state, act.now)
     await planned.plan_entry(s, entry, act.config.board.renew_notice, act.now)
