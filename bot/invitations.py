@@ -50,3 +50,8 @@ class Invitations:
             return
         async with self.db.transaction() as s:
             await invitations.record(s, room_id, inviter, self.clock())
+
+    async def left(self, room_ids: list[str]) -> None:
+        """The bot left these rooms, or was removed: who invited it there is forgotten."""
+        async with self.db.transaction() as s:
+            await invitations.left(s, room_ids)

@@ -40,7 +40,7 @@ from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, backoff_d
 from bot.scheduler import Scheduler
 from rules.content import message_content
 from rules.i18n import t
-from storage import invitations, outbox, state
+from storage import outbox, state
 from storage.db import Database
 from storage.failures import describe, is_transient
 from storage.outbox import Outgoing
@@ -237,6 +237,11 @@ class SyncLoop:
                     self.matrix.note_creation(room_id, event)
 
     async def _accept_invites(self, response: SyncResponse, reader: EventReader) -> None:
+        """Join the rooms invited into (declining those from servers not allowed, and those beyond
+        the inviter's cap); rooms left or removed from count no longer (first: a room one was
+        removed from makes room for the next invitation in the same sync)."""
+        if response.rooms.leave:
+            await self._database(functools.partial(self.invited.left, list(response.rooms.leave)))
         for room_id, info in response.rooms.invite.items():
             inviter = next(
                 (
@@ -294,7 +299,6 @@ class SyncLoop:
         incoming, complete = await self._read_batch(response, since, reader) if since is not None else ([], True)
 
         async def store_token(s: AsyncSession) -> None:
-            await invitations.left(s, list(response.rooms.leave))  # left or removed: the inviter goes
             await state.set_state(s, "next_batch", response.next_batch)
 
         # each event recorded as handled with its effects, the token with the last of them
