@@ -17,6 +17,7 @@ from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher
 from bot.features import Features
 from bot.health import HealthServer, Metrics
+from bot.invitations import Invitations
 from bot.keystore import CryptoStore, StoreState, rekey_store
 from bot.leadership import leadership_for
 from bot.matrix import Client, Matrix, log_in
@@ -150,6 +151,7 @@ class Bot:
             self.metrics,
             clock,
             self._stop,
+            Invitations(config, self.db, self.official, clock),
         )
         self.ready = self.sync.ready  # set after the first sync: from then on commands are answered
 

@@ -45,7 +45,7 @@ from nio.api import RelationshipType
 
 from bot.config import MatrixConfig
 from rules.key_stretching import stretched
-from storage import people, state
+from storage import invitations, people, state
 from storage.db import Database
 from storage.outbox import REDACTION
 
@@ -422,10 +422,13 @@ class Matrix:
         return Invitation(replaced, str(before.get("sender")))
 
     async def leave(self, room_id: str) -> None:
-        """Leave the room and forget it (the bot keeps nothing of it, and no longer knows it)."""
+        """Leave the room and forget it (the bot keeps nothing of it, and no longer knows it; nor
+        who invited it there)."""
         left = await self.client.room_leave(room_id)
         if not isinstance(left, RoomLeaveResponse):
             raise _error(left)
+        async with self.db.transaction() as s:
+            await invitations.left(s, [room_id])
         forgotten = await self.client.room_forget(room_id)
         if not isinstance(forgotten, RoomForgetResponse):
             raise _error(forgotten)

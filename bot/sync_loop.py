@@ -1,5 +1,5 @@
-"""The sync loop: long-polls the homeserver, joins rooms it is invited to, greets them, and hands
-each batch of events to the dispatcher.
+"""The sync loop: long-polls the homeserver, joins rooms it is invited to (up to a cap per person
+who invites, see `bot.invitations`), greets them, and hands each batch of events to the dispatcher.
 
 Sync rules (see the README): the very first sync is never answered (it is history); the sync
 token is stored with the decisions on a batch's last commands, never without them; a "limited"
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -34,6 +35,7 @@ from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, Incoming
 from bot.events import EventReader
 from bot.health import Metrics
+from bot.invitations import Invitations
 from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, backoff_delay, maintain_keys
 from bot.scheduler import Scheduler
 from rules.content import message_content
@@ -125,6 +127,7 @@ class SyncLoop:
         metrics: Metrics,
         clock: Callable[[], datetime],
         stopping: asyncio.Event,
+        invited: Invitations,
     ) -> None:
         self.config = config
         self.client = client
@@ -136,6 +139,7 @@ class SyncLoop:
         self.metrics = metrics
         self.clock = clock
         self._stop = stopping
+        self.invited = invited
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._to_greet: set[str] = set()
 
@@ -145,7 +149,7 @@ class SyncLoop:
             await self._run()
 
     async def _run(self) -> None:
-        since, first_sync_at = await retried(self._start_state, self._stop, self.metrics.database_retried)
+        since, first_sync_at = await self._database(self._start_state)
         reader = EventReader(
             self.client.user_id,
             self.config.matrix.allowed_servers,
@@ -233,6 +237,11 @@ class SyncLoop:
                     self.matrix.note_creation(room_id, event)
 
     async def _accept_invites(self, response: SyncResponse, reader: EventReader) -> None:
+        """Join the rooms invited into (declining those from servers not allowed, and those beyond
+        the inviter's cap); rooms left or removed from count no longer (first: a room one was
+        removed from makes room for the next invitation in the same sync)."""
+        if response.rooms.leave:
+            await self._database(functools.partial(self.invited.left, list(response.rooms.leave)))
         for room_id, info in response.rooms.invite.items():
             inviter = next(
                 (
@@ -248,11 +257,21 @@ class SyncLoop:
                 log.info("declining invite to %s from a server that is not allowed", room_id)
                 await self.client.room_leave(room_id)
                 continue
+            if not await self._database(functools.partial(self.invited.admit, room_id, inviter)):
+                log.info("declining invite to %s: its sender invited the bot into as many rooms as one may", room_id)
+                await self.client.room_leave(room_id)
+                self.deliverer.wake()
+                continue
             joined = await self.client.join(room_id)
             if not isinstance(joined, JoinResponse):
                 log.warning("could not join %s: %s", room_id, joined)
                 continue
+            await self._database(functools.partial(self.invited.joined, room_id, inviter))
             self._to_greet.add(room_id)
+
+    async def _database(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run database `work`, again while the database is unavailable (see `retried`)."""
+        return await retried(work, self._stop, self.metrics.database_retried)
 
     async def _greet(self, response: SyncResponse) -> None:
         """Say hello in rooms joined since the last sync, once this sync has told us what they are
@@ -284,11 +303,7 @@ class SyncLoop:
 
         # each event recorded as handled with its effects, the token with the last of them
         finish = store_token if complete else None
-        await retried(
-            lambda: self.dispatcher.handle_batch(incoming, self.clock(), finish),
-            self._stop,
-            self.metrics.database_retried,
-        )
+        await self._database(lambda: self.dispatcher.handle_batch(incoming, self.clock(), finish))
         return complete
 
     async def _read_batch(self, response: SyncResponse, since: str, reader: EventReader) -> tuple[list[Incoming], bool]:

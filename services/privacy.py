@@ -222,5 +222,6 @@ def export(user_id: str, data: PersonData, now: datetime) -> bytes:
             "created_at": _time(data.calendar_token.created_at),
             "address": "stored only as its SHA-256 hash",
         },
+        "rooms_invited": [{"room": r.room_id, "joined_at": _time(r.joined_at)} for r in data.rooms_invited],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()

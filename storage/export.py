@@ -26,6 +26,7 @@ from storage.models import (
     QaRound,
     Question,
     Registration,
+    RoomInvitation,
     Session,
     TalkOffer,
     Topic,
@@ -58,6 +59,7 @@ class PersonData:
     board_contacts: list[tuple[BoardContact, BoardEntry]] = field(default_factory=list)
     municipality: PersonMunicipality | None = None
     calendar_token: CalendarToken | None = None
+    rooms_invited: list[RoomInvitation] = field(default_factory=list)
 
 
 async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None) -> PersonData:
@@ -94,6 +96,9 @@ async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None
         .where(BoardContact.asked_by == user_id)
         .order_by(col(BoardContact.id))
     )
+    invited = await s.exec(
+        select(RoomInvitation).where(RoomInvitation.inviter == user_id).order_by(col(RoomInvitation.joined_at))
+    )
     return PersonData(
         await s.get(PersonSettings, user_id),
         [(r, x) for r, x in registrations.all()],
@@ -114,6 +119,7 @@ async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None
         [(c, e) for c, e in contacts.all()],
         await s.get(PersonMunicipality, user_id),
         await s.get(CalendarToken, user_id),
+        list(invited.all()),
     )
 
 

@@ -181,6 +181,12 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         delete="deleted with the row",
         purge="deleted with the row",
     ),
+    ("room_invitations", "inviter"): Coverage(
+        export="rooms_invited",
+        delete="rows deleted (those rooms no longer count against the person's cap)",
+        purge="row deleted when the bot leaves the room or is removed from it, and at the latest when it "
+        "joined more than retention_days ago",
+    ),
     ("outbox", "attachment"): Coverage(
         export="pending_messages (file name)",
         delete="deleted with the row",

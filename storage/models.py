@@ -380,6 +380,18 @@ class OfficialRoom(SQLModel, table=True):
     enabled_at: datetime = Field(sa_column=_utc_column())
 
 
+class RoomInvitation(SQLModel, table=True):
+    """Who invited the bot into a room it joined (official rooms aside), kept while the bot is in
+    it (at most the retention period): how many rooms one person brought it into is capped
+    (`rules.invitations`)."""
+
+    __tablename__ = "room_invitations"
+
+    room_id: str = Field(primary_key=True)
+    inviter: str = Field(index=True)
+    joined_at: datetime = Field(sa_column=_utc_column())
+
+
 class Topic(SQLModel, table=True):
     """A topic wish (shown as T<id>): posted by the bot in an official room, voted for with 👍,
     turned into a session by a coordinator or closed."""

@@ -31,6 +31,7 @@ from storage.models import (
     Question,
     Registration,
     RegistrationStatus,
+    RoomInvitation,
     Session,
     TalkOffer,
     Topic,
@@ -49,7 +50,8 @@ async def forget_person(
     s: AsyncSession, user_id: str, placeholder: str = FORGOTTEN, key_of: KeyOf | None = None
 ) -> int:
     """Delete a person's registrations, settings, votes (on questions and wishes), talk offers,
-    direct messages, board entries and contact requests, and every message in the outbox that
+    direct messages, board entries and contact requests, the rooms they invited the bot into (those
+    no longer count against their cap), and every message in the outbox that
     names them (one not sent yet is not sent any more); where a record must stay (a session they
     created, material they added, a round they opened, a question they asked, a topic they wished
     for) their id is replaced by `placeholder`, and so is the text of their questions. The stored
@@ -70,6 +72,7 @@ async def forget_person(
     await s.exec(delete(DirectRoom).where(col(DirectRoom.user_id) == user_id))
     await s.exec(delete(PersonMunicipality).where(col(PersonMunicipality.user_id) == user_id))
     await s.exec(delete(CalendarToken).where(col(CalendarToken.user_id) == user_id))
+    await s.exec(delete(RoomInvitation).where(col(RoomInvitation.inviter) == user_id))
     await s.exec(update(Session).where(col(Session.created_by) == user_id).values(created_by=placeholder))
     await s.exec(update(Material).where(col(Material.added_by) == user_id).values(added_by=placeholder))
     await s.exec(delete(BoardContact).where(col(BoardContact.asked_by) == user_id))
@@ -85,8 +88,9 @@ async def forget_person(
 async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str = FORGOTTEN) -> int:
     """Delete the personal data of sessions that ended before `ended_before`, the settings of
     people with nothing left since then, sent messages older than that, board entries that
-    expired or were closed before then, and the names on topic wishes, votes and talk offers given
-    before then (see `storage.inventory`); how many sessions had people registered."""
+    expired or were closed before then, the names on topic wishes, votes and talk offers given
+    before then, and who invited the bot into a room it joined before then (see
+    `storage.inventory`); how many sessions had people registered."""
     ended = select(Session.id).where(col(Session.ends_at) < ended_before)
     asked = select(Question.id).where(col(Question.session_id).in_(ended))
     await s.exec(delete(Vote).where(col(Vote.question_id).in_(asked)))
@@ -178,6 +182,7 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
             )
         )
     )
+    await s.exec(delete(RoomInvitation).where(col(RoomInvitation.joined_at) < ended_before))
     for model in (DirectRoom, CalendarToken):
         await s.exec(
             delete(model).where(
