@@ -56,6 +56,7 @@ from commands import (
     statistics,
     status,
     topics,
+    web_login,
 )
 from commands import help as help_commands
 from rules.content import message_content
@@ -91,6 +92,7 @@ ROUTERS = (
     municipalities.router,
     statistics.router,
     calendar_feed.router,
+    web_login.router,
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
@@ -166,18 +168,23 @@ class Bot:
             if listen
             else None
         )
+        roles = Roles(config.roles, self.matrix, self.official)
         self.web: WebServer | None = None
         if config.web:  # loaded only when configured (aiohttp's server and Jinja2)
             from bot.web import WebServer
+            from bot.web_face import WebFace
+            from web import login, me, programme
 
-            self.web = WebServer(config, config.web, self.db, self.official, clock)
+            face = WebFace(config, config.web, self.db, roles, self.matrix, self.scheduler, self._delivered, clock)
+            pages = [route for face_module in (login, programme, me) for route in face_module.routes(face)]
+            self.web = WebServer(config, config.web, self.db, self.official, clock, pages)
         self.dispatcher = Dispatcher(
             config,
             self.db,
             self.matrix,
             self.scheduler,
             self.commands,
-            Roles(config.roles, self.matrix, self.official),
+            roles,
             self.metrics.command_done,
             self._delivered,
             self.metrics.outbox_written,

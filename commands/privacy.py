@@ -160,6 +160,14 @@ def export(user_id: str, data: people.PersonData, now: datetime) -> bytes:
             "created_at": _time(data.calendar_token.created_at),
             "address": "stored only as its SHA-256 hash",
         },
+        "web_sessions": [
+            {
+                "signed_in_at": _time(w.created_at),
+                "expires_at": _time(w.expires_at),
+                "cookie": "stored only as its SHA-256 hash",
+            }
+            for w in data.web_sessions
+        ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 

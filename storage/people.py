@@ -41,6 +41,8 @@ from storage.models import (
     Topic,
     TopicVote,
     Vote,
+    WebLogin,
+    WebSession,
 )
 from storage.rows import Row, save
 
@@ -221,6 +223,24 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         delete="deleted with the row",
         purge="deleted with the row",
     ),
+    ("web_logins", "user_id"): Coverage(
+        export="web_sessions (a login link lives ten minutes and is not exported)",
+        delete="rows deleted (an unused link stops working)",
+        purge="rows deleted once expired (whenever a new link is made, and by the purge)",
+    ),
+    ("web_logins", "token_hash"): Coverage(
+        export="web_sessions (the link itself is not stored)",
+        delete="deleted with the row",
+        purge="deleted with the row",
+    ),
+    ("web_sessions", "user_id"): Coverage(
+        export="web_sessions (since when and until when; the cookie itself is not stored)",
+        delete="rows deleted (every browser is signed out)",
+        purge="rows deleted once expired (whenever a new session is opened, and by the purge)",
+    ),
+    ("web_sessions", "token_hash"): Coverage(
+        export="web_sessions", delete="deleted with the row", purge="deleted with the row"
+    ),
 }
 
 
@@ -252,6 +272,7 @@ class PersonData:
     board_contacts: list[tuple[BoardContact, BoardEntry]] = field(default_factory=list)
     municipality: PersonMunicipality | None = None
     calendar_token: CalendarToken | None = None
+    web_sessions: list[WebSession] = field(default_factory=list)
 
 
 async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None) -> PersonData:
@@ -308,6 +329,7 @@ async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None
         [(c, e) for c, e in contacts.all()],
         await s.get(PersonMunicipality, user_id),
         await s.get(CalendarToken, user_id),
+        list((await s.exec(select(WebSession).where(WebSession.user_id == user_id))).all()),
     )
 
 
@@ -364,6 +386,8 @@ async def forget_person(
     await s.exec(delete(DirectRoom).where(col(DirectRoom.user_id) == user_id))
     await s.exec(delete(PersonMunicipality).where(col(PersonMunicipality.user_id) == user_id))
     await s.exec(delete(CalendarToken).where(col(CalendarToken.user_id) == user_id))
+    await s.exec(delete(WebLogin).where(col(WebLogin.user_id) == user_id))
+    await s.exec(delete(WebSession).where(col(WebSession.user_id) == user_id))
     await s.exec(update(Session).where(col(Session.created_by) == user_id).values(created_by=placeholder))
     await s.exec(update(Material).where(col(Material.added_by) == user_id).values(added_by=placeholder))
     await s.exec(delete(BoardContact).where(col(BoardContact.asked_by) == user_id))
@@ -468,6 +492,8 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
             )
         )
     )
+    await s.exec(delete(WebLogin).where(col(WebLogin.expires_at) < ended_before))
+    await s.exec(delete(WebSession).where(col(WebSession.expires_at) < ended_before))
     for model in (DirectRoom, CalendarToken):
         await s.exec(
             delete(model).where(

@@ -1,0 +1,43 @@
+"""What the programme pages read: the sessions ahead in official rooms with their counts, the
+titles of their series, open topic wishes with their votes, and open board entries (of one
+category, or matching a text by the board's full-text search)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rules.programme_page import Filters
+from rules.sessions import SessionSummary
+from storage import board, series, sessions, topics
+from storage.models import BoardEntry, Session, Topic
+from storage.sessions import Scope
+
+SESSIONS_SHOWN = 200
+ENTRIES_SHOWN = 100
+
+
+@dataclass(frozen=True)
+class ProgrammeRows:
+    summaries: list[SessionSummary[Session]]
+    series_titles: dict[int, str]
+    wishes: list[tuple[Topic, int]]
+    entries: list[BoardEntry]
+
+
+async def programme_rows(s: AsyncSession, now: datetime, rooms: list[str], filters: Filters) -> ProgrammeRows:
+    """Everything the programme shows, as `filters` narrow it (the region: sessions and wishes;
+    the category and the text: board entries)."""
+    scope = Scope(rooms, filters.region)
+    summaries = await sessions.upcoming_sessions(s, now, SESSIONS_SHOWN, scope)
+    titles = await series.titles(s, {x.session.series_id for x in summaries if x.session.series_id})
+    wishes = [(x.topic, x.votes) for x in await topics.open_topics(s, scope)]
+    if filters.text:
+        entries = await board.search(s, filters.text, now, ENTRIES_SHOWN)
+        if filters.category:
+            entries = [e for e in entries if e.category == filters.category]
+    else:
+        entries = await board.listing(s, now, ENTRIES_SHOWN, category=filters.category)
+    return ProgrammeRows(summaries, titles, wishes, entries)

@@ -1,0 +1,212 @@
+"""The web face over HTTP (aiohttp's server on a free port, a real database, the outbox delivered
+into a fake): signing in with a one-time link, the public programme, one's own page, and forms
+refused without a session or a CSRF token."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.config import WebConfig
+from bot.deliverer import Deliverer
+from bot.devserver import free_port
+from bot.roles import Roles
+from bot.rooms import OfficialRooms
+from bot.web import WebServer
+from bot.web_face import COOKIE, WebFace, preferred_language
+from rules.board import EntryKind
+from storage import board, web_sessions
+from storage.models import BoardEntry, Registration, RegistrationStatus, Session, Topic
+from storage.rows import save
+from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
+from web import login, me, programme
+
+ROOM, OWN = "!room:localhost", "!own:localhost"
+BERND = "@bernd:localhost"
+
+
+@dataclasses.dataclass
+class Site:
+    base: str
+    db: Any
+    outbox: FakeOutbox
+    plans: RecordingPlans
+
+    async def login_token(self, user_id: str = BERND) -> str:
+        async with self.db.transaction() as s:
+            return await web_sessions.issue_login(s, user_id, NOW)
+
+
+@pytest.fixture
+async def site(tmp_path) -> AsyncIterator[Site]:
+    port = free_port()
+    config, db = await configured(tmp_path, COORDINATOR)
+    config = dataclasses.replace(config, web=WebConfig(("127.0.0.1", port), f"http://127.0.0.1:{port}"))
+    assert config.web is not None
+    official = OfficialRooms(config.official_rooms)
+    outbox, plans = FakeOutbox(), RecordingPlans()
+    deliverer = Deliverer(config, db, outbox, lambda: NOW)
+
+    async def delivered(_: list[Any]) -> None:
+        await deliverer.drain()
+
+    face = WebFace(
+        config, config.web, db, Roles(config.roles, FakeRooms(), official), outbox, plans, delivered, lambda: NOW
+    )
+    routes = [r for module in (login, programme, me) for r in module.routes(face)]
+    server = WebServer(config, config.web, db, official, lambda: NOW, routes)
+    await server.start()
+    yield Site(f"http://127.0.0.1:{port}", db, outbox, plans)
+    await server.stop()
+    await db.close()
+
+
+async def seed(db: Any) -> dict[str, int]:
+    numbers = {}
+    async with db.transaction() as s:
+        for key, room, days, fields in [
+            (
+                "storm",
+                ROOM,
+                20,
+                {"title": "Starkregenvorsorge", "region": "Bielefeld", "capacity": 2, "speaker": "Kreis Lippe"},
+            ),
+            ("ozg", ROOM, 50, {"title": "OZG in der Praxis", "region": "Paderborn"}),
+            ("own", OWN, 10, {"title": "Privates Treffen"}),
+            ("past", ROOM, -10, {"title": "Vergangen"}),
+        ]:
+            start = NOW + timedelta(days=days)
+            x = await save(
+                s,
+                Session(
+                    starts_at=start,
+                    ends_at=start + timedelta(hours=1),
+                    room_id=room,
+                    created_by=COORDINATOR,
+                    created_at=NOW,
+                    **fields,
+                ),
+            )
+            numbers[key] = x.number
+        for who in ("@a:localhost", "@b:localhost", "@c:localhost"):
+            status = RegistrationStatus.REGISTERED if who != "@c:localhost" else RegistrationStatus.WAITLISTED
+            await save(
+                s, Registration(session_id=numbers["storm"], user_id=who, status=status, queued_at=NOW, updated_at=NOW)
+            )
+        await save(s, Topic(title="Mobiles Arbeiten", room_id=ROOM, proposed_by="@a:localhost", proposed_at=NOW))
+        await save(s, Topic(title="Geheimer Wunsch", room_id=OWN, proposed_by="@a:localhost", proposed_at=NOW))
+        for title, category in [
+            ("Drohnen für die Vermessung", "Digitalisierung/OZG"),
+            ("Wärmeplan gesucht", "Klimaschutz und Wärmeplanung"),
+        ]:
+            await board.add_entry(
+                s,
+                BoardEntry(
+                    kind=EntryKind.OFFER,
+                    category=category,
+                    title=title,
+                    municipality="Gütersloh",
+                    author="@author:localhost",
+                    created_at=NOW,
+                    updated_at=NOW,
+                    expires_at=NOW + timedelta(days=30),
+                ),
+            )
+    return numbers
+
+
+def browser() -> aiohttp.ClientSession:
+    """A client that keeps cookies like a browser (also for an IP address)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+def test_the_browsers_language_is_taken_when_the_catalogues_have_it():
+    assert preferred_language("en-GB,en;q=0.9,de;q=0.8", "de") == "en"
+    assert preferred_language("fr-FR,de;q=0.5,en;q=0.7", "de") == "en"
+    assert preferred_language("fr, it", "de") == "de"
+    assert preferred_language(None, "en") == "en"
+    assert preferred_language("de;q=0, en;q=x", "de") == "de"
+
+
+async def test_the_programme_shows_what_is_ahead_and_no_person(site):
+    numbers = await seed(site.db)
+    async with browser() as http, http.get(f"{site.base}/programm") as response:
+        assert response.status == 200
+        html = await response.text()
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert f"#{numbers['storm']} Starkregenvorsorge" in html and "Kreis Lippe" in html
+    assert "ausgebucht (2 Plätze) – auf der Warteliste: 1" in html
+    assert "OZG in der Praxis" in html and "Dezember 2026" in html and "Januar 2027" in html
+    assert "Privates Treffen" not in html and "Vergangen" not in html and "Geheimer Wunsch" not in html
+    assert "Mobiles Arbeiten" in html and "Drohnen für die Vermessung" in html and "Gütersloh" in html
+    assert "@" not in re.sub(r"<style>.*?</style>", "", html, flags=re.S)  # no person, no Matrix id
+    assert '<form class="inline"' not in html  # no buttons on the public page
+
+
+async def test_the_programme_filters_by_region_category_and_text(site):
+    await seed(site.db)
+    async with browser() as http:
+        async with http.get(f"{site.base}/programm", params={"region": "Paderborn"}) as response:
+            html = await response.text()
+        assert "OZG in der Praxis" in html and "Starkregenvorsorge" not in html
+        async with http.get(f"{site.base}/programm", params={"kategorie": "Digitalisierung/OZG"}) as response:
+            html = await response.text()
+        assert "Drohnen" in html and "Wärmeplan gesucht" not in html
+        async with http.get(f"{site.base}/programm", params={"suche": "Drohne"}) as response:
+            html = await response.text()
+        assert "Drohnen" in html and "Wärmeplan gesucht" not in html
+        async with http.get(f"{site.base}/programm", params={"region": "<script>", "kategorie": "x"}) as response:
+            assert response.status == 200 and "<script>" not in await response.text()
+
+
+async def test_a_login_link_signs_in_once_and_leads_to_ich(site):
+    await seed(site.db)
+    token = await site.login_token()
+    async with browser() as http:
+        async with http.get(f"{site.base}/login/{token}", allow_redirects=False) as response:
+            assert response.status == 303 and response.headers["Location"] == "/ich"
+            cookie = response.cookies[COOKIE]
+            assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
+            assert int(cookie["max-age"]) == 30 * 24 * 3600
+        async with http.get(f"{site.base}/ich") as response:
+            assert response.status == 200
+            html = await response.text()
+        assert "Sie sind angemeldet als @bernd:localhost" in html and 'name="csrf"' in html
+    async with browser() as second, second.get(f"{site.base}/login/{token}", allow_redirects=False) as response:
+        assert response.status == 410 and "Dieser Link gilt nicht mehr" in await response.text()  # used
+        assert COOKIE not in response.cookies
+
+
+async def test_a_link_opened_from_a_chat_client_leads_on_by_a_page_of_ours(site):
+    token = await site.login_token()
+    async with browser() as http:
+        headers = {"Sec-Fetch-Site": "cross-site", "Accept-Language": "en"}
+        async with http.get(f"{site.base}/login/{token}", headers=headers, allow_redirects=False) as response:
+            assert response.status == 200 and COOKIE in response.cookies
+            html = await response.text()
+    assert '<meta http-equiv="refresh" content="0; url=/ich">' in html and "You are signed in" in html
+
+
+async def test_ich_without_a_session_says_how_to_sign_in(site):
+    forged = {"Cookie": f"{COOKIE}=forged-token-forged-token"}
+    async with browser() as http, http.get(f"{site.base}/ich", headers=forged) as response:
+        assert response.status == 401 and "!web" in await response.text()
+
+
+async def test_signing_out_ends_this_browsers_session(site):
+    token = await site.login_token()
+    async with browser() as http:
+        await http.get(f"{site.base}/login/{token}")
+        html = await (await http.get(f"{site.base}/ich")).text()
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+        assert csrf
+        async with http.post(f"{site.base}/abmelden", data={"csrf": csrf.group(1)}, allow_redirects=False) as response:
+            assert response.status == 303 and response.headers["Location"] == "/programm"
+        async with http.get(f"{site.base}/ich") as response:
+            assert response.status == 401
