@@ -1,20 +1,27 @@
 """A person's municipality: `!kommune Name` records it once (matched against the regions'
-directory), `!kommune` shows it."""
+directory), `!kommune` shows it. The use cases are in `services.municipalities`."""
 
 from __future__ import annotations
 
 from bot.arguments import Rest
 from bot.context import Context
 from bot.routing import Router
-from services.municipalities import MAX_MUNICIPALITY, typed_municipality
-from storage import municipalities
+from services.municipalities import (
+    MAX_MUNICIPALITY,
+    Municipality,
+    my_municipality,
+    set_municipality,
+    typed_municipality,
+)
 
 router = Router("municipalities")
 
-
-def regions_of(ctx: Context, name: str) -> str:
-    """`Bielefeld`, `Bielefeld und Paderborn`, or '' for a name not in the directory."""
-    return f" {ctx.t('municipalities.and').plain} ".join(ctx.config.municipalities.regions_of(name))
+ANSWERS = {
+    (True, True): "municipalities.set",
+    (True, False): "municipalities.set_unlisted",
+    (False, True): "municipalities.current",
+    (False, False): "municipalities.current_unlisted",
+}
 
 
 @router.command(
@@ -33,16 +40,16 @@ def regions_of(ctx: Context, name: str) -> str:
 )
 async def municipality(ctx: Context, name: str) -> None:
     """Record the sender's municipality (used by `!anmelden` from then on), or show it."""
+    found: Municipality | None
     if name:
         name, listed = typed_municipality(ctx, name, f"{ctx.prefix}kommune")
-    async with ctx.join_batch() as s:
-        if name:
-            await municipalities.set_municipality(s, ctx.sender, name, listed, ctx.now)
-        row = await municipalities.municipality_row(s, ctx.sender)
-    if row is None:
+        async with ctx.join_batch() as s:
+            found = await set_municipality(ctx, s, name, listed)
+    else:
+        async with ctx.join_batch() as s:
+            found = await my_municipality(ctx, s)
+    if found is None:
         await ctx.reply("municipalities.none")
         return
-    listed = ctx.config.municipalities.is_listed(row.name)
-    state = "set" if name else "current"
-    key = f"municipalities.{state}" if listed else f"municipalities.{state}_unlisted"
-    await ctx.reply(key, name=row.name, regions=regions_of(ctx, row.name))
+    regions = f" {ctx.t('municipalities.and').plain} ".join(found.regions)
+    await ctx.reply(ANSWERS[(bool(name), found.listed)], name=found.name, regions=regions)
