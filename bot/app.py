@@ -173,10 +173,11 @@ class Bot:
         if config.web:  # loaded only when configured (aiohttp's server and Jinja2)
             from bot.web import WebServer
             from bot.web_face import WebFace
-            from web import login, me, programme
+            from web import login, me, programme, registration
 
             face = WebFace(config, config.web, self.db, roles, self.matrix, self.scheduler, self._delivered, clock)
-            pages = [route for face_module in (login, programme, me) for route in face_module.routes(face)]
+            faces = (login, programme, me, registration)
+            pages = [route for face_module in faces for route in face_module.routes(face)]
             self.web = WebServer(config, config.web, self.db, self.official, clock, pages)
         self.dispatcher = Dispatcher(
             config,

@@ -21,11 +21,11 @@ from bot.rooms import OfficialRooms
 from bot.web import WebServer
 from bot.web_face import COOKIE, WebFace, preferred_language
 from rules.board import EntryKind
-from storage import board, web_sessions
+from storage import board, people, web_sessions
 from storage.models import BoardEntry, Registration, RegistrationStatus, Session, Topic
 from storage.rows import save
 from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
-from web import login, me, programme
+from web import login, me, programme, registration
 
 ROOM, OWN = "!room:localhost", "!own:localhost"
 BERND = "@bernd:localhost"
@@ -59,7 +59,7 @@ async def site(tmp_path) -> AsyncIterator[Site]:
     face = WebFace(
         config, config.web, db, Roles(config.roles, FakeRooms(), official), outbox, plans, delivered, lambda: NOW
     )
-    routes = [r for module in (login, programme, me) for r in module.routes(face)]
+    routes = [r for module in (login, programme, me, registration) for r in module.routes(face)]
     server = WebServer(config, config.web, db, official, lambda: NOW, routes)
     await server.start()
     yield Site(f"http://127.0.0.1:{port}", db, outbox, plans)
@@ -210,3 +210,84 @@ async def test_signing_out_ends_this_browsers_session(site):
             assert response.status == 303 and response.headers["Location"] == "/programm"
         async with http.get(f"{site.base}/ich") as response:
             assert response.status == 401
+
+
+async def signed_in(site: Site, http: aiohttp.ClientSession, user_id: str = BERND) -> str:
+    """Sign `user_id` in with a fresh link; the CSRF token of their forms."""
+    await http.get(f"{site.base}/login/{await site.login_token(user_id)}")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', await (await http.get(f"{site.base}/ich")).text())
+    assert csrf
+    return csrf.group(1)
+
+
+async def post(http: aiohttp.ClientSession, url: str, csrf: str | None, back: str = "ich") -> tuple[int, str]:
+    """Send a form as a browser does (following the redirect); the status and the page shown."""
+    data = {"weiter": back} | ({"csrf": csrf} if csrf is not None else {})
+    async with http.post(url, data=data) as response:
+        return response.status, await response.text()
+
+
+def note(html: str) -> str:
+    found = re.search(r'<p class="note" role="status">(.*?)</p>', html, re.S)
+    return found.group(1) if found else ""
+
+
+async def test_registering_and_leaving_by_form_run_the_use_cases(site):
+    numbers = await seed(site.db)
+    storm = numbers["storm"]  # 2 places, both taken, one waiting
+    async with browser() as http:
+        csrf = await signed_in(site, http)
+        status, html = await post(http, f"{site.base}/termin/{numbers['ozg']}/anmelden", csrf)
+        assert status == 200 and f"Sie sind angemeldet für #{numbers['ozg']} „OZG in der Praxis“" in note(html)
+        assert "Datenschutz" in note(html)  # the first registration
+        status, html = await post(http, f"{site.base}/termin/{storm}/anmelden", csrf)
+        assert "Sie stehen auf Platz 2 der Warteliste" in note(html) and "Datenschutz" not in note(html)
+        assert site.plans.changed_places == [numbers["ozg"], storm]
+        assert "Warteliste, Platz 2" in html  # among one's registrations
+        status, html = await post(http, f"{site.base}/termin/{storm}/anmelden", csrf)
+        assert "bereits auf der Warteliste (Platz 2)" in note(html)
+        status, html = await post(http, f"{site.base}/termin/{storm}/abmelden", csrf)
+        assert "nicht mehr auf der Warteliste" in note(html)
+        status, html = await post(http, f"{site.base}/termin/{storm}/abmelden", csrf)
+        assert "nicht angemeldet" in note(html)  # refused by the use case, said on the page
+        status, html = await post(http, f"{site.base}/termin/{numbers['own']}/anmelden", csrf)
+        assert f"#{numbers['own']}" in note(html) and "Privates Treffen" not in html  # not official: unknown
+
+
+async def test_leaving_by_form_moves_the_next_person_up_and_tells_them(site):
+    numbers = await seed(site.db)
+    async with browser() as http:
+        csrf = await signed_in(site, http, "@a:localhost")
+        _, html = await post(http, f"{site.base}/termin/{numbers['storm']}/abmelden", csrf)
+    assert "abgemeldet" in note(html)
+    (room, told, _) = site.outbox.sent[-1]
+    assert room == "!dm-@c:localhost" and "Starkregenvorsorge" in told["body"]
+
+
+async def test_forms_without_a_session_or_csrf_token_are_refused(site):
+    numbers = await seed(site.db)
+    url = f"{site.base}/termin/{numbers['ozg']}/anmelden"
+    async with browser() as http:
+        status, html = await post(http, url, "0" * 64)
+        assert status == 403 and "melden Sie sich zuerst an" in html
+        csrf = await signed_in(site, http)
+        status, html = await post(http, url, None)
+        assert status == 403 and "Formular war nicht mehr gültig" in html
+        status, html = await post(http, url, csrf[::-1])
+        assert status == 403
+        async with http.get(f"{site.base}/ich") as response:
+            assert "Sie sind für keinen kommenden Termin angemeldet" in await response.text()
+    async with site.db.transaction() as s:
+        assert (await people.person_data(s, BERND)).registrations == []
+
+
+async def test_a_form_leads_back_to_the_widget_when_sent_from_there(site):
+    numbers = await seed(site.db)
+    async with browser() as http:
+        csrf = await signed_in(site, http)
+        data = {"csrf": csrf, "weiter": "widget"}
+        async with http.post(f"{site.base}/termin/{numbers['ozg']}/anmelden", data=data, allow_redirects=False) as r:
+            assert r.status == 303 and r.headers["Location"] == "/widget"
+        data["weiter"] = "https://elsewhere.example.org/"
+        async with http.post(f"{site.base}/termin/{numbers['ozg']}/abmelden", data=data, allow_redirects=False) as r:
+            assert r.headers["Location"] == "/ich"
