@@ -57,6 +57,7 @@ from commands import (
     status,
     topics,
     web_login,
+    widget,
 )
 from commands import help as help_commands
 from rules.content import message_content
@@ -93,6 +94,7 @@ ROUTERS = (
     statistics.router,
     calendar_feed.router,
     web_login.router,
+    widget.router,
 )
 SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
@@ -173,10 +175,11 @@ class Bot:
         if config.web:  # loaded only when configured (aiohttp's server and Jinja2)
             from bot.web import WebServer
             from bot.web_face import WebFace
-            from web import login, me, programme, registration
+            from web import coordination, login, me, programme, registration
+            from web import widget as widget_page
 
             face = WebFace(config, config.web, self.db, roles, self.matrix, self.scheduler, self._delivered, clock)
-            faces = (login, programme, me, registration)
+            faces = (login, programme, me, registration, coordination, widget_page)
             pages = [route for face_module in faces for route in face_module.routes(face)]
             self.web = WebServer(config, config.web, self.db, self.official, clock, pages)
         self.dispatcher = Dispatcher(

@@ -67,6 +67,9 @@ class WebConfig:
 
     listen: tuple[str, int]
     public_url: str  # without a trailing slash
+    # The Matrix clients (their origins, e.g. https://app.element.io) that may show the room widget
+    # `/widget` in a frame; none: the widget cannot be framed anywhere.
+    widget_hosts: tuple[str, ...] = ()
 
     def url(self, path: str) -> str:
         return f"{self.public_url}{path}"
@@ -373,7 +376,22 @@ def _web(web: _Reader) -> WebConfig | None:
             "die Adresse, unter der man die Seiten erreicht, z. B. https://regiobot.example.org / "
             "the address people reach the pages at, e.g. https://regiobot.example.org",
         )
-    return WebConfig(address, (public_url or "").rstrip("/"))
+    return WebConfig(address, (public_url or "").rstrip("/"), _widget_hosts(web))
+
+
+def _widget_hosts(web: _Reader) -> tuple[str, ...]:
+    """`[web] widget_hosts`: origins like "https://app.element.io" (scheme, host, maybe a port)."""
+    hosts = web.get("widget_hosts", list, [])
+    checked = []
+    for host in hosts:
+        parts = urlsplit(host if isinstance(host, str) else "")
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
+            raise ConfigError(
+                web.key("widget_hosts"),
+                f"{host!r} ist keine Adresse wie https://app.element.io / is not an origin like https://app.element.io",
+            )
+        checked.append(f"{parts.scheme}://{parts.netloc}")
+    return tuple(checked)
 
 
 def _board(board: _Reader, rooms: Mapping[str, str]) -> BoardConfig:

@@ -30,6 +30,7 @@ from nio import (
     RoomCreateEvent,
     RoomCreateResponse,
     RoomPreset,
+    RoomPutStateResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
     UploadResponse,
@@ -153,6 +154,13 @@ class Matrix:
         else:
             response = await self._room_send(room_id, content, tx_id, event_type)
         if not isinstance(response, RoomSendResponse):
+            raise _error(response)
+        return str(response.event_id)
+
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str:
+        """Set a state event of a room (the bot needs the power level for it); the event id."""
+        response = await self.client.room_put_state(room_id, event_type, content, state_key)
+        if not isinstance(response, RoomPutStateResponse):
             raise _error(response)
         return str(response.event_id)
 

@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.acting import Acting, Plans, RoomInfo
 from bot.config import Config, WebConfig
 from bot.flood import FloodGuard, Verdict
-from bot.roles import Roles
+from bot.roles import Role, Roles
 from rules.errors import UserError
 from rules.i18n import LANGUAGES
 from rules.voice import Voice
@@ -113,6 +113,16 @@ class WebFace:
         self.flood = FloodGuard(config.commands_per_minute, timedelta(minutes=1))
         self._notes: OrderedDict[str, str] = OrderedDict()
 
+    def coordinated_rooms(self, user_id: str) -> dict[str, str | None]:
+        """The official rooms where the person coordinates (by the config or by power there), with
+        their regions."""
+        official = self.roles.official
+        return {
+            room_id: official.region(room_id)
+            for room_id in official.all()
+            if self.roles.in_room(room_id, user_id) >= Role.COORDINATOR
+        }
+
     @property
     def secure(self) -> bool:
         """Whether the pages are reached by https (cookies are then marked Secure)."""
@@ -142,9 +152,9 @@ class WebFace:
         max_age = int(web_sessions.SESSION_VALID.total_seconds())
         path = self.web.root or "/"
         if framed and self.secure:
-            response.set_cookie(COOKIE, token, max_age=max_age, path=path, httponly=True, secure=True, samesite="None")
-            cookie = response.cookies[COOKIE]
-            cookie["partitioned"] = True
+            response.set_cookie(
+                COOKIE, token, max_age=max_age, path=path, httponly=True, secure=True, samesite="None", partitioned=True
+            )
             return
         response.set_cookie(
             COOKIE, token, max_age=max_age, path=path, httponly=True, secure=self.secure, samesite="Strict"

@@ -3,22 +3,36 @@ session ahead, the room widget, and the short pages that say how signing in went
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from rules.programme_page import Programme
+from rules.coordination_page import Coordinated
+from rules.programme_page import Filters, Programme, programme
+from rules.session_fields import REGIONS
+from rules.sessions import SessionSummary
 from rules.states import RegistrationStatus
 from rules.voice import Voice
 from rules.web_pages import Site, render
+
+
+class HeldSession(Protocol):
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def starts_at(self) -> datetime: ...
 
 
 class HeldView(Protocol):
     """A person's registration as storage reads it (`storage.registrations.MyRegistration`)."""
 
     @property
-    def status(self) -> RegistrationStatus: ...
+    def session(self) -> HeldSession: ...
+    @property
+    def status(self) -> str: ...
     @property
     def position(self) -> int | None: ...
 
@@ -37,6 +51,7 @@ class HeldItem:
 class Me:
     user_id: str
     held: tuple[HeldItem, ...]
+    coordinated: tuple[Coordinated, ...] | None = None  # None: the person coordinates no room
 
     @property
     def states(self) -> dict[int, str]:
@@ -58,26 +73,55 @@ class Form:
     back: str
 
 
-def held_state(voice: Voice, status: RegistrationStatus, position: int | None) -> str:
+def held_state(voice: Voice, status: str, position: int | None) -> str:
     if status == RegistrationStatus.REGISTERED:
         return voice.t("web.held_place").plain
     return voice.t("web.held_waiting", position=position or "?").plain
 
 
-def me(voice: Voice, user_id: str, held: Iterable[tuple[int, str, datetime, RegistrationStatus, int | None]]) -> Me:
-    """The person's page content: (number, title, start, status, waiting position) per registration."""
-    return Me(
+@dataclass(frozen=True)
+class PersonalView:
+    """A person's page: what they hold, and the sessions ahead (with a button each)."""
+
+    person: Me
+    programme: Programme
+
+
+def personal_view(
+    voice: Voice,
+    user_id: str,
+    held: Iterable[HeldView],
+    summaries: Sequence[SessionSummary[Any]],
+    series_titles: Mapping[int, str],
+    coordinated: tuple[Coordinated, ...] | None = None,
+) -> PersonalView:
+    person = Me(
         user_id,
         tuple(
-            HeldItem(number, title, voice.short(start), held_state(voice, status, position))
-            for number, title, start, status, position in held
+            HeldItem(
+                r.session.id or 0,
+                r.session.title,
+                voice.short(r.session.starts_at),
+                held_state(voice, r.status, r.position),
+            )
+            for r in held
         ),
+        coordinated,
     )
+    regions = tuple(REGIONS.values())
+    return PersonalView(person, programme(voice, summaries, series_titles, [], [], Filters(), (), regions))
 
 
-def me_page(voice: Voice, person: Me, programme: Programme, site: Site, form: Form, note: str | None) -> str:
+def me_page(voice: Voice, view: PersonalView, site: Site, form: Form, note: str | None) -> str:
     return render(
-        voice, "me.html", me=person, programme=programme, site=site, csrf=form.csrf, back=form.back, note=note
+        voice,
+        "me.html",
+        me=view.person,
+        programme=view.programme,
+        site=site,
+        csrf=form.csrf,
+        back=form.back,
+        note=note,
     )
 
 
@@ -103,14 +147,14 @@ def message_page(
 
 @dataclass(frozen=True)
 class WidgetState:
-    """The widget page: signed in (with the person's page content) or about to ask its host."""
+    """The widget page: signed in (`view` and `form`), or about to ask its host for an OpenID
+    token (`script`: the script's address), or signed in but refused a cookie (`blocked`)."""
 
-    person: Me | None = None
-    programme: Programme | None = None
+    view: PersonalView | None = None
     form: Form | None = None
     note: str | None = None
-    script: str = ""
-    failed: bool = field(default=False)
+    script: str | None = None
+    hosts: tuple[str, ...] = ()
 
 
 def widget_page(voice: Voice, site: Site, state: WidgetState) -> str:

@@ -338,6 +338,7 @@ class OutboxMessage(SQLModel, table=True):
     room_id: str | None = None
     user_id: str | None = None
     event_type: str = "m.room.message"
+    state_key: str | None = None  # a state event (set in the room, e.g. a widget), not a message
     content: str = Field(sa_column=Column(Text, nullable=False))
     attachment: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     thread_of: str | None = None

@@ -1,6 +1,7 @@
 """What the programme pages read: the sessions ahead in official rooms with their counts, the
 titles of their series, open topic wishes with their votes, and open board entries (of one
-category, or matching a text by the board's full-text search)."""
+category, or matching a text by the board's full-text search); on a person's page, also what
+they hold."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.programme_page import Filters
 from rules.sessions import SessionSummary
-from storage import board, series, sessions, topics
+from storage import board, registrations, series, sessions, topics
 from storage.models import BoardEntry, Session, Topic
+from storage.registrations import MyRegistration
 from storage.sessions import Scope
 
 SESSIONS_SHOWN = 200
@@ -41,3 +43,22 @@ async def programme_rows(s: AsyncSession, now: datetime, rooms: list[str], filte
     else:
         entries = await board.listing(s, now, ENTRIES_SHOWN, category=filters.category)
     return ProgrammeRows(summaries, titles, wishes, entries)
+
+
+@dataclass(frozen=True)
+class PersonalRows:
+    summaries: list[SessionSummary[Session]]
+    series_titles: dict[int, str]
+    held: list[MyRegistration]
+
+
+async def personal_rows(s: AsyncSession, user_id: str, now: datetime, rooms: list[str]) -> PersonalRows:
+    """The sessions ahead, and the person's places and waiting positions in those not yet begun."""
+    summaries = await sessions.upcoming_sessions(s, now, SESSIONS_SHOWN, Scope(rooms))
+    titles = await series.titles(s, {x.session.series_id for x in summaries if x.session.series_id})
+    held = [
+        r
+        for r in await registrations.my_registrations(s, user_id, now)
+        if r.session.starts_at > now and r.session.room_id in rooms
+    ]
+    return PersonalRows(summaries, titles, held)

@@ -1,17 +1,15 @@
 """`/ich`: the signed-in person's own page — their registrations and waiting places, and a button
-on every session ahead. Without a session it says how to sign in."""
+on every session ahead; for coordinators, the sessions of their rooms with their counts and forms
+to change or cancel them. Without a session it says how to sign in."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from bot.web_face import WebFace, page
-from rules.personal_page import Form, me, me_page, message_page
-from rules.programme_page import Filters, programme
-from rules.session_fields import REGIONS
-from rules.states import RegistrationStatus
-from storage import registrations
-from storage.programme import programme_rows
+from rules.coordination_page import coordinated
+from rules.personal_page import Form, me_page, message_page, personal_view
+from storage.programme import personal_rows
 
 BACK = "ich"
 
@@ -21,22 +19,14 @@ def routes(face: WebFace) -> list[web.RouteDef]:
         voice = face.voice(request)
         visitor = await face.visitor(request)
         if visitor is None:
-            body = message_page(
-                voice, face.site(voice), "web.signed_out_title", [voice.t("web.refused_signed_out").plain]
-            )
-            return page(body, 401)
+            lines = [voice.t("web.refused_signed_out").plain]
+            return page(message_page(voice, face.site(voice), "web.signed_out_title", lines), 401)
         async with face.db.transaction() as s:
-            rows = await programme_rows(s, voice.now, face.roles.official.all(), Filters())
-            mine = await registrations.my_registrations(s, visitor.user_id, voice.now)
-        official = set(face.roles.official.all())
-        held = [
-            (r.session.number, r.session.title, r.session.starts_at, RegistrationStatus(r.status), r.position)
-            for r in mine
-            if r.session.starts_at > voice.now and r.session.room_id in official
-        ]
-        content = programme(voice, rows.summaries, rows.series_titles, [], [], Filters(), (), tuple(REGIONS.values()))
-        person = me(voice, visitor.user_id, held)
-        body = me_page(voice, person, content, face.site(voice), Form(visitor.csrf, BACK), face.take_note(visitor))
+            rows = await personal_rows(s, visitor.user_id, voice.now, face.roles.official.all())
+        rooms = face.coordinated_rooms(visitor.user_id)
+        counts = coordinated(voice, rows.summaries, list(rooms)) if rooms else None
+        view = personal_view(voice, visitor.user_id, rows.held, rows.summaries, rows.series_titles, counts)
+        body = me_page(voice, view, face.site(voice), Form(visitor.csrf, BACK), face.take_note(visitor))
         return page(body)
 
     return [web.get("/ich", show)]

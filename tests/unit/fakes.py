@@ -67,6 +67,7 @@ class FakeOutbox:
         self.related: list[dict[str, Any]] = []  # events that refer to others (poll responses)
         self.groups: list[tuple[list[str], str]] = []  # rooms made for several people: (invitees, name)
         self.group_keys: dict[str, str] = {}
+        self.states: list[tuple[str, str, str, dict[str, Any]]] = []  # (room, type, state key, content)
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
         no_open_transaction()
@@ -78,6 +79,11 @@ class FakeOutbox:
         if self.fail_with is not None and (self.failing_rooms is None or room_id in self.failing_rooms):
             raise self.fail_with
         return f"$event{len(self.sent)}"
+
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str:
+        no_open_transaction()
+        self.states.append((room_id, event_type, state_key, content))
+        return f"$state{len(self.states)}"
 
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]:
         no_open_transaction()

@@ -80,6 +80,7 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "kalender abbestellen": ("", False),
     "web": ("", False),
     "web abmelden": ("", False),
+    "raum widget": ("", False),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren", "raum brett")
 REFUSALS = ("vorbehalten", "nicht die Rolle")

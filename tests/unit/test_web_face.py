@@ -12,6 +12,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from bot.config import WebConfig
 from bot.deliverer import Deliverer
@@ -21,14 +23,16 @@ from bot.rooms import OfficialRooms
 from bot.web import WebServer
 from bot.web_face import COOKIE, WebFace, preferred_language
 from rules.board import EntryKind
-from storage import board, people, web_sessions
+from rules.states import SessionStatus
+from storage import board, people, sessions, web_sessions
 from storage.models import BoardEntry, Registration, RegistrationStatus, Session, Topic
 from storage.rows import save
 from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
-from web import login, me, programme, registration
+from web import coordination, login, me, programme, registration, widget
 
 ROOM, OWN = "!room:localhost", "!own:localhost"
 BERND = "@bernd:localhost"
+ELEMENT = "https://element.example.org"
 
 
 @dataclasses.dataclass
@@ -47,7 +51,10 @@ class Site:
 async def site(tmp_path) -> AsyncIterator[Site]:
     port = free_port()
     config, db = await configured(tmp_path, COORDINATOR)
-    config = dataclasses.replace(config, web=WebConfig(("127.0.0.1", port), f"http://127.0.0.1:{port}"))
+    homeserver = await fake_homeserver()
+    web_config = WebConfig(("127.0.0.1", port), f"http://127.0.0.1:{port}", (ELEMENT,))
+    matrix = dataclasses.replace(config.matrix, homeserver=str(homeserver.make_url("")).rstrip("/"))
+    config = dataclasses.replace(config, web=web_config, matrix=matrix)
     assert config.web is not None
     official = OfficialRooms(config.official_rooms)
     outbox, plans = FakeOutbox(), RecordingPlans()
@@ -59,12 +66,28 @@ async def site(tmp_path) -> AsyncIterator[Site]:
     face = WebFace(
         config, config.web, db, Roles(config.roles, FakeRooms(), official), outbox, plans, delivered, lambda: NOW
     )
-    routes = [r for module in (login, programme, me, registration) for r in module.routes(face)]
+    routes = [r for module in (login, programme, me, registration, coordination, widget) for r in module.routes(face)]
     server = WebServer(config, config.web, db, official, lambda: NOW, routes)
     await server.start()
     yield Site(f"http://127.0.0.1:{port}", db, outbox, plans)
     await server.stop()
+    await homeserver.close()
     await db.close()
+
+
+async def fake_homeserver() -> TestServer:
+    """A homeserver's OpenID endpoint: the token "good-token" is Bernd's, any other unknown."""
+
+    async def userinfo(request: web.Request) -> web.Response:
+        if request.query.get("access_token") == "good-token":
+            return web.json_response({"sub": BERND})
+        return web.json_response({"errcode": "M_UNKNOWN_TOKEN"}, status=401)
+
+    app = web.Application()
+    app.router.add_get("/_matrix/federation/v1/openid/userinfo", userinfo)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server
 
 
 async def seed(db: Any) -> dict[str, int]:
@@ -291,3 +314,110 @@ async def test_a_form_leads_back_to_the_widget_when_sent_from_there(site):
         data["weiter"] = "https://elsewhere.example.org/"
         async with http.post(f"{site.base}/termin/{numbers['ozg']}/abmelden", data=data, allow_redirects=False) as r:
             assert r.headers["Location"] == "/ich"
+
+
+async def test_only_the_widget_may_be_framed_and_run_a_script(site):
+    async with browser() as http:
+        for path in ("/programm", "/ich", "/archiv"):
+            async with http.get(f"{site.base}{path}") as response:
+                policy = response.headers["Content-Security-Policy"]
+                assert "frame-ancestors 'none'" in policy and "script-src" not in policy, path
+        async with http.get(f"{site.base}/widget?widgetId=regiobot_programm") as response:
+            policy = response.headers["Content-Security-Policy"]
+            html = await response.text()
+        assert f"frame-ancestors {ELEMENT}" in policy and "script-src 'self'" in policy
+        assert '<script src="/widget.js"></script>' in html and f'data-hosts="{ELEMENT}"' in html
+        async with http.get(f"{site.base}/widget.js") as response:
+            assert response.content_type == "text/javascript" and "get_openid" in await response.text()
+
+
+async def sign_in_widget(
+    http: aiohttp.ClientSession, site: Site, body: dict[str, str], **headers: str
+) -> tuple[int, dict[str, Any]]:
+    async with http.post(f"{site.base}/widget/anmelden-mit-matrix", json=body, headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def test_the_widget_signs_in_with_a_token_its_homeserver_confirms(site):
+    numbers = await seed(site.db)
+    async with browser() as http:
+        status, answer = await sign_in_widget(
+            http, site, {"access_token": "good-token", "matrix_server_name": "localhost"}
+        )
+        assert status == 200 and answer == {"signed_in": True}
+        async with http.get(f"{site.base}/widget") as response:
+            html = await response.text()
+            assert "script-src" not in response.headers["Content-Security-Policy"]  # signed in: no script
+        assert "Sie sind angemeldet als @bernd:localhost" in html and "<script" not in html
+        csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+        assert csrf and 'name="weiter" value="widget"' in html
+        status, html = await post(http, f"{site.base}/termin/{numbers['ozg']}/anmelden", csrf.group(1), "widget")
+    assert "Sie sind angemeldet für" in note(html) and "<header>" not in html  # back in the widget
+
+
+async def test_the_widget_refuses_other_servers_unknown_tokens_and_other_sites(site):
+    async with browser() as http:
+        status, answer = await sign_in_widget(
+            http, site, {"access_token": "good-token", "matrix_server_name": "evil.example.org"}
+        )
+        assert status == 403 and "dieses Matrix-Servers" in answer["error"]
+        status, answer = await sign_in_widget(http, site, {"access_token": "stolen", "matrix_server_name": "localhost"})
+        assert status == 403 and "nicht bestätigt" in answer["error"]
+        body = {"access_token": "good-token", "matrix_server_name": "localhost"}
+        status, _ = await sign_in_widget(http, site, body, Origin="https://attacker.example.org")
+        assert status == 403
+        async with http.post(f"{site.base}/widget/anmelden-mit-matrix", data=body) as response:
+            assert response.status == 403  # a form of another site cannot send JSON
+        status, _ = await sign_in_widget(http, site, {"access_token": "good-token"})
+        assert status == 400
+        async with http.get(f"{site.base}/widget?angemeldet=1") as response:
+            html = await response.text()
+        assert "keine Anmeldung speichern" in html and "<script" not in html
+
+
+async def test_a_coordinator_checks_the_date_then_creates_a_session(site):
+    await seed(site.db)
+    async with browser() as http:
+        csrf = await signed_in(site, http, COORDINATOR)
+        html = await (await http.get(f"{site.base}/ich")).text()
+        assert "Koordination" in html and "Angemeldet: 2 · Warteliste: 1" in html
+        form = {"csrf": csrf, "raum": ROOM, "titel": "Vergaberecht | kompakt", "wann": "Do 10.12.2026 14-15 Uhr"}
+        async with http.post(f"{site.base}/termin/neu", data=form | {"aktion": "pruefen"}) as response:
+            checked = await response.text()
+        assert "Verstanden als: Donnerstag, 10. Dezember 2026, 14:00–15:00 Uhr" in checked
+        assert 'value="Vergaberecht | kompakt"' in checked
+        async with http.post(f"{site.base}/termin/neu", data=form | {"wann": "am 31.2."}) as response:
+            assert "Verstanden als" not in await response.text()  # not saved: "Prüfen" is the default
+        async with http.post(f"{site.base}/termin/neu", data=form | {"aktion": "speichern", "plaetze": "30"}) as r:
+            html = await r.text()
+    assert "„Vergaberecht kompakt“ am Donnerstag, 10. Dezember 2026" in note(html) and "angelegt" in note(html)
+    assert site.plans.changed_sessions  # its announcement and reminders are planned
+
+
+async def test_staff_posting_to_a_coordinator_form_are_refused_by_the_use_case(site):
+    numbers = await seed(site.db)
+    async with browser() as http:
+        csrf = await signed_in(site, http)
+        html = await (await http.get(f"{site.base}/ich")).text()
+        assert "Koordination" not in html
+        form = {"csrf": csrf, "raum": ROOM, "titel": "Fremd", "wann": "Do 10.12.2026 14 Uhr", "aktion": "speichern"}
+        async with http.post(f"{site.base}/termin/neu", data=form) as response:
+            assert "Koordination" in note(await response.text())
+        data = {"csrf": csrf, "grund": "keine Lust"}
+        async with http.post(f"{site.base}/termin/{numbers['storm']}/absagen", data=data) as response:
+            assert "Koordination" in note(await response.text())
+    async with site.db.transaction() as s:
+        storm = await sessions.get_session(s, numbers["storm"])
+        assert storm is not None and storm.status == SessionStatus.SCHEDULED
+        assert await sessions.get_session(s, numbers["past"] + 1) is None
+
+
+async def test_a_coordinator_cancels_with_a_reason_and_everyone_registered_is_told(site):
+    numbers = await seed(site.db)
+    async with browser() as http:
+        csrf = await signed_in(site, http, COORDINATOR)
+        data = {"csrf": csrf, "grund": "Referentin erkrankt"}
+        async with http.post(f"{site.base}/termin/{numbers['storm']}/absagen", data=data) as response:
+            assert "3 angemeldete und wartende Personen werden benachrichtigt" in note(await response.text())
+    told = {room for room, content, _ in site.outbox.sent if "Referentin erkrankt" in content["body"]}
+    assert told == {"!dm-@a:localhost", "!dm-@b:localhost", "!dm-@c:localhost"}

@@ -1,4 +1,5 @@
-"""web sign-in: one-time login links and web sessions (both stored as hashes only)
+"""web: one-time login links and web sessions (both stored as hashes only); state events
+(the room widget) in the outbox
 
 Revision ID: 0014
 Revises: 0013
@@ -27,8 +28,12 @@ def upgrade() -> None:
         )
         op.create_index(f"ix_{table}_user_id", table, ["user_id"])
     op.create_index("ix_web_sessions_expires_at", "web_sessions", ["expires_at"])
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("state_key", sa.String(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("state_key")
     op.drop_table("web_sessions")
     op.drop_table("web_logins")
