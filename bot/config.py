@@ -7,6 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlsplit
@@ -67,6 +68,8 @@ class WebConfig:
 
     listen: tuple[str, int]
     public_url: str  # without a trailing slash
+    # Reverse proxies whose X-Forwarded-For names the client (request limits count per client).
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = (ip_network("127.0.0.1"), ip_network("::1"))
     # The Matrix clients (their origins, e.g. https://app.element.io) that may show the room widget
     # `/widget` in a frame; none: the widget cannot be framed anywhere.
     widget_hosts: tuple[str, ...] = ()
@@ -376,7 +379,16 @@ def _web(web: _Reader) -> WebConfig | None:
             "die Adresse, unter der man die Seiten erreicht, z. B. https://regiobot.example.org / "
             "the address people reach the pages at, e.g. https://regiobot.example.org",
         )
-    return WebConfig(address, (public_url or "").rstrip("/"), _widget_hosts(web))
+    proxies = web.get("trusted_proxies", list, ["127.0.0.1", "::1"])
+    try:
+        trusted = tuple(ip_network(str(proxy), strict=False) for proxy in proxies)
+    except ValueError:
+        raise ConfigError(
+            web.key("trusted_proxies"),
+            'Adressen oder Netze wie "127.0.0.1" oder "172.16.0.0/12" / '
+            'addresses or networks like "127.0.0.1" or "172.16.0.0/12"',
+        ) from None
+    return WebConfig(address, (public_url or "").rstrip("/"), trusted, _widget_hosts(web))
 
 
 def _widget_hosts(web: _Reader) -> tuple[str, ...]:

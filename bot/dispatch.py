@@ -3,6 +3,8 @@ redactions, and one place for the flood guard, roles, errors, metrics and loggin
 
 The Dispatcher catches every exception: users get a short German message (with a reference
 number when it is our fault), the log gets the traceback, and the next event is handled as usual.
+A transient database failure (locked, connection lost, see `storage.failures`) is the one
+exception it lets through: then nothing of the batch is kept, and the caller tries it again.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.routing import Command, CommandSet, Invocation, parse_invocation, strip
 from rules.errors import UserError
 from storage import outbox, state
 from storage.db import Database
+from storage.failures import is_transient
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -114,7 +117,7 @@ class Dispatcher:
         self.observe = observe
         self.recorded = recorded
         self.flood = FloodGuard(config.commands_per_minute, timedelta(minutes=1))
-        self._hinted: dict[tuple[str, str], datetime] = {}
+        self._hinted: dict[tuple[str, str], tuple[datetime, str]] = {}  # (room, sender): (when, event)
 
     def wants(self, kind: EventKind, key: str | None = None) -> bool:
         """Whether any route could take an event of this kind (a reaction: with this key)."""
@@ -132,7 +135,11 @@ class Dispatcher:
         """Decide the events in their order, BATCH_LIMIT at a time in one transaction each, then
         hand their answers to delivery all at once; events handled before are skipped. `then`
         (storing the sync token) joins the last of these transactions, or has one of its own when
-        there is nothing to decide. Returns how many events some route took."""
+        there is nothing to decide. Returns how many events some route took.
+
+        A transient database failure is raised (`storage.failures.is_transient`): `then` has not
+        run, and the same events given again are decided as if for the first time (those whose
+        transaction did commit are skipped), so each is answered once."""
         fresh = list({e.event_id: e for e in events}.values())  # an event given twice counts once
         taken = 0
         finished = False
@@ -153,8 +160,9 @@ class Dispatcher:
         the others with it), then all their messages and records as handled (and `then`, unless
         the batch is cut short), one commit. A command that changes what the bot keeps in memory
         (`after_commit`) ends the batch, so the commands after it see that change; they are
-        returned to go next. When the commit fails, the events are decided one by one. Returns
-        how many were decided, the rest, and whether `then` ran."""
+        returned to go next. When the commit fails for a lasting reason, the events are decided one
+        by one; a transient failure is raised. Returns how many were decided, the rest, and
+        whether `then` ran."""
         decided: list[Context] = []
         rest: list[Incoming] = []
         try:
@@ -173,7 +181,9 @@ class Dispatcher:
                 heads = await self._record(s, decided, now)
                 if then is not None and not rest:
                     await then(s)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # nothing of the batch is kept: it is decided again, whole, when tried again
             return await self._commit_failed(events, decided, now), [], False
         for ctx in decided:
             for hook in ctx.after_commit:
@@ -183,8 +193,9 @@ class Dispatcher:
         return len(decided), rest, then is not None and not rest
 
     async def _commit_failed(self, events: list[Incoming], decided: list[Context], now: datetime) -> int:
-        """The batch could not be committed: decide its events one by one; a single one that
-        still fails is answered with a reference number, in a transaction of its own."""
+        """The batch could not be committed for a lasting reason: decide its events one by one; a
+        single one that still fails is answered with a reference number, in a transaction of its
+        own (a transient failure meanwhile is raised)."""
         if len(events) > 1:
             log.exception("could not commit a batch of %d events; deciding them one by one", len(events))
             return sum([await self.handle_batch([event], now) for event in events])
@@ -195,7 +206,9 @@ class Dispatcher:
                 await self._answer_safely(ctx, "errors.internal", {"reference": reference})
             async with self.db.transaction() as s:
                 heads = await self._record(s, decided, now)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             log.exception("could not queue the answer to %s", events[0].event_id)
             return 0
         await self.delivered(heads)
@@ -203,11 +216,13 @@ class Dispatcher:
 
     async def _decide(self, s: AsyncSession, event: Incoming, now: datetime) -> Context | None:
         """Route the event and run its work in the open transaction; its context (what it queued),
-        or None when no route takes it. Never raises."""
+        or None when no route takes it. Raises only a transient database failure."""
         started = time.perf_counter()
         try:
             route = await self._route(event, now)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             log.exception("could not route event %s", event.event_id)
             self._finished("(routing)", Outcome.FAILED, started)
             return None
@@ -298,7 +313,7 @@ class Dispatcher:
 
     async def _within_limit(self, ctx: Context, event: Incoming, label: str, now: datetime) -> bool:
         """The flood guard: False (after one kind answer) when the sender sent too much."""
-        verdict = self.flood.check(event.sender, event.sent_at or now)
+        verdict = self.flood.check(event.sender, event.sent_at or now, event.event_id)
         if verdict == Verdict.ALLOW:
             return True
         log.info("%s: %s (too many commands from one person)", label, verdict)
@@ -309,7 +324,7 @@ class Dispatcher:
     async def _run(self, s: AsyncSession, ctx: Context, label: str, role: Role, started: float, work: Work) -> None:
         """Check the role (before the arguments are judged) and run `work` in a savepoint; every
         exception becomes an answer (a short German one, or a reference) and the work is rolled
-        back to the savepoint."""
+        back to the savepoint. A transient database failure is raised: the whole batch goes."""
         try:
             async with s.begin_nested():
                 if role > ctx.role:
@@ -319,7 +334,9 @@ class Dispatcher:
         except UserError as exc:
             await self._answer_safely(ctx, exc.key, exc.params)
             self._finished(label, Outcome.REFUSED, started, exc.key)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             reference = secrets.token_hex(3).upper()
             await self._answer_safely(ctx, "errors.internal", {"reference": reference})
             self._finished(label, Outcome.FAILED, started, f"Ref. {reference}")
@@ -352,11 +369,12 @@ class Dispatcher:
             log.exception("could not queue the answer to %s", ctx.event_id)
 
     def _hint_due(self, event: Incoming, now: datetime) -> bool:
-        """At most one hint per person and room every UNDECRYPTABLE_HINT_EVERY."""
+        """At most one hint per person and room every UNDECRYPTABLE_HINT_EVERY (the same event
+        again, its batch not committed, still gets it)."""
         last = self._hinted.get((event.room_id, event.sender))
-        if last is not None and now - last < UNDECRYPTABLE_HINT_EVERY:
+        if last is not None and last[1] != event.event_id and now - last[0] < UNDECRYPTABLE_HINT_EVERY:
             return False
-        self._hinted[(event.room_id, event.sender)] = now
+        self._hinted[(event.room_id, event.sender)] = (now, event.event_id)
         return True
 
     async def _undecryptable(self, ctx: Context) -> None:

@@ -17,6 +17,7 @@ import io
 import logging
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,8 +30,13 @@ from nio import (
     MegolmEvent,
     RoomCreateEvent,
     RoomCreateResponse,
+    RoomForgetResponse,
+    RoomGetEventResponse,
+    RoomGetStateResponse,
+    RoomLeaveResponse,
     RoomPreset,
     RoomPutStateResponse,
+    RoomRedactResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
     UploadResponse,
@@ -42,6 +48,7 @@ from bot.config import MatrixConfig
 from rules.key_stretching import stretched
 from storage import people, state
 from storage.db import Database
+from storage.outbox import REDACTION
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +97,14 @@ class MatrixError(Exception):
 SYNC_FILTER: dict[str, Any] = {"presence": {"not_types": ["*"]}, "room": {"ephemeral": {"not_types": ["*"]}}}
 # The very first sync only learns where "now" is: no history.
 FIRST_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 0}}}
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """How the bot came into a room: the invitation's event, and who sent it."""
+
+    event_id: str
+    inviter: str
 
 
 class LoginFailed(Exception):
@@ -144,8 +159,8 @@ class Matrix:
         client.add_response_callback(self._rate_limited, ErrorResponse)
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
-        """Send an event (an m.room.message unless said otherwise); returns the event id. Paced
-        while the homeserver is rate-limiting the bot."""
+        """Send an event (an m.room.message unless said otherwise; a redaction goes by the redact
+        endpoint); returns the event id. Paced while the homeserver is rate-limiting the bot."""
         loop = asyncio.get_running_loop()
         if loop.time() < self._resume_at + PACED_FOR:
             async with self._one_at_a_time:
@@ -153,7 +168,7 @@ class Matrix:
                 response = await self._room_send(room_id, content, tx_id, event_type)
         else:
             response = await self._room_send(room_id, content, tx_id, event_type)
-        if not isinstance(response, RoomSendResponse):
+        if not isinstance(response, RoomSendResponse | RoomRedactResponse):
             raise _error(response)
         return str(response.event_id)
 
@@ -183,6 +198,8 @@ class Matrix:
         return found
 
     async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str) -> Any:
+        if event_type == REDACTION:
+            return await self.client.room_redact(room_id, content["redacts"], content.get("reason"), tx_id=tx_id)
         return await self.client.room_send(room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True)
 
     async def _rate_limited(self, response: ErrorResponse) -> None:
@@ -377,6 +394,49 @@ class Matrix:
         room = self.client.rooms.get(room_id)
         user = room.users.get(user_id) if room else None
         return user.display_name if user else None
+
+    def room_name(self, room_id: str) -> str:
+        """The room's name as clients show it (its id if the room is unknown)."""
+        room = self.client.rooms.get(room_id)
+        return str(room.display_name) if room else room_id
+
+    def may_post(self, room_id: str) -> bool:
+        """Whether the bot's power level allows it to post messages in the room, as of the last
+        sync (True for a room it does not know: nothing speaks against it)."""
+        room = self.client.rooms.get(room_id)
+        if room is None or self.client.user_id in self._creators.get(room_id, ()):
+            return True
+        return bool(room.power_levels.can_user_send_message(self.client.user_id, "m.room.message"))
+
+    async def invitation(self, room_id: str) -> Invitation | None:
+        """Who invited the bot into a room it is in: the membership event that its join replaced
+        (read from the room's state), when that was an invitation."""
+        state = await self.client.room_get_state(room_id)
+        if not isinstance(state, RoomGetStateResponse):
+            raise _error(state)
+        mine: dict[str, Any] = next(
+            (e for e in state.events if e.get("type") == "m.room.member" and e.get("state_key") == self.client.user_id),
+            {},
+        )
+        replaced = (mine.get("unsigned") or {}).get("replaces_state")
+        if not isinstance(replaced, str):
+            return None
+        found = await self.client.room_get_event(room_id, replaced)
+        if not isinstance(found, RoomGetEventResponse):
+            raise _error(found)
+        before = found.event.source
+        if (before.get("content") or {}).get("membership") != "invite":
+            return None
+        return Invitation(replaced, str(before.get("sender")))
+
+    async def leave(self, room_id: str) -> None:
+        """Leave the room and forget it (the bot keeps nothing of it, and no longer knows it)."""
+        left = await self.client.room_leave(room_id)
+        if not isinstance(left, RoomLeaveResponse):
+            raise _error(left)
+        forgotten = await self.client.room_forget(room_id)
+        if not isinstance(forgotten, RoomForgetResponse):
+            raise _error(forgotten)
 
 
 def _error(response: Any) -> MatrixError:

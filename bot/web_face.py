@@ -141,7 +141,7 @@ class WebFace:
         token = request.cookies.get(COOKIE)
         if not token or len(token) > 100:
             return None
-        async with self.db.transaction() as s:
+        async with self.db.reading() as s:
             user_id = await web_sessions.session_owner(s, token, self.clock())
         return Visitor(user_id, token) if user_id else None
 

@@ -323,7 +323,8 @@ class OutboxMessage(SQLModel, table=True):
     A direct message names `user_id`; the deliverer finds or makes the bot's own room with them.
     `thread_of` names another message (by key) whose event is this one's thread root; `records`
     says what to note the sent event id on (`qa_round:ID`, `question:ID`, `topic:ID`, `poll:ID`,
-    `series:ID`, `board_entry:ID`, `planned:ID`).
+    `series:ID`, `board_entry:ID`, `planned:ID`). A `secret` message (a personal feed's address)
+    keeps its content only until it is delivered or given up.
     """
 
     __tablename__ = "outbox"
@@ -343,6 +344,7 @@ class OutboxMessage(SQLModel, table=True):
     attachment: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     thread_of: str | None = None
     records: str | None = None
+    secret: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_column=_enum_column(OutboxStatus))
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
@@ -399,14 +401,16 @@ class Topic(SQLModel, table=True):
 
 
 class TopicVote(SQLModel, table=True):
-    """A 👍 on a topic wish, one per person; removing the reaction removes the vote."""
+    """A 👍 on a topic wish, one per person; removing the reaction removes the vote. Once the
+    retention period has passed, the vote of a wish still open counts on without its voter
+    (`user_id` empty)."""
 
     __tablename__ = "topic_votes"
     __table_args__ = (UniqueConstraint("topic_id", "user_id", name="uq_topic_votes_topic_user"),)
 
     id: int | None = Field(default=None, primary_key=True)
     topic_id: int = Field(sa_column=Column(Integer, ForeignKey("topics.id", ondelete="CASCADE"), nullable=False))
-    user_id: str
+    user_id: str | None = None
     reaction_event_id: str = Field(index=True)
     voted_at: datetime = Field(sa_column=_utc_column())
 

@@ -55,6 +55,26 @@ class Outgoing:
     answers: str | None = None  # the command event this message replies to in its room
 
 
+@dataclass(frozen=True)
+class SecretOutgoing(Outgoing):
+    """A message whose content holds a secret (a personal feed's address): the outbox erases its
+    content once it is delivered or given up."""
+
+
+# What a secret message keeps of its content once delivered or given up.
+ERASED = "{}"
+REDACTION = "m.room.redaction"
+
+
+def redaction(key: str, room_id: str, event_id: str, reason: str | None = None) -> Outgoing:
+    """Take an event down in `room_id` (its content leaves the room's history; `reason` is shown
+    in its place)."""
+    content: dict[str, Any] = {"redacts": event_id}
+    if reason:
+        content["reason"] = reason
+    return Outgoing(key, content, room_id=room_id, event_type=REDACTION)
+
+
 async def enqueue(s: AsyncSession, message: Outgoing, now: datetime, expires_at: datetime) -> OutboxMessage | None:
     """Write `message` unless one with its key exists (a repeated enqueue adds nothing); the row
     written (not attached to the session), or None."""
@@ -77,6 +97,7 @@ async def enqueue_all(s: AsyncSession, messages: list[tuple[Outgoing, datetime]]
             "attachment": message.attachment,
             "thread_of": message.thread_of,
             "records": message.records,
+            "secret": isinstance(message, SecretOutgoing),
             "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": None,
@@ -144,33 +165,43 @@ async def sent_event_of(s: AsyncSession, key: str) -> tuple[str, str | None]:
 
 
 async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id: str, now: datetime) -> None:
-    """The homeserver accepted it: note where (dropping the uploaded bytes), and note the event
-    where `records` says."""
-    await s.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row.id)
-        .values(
-            status=OutboxStatus.SENT,
-            sent_event_id=event_id,
-            sent_at=now,
-            room_id=room_id,
-            next_attempt_at=None,
-            attachment=None,
-        )
-    )
+    """The homeserver accepted it: note where (dropping the uploaded bytes, and the content of a
+    secret message), and note the event where `records` says."""
+    values: dict[str, Any] = {
+        "status": OutboxStatus.SENT,
+        "sent_event_id": event_id,
+        "sent_at": now,
+        "room_id": room_id,
+        "next_attempt_at": None,
+        "attachment": None,
+    }
+    if row.secret:
+        values["content"] = ERASED
+    await s.exec(update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(values))
     if not row.records:
         return
     kind, _, ident = row.records.partition(":")
     if kind == "planned":
-        values: dict[str, Any] = {"sent_event_id": event_id, "status": PlannedStatus.SENT}
-        await s.exec(update(PlannedMessage).where(col(PlannedMessage.id) == int(ident)).values(values))
+        planned = {"sent_event_id": event_id, "status": PlannedStatus.SENT}
+        await s.exec(update(PlannedMessage).where(col(PlannedMessage.id) == int(ident)).values(planned))
         return
     if kind == "board_entry":  # the card of an entry, edited when the entry changes
-        values = {"card_room_id": room_id, "card_event_id": event_id}
-        await s.exec(update(BoardEntry).where(col(BoardEntry.id) == int(ident)).values(values))
+        card = {"card_room_id": room_id, "card_event_id": event_id}
+        await s.exec(update(BoardEntry).where(col(BoardEntry.id) == int(ident)).values(card))
         return
     model, column = RECORDS[kind]
     await s.exec(update(model).where(model.id == int(ident)).values({column: event_id}))  # type: ignore[attr-defined]
+
+
+async def sent_relating_to(s: AsyncSession, room_id: str, event_id: str) -> list[str]:
+    """The events the bot sent in `room_id` that refer to `event_id` (edits of it, say), as far as
+    the outbox still keeps them."""
+    query = select(OutboxMessage.sent_event_id).where(
+        OutboxMessage.room_id == room_id,
+        col(OutboxMessage.status) == OutboxStatus.SENT,
+        col(OutboxMessage.content).contains(event_id, autoescape=True),
+    )
+    return [found for found in (await s.exec(query.order_by(col(OutboxMessage.id)))).all() if found]
 
 
 async def mark_retry(s: AsyncSession, row: OutboxMessage, error: str, next_attempt_at: datetime) -> None:
@@ -187,8 +218,11 @@ async def planned_row(s: AsyncSession, records: str | None) -> PlannedMessage | 
 
 
 async def mark_failed(s: AsyncSession, row: OutboxMessage, error: str) -> None:
+    """Given up: not sent (a secret message's content is erased, it will not be needed)."""
     row.attempts += 1
     row.status, row.last_error, row.next_attempt_at = OutboxStatus.FAILED, error[:300], None
+    if row.secret:
+        row.content = ERASED
     await save(s, row)
     planned = await planned_row(s, row.records)
     if planned is not None:

@@ -75,9 +75,9 @@ async def withdraw_vote(s: AsyncSession, vote: TopicVote) -> bool:
 
 
 async def voters(s: AsyncSession, topic_id: int) -> list[str]:
-    """Who voted for a wish, in the order they did."""
+    """Who voted for a wish, in the order they did (a vote past the retention period names no one)."""
     query = select(TopicVote.user_id).where(TopicVote.topic_id == topic_id).order_by(col(TopicVote.voted_at))
-    return list((await s.exec(query)).all())
+    return [user_id for user_id in (await s.exec(query)).all() if user_id is not None]
 
 
 async def offer_talk(s: AsyncSession, offer: TalkOffer) -> bool:

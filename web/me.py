@@ -21,7 +21,7 @@ def routes(face: WebFace) -> list[web.RouteDef]:
         if visitor is None:
             lines = [voice.t("web.refused_signed_out").plain]
             return page(message_page(voice, face.site(voice), "web.signed_out_title", lines), 401)
-        async with face.db.transaction() as s:
+        async with face.db.reading() as s:
             rows = await personal_rows(s, visitor.user_id, voice.now, face.roles.official.all())
         rooms = face.coordinated_rooms(visitor.user_id)
         counts = coordinated(voice, rows.summaries, list(rooms)) if rooms else None

@@ -28,7 +28,7 @@ def routes(face: WebFace) -> list[web.RouteDef]:
         voice = face.voice(request)
         categories = face.config.board.categories
         filters = filters_of(request, categories)
-        async with face.db.transaction() as s:
+        async with face.db.reading() as s:
             rows = await programme_rows(s, voice.now, face.roles.official.all(), filters)
         content = programme(
             voice,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot.app import FEATURES
 from bot.config import ConfigError, parse_config
 from bot.dispatch import Incoming
 from bot.scheduler import Scheduler
@@ -32,7 +33,7 @@ from rules.board import (
 )
 from rules.errors import UserError
 from rules.search import prefixes, query, similarity, stem, weighted_stems
-from storage import board, people, planned
+from storage import board, planned, purge
 from storage.db import Database
 from storage.models import BoardEntry
 from tests.postgres import on_both_databases
@@ -205,7 +206,7 @@ async def test_a_deleted_entry_leaves_the_search_index(migrated):
     db = migrated
     await add(db, "Vergabestelle", author=CLARA)
     async with db.transaction() as s:
-        await people.forget_person(s, CLARA)
+        await purge.forget_person(s, CLARA)
     assert await titles(db, "Vergabestelle") == []
     if db.engine.dialect.name == "sqlite":
         async with db.engine.connect() as conn:
@@ -315,7 +316,7 @@ async def test_renewal_reminder_and_expiry_are_planned_messages_sent_once(bot):
     await dispatcher.handle(say("!kommune Verl", BERND, "$k1"), NOW)
     await dispatcher.handle(say("!biete Fördermittel: Beratung", BERND, "$b1"), NOW)
     clock = [NOW]
-    scheduler = Scheduler(dispatcher.config, dispatcher.db, lambda: None, lambda: clock[0])
+    scheduler = Scheduler(dispatcher.config, dispatcher.db, lambda: None, lambda: clock[0], features=FEATURES)
 
     async def run_at(moment: datetime) -> None:
         clock[0] = moment

@@ -16,9 +16,11 @@ from bot.roles import Role, role_of
 from bot.routing import CommandSet, Invocation, Router, parse_invocation, strip_reply_fallback
 from commands import coordination
 from commands import sessions as session_commands
+from rules.errors import UserError
+from services.status import report
 from storage import planned, registrations, sessions
 from storage.rows import save
-from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
+from tests.unit.fakes import COORDINATOR, NOW, FakeRooms, acting_as, configured, dispatcher_for
 
 
 def message(body: str, sender: str = "@bernd:localhost", event_id: str = "$cmd") -> Incoming:
@@ -130,6 +132,29 @@ async def test_creating_a_session_plans_its_messages_and_tells_the_scheduler(bot
     assert dispatcher.plans.changed_sessions == [1]
     await dispatcher.handle(message("!status", sender=COORDINATOR, event_id="$status"), NOW)
     assert "Ankündigung · #1" in outbox.bodies()[-1] and "Nichts" in outbox.bodies()[-1]
+
+
+async def test_the_status_is_for_coordinators_and_a_rooms_own_shows_only_its_sessions(tmp_path):
+    """The use case decides the role and the scope itself: staff are refused (also on the web), a
+    coordinator by a room's power sees that room's plans, one on the config list all of them."""
+    bielefeld, paderborn, dora = "!bi:localhost", "!pb:localhost", "@dora:localhost"
+    config, db = await configured(tmp_path, COORDINATOR, rooms={bielefeld: "Bielefeld", paderborn: "Paderborn"})
+    levels = FakeRooms()
+    levels.levels[(bielefeld, dora)] = 100
+    dispatcher = dispatcher_for(config, db, rooms=levels)
+    start = (NOW + timedelta(days=20)).astimezone().strftime("%d.%m.%Y %H:%M")
+    for room in (bielefeld, paderborn):
+        await dispatcher.handle(Incoming(room, COORDINATOR, f"$new{room}", f"!termin neu Wärme | {start}", None), NOW)
+    async with db.transaction() as s:
+        for room_id in (bielefeld, ""):
+            with pytest.raises(UserError) as refused:
+                await report(acting_as(config, "@bernd:localhost", room_id, levels), s)
+            assert refused.value.key == "errors.role_reserved"
+        own_room = await report(acting_as(config, dora, bielefeld, levels), s)
+        everything = await report(acting_as(config, COORDINATOR, ""), s)
+    assert {row.session_id for row in own_room.upcoming} == {1}
+    assert {row.session_id for row in everything.upcoming} == {1, 2}
+    await db.close()
 
 
 async def test_a_reaction_registers_and_its_redaction_withdraws_answered_by_direct_message(bot):

@@ -24,7 +24,7 @@ from bot.web import WebServer
 from bot.web_face import COOKIE, WebFace, preferred_language
 from rules.board import EntryKind
 from rules.states import SessionStatus
-from storage import board, people, sessions, web_sessions
+from storage import board, export, sessions, web_sessions
 from storage.models import BoardEntry, Registration, RegistrationStatus, Session, Topic
 from storage.rows import save
 from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
@@ -52,7 +52,7 @@ async def site(tmp_path) -> AsyncIterator[Site]:
     port = free_port()
     config, db = await configured(tmp_path, COORDINATOR)
     homeserver = await fake_homeserver()
-    web_config = WebConfig(("127.0.0.1", port), f"http://127.0.0.1:{port}", (ELEMENT,))
+    web_config = WebConfig(("127.0.0.1", port), f"http://127.0.0.1:{port}", widget_hosts=(ELEMENT,))
     matrix = dataclasses.replace(config.matrix, homeserver=str(homeserver.make_url("")).rstrip("/"))
     config = dataclasses.replace(config, web=web_config, matrix=matrix)
     assert config.web is not None
@@ -301,7 +301,7 @@ async def test_forms_without_a_session_or_csrf_token_are_refused(site):
         async with http.get(f"{site.base}/ich") as response:
             assert "Sie sind für keinen kommenden Termin angemeldet" in await response.text()
     async with site.db.transaction() as s:
-        assert (await people.person_data(s, BERND)).registrations == []
+        assert (await export.person_data(s, BERND)).registrations == []
 
 
 async def test_a_form_leads_back_to_the_widget_when_sent_from_there(site):

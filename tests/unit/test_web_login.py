@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from bot.config import WebConfig
 from bot.dispatch import Incoming
-from storage import people, web_sessions
+from storage import export, people, purge, web_sessions
 from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
 
 ROOM = "!room:localhost"
@@ -72,12 +72,12 @@ async def test_deleting_a_person_and_the_purge_remove_their_web_sessions(migrate
         mine = await web_sessions.open_session(s, BERND, NOW)
         await web_sessions.open_session(s, COORDINATOR, NOW - timedelta(days=200))  # expired long ago
     async with migrated.transaction() as s:
-        assert [w.user_id for w in (await people.person_data(s, BERND)).web_sessions] == [BERND]
-        await people.forget_person(s, BERND)
-        await people.purge_ended(s, NOW - timedelta(days=90))
+        assert [w.user_id for w in (await export.person_data(s, BERND)).web_sessions] == [BERND]
+        await purge.forget_person(s, BERND)
+        await purge.purge_ended(s, NOW - timedelta(days=90))
         assert await web_sessions.session_owner(s, mine, NOW) is None
-        assert (await people.person_data(s, BERND)).web_sessions == []
-        assert (await people.person_data(s, COORDINATOR)).web_sessions == []
+        assert (await export.person_data(s, BERND)).web_sessions == []
+        assert (await export.person_data(s, COORDINATOR)).web_sessions == []
 
 
 async def test_web_sends_the_link_by_direct_message_only(web_bot):

@@ -26,7 +26,9 @@ BASE = "https://regiobot.example.org"
 @pytest.fixture
 async def setup(tmp_path):
     config, db = await configured(tmp_path, COORDINATOR)
-    config = dataclasses.replace(config, web=WebConfig(("127.0.0.1", 8080), BASE, ("https://app.element.io",)))
+    config = dataclasses.replace(
+        config, web=WebConfig(("127.0.0.1", 8080), BASE, widget_hosts=("https://app.element.io",))
+    )
     rooms = FakeRooms()
     rooms.levels[(OWN, OWNER)] = 100
     yield config, db, rooms
