@@ -390,6 +390,13 @@ class Matrix:
         room = self.client.rooms.get(room_id)
         return int(room.power_levels.get_user_level(user_id)) if room else 0
 
+    def may_set_state(self, room_id: str, event_type: str) -> bool:
+        """Whether the bot may set a state event of this type in the room (as of the last sync)."""
+        if self.client.user_id in self._creators.get(room_id, ()):
+            return True
+        room = self.client.rooms.get(room_id)
+        return bool(room and room.power_levels.can_user_send_state(self.client.user_id, event_type))
+
     def display_name(self, room_id: str, user_id: str) -> str | None:
         room = self.client.rooms.get(room_id)
         user = room.users.get(user_id) if room else None

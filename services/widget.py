@@ -21,13 +21,16 @@ class WidgetAdded:
 
 def add_widget(act: Acting) -> WidgetAdded:
     """Add the programme as a widget to the room acted from (an official one, where the sender
-    coordinates) and pin it to the top: two state events, through the outbox."""
+    coordinates and the bot may set room state) and pin it to the top: two state events, through
+    the outbox."""
     web = act.config.web
     if web is None:
         raise UserError("web_login.web_off")
     if not act.official.is_official(act.room_id):
         raise UserError("widget.not_official")
     act.require_in_room(Role.COORDINATOR, act.room_id)
+    if not all(act.rooms.may_set_state(act.room_id, kind) for kind in (WIDGET_EVENT, LAYOUT_EVENT)):
+        raise UserError("widget.no_power")
     url = web.url(WIDGET_PATH)
     content = widget_content(url, act.t("web.site_name").plain, act.config.matrix.user_id)
     for kind, event_type, state_key, body in (

@@ -102,6 +102,9 @@ class FakeOutbox:
     def display_name(self, room_id: str, user_id: str) -> str | None:
         return None
 
+    def may_set_state(self, room_id: str, event_type: str) -> bool:
+        return room_id not in self.muted
+
     def member_count(self, room_id: str) -> int:
         return 2 if room_id.startswith("!dm") else 10
 

@@ -69,6 +69,14 @@ async def test_staff_and_rooms_that_are_not_official_get_no_widget(setup):
     assert "offiziellen Räumen" in dispatcher.outbox.bodies()[-1]
 
 
+async def test_without_the_power_to_set_room_state_the_coordinator_is_told_what_to_do(setup):
+    config, db, rooms = setup
+    dispatcher = dispatcher_for(config, db, rooms=rooms)
+    dispatcher.outbox.muted.add(ROOM)
+    await dispatcher.handle(Incoming(ROOM, COORDINATOR, "$w1", "!raum widget", None), NOW)
+    assert dispatcher.outbox.states == [] and "Berechtigungsstufe 50" in dispatcher.outbox.bodies()[-1]
+
+
 def test_the_use_case_decides_the_role_and_the_room_itself(setup):
     config, _, rooms = setup
     roles = Roles(config.roles, rooms, OfficialRooms(config.official_rooms))
