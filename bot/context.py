@@ -30,6 +30,9 @@ class Context(Acting):
     commands: CommandSet
     thread_root: str | None
     by_reaction: bool = False
+    # False: the event is not recorded as handled (its row, with room and time, would tie what it
+    # did to a person, e.g. a feedback answer); the handler's work must then be safe to repeat.
+    record_handled: bool = True
 
     @property
     def event_id(self) -> str:

@@ -240,7 +240,7 @@ class Dispatcher:
         each); the messages written that head their lanes. How long that took is observed."""
         started = time.perf_counter()
         written = await outbox.enqueue_all(s, [m for ctx in decided for m in ctx.messages], now)
-        await state.mark_handled(s, [(ctx.event_id, ctx.room_id) for ctx in decided], now)
+        await state.mark_handled(s, [(ctx.event_id, ctx.room_id) for ctx in decided if ctx.record_handled], now)
         heads = await outbox.lane_heads_among(s, written)
         if decided:
             self.recorded(len(decided), time.perf_counter() - started)

@@ -39,7 +39,7 @@ from rules.session_fields import REGIONS
 from rules.web_pages import Site, archive_page, archive_years, not_found_page, session_card, session_page, site_of
 from storage import calendar_tokens, feedback, sessions
 from storage.db import Database
-from storage.models import CalendarToken, FeedbackAnswer, Material, Registration, RegistrationStatus, Session
+from storage.models import CalendarToken, FeedbackPublished, Material, Registration, RegistrationStatus, Session
 from storage.sessions import Scope
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ BURST = 60.0  # (a person reading pages or a calendar polling never comes near; 
 RENDERS = 4  # answers read and rendered at a time; further requests wait for a turn
 RENDER_WAIT = 10.0  # seconds a request waits for its turn before it gets 503
 # The tables each kind of answer reads: a write to one of them may change it.
-PAGE_TABLES: tuple[type[SQLModel], ...] = (Session, Material, FeedbackAnswer)
+PAGE_TABLES: tuple[type[SQLModel], ...] = (Session, Material, FeedbackPublished)
 FEED_TABLES: tuple[type[SQLModel], ...] = (Session,)
 PERSONAL_TABLES: tuple[type[SQLModel], ...] = (Session, Registration, CalendarToken)
 
@@ -258,7 +258,7 @@ class WebServer:
             async with self.db.reading() as s:
                 past = await sessions.past_sessions(s, now, limit=ARCHIVE_LIMIT, scope=scope)
                 materials = await sessions.materials(s, [x.number for x in past])
-                totals = await feedback.totals_by_session(s, [x.number for x in past])
+                totals = await feedback.published_totals(s, [x.number for x in past])
                 next_past = await sessions.next_end(s, now, scope)
             voice = voice_of(self.config, now)
             page = archive_page(voice, archive_years(voice, past, materials, totals), self._site())
@@ -275,7 +275,7 @@ class WebServer:
                 if session is None or not self.official.is_official(session.room_id):
                     return self._not_found(now)
                 materials = await sessions.materials(s, [number])
-                totals = await feedback.feedback_totals(s, number)
+                totals = (await feedback.published_totals(s, [number])).get(number)
             voice = voice_of(self.config, now)
             page = session_page(voice, session_card(voice, session, materials, totals), self._site())
             return Page(page.encode(), HTML, session.changed_at)

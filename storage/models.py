@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Generic, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql import false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -323,8 +326,9 @@ class OutboxMessage(SQLModel, table=True):
     A direct message names `user_id`; the deliverer finds or makes the bot's own room with them.
     `thread_of` names another message (by key) whose event is this one's thread root; `records`
     says what to note the sent event id on (`qa_round:ID`, `question:ID`, `topic:ID`, `poll:ID`,
-    `series:ID`, `board_entry:ID`, `planned:ID`). A `secret` message (a personal feed's address)
-    keeps its content only until it is delivered or given up.
+    `series:ID`, `board_entry:ID`, `planned:ID`), or `forget`: the row is deleted once sent. A
+    `secret` message (a personal feed's address) keeps its content only until it is delivered or
+    given up.
     """
 
     __tablename__ = "outbox"
@@ -427,21 +431,54 @@ class TalkOffer(SQLModel, table=True):
     offered_at: datetime = Field(sa_column=_utc_column())
 
 
+def random_answer_id() -> int:
+    """A random id for a feedback answer: ids that count up would tell the order people answered in."""
+    return secrets.randbelow(2**62) + 1
+
+
 class FeedbackAnswer(SQLModel, table=True):
     """One anonymous answer to the feedback question of a session: no person, only `respondent`,
     a keyed hash of the person and the session (so a second answer replaces the first). It is set
-    empty when the session's personal data is purged; the answer then stays, linked to no one."""
+    empty when the session's personal data is purged; the answer then stays, linked to no one.
+
+    Nothing in the row tells when it was given: the id is random (on SQLite it is the row's own
+    key, so no hidden row number counts up either), and there is no time. `published` says whether
+    the answer is part of the totals published last (`FeedbackPublished`); answers given or changed
+    since wait for the next step."""
 
     __tablename__ = "feedback_answers"
     __table_args__ = (UniqueConstraint("session_id", "respondent", name="uq_feedback_answers_session_respondent"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(
+        default_factory=random_answer_id,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    )
     session_id: int = Field(
         sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     respondent: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     rating: int
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    published: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, default=False, server_default=false())
+    )
+
+
+class FeedbackPublished(SQLModel, table=True):
+    """A session's feedback totals as published last: how many gave each rating. Every view shows
+    these; they are published anew only once enough answers were given or changed since (see
+    `rules.feedback.step_due`), so no difference between two of them tells a single answer."""
+
+    __tablename__ = "feedback_published"
+
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    )
+    rated_1: int = 0
+    rated_2: int = 0
+    rated_3: int = 0
+    rated_4: int = 0
+    rated_5: int = 0
 
 
 class Poll(SQLModel, table=True):

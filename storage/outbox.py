@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +18,9 @@ from storage.models import BoardEntry, OutboxMessage, PlannedMessage, Poll, QaRo
 from storage.rows import insert_new_rows, save
 
 ANSWER_LANE = "answer:"
+# `records` of a message whose row is deleted once it is sent or given up: it would tell when
+# someone did something that must stay unlinked (a thank-you for a feedback answer).
+FORGET = "forget"
 
 
 def lane_of(room_id: str | None, user_id: str | None, answers: str | None = None) -> str:
@@ -166,7 +169,11 @@ async def sent_event_of(s: AsyncSession, key: str) -> tuple[str, str | None]:
 
 async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id: str, now: datetime) -> None:
     """The homeserver accepted it: note where (dropping the uploaded bytes, and the content of a
-    secret message), and note the event where `records` says."""
+    secret message), and note the event where `records` says (or delete the row, when it says
+    FORGET)."""
+    if row.records == FORGET:
+        await _forget(s, row)
+        return
     values: dict[str, Any] = {
         "status": OutboxStatus.SENT,
         "sent_event_id": event_id,
@@ -217,8 +224,16 @@ async def planned_row(s: AsyncSession, records: str | None) -> PlannedMessage | 
     return await s.get(PlannedMessage, int(records.partition(":")[2]))
 
 
+async def _forget(s: AsyncSession, row: OutboxMessage) -> None:
+    await s.exec(delete(OutboxMessage).where(col(OutboxMessage.id) == row.id))
+
+
 async def mark_failed(s: AsyncSession, row: OutboxMessage, error: str) -> None:
-    """Given up: not sent (a secret message's content is erased, it will not be needed)."""
+    """Given up: not sent (a secret message's content is erased, it will not be needed), noted on
+    the row (and on its planned message), or the row deleted when its `records` says FORGET."""
+    if row.records == FORGET:
+        await _forget(s, row)
+        return
     row.attempts += 1
     row.status, row.last_error, row.next_attempt_at = OutboxStatus.FAILED, error[:300], None
     if row.secret:
