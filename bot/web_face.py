@@ -29,6 +29,7 @@ from bot.flood import FloodGuard, Verdict
 from bot.roles import Role, Roles
 from rules.errors import UserError
 from rules.i18n import LANGUAGES
+from rules.personal_page import Link, message_page
 from rules.voice import Voice
 from rules.web_pages import Site, site_of
 from storage import outbox, web_sessions
@@ -38,8 +39,13 @@ from storage.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 COOKIE = "regiobot_sitzung"
+# Pages a form may lead back to (its field `weiter`), by name; any other leads to its default.
+BACK = {"ich": "/ich", "widget": "/widget"}
 NOTES_KEPT = 10_000  # messages waiting for the next page, beyond which the oldest are forgotten
 Delivered = Callable[[list[OutboxMessage]], Awaitable[None]]
+Fields = dict[str, str]
+# A form's use case: run for the acting person with the form's fields; what the next page says.
+Work = Callable[[Acting, AsyncSession, Fields], Awaitable[str]]
 T = TypeVar("T")
 
 
@@ -160,7 +166,7 @@ class WebFace:
             COOKIE, token, max_age=max_age, path=path, httponly=True, secure=self.secure, samesite="Strict"
         )
 
-    async def form(self, request: web.Request) -> tuple[Visitor, dict[str, str]]:
+    async def form(self, request: web.Request) -> tuple[Visitor, Fields]:
         """The signed-in person and the fields of their form, once its CSRF token is checked and
         the flood guard lets it through; refused otherwise."""
         visitor = await self.visitor(request)
@@ -211,9 +217,37 @@ class WebFace:
         """The message waiting for this visitor's page, if any (shown once)."""
         return self._notes.pop(visitor.key, None) if visitor else None
 
-    def refusal_note(self, visitor: Visitor, voice: Voice, error: UserError) -> None:
-        """A use case's refusal, as the message of the next page."""
-        self.note(visitor, voice.t(error.key, **error.params).plain)
+    def refused(self, voice: Voice, refused: Refused) -> web.Response:
+        """The page for a form that was not run (no session, a wrong CSRF token, a flood)."""
+        link = Link(f"{self.web.root}/ich", voice.t("web.back_to_me").plain)
+        body = message_page(voice, self.site(voice), "web.refused_title", [voice.t(refused.key).plain], link)
+        return page(body, refused.status)
+
+    async def submit(self, request: web.Request, work: Work, back: str = "/ich") -> web.StreamResponse:
+        """A form: checked (`form`), its use case run (`finish`)."""
+        voice = self.voice(request)
+        try:
+            visitor, fields = await self.form(request)
+        except Refused as refused:
+            return self.refused(voice, refused)
+        return await self.finish(request, visitor, voice, fields, work, back)
+
+    async def finish(
+        self, request: web.Request, visitor: Visitor, voice: Voice, fields: Fields, work: Work, back: str = "/ich"
+    ) -> web.StreamResponse:
+        """Run the form's use case; what it says (or its refusal) is the message of the page the
+        form leads back to: the one its field `weiter` names (the widget), else `back`."""
+        target = f"{self.web.root}{BACK.get(fields.get('weiter', ''), back)}"
+        try:
+            said = await self.run(visitor, voice, lambda act, s: work(act, s, fields))
+        except UserError as error:
+            said = voice.t(error.key, **error.params).plain
+        except Exception:
+            reference = secrets.token_hex(3).upper()
+            log.exception("web form %s failed (Ref. %s)", request.path, reference)
+            said = voice.t("web.failed", reference=reference).plain
+        self.note(visitor, said)
+        return see_other(target)
 
 
 # Pages with forms post only to this site; nothing frames them; no script runs on them.

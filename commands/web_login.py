@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.routing import Router
-from services.web_login import Delivery, login_link, sign_out_everywhere
+from services.calendar_feed import Handed
+from services.web_login import login_link, sign_out_everywhere
 
 router = Router("web_login")
 
@@ -14,9 +15,7 @@ router = Router("web_login")
 async def send_link(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         link = await login_link(ctx, s)
-    if link.delivery == Delivery.HERE:
-        await ctx.reply("web_login.link", url=link.url, minutes=link.minutes)
-    else:
+    if link.handed == Handed.PRIVATELY:  # asked in the direct chat, the link itself is the answer
         await ctx.reply("web_login.sent_privately", minutes=link.minutes)
 
 
@@ -24,4 +23,4 @@ async def send_link(ctx: Context) -> None:
 async def sign_out(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         ended = await sign_out_everywhere(ctx, s)
-    await ctx.reply("web_login.signed_out" if ended else "web_login.no_sessions", count=ended)
+    await ctx.reply("web_login.signed_out" if ended else "web_login.no_sessions")

@@ -4,32 +4,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import Acting
 from bot.config import WebConfig
 from rules.errors import UserError
+from services.calendar_feed import Handed, hand_out
 from storage import people, web_sessions
 
 LOGIN_PATH = "/login/{token}"
 
 
-class Delivery(Enum):
-    """Where the link went: into this direct chat as the answer, or by direct message."""
-
-    HERE = "here"
-    PRIVATELY = "privately"
-
-
 @dataclass(frozen=True)
 class LoginLink:
-    """A one-time link to sign in, valid for `minutes`."""
+    """A one-time link to sign in, valid for `minutes`, handed out in the bot's direct chat."""
 
-    url: str
     minutes: int
-    delivery: Delivery
+    handed: Handed
 
 
 def web_of(act: Acting) -> WebConfig:
@@ -40,16 +32,16 @@ def web_of(act: Acting) -> WebConfig:
 
 
 async def login_link(act: Acting, s: AsyncSession) -> LoginLink:
-    """A new one-time link for the sender. It never appears in a shared room: asked anywhere but
-    in the bot's own direct chat with them, it goes there by direct message."""
+    """A new one-time link for the sender. It never appears in a shared room, only in the bot's
+    own direct chat with them (as the answer when asked there), and the outbox forgets its text
+    once it is delivered."""
     web = web_of(act)
     token = await web_sessions.issue_login(s, act.sender, act.now)
     minutes = int(web_sessions.LOGIN_VALID.total_seconds() // 60)
-    link = LoginLink(web.url(LOGIN_PATH.format(token=token)), minutes, Delivery.PRIVATELY)
-    if await people.direct_room_of(s, act.sender) == act.room_id:
-        return LoginLink(link.url, minutes, Delivery.HERE)
-    act.tell(act.sender, act.t("web_login.link", url=link.url, minutes=minutes))
-    return link
+    here = await people.direct_room_of(s, act.sender) == act.room_id
+    message = act.t("web_login.link", url=web.url(LOGIN_PATH.format(token=token)), minutes=minutes)
+    hand_out(act, message, here, "web-login")
+    return LoginLink(minutes, Handed.HERE if here else Handed.PRIVATELY)
 
 
 async def sign_out_everywhere(act: Acting, s: AsyncSession) -> int:

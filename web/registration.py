@@ -1,32 +1,21 @@
 """The registration forms: `POST /termin/<N>/anmelden`, `POST /termin/<N>/abmelden` and
 `POST /reihe/<N>/anmelden`. Each calls the same use case as `!anmelden` and `!abmelden` (same
 rules, same outbox: the announcement is updated, whoever moves up is told), then leads back to
-the page the form was on, which says what happened."""
+the page the form was on (`/ich`, or the widget), which says what happened."""
 
 from __future__ import annotations
-
-import logging
-import secrets
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import Acting
-from bot.web_face import Refused, WebFace, page, see_other
-from rules.errors import UserError
+from bot.web_face import Fields, WebFace
 from rules.i18n import Message
-from rules.personal_page import Link, message_page
 from rules.series import series_ref
 from rules.sessions import about
-from rules.voice import Voice
-from services.leaving import Leaving, LeavingOutcome, leave
+from services.leaving import LeavingOutcome, leave
 from services.registration import EnrolmentOutcome, Registered, SeriesRegistered, register, register_series
 
-log = logging.getLogger(__name__)
-
-# Pages a form may lead back to (its field `weiter`), by name.
-BACK = {"ich": "/ich", "widget": "/widget"}
 ENROLMENT_NOTES = {
     EnrolmentOutcome.CONFIRMED: "web.note_registered",
     EnrolmentOutcome.WAITLISTED: "web.note_waitlisted",
@@ -44,92 +33,59 @@ PART_NOTES = {
     EnrolmentOutcome.ALREADY_WAITING: "series.outcome_already_waiting",
     EnrolmentOutcome.DEADLINE_PASSED: "series.outcome_deadline_passed",
 }
-Said = Callable[[Voice], Message]  # what the next page says about the outcome
 
 
-def registered_note(outcome: Registered, days: int) -> Said:
-    enrolment = outcome.enrolment
-    session = enrolment.session
-
-    def said(voice: Voice) -> Message:
-        when = voice.when(session.starts_at, session.ends_at)
-        note = voice.t(ENROLMENT_NOTES[enrolment.outcome], **about(session), when=when, position=enrolment.position)
-        return with_privacy_notice(voice, note, outcome, days)
-
-    return said
-
-
-def series_note(outcome: SeriesRegistered, days: int) -> Said:
-    def said(voice: Voice) -> Message:
-        parts = [
-            voice.t(
-                "series.outcome",
-                **about(e.session),
-                date=voice.short(e.session.starts_at),
-                outcome=voice.t(PART_NOTES[e.outcome], position=e.position),
-            )
-            for e in outcome.enrolments
-        ]
-        head = voice.t("series.registered_head", ref=series_ref(outcome.series.id), title=outcome.series.title)
-        return with_privacy_notice(voice, Message.join([head, *parts], " "), outcome, days)
-
-    return said
-
-
-def left_note(left: Leaving) -> Said:
-    return lambda voice: voice.t(LEAVING_NOTES[left.outcome], **about(left.session))
-
-
-def with_privacy_notice(voice: Voice, note: Message, outcome: Registered | SeriesRegistered, days: int) -> Message:
+def with_privacy_notice(act: Acting, note: Message, outcome: Registered | SeriesRegistered) -> str:
     """The note, with the privacy notice after it on a person's first registration."""
-    if not outcome.privacy_notice:
-        return note
-    return Message.join([note, voice.t("web.privacy_notice", days=days)], " ")
+    if outcome.privacy_notice:
+        note = Message.join([note, act.t("web.privacy_notice", days=act.config.retention_days)], " ")
+    return note.plain
 
 
 def routes(face: WebFace) -> list[web.RouteDef]:
-    def form(
-        work: Callable[[Acting, AsyncSession, int], Awaitable[Said]],
-    ) -> Callable[..., Awaitable[web.StreamResponse]]:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            voice = face.voice(request)
-            try:
-                visitor, fields = await face.form(request)
-            except Refused as refused:
-                return refusal(voice, refused)
-            back = f"{face.web.root}{BACK.get(fields.get('weiter', ''), '/ich')}"
-            number = int(request.match_info["number"])
-            try:
-                said = await face.run(visitor, voice, lambda act, s: work(act, s, number))
-            except UserError as error:
-                face.refusal_note(visitor, voice, error)
-            except Exception:
-                reference = secrets.token_hex(3).upper()
-                log.exception("web form %s failed (Ref. %s)", request.path, reference)
-                face.note(visitor, voice.t("web.failed", reference=reference).plain)
-            else:
-                face.note(visitor, said(voice).plain)
-            return see_other(back)
+    async def enrol(request: web.Request) -> web.StreamResponse:
+        number = int(request.match_info["number"])
 
-        return handle
+        async def work(act: Acting, s: AsyncSession, _: Fields) -> str:
+            outcome = await register(act, s, number, "")
+            enrolment, session = outcome.enrolment, outcome.enrolment.session
+            when = act.when(session.starts_at, session.ends_at)
+            note = act.t(ENROLMENT_NOTES[enrolment.outcome], **about(session), when=when, position=enrolment.position)
+            return with_privacy_notice(act, note, outcome)
 
-    def refusal(voice: Voice, refused: Refused) -> web.StreamResponse:
-        link = Link(f"{face.web.root}/programm", voice.t("web.back_to_programme").plain)
-        body = message_page(voice, face.site(voice), "web.refused_title", [voice.t(refused.key).plain], link)
-        return page(body, refused.status)
+        return await face.submit(request, work)
 
-    async def enrol(act: Acting, s: AsyncSession, number: int) -> Said:
-        return registered_note(await register(act, s, number, ""), act.config.retention_days)
+    async def enrol_series(request: web.Request) -> web.StreamResponse:
+        number = int(request.match_info["number"])
 
-    async def enrol_series(act: Acting, s: AsyncSession, number: int) -> Said:
-        return series_note(await register_series(act, s, number, ""), act.config.retention_days)
+        async def work(act: Acting, s: AsyncSession, _: Fields) -> str:
+            outcome = await register_series(act, s, number, "")
+            parts = [
+                act.t(
+                    "series.outcome",
+                    **about(e.session),
+                    date=act.short(e.session.starts_at),
+                    outcome=act.t(PART_NOTES[e.outcome], position=e.position),
+                )
+                for e in outcome.enrolments
+            ]
+            head = act.t("series.registered_head", ref=series_ref(outcome.series.id), title=outcome.series.title)
+            return with_privacy_notice(act, Message.join([head, *parts], " "), outcome)
 
-    async def unenrol(act: Acting, s: AsyncSession, number: int) -> Said:
-        return left_note(await leave(act, s, number))
+        return await face.submit(request, work)
+
+    async def unenrol(request: web.Request) -> web.StreamResponse:
+        number = int(request.match_info["number"])
+
+        async def work(act: Acting, s: AsyncSession, _: Fields) -> str:
+            left = await leave(act, s, number)
+            return act.t(LEAVING_NOTES[left.outcome], **about(left.session)).plain
+
+        return await face.submit(request, work)
 
     number = "{number:[0-9]{1,9}}"
     return [
-        web.post(f"/termin/{number}/anmelden", form(enrol)),
-        web.post(f"/termin/{number}/abmelden", form(unenrol)),
-        web.post(f"/reihe/{number}/anmelden", form(enrol_series)),
+        web.post(f"/termin/{number}/anmelden", enrol),
+        web.post(f"/termin/{number}/abmelden", unenrol),
+        web.post(f"/reihe/{number}/anmelden", enrol_series),
     ]

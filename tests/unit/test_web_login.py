@@ -8,10 +8,13 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import col, select
 
 from bot.config import WebConfig
 from bot.dispatch import Incoming
 from storage import export, people, purge, web_sessions
+from storage.models import OutboxMessage
+from storage.outbox import ERASED
 from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
 
 ROOM = "!room:localhost"
@@ -88,6 +91,8 @@ async def test_web_sends_the_link_by_direct_message_only(web_bot):
     assert room == ROOM and "privat" in answer["body"] and "/login/" not in answer["body"]
     token = dm["body"].split(f"{BASE}/login/")[1].split()[0]
     async with db.transaction() as s:
+        kept = (await s.exec(select(OutboxMessage).where(col(OutboxMessage.key).startswith("web-login:")))).all()
+        assert [row.content for row in kept] == [ERASED]  # delivered: the outbox forgot the link
         assert await web_sessions.redeem_login(s, token, NOW) == BERND
 
 
