@@ -129,14 +129,12 @@ class Bot:
         roles = Roles(config.roles, self.matrix, self.official)
         self.web: WebServer | None = None
         if config.web:  # loaded only when configured (aiohttp's server and Jinja2)
+            import web
             from bot.web import WebServer
             from bot.web_face import WebFace
-            from web import coordination, login, me, programme, registration
-            from web import widget as widget_page
 
             face = WebFace(config, config.web, self.db, roles, self.matrix, self.scheduler, self._delivered, clock)
-            faces = (login, programme, me, registration, coordination, widget_page)
-            pages = [route for face_module in faces for route in face_module.routes(face)]
+            pages = web.routes(face)
             self.web = WebServer(config, config.web, self.db, self.official, clock, pages)
         self.dispatcher = Dispatcher(
             config,

@@ -119,6 +119,10 @@ class WebFace:
         self.flood = FloodGuard(config.commands_per_minute, timedelta(minutes=1))
         self._notes: OrderedDict[str, str] = OrderedDict()
 
+    def official_regions(self) -> dict[str, str | None]:
+        """Every official room, with its region."""
+        return {room_id: self.roles.official.region(room_id) for room_id in self.roles.official.all()}
+
     def coordinated_rooms(self, user_id: str) -> dict[str, str | None]:
         """The official rooms where the person coordinates (by the config or by power there), with
         their regions."""

@@ -3,13 +3,13 @@ session ahead, the room widget, and the short pages that say how signing in went
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from rules.coordination_page import Coordinated
-from rules.programme_page import Filters, Programme, programme
+from rules.coordination_page import Coordinated, RoomChoice
+from rules.programme_page import Filters, Programme, WishItem, WishView, programme, wish_items
 from rules.session_fields import REGIONS
 from rules.sessions import SessionSummary
 from rules.states import RegistrationStatus
@@ -79,37 +79,55 @@ def held_state(voice: Voice, status: str, position: int | None) -> str:
     return voice.t("web.held_waiting", position=position or "?").plain
 
 
+class PersonalData(Protocol):
+    """What storage read for a person's page (`storage.programme.PersonalRows`)."""
+
+    @property
+    def summaries(self) -> Sequence[SessionSummary[Any]]: ...
+    @property
+    def series_titles(self) -> Mapping[int, str]: ...
+    @property
+    def held(self) -> Sequence[HeldView]: ...
+    @property
+    def wishes(self) -> Sequence[tuple[WishView, int]]: ...
+    @property
+    def municipality(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class PersonalView:
-    """A person's page: what they hold, and the sessions ahead (with a button each)."""
+    """A person's page: what they hold, the sessions ahead (with a button each), the open wishes
+    (with one to vote), their municipality, the rooms a wish may be proposed in; the sessions they
+    coordinate, if any."""
 
     person: Me
     programme: Programme
+    wishes: tuple[WishItem, ...] = ()
+    municipality: str | None = None
+    wish_rooms: tuple[RoomChoice, ...] = ()
 
 
 def personal_view(
     voice: Voice,
     user_id: str,
-    held: Iterable[HeldView],
-    summaries: Sequence[SessionSummary[Any]],
-    series_titles: Mapping[int, str],
+    rows: PersonalData,
     coordinated: tuple[Coordinated, ...] | None = None,
+    wish_rooms: tuple[RoomChoice, ...] = (),
 ) -> PersonalView:
-    person = Me(
-        user_id,
-        tuple(
-            HeldItem(
-                r.session.id or 0,
-                r.session.title,
-                voice.short(r.session.starts_at),
-                held_state(voice, r.status, r.position),
-            )
-            for r in held
-        ),
-        coordinated,
+    held = tuple(
+        HeldItem(
+            r.session.id or 0,
+            r.session.title,
+            voice.short(r.session.starts_at),
+            held_state(voice, r.status, r.position),
+        )
+        for r in rows.held
     )
     regions = tuple(REGIONS.values())
-    return PersonalView(person, programme(voice, summaries, series_titles, [], [], Filters(), (), regions))
+    sessions = programme(voice, rows.summaries, rows.series_titles, [], [], Filters(), (), regions)
+    return PersonalView(
+        Me(user_id, held, coordinated), sessions, wish_items(voice, rows.wishes), rows.municipality, wish_rooms
+    )
 
 
 def me_page(voice: Voice, view: PersonalView, site: Site, form: Form, note: str | None) -> str:
@@ -117,6 +135,7 @@ def me_page(voice: Voice, view: PersonalView, site: Site, form: Form, note: str 
         voice,
         "me.html",
         me=view.person,
+        view=view,
         programme=view.programme,
         site=site,
         csrf=form.csrf,

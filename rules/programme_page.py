@@ -122,6 +122,7 @@ class SeriesItem:
 
 @dataclass(frozen=True)
 class WishItem:
+    number: int
     ref: str
     title: str
     votes: str
@@ -222,6 +223,14 @@ def by_region_and_month(
     )
 
 
+def wish_items(voice: Voice, wishes: Iterable[tuple[WishView, int]]) -> tuple[WishItem, ...]:
+    """Open wishes with their votes, as listed."""
+    return tuple(
+        WishItem(wish.id or 0, topic_ref(wish.id), wish.title, voice.t("web.votes", count=votes).plain)
+        for wish, votes in wishes
+    )
+
+
 def programme(
     voice: Voice,
     summaries: Sequence[SessionSummary[Any]],
@@ -240,9 +249,7 @@ def programme(
     return Programme(
         regions=by_region_and_month(voice, summaries, series_titles),
         series=tuple(SeriesItem(n, series_label(n, series_titles[n]), count) for n, count in sorted(parts.items())),
-        wishes=tuple(
-            WishItem(topic_ref(wish.id), wish.title, voice.t("web.votes", count=votes).plain) for wish, votes in wishes
-        ),
+        wishes=wish_items(voice, wishes),
         entries=tuple(
             EntryItem(
                 ref=entry_ref(entry.id),

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.programme_page import Filters
 from rules.sessions import SessionSummary
-from storage import board, registrations, series, sessions, topics
+from storage import board, municipalities, registrations, series, sessions, topics
 from storage.models import BoardEntry, Session, Topic
 from storage.registrations import MyRegistration
 from storage.sessions import Scope
@@ -50,10 +50,13 @@ class PersonalRows:
     summaries: list[SessionSummary[Session]]
     series_titles: dict[int, str]
     held: list[MyRegistration]
+    wishes: list[tuple[Topic, int]]
+    municipality: str | None
 
 
 async def personal_rows(s: AsyncSession, user_id: str, now: datetime, rooms: list[str]) -> PersonalRows:
-    """The sessions ahead, and the person's places and waiting positions in those not yet begun."""
+    """The sessions ahead, the person's places and waiting positions in those not yet begun, the
+    open wishes with their votes, and the municipality the person gave."""
     summaries = await sessions.upcoming_sessions(s, now, SESSIONS_SHOWN, Scope(rooms))
     titles = await series.titles(s, {x.session.series_id for x in summaries if x.session.series_id})
     held = [
@@ -61,4 +64,5 @@ async def personal_rows(s: AsyncSession, user_id: str, now: datetime, rooms: lis
         for r in await registrations.my_registrations(s, user_id, now)
         if r.session.starts_at > now and r.session.room_id in rooms
     ]
-    return PersonalRows(summaries, titles, held)
+    wishes = [(x.topic, x.votes) for x in await topics.open_topics(s, Scope(rooms))]
+    return PersonalRows(summaries, titles, held, wishes, await municipalities.municipality_of(s, user_id))

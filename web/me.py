@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.web_face import WebFace, page
-from rules.coordination_page import coordinated
+from rules.coordination_page import coordinated, room_choices
 from rules.personal_page import Form, me_page, message_page, personal_view
 from storage.programme import personal_rows
 
@@ -25,7 +25,7 @@ def routes(face: WebFace) -> list[web.RouteDef]:
             rows = await personal_rows(s, visitor.user_id, voice.now, face.roles.official.all())
         rooms = face.coordinated_rooms(visitor.user_id)
         counts = coordinated(voice, rows.summaries, list(rooms)) if rooms else None
-        view = personal_view(voice, visitor.user_id, rows.held, rows.summaries, rows.series_titles, counts)
+        view = personal_view(voice, visitor.user_id, rows, counts, room_choices(voice, face.official_regions()))
         body = me_page(voice, view, face.site(voice), Form(visitor.csrf, BACK), face.take_note(visitor))
         return page(body)
 

@@ -53,7 +53,7 @@ def routes(face: WebFace) -> list[web.RouteDef]:
             return page(widget_page(voice, face.site(voice), state), csp=widget_csp(hosts, not tried))
         async with face.db.reading() as s:
             rows = await personal_rows(s, visitor.user_id, voice.now, face.roles.official.all())
-        view = personal_view(voice, visitor.user_id, rows.held, rows.summaries, rows.series_titles)
+        view = personal_view(voice, visitor.user_id, rows)
         state = WidgetState(view, Form(visitor.csrf, BACK), face.take_note(visitor))
         return page(widget_page(voice, face.site(voice), state), csp=widget_csp(hosts, False))
 

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+import web as web_face
 from bot.config import WebConfig
 from bot.deliverer import Deliverer
 from bot.devserver import free_port
@@ -24,11 +25,11 @@ from bot.web import WebServer
 from bot.web_face import COOKIE, WebFace, preferred_language
 from rules.board import EntryKind
 from rules.states import SessionStatus
-from storage import board, export, sessions, web_sessions
+from storage import board, export, sessions, topics, web_sessions
 from storage.models import BoardEntry, Registration, RegistrationStatus, Session, Topic
 from storage.rows import save
+from storage.sessions import Scope
 from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, RecordingPlans, configured
-from web import coordination, login, me, programme, registration, widget
 
 ROOM, OWN = "!room:localhost", "!own:localhost"
 BERND = "@bernd:localhost"
@@ -66,7 +67,7 @@ async def site(tmp_path) -> AsyncIterator[Site]:
     face = WebFace(
         config, config.web, db, Roles(config.roles, FakeRooms(), official), outbox, plans, delivered, lambda: NOW
     )
-    routes = [r for module in (login, programme, me, registration, coordination, widget) for r in module.routes(face)]
+    routes = web_face.routes(face)
     server = WebServer(config, config.web, db, official, lambda: NOW, routes)
     await server.start()
     yield Site(f"http://127.0.0.1:{port}", db, outbox, plans)
@@ -263,17 +264,17 @@ async def test_registering_and_leaving_by_form_run_the_use_cases(site):
         status, html = await post(http, f"{site.base}/termin/{numbers['ozg']}/anmelden", csrf)
         assert status == 200 and f"Sie sind angemeldet für #{numbers['ozg']} „OZG in der Praxis“" in note(html)
         assert "Datenschutz" in note(html)  # the first registration
-        status, html = await post(http, f"{site.base}/termin/{storm}/anmelden", csrf)
+        _, html = await post(http, f"{site.base}/termin/{storm}/anmelden", csrf)
         assert "Sie stehen auf Platz 2 der Warteliste" in note(html) and "Datenschutz" not in note(html)
         assert site.plans.changed_places == [numbers["ozg"], storm]
         assert "Warteliste, Platz 2" in html  # among one's registrations
-        status, html = await post(http, f"{site.base}/termin/{storm}/anmelden", csrf)
+        _, html = await post(http, f"{site.base}/termin/{storm}/anmelden", csrf)
         assert "bereits auf der Warteliste (Platz 2)" in note(html)
-        status, html = await post(http, f"{site.base}/termin/{storm}/abmelden", csrf)
+        _, html = await post(http, f"{site.base}/termin/{storm}/abmelden", csrf)
         assert "nicht mehr auf der Warteliste" in note(html)
-        status, html = await post(http, f"{site.base}/termin/{storm}/abmelden", csrf)
+        _, html = await post(http, f"{site.base}/termin/{storm}/abmelden", csrf)
         assert "nicht angemeldet" in note(html)  # refused by the use case, said on the page
-        status, html = await post(http, f"{site.base}/termin/{numbers['own']}/anmelden", csrf)
+        _, html = await post(http, f"{site.base}/termin/{numbers['own']}/anmelden", csrf)
         assert f"#{numbers['own']}" in note(html) and "Privates Treffen" not in html  # not official: unknown
 
 
@@ -351,7 +352,7 @@ async def test_the_widget_signs_in_with_a_token_its_homeserver_confirms(site):
         assert "Sie sind angemeldet als @bernd:localhost" in html and "<script" not in html
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
         assert csrf and 'name="weiter" value="widget"' in html
-        status, html = await post(http, f"{site.base}/termin/{numbers['ozg']}/anmelden", csrf.group(1), "widget")
+        _, html = await post(http, f"{site.base}/termin/{numbers['ozg']}/anmelden", csrf.group(1), "widget")
     assert "Sie sind angemeldet für" in note(html) and "<header>" not in html  # back in the widget
 
 
@@ -421,3 +422,54 @@ async def test_a_coordinator_cancels_with_a_reason_and_everyone_registered_is_to
             assert "3 angemeldete und wartende Personen werden benachrichtigt" in note(await response.text())
     told = {room for room, content, _ in site.outbox.sent if "Referentin erkrankt" in content["body"]}
     assert told == {"!dm-@a:localhost", "!dm-@b:localhost", "!dm-@c:localhost"}
+
+
+async def test_wishes_are_voted_for_and_proposed_with_the_look_alike_hint(site):
+    await seed(site.db)
+    async with site.db.transaction() as s:
+        wish = (await topics.open_topics(s, Scope([ROOM])))[0].topic
+    async with browser() as http:
+        csrf = await signed_in(site, http)
+        html = await (await http.get(f"{site.base}/ich")).text()
+        assert f"T{wish.id} · Mobiles Arbeiten · Stimmen: 0" in html
+        _, html = await post(http, f"{site.base}/wunsch/{wish.id}/stimme", csrf)
+        assert f"Ihre Stimme für T{wish.id} zählt" in note(html) and "Stimmen: 1" in html
+        _, html = await post(http, f"{site.base}/wunsch/{wish.id}/stimme", csrf)
+        assert "zählt schon" in note(html)
+        data = {"csrf": csrf, "raum": ROOM, "titel": "Mobiles Arbeiten im Rathaus", "text": ""}
+        async with http.post(f"{site.base}/wunsch/neu", data=data) as response:
+            html = await response.text()
+        assert "Ähnliche Themenwünsche" in note(html) and f"T{wish.id}" in note(html)
+        async with http.post(f"{site.base}/wunsch/neu", data=data | {"trotzdem": "ja"}) as response:
+            html = await response.text()
+        assert "Mobiles Arbeiten im Rathaus" in note(html) and "im Raum" in note(html)
+        async with http.post(f"{site.base}/wunsch/neu", data=data | {"raum": OWN, "trotzdem": "ja"}) as response:
+            assert "offiziellen Raum" in note(await response.text())
+    posts = [c["body"] for room, c, _ in site.outbox.sent if room == ROOM]
+    assert any("Mobiles Arbeiten im Rathaus" in p for p in posts)  # the wish's post in the room
+
+
+async def test_municipality_calendar_and_ones_data_from_ich(site):
+    await seed(site.db)
+    async with browser() as http:
+        csrf = await signed_in(site, http)
+        async with http.post(f"{site.base}/kommune", data={"csrf": csrf, "kommune": "guetersloh"}) as response:
+            html = await response.text()
+        assert "Ihre Kommune: Gütersloh" in note(html) and "Ihre Kommune: Gütersloh. Sie wird" in html
+        _, html = await post(http, f"{site.base}/kalender/abonnieren", csrf)
+        assert "privat geschickt" in note(html)
+        (room, sent, _) = site.outbox.sent[-1]
+        assert room == f"!dm-{BERND}" and "/kalender/p/" in sent["body"]
+        async with http.get(f"{site.base}/ich/daten") as response:
+            assert response.headers["Content-Disposition"].startswith("attachment")
+            exported = await response.json(content_type=None)
+        assert exported["user_id"] == BERND and exported["municipality"]["name"] == "Gütersloh"
+        assert len(exported["web_sessions"]) == 1
+        _, html = await post(http, f"{site.base}/ich/daten-loeschen", csrf)
+        assert "Nichts gelöscht" in note(html)
+        async with http.post(f"{site.base}/ich/daten-loeschen", data={"csrf": csrf, "bestaetigen": "ja"}) as response:
+            assert "Ihre Daten sind gelöscht" in await response.text()
+        async with http.get(f"{site.base}/ich") as response:
+            assert response.status == 401  # signed out with everything else
+    async with site.db.transaction() as s:
+        assert (await export.person_data(s, BERND)).municipality is None
