@@ -60,6 +60,15 @@ class Me:
 
 
 @dataclass(frozen=True)
+class Rateable:
+    """A past session the person held a place in, to rate."""
+
+    number: int
+    title: str
+    date: str
+
+
+@dataclass(frozen=True)
 class Link:
     url: str
     label: str
@@ -92,6 +101,8 @@ class PersonalData(Protocol):
     def wishes(self) -> Sequence[tuple[WishView, int]]: ...
     @property
     def municipality(self) -> str | None: ...
+    @property
+    def rateable(self) -> Sequence[HeldSession]: ...
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ class PersonalView:
     wishes: tuple[WishItem, ...] = ()
     municipality: str | None = None
     wish_rooms: tuple[RoomChoice, ...] = ()
+    rateable: tuple[Rateable, ...] = ()
 
 
 def personal_view(
@@ -125,8 +137,14 @@ def personal_view(
     )
     regions = tuple(REGIONS.values())
     sessions = programme(voice, rows.summaries, rows.series_titles, [], [], Filters(), (), regions)
+    rateable = tuple(Rateable(x.id or 0, x.title, voice.short(x.starts_at)) for x in rows.rateable)
     return PersonalView(
-        Me(user_id, held, coordinated), sessions, wish_items(voice, rows.wishes), rows.municipality, wish_rooms
+        Me(user_id, held, coordinated),
+        sessions,
+        wish_items(voice, rows.wishes),
+        rows.municipality,
+        wish_rooms,
+        rateable,
     )
 
 

@@ -6,18 +6,20 @@ they hold."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.programme_page import Filters
 from rules.sessions import SessionSummary
 from storage import board, municipalities, registrations, series, sessions, topics
-from storage.models import BoardEntry, Session, Topic
+from storage.models import BoardEntry, Registration, RegistrationStatus, Session, SessionStatus, Topic
 from storage.registrations import MyRegistration
 from storage.sessions import Scope
 
 SESSIONS_SHOWN = 200
+RATEABLE_FOR = timedelta(days=60)  # how long after a session /ich offers to rate it
 ENTRIES_SHOWN = 100
 
 
@@ -52,6 +54,7 @@ class PersonalRows:
     held: list[MyRegistration]
     wishes: list[tuple[Topic, int]]
     municipality: str | None
+    rateable: list[Session]
 
 
 async def personal_rows(s: AsyncSession, user_id: str, now: datetime, rooms: list[str]) -> PersonalRows:
@@ -65,4 +68,24 @@ async def personal_rows(s: AsyncSession, user_id: str, now: datetime, rooms: lis
         if r.session.starts_at > now and r.session.room_id in rooms
     ]
     wishes = [(x.topic, x.votes) for x in await topics.open_topics(s, Scope(rooms))]
-    return PersonalRows(summaries, titles, held, wishes, await municipalities.municipality_of(s, user_id))
+    municipality = await municipalities.municipality_of(s, user_id)
+    return PersonalRows(summaries, titles, held, wishes, municipality, await rateable(s, user_id, now, rooms))
+
+
+async def rateable(s: AsyncSession, user_id: str, now: datetime, rooms: list[str]) -> list[Session]:
+    """Sessions of these rooms that ended within RATEABLE_FOR and were not cancelled, in which the
+    person held a place: the ones they may rate, latest first."""
+    query = (
+        select(Session)
+        .join(Registration, col(Registration.session_id) == col(Session.id))
+        .where(
+            Registration.user_id == user_id,
+            Registration.status == RegistrationStatus.REGISTERED,
+            Session.status == SessionStatus.SCHEDULED,
+            col(Session.room_id).in_(rooms),
+            col(Session.ends_at) <= now,
+            col(Session.ends_at) > now - RATEABLE_FOR,
+        )
+        .order_by(col(Session.ends_at).desc())
+    )
+    return list((await s.exec(query)).all())

@@ -25,7 +25,7 @@ from bot.web import WebServer
 from bot.web_face import COOKIE, WebFace, preferred_language
 from rules.board import EntryKind
 from rules.states import SessionStatus
-from storage import board, export, sessions, topics, web_sessions
+from storage import board, export, feedback, sessions, topics, web_sessions
 from storage.models import BoardEntry, Registration, RegistrationStatus, Session, Topic
 from storage.rows import save
 from storage.sessions import Scope
@@ -473,3 +473,34 @@ async def test_municipality_calendar_and_ones_data_from_ich(site):
             assert response.status == 401  # signed out with everything else
     async with site.db.transaction() as s:
         assert (await export.person_data(s, BERND)).municipality is None
+
+
+async def test_a_past_session_is_rated_from_ich_without_a_name(site):
+    numbers = await seed(site.db)
+    async with site.db.transaction() as s:
+        await save(
+            s,
+            Registration(
+                session_id=numbers["past"],
+                user_id=BERND,
+                status=RegistrationStatus.REGISTERED,
+                queued_at=NOW,
+                updated_at=NOW,
+            ),
+        )
+    async with browser() as http:
+        csrf = await signed_in(site, http)
+        html = await (await http.get(f"{site.base}/ich")).text()
+        assert f"#{numbers['past']} Vergangen" in html and "Termine bewerten" in html
+        url = f"{site.base}/termin/{numbers['past']}/bewertung"
+        async with http.post(url, data={"csrf": csrf, "satz": "ohne Zahl"}) as response:
+            assert "Bewertung von 1 bis 5" in note(await response.text())
+        async with http.post(url, data={"csrf": csrf, "bewertung": "4", "satz": "Gute Beispiele"}) as response:
+            assert "ohne Ihren Namen" in note(await response.text())
+        async with http.post(
+            f"{site.base}/termin/{numbers['ozg']}/bewertung", data={"csrf": csrf, "bewertung": "5"}
+        ) as r:
+            assert "noch nicht vorbei" in note(await r.text())
+    async with site.db.transaction() as s:
+        (answer,) = await feedback.answers(s, numbers["past"])
+    assert answer.rating == 4 and answer.respondent != BERND and BERND not in (answer.respondent or "")
