@@ -44,8 +44,10 @@ BACK = {"ich": "/ich", "widget": "/widget"}
 NOTES_KEPT = 10_000  # messages waiting for the next page, beyond which the oldest are forgotten
 Delivered = Callable[[list[OutboxMessage]], Awaitable[None]]
 Fields = dict[str, str]
-# A form's use case: run for the acting person with the form's fields; what the next page says.
-Work = Callable[[Acting, AsyncSession, Fields], Awaitable[str]]
+# A form's use case: run for the acting person with the form's fields; what the next page says, in
+# the visitor's language (the last argument; the messages the use case queues for others are in
+# the bot's own).
+Work = Callable[[Acting, AsyncSession, Fields, Voice], Awaitable[str]]
 T = TypeVar("T")
 
 
@@ -185,13 +187,14 @@ class WebFace:
             raise Refused("web.refused_flood", 429)
         return visitor, fields
 
-    async def run(self, visitor: Visitor, voice: Voice, work: Callable[[Acting, AsyncSession], Awaitable[T]]) -> T:
+    async def run(self, visitor: Visitor, work: Callable[[Acting, AsyncSession], Awaitable[T]]) -> T:
         """Run a use case for the visitor: its changes and messages committed together, then its
-        plans passed on and its messages delivered. A refusal (UserError) leaves nothing behind."""
+        plans passed on and its messages delivered. A refusal (UserError) leaves nothing behind.
+        It speaks the bot's configured language, as in chat: what it sends others is theirs."""
         act = Acting(
-            language=voice.language,
-            prefix=voice.prefix,
-            timezone=voice.timezone,
+            language=self.config.language,
+            prefix=self.config.command_prefix,
+            timezone=self.config.timezone,
             now=self.clock(),
             config=self.config,
             roles=self.roles,
@@ -243,7 +246,7 @@ class WebFace:
         form leads back to: the one its field `weiter` names (the widget), else `back`."""
         target = f"{self.web.root}{BACK.get(fields.get('weiter', ''), back)}"
         try:
-            said = await self.run(visitor, voice, lambda act, s: work(act, s, fields))
+            said = await self.run(visitor, lambda act, s: work(act, s, fields, voice))
         except UserError as error:
             said = voice.t(error.key, **error.params).plain
         except Exception:

@@ -5,32 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
 from rules.coordination_page import Coordinated, RoomChoice
 from rules.programme_page import Filters, Programme, WishItem, WishView, programme, wish_items
 from rules.session_fields import REGIONS
-from rules.sessions import SessionSummary
+from rules.sessions import SessionSummary, SessionView
 from rules.states import RegistrationStatus
 from rules.voice import Voice
 from rules.web_pages import Site, render
-
-
-class HeldSession(Protocol):
-    @property
-    def id(self) -> int | None: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def starts_at(self) -> datetime: ...
 
 
 class HeldView(Protocol):
     """A person's registration as storage reads it (`storage.registrations.MyRegistration`)."""
 
     @property
-    def session(self) -> HeldSession: ...
+    def session(self) -> SessionView: ...
     @property
     def status(self) -> str: ...
     @property
@@ -102,7 +92,7 @@ class PersonalData(Protocol):
     @property
     def municipality(self) -> str | None: ...
     @property
-    def rateable(self) -> Sequence[HeldSession]: ...
+    def rateable(self) -> Sequence[SessionView]: ...
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from rules.board import EntryView, entry_ref
 from rules.series import series_ref
-from rules.sessions import SessionSummary
+from rules.sessions import SessionSummary, SessionView
 from rules.topics import topic_ref
 from rules.voice import Voice
 from rules.web_pages import REGION_ORDER, Site, region_label, render
@@ -52,25 +52,9 @@ MONTHS = {
 }
 
 
-class UpcomingSession(Protocol):
-    """A session ahead, as the storage model has it."""
+class UpcomingSession(SessionView, Protocol):
+    """A session ahead, with the series it may belong to (the storage model has these fields)."""
 
-    @property
-    def id(self) -> int | None: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def starts_at(self) -> datetime: ...
-    @property
-    def ends_at(self) -> datetime | None: ...
-    @property
-    def region(self) -> str | None: ...
-    @property
-    def talk(self) -> str | None: ...
-    @property
-    def speaker(self) -> str | None: ...
-    @property
-    def capacity(self) -> int | None: ...
     @property
     def series_id(self) -> int | None: ...
 

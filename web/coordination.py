@@ -13,6 +13,7 @@ from bot.acting import Acting
 from bot.web_face import Fields, Refused, WebFace, page
 from rules.coordination_page import MAX_FIELD, draft, new_session_page, room_choices
 from rules.sessions import about, ref
+from rules.voice import Voice
 from services.changes import cancel_session, change_session
 from services.sessions import new_session
 
@@ -39,30 +40,30 @@ def routes(face: WebFace) -> list[web.RouteDef]:
             rooms = room_choices(voice, face.coordinated_rooms(visitor.user_id))
             return page(new_session_page(voice, face.site(voice), rooms, visitor.csrf, entered))
 
-        async def work(act: Acting, s: AsyncSession, _: Fields) -> str:
+        async def work(act: Acting, s: AsyncSession, _: Fields, say: Voice) -> str:
             session = await new_session(act, s, entered.fields(), entered.room_id)
-            when = act.when(session.starts_at, session.ends_at)
-            return act.t("web.note_created", **about(session), when=when).plain
+            when = say.when(session.starts_at, session.ends_at)
+            return say.t("web.note_created", **about(session), when=when).plain
 
         return await face.finish(request, visitor, voice, fields, work, BACK)
 
     async def change(request: web.Request) -> web.StreamResponse:
         number = int(request.match_info["number"])
 
-        async def work(act: Acting, s: AsyncSession, fields: Fields) -> str:
+        async def work(act: Acting, s: AsyncSession, fields: Fields, say: Voice) -> str:
             changed = await change_session(act, s, number, fields.get("aenderungen", "")[:MAX_FIELD])
             key = "web.note_changed" if changed.changed else "coordination.unchanged"
-            return act.t(key, ref=ref(number)).plain
+            return say.t(key, ref=ref(number)).plain
 
         return await face.submit(request, work, BACK)
 
     async def cancel(request: web.Request) -> web.StreamResponse:
         number = int(request.match_info["number"])
 
-        async def work(act: Acting, s: AsyncSession, fields: Fields) -> str:
+        async def work(act: Acting, s: AsyncSession, fields: Fields, say: Voice) -> str:
             reason = " ".join(fields.get("grund", "").split())[:MAX_FIELD]
             cancelled = await cancel_session(act, s, number, reason)
-            return act.t("coordination.cancelled", **about(cancelled.session), count=cancelled.told).plain
+            return say.t("coordination.cancelled", **about(cancelled.session), count=cancelled.told).plain
 
         return await face.submit(request, work, BACK)
 

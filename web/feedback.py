@@ -11,6 +11,7 @@ from bot.web_face import Fields, WebFace
 from rules.errors import UserError
 from rules.feedback import MAX_SENTENCE, Answer
 from rules.sessions import about
+from rules.voice import Voice
 from services.feedback import give_feedback
 
 BACK = "/ich#bewerten"
@@ -21,7 +22,7 @@ def routes(face: WebFace) -> list[web.RouteDef]:
     async def rate(request: web.Request) -> web.StreamResponse:
         number = int(request.match_info["number"])
 
-        async def work(act: Acting, s: AsyncSession, fields: Fields) -> str:
+        async def work(act: Acting, s: AsyncSession, fields: Fields, say: Voice) -> str:
             rating = fields.get("bewertung", "")
             if rating not in RATINGS:
                 raise UserError("feedback.rating_missing")
@@ -29,7 +30,7 @@ def routes(face: WebFace) -> list[web.RouteDef]:
             if len(sentence) > MAX_SENTENCE:
                 raise UserError("feedback.too_long", maximum=MAX_SENTENCE)
             session = await give_feedback(act, s, number, Answer(int(rating), sentence or None))
-            return act.t("feedback.thanks", **about(session)).plain
+            return say.t("feedback.thanks", **about(session)).plain
 
         return await face.submit(request, work, BACK)
 

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.acting import Acting
 from bot.web_face import COOKIE, Fields, Refused, WebFace, page, see_other
 from rules.personal_page import Link, message_page
+from rules.voice import Voice
 from services import calendar_feed
 from services.privacy import delete_my_data, my_data
 
@@ -19,9 +20,9 @@ BACK = "/ich#daten"
 
 def routes(face: WebFace) -> list[web.RouteDef]:
     async def subscribe(request: web.Request) -> web.StreamResponse:
-        async def work(act: Acting, s: AsyncSession, _: Fields) -> str:
+        async def work(act: Acting, s: AsyncSession, _: Fields, say: Voice) -> str:
             await calendar_feed.subscribe(act, s)
-            return act.t("calendar.sent_privately").plain
+            return say.t("calendar.sent_privately").plain
 
         return await face.submit(request, work, BACK)
 
@@ -30,7 +31,7 @@ def routes(face: WebFace) -> list[web.RouteDef]:
         visitor = await face.visitor(request)
         if visitor is None:
             return face.refused(voice, Refused("web.refused_signed_out", 401))
-        exported = await face.run(visitor, voice, my_data)
+        exported = await face.run(visitor, my_data)
         headers = {
             "Content-Disposition": f'attachment; filename="{exported.filename}"',
             "Cache-Control": "private, no-store",
@@ -47,7 +48,7 @@ def routes(face: WebFace) -> list[web.RouteDef]:
         if fields.get("bestaetigen") != "ja":
             face.note(visitor, voice.t("web.note_delete_unconfirmed").plain)
             return see_other(f"{face.web.root}{BACK}")
-        deleted = await face.run(visitor, voice, delete_my_data)
+        deleted = await face.run(visitor, delete_my_data)
         said = voice.t("privacy.deleted", registrations=deleted.registrations, answers=deleted.answers).plain
         link = Link(f"{face.web.root}/programm", voice.t("web.back_to_programme").plain)
         response = page(message_page(voice, face.site(voice), "web.deleted_title", [said], link))

@@ -13,6 +13,7 @@ from bot.web_face import Fields, WebFace
 from rules.i18n import Message
 from rules.series import series_ref
 from rules.sessions import about
+from rules.voice import Voice
 from services.leaving import LeavingOutcome, leave
 from services.registration import EnrolmentOutcome, Registered, SeriesRegistered, register, register_series
 
@@ -35,10 +36,10 @@ PART_NOTES = {
 }
 
 
-def with_privacy_notice(act: Acting, note: Message, outcome: Registered | SeriesRegistered) -> str:
+def with_privacy_notice(say: Voice, note: Message, outcome: Registered | SeriesRegistered, days: int) -> str:
     """The note, with the privacy notice after it on a person's first registration."""
     if outcome.privacy_notice:
-        note = Message.join([note, act.t("web.privacy_notice", days=act.config.retention_days)], " ")
+        note = Message.join([note, say.t("web.privacy_notice", days=days)], " ")
     return note.plain
 
 
@@ -46,40 +47,40 @@ def routes(face: WebFace) -> list[web.RouteDef]:
     async def enrol(request: web.Request) -> web.StreamResponse:
         number = int(request.match_info["number"])
 
-        async def work(act: Acting, s: AsyncSession, _: Fields) -> str:
+        async def work(act: Acting, s: AsyncSession, _: Fields, say: Voice) -> str:
             outcome = await register(act, s, number, "")
             enrolment, session = outcome.enrolment, outcome.enrolment.session
-            when = act.when(session.starts_at, session.ends_at)
-            note = act.t(ENROLMENT_NOTES[enrolment.outcome], **about(session), when=when, position=enrolment.position)
-            return with_privacy_notice(act, note, outcome)
+            when = say.when(session.starts_at, session.ends_at)
+            note = say.t(ENROLMENT_NOTES[enrolment.outcome], **about(session), when=when, position=enrolment.position)
+            return with_privacy_notice(say, note, outcome, act.config.retention_days)
 
         return await face.submit(request, work)
 
     async def enrol_series(request: web.Request) -> web.StreamResponse:
         number = int(request.match_info["number"])
 
-        async def work(act: Acting, s: AsyncSession, _: Fields) -> str:
+        async def work(act: Acting, s: AsyncSession, _: Fields, say: Voice) -> str:
             outcome = await register_series(act, s, number, "")
             parts = [
-                act.t(
+                say.t(
                     "series.outcome",
                     **about(e.session),
-                    date=act.short(e.session.starts_at),
-                    outcome=act.t(PART_NOTES[e.outcome], position=e.position),
+                    date=say.short(e.session.starts_at),
+                    outcome=say.t(PART_NOTES[e.outcome], position=e.position),
                 )
                 for e in outcome.enrolments
             ]
-            head = act.t("series.registered_head", ref=series_ref(outcome.series.id), title=outcome.series.title)
-            return with_privacy_notice(act, Message.join([head, *parts], " "), outcome)
+            head = say.t("series.registered_head", ref=series_ref(outcome.series.id), title=outcome.series.title)
+            return with_privacy_notice(say, Message.join([head, *parts], " "), outcome, act.config.retention_days)
 
         return await face.submit(request, work)
 
     async def unenrol(request: web.Request) -> web.StreamResponse:
         number = int(request.match_info["number"])
 
-        async def work(act: Acting, s: AsyncSession, _: Fields) -> str:
+        async def work(act: Acting, s: AsyncSession, _: Fields, say: Voice) -> str:
             left = await leave(act, s, number)
-            return act.t(LEAVING_NOTES[left.outcome], **about(left.session)).plain
+            return say.t(LEAVING_NOTES[left.outcome], **about(left.session)).plain
 
         return await face.submit(request, work)
 

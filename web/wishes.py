@@ -11,6 +11,7 @@ from bot.acting import Acting
 from bot.web_face import Fields, WebFace
 from rules.i18n import Message
 from rules.topics import MAX_TITLE, Proposal, topic_ref
+from rules.voice import Voice
 from services.topics import LookAlikes, Voted, propose, vote
 
 BACK = "/ich#wuensche"
@@ -26,26 +27,26 @@ def routes(face: WebFace) -> list[web.RouteDef]:
     async def give_vote(request: web.Request) -> web.StreamResponse:
         number = int(request.match_info["number"])
 
-        async def work(act: Acting, s: AsyncSession, _: Fields) -> str:
-            return act.t(VOTE_NOTES[await vote(act, s, number)], ref=topic_ref(number)).plain
+        async def work(act: Acting, s: AsyncSession, _: Fields, say: Voice) -> str:
+            return say.t(VOTE_NOTES[await vote(act, s, number)], ref=topic_ref(number)).plain
 
         return await face.submit(request, work, BACK)
 
     async def new_wish(request: web.Request) -> web.StreamResponse:
-        async def work(act: Acting, s: AsyncSession, fields: Fields) -> str:
+        async def work(act: Acting, s: AsyncSession, fields: Fields, say: Voice) -> str:
             title = " ".join(fields.get("titel", "").split())[:MAX_TITLE]
             description = fields.get("text", "").strip()[:MAX_DESCRIPTION] or None
             if not title:
-                return act.t("web.note_wish_title_missing").plain
+                return say.t("web.note_wish_title_missing").plain
             proposal = Proposal(title, description, insist=fields.get("trotzdem") == "ja")
             outcome = await propose(act, s, proposal, fields.get("raum") or None)
             if isinstance(outcome, LookAlikes):
-                lines = [act.t("topics.alike_head")]
+                lines = [say.t("topics.alike_head")]
                 lines += [
-                    act.t("web.alike_line", ref=topic_ref(x.topic.id), title=x.topic.title) for x in outcome.alike
+                    say.t("web.alike_line", ref=topic_ref(x.topic.id), title=x.topic.title) for x in outcome.alike
                 ]
-                return Message.join([*lines, act.t("web.alike_foot")], " ").plain
-            return act.t("web.note_proposed", ref=topic_ref(outcome.wish.id), title=outcome.wish.title).plain
+                return Message.join([*lines, say.t("web.alike_foot")], " ").plain
+            return say.t("web.note_proposed", ref=topic_ref(outcome.wish.id), title=outcome.wish.title).plain
 
         return await face.submit(request, work, BACK)
 

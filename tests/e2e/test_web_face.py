@@ -23,23 +23,18 @@ from nio import RoomPutStateError
 from bot.devserver import free_port
 from tests.e2e.people import Person, body, shared_room
 from tests.e2e.sessions import edits_of, from_bot
-from tests.e2e.test_web_pages import CHROMIUM, CHROMIUM_ARGS, RESULTS, browser_missing, check_accessibility
+from tests.e2e.test_web_pages import (  # noqa: F401 (browser_required: the fixture, skipping without Chromium)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RESULTS,
+    browser_required,
+    check_accessibility,
+)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.usefixtures("browser_required")]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LINK = re.compile(r"(http://127\.0\.0\.1:\d+/login/[A-Za-z0-9_-]+)")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def browser_required() -> None:
-    import os
-
-    reason = browser_missing()
-    if reason:
-        if os.environ.get("REGIOBOT_REQUIRE_BROWSER"):
-            pytest.fail(f"the browser tests must run here: {reason}")
-        pytest.skip(f"browser tests skipped: {reason}")
 
 
 @pytest.fixture

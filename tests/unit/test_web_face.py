@@ -504,3 +504,16 @@ async def test_a_past_session_is_rated_from_ich_without_a_name(site):
     async with site.db.transaction() as s:
         (answer,) = await feedback.answers(s, numbers["past"])
     assert answer.rating == 4 and answer.respondent != BERND and BERND not in (answer.respondent or "")
+
+
+async def test_the_page_speaks_the_browsers_language_and_the_notices_the_bots(site):
+    numbers = await seed(site.db)
+    async with browser() as http:
+        csrf = await signed_in(site, http, "@a:localhost")
+        data = {"csrf": csrf, "weiter": "ich"}
+        english = {"Accept-Language": "en-GB,en;q=0.9"}
+        async with http.post(f"{site.base}/termin/{numbers['storm']}/abmelden", data=data, headers=english) as r:
+            html = await r.text()
+    assert "Your registration for" in note(html) and 'lang="en"' in html
+    (room, told, _) = site.outbox.sent[-1]
+    assert room == "!dm-@c:localhost" and "Platz" in told["body"]  # the person moved up reads German
