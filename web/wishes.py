@@ -1,6 +1,7 @@
-"""Topic wishes on `/ich`: `POST /wunsch/<N>/stimme` (a vote, like 👍 under the wish's post) and
+"""Topic wishes on `/ich`: `POST /wunsch/<N>/stimme` (a vote, like 👍 under the wish's post),
 `POST /wunsch/neu` (a proposal, posted in the chosen official room; when open wishes look alike
-nothing is posted and the page names them first, as in chat)."""
+nothing is posted and the page names them first, as in chat) and, for the coordinators of the
+wish's room, `POST /wunsch/<N>/planen` (the wish becomes a session, as `!thema T<n> planen`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from bot.web_face import Fields, WebFace
 from rules.i18n import Message
 from rules.topics import MAX_TITLE, Proposal, topic_ref
 from rules.voice import Voice
-from services.topics import LookAlikes, Voted, propose, vote
+from services.topics import LookAlikes, Voted, plan, propose, vote
 
 BACK = "/ich#wuensche"
 VOTE_NOTES = {
@@ -50,4 +51,18 @@ def routes(face: WebFace) -> list[web.RouteDef]:
 
         return await face.submit(request, work, BACK)
 
-    return [web.post("/wunsch/{number:[0-9]{1,9}}/stimme", give_vote), web.post("/wunsch/neu", new_wish)]
+    async def plan_wish(request: web.Request) -> web.StreamResponse:
+        number = int(request.match_info["number"])
+
+        async def work(act: Acting, s: AsyncSession, fields: Fields, say: Voice) -> str:
+            planned = await plan(act, s, number, " ".join(fields.get("wann", "").split())[:MAX_DESCRIPTION])
+            return say.t("topics.planned", ref=topic_ref(planned.wish.id), count=planned.told).plain
+
+        return await face.submit(request, work, BACK)
+
+    number = "{number:[0-9]{1,9}}"
+    return [
+        web.post(f"/wunsch/{number}/stimme", give_vote),
+        web.post(f"/wunsch/{number}/planen", plan_wish),
+        web.post("/wunsch/neu", new_wish),
+    ]

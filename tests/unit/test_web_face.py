@@ -517,3 +517,21 @@ async def test_the_page_speaks_the_browsers_language_and_the_notices_the_bots(si
     assert "Your registration for" in note(html) and 'lang="en"' in html
     (room, told, _) = site.outbox.sent[-1]
     assert room == "!dm-@c:localhost" and "Platz" in told["body"]  # the person moved up reads German
+
+
+async def test_a_coordinator_plans_a_wish_as_a_session_and_staff_may_not(site):
+    await seed(site.db)
+    async with site.db.transaction() as s:
+        wish = (await topics.open_topics(s, Scope([ROOM])))[0].topic
+    async with browser() as http:
+        csrf = await signed_in(site, http)
+        url = f"{site.base}/wunsch/{wish.id}/planen"
+        async with http.post(url, data={"csrf": csrf, "wann": "Do 10.12.2026 14-16 Uhr"}) as response:
+            assert "Koordination" in note(await response.text())  # refused by the use case
+    async with browser() as http:
+        csrf = await signed_in(site, http, COORDINATOR)
+        async with http.post(url, data={"csrf": csrf, "wann": "Do 10.12.2026 14-16 Uhr | Plätze: 30"}) as response:
+            html = await response.text()
+        assert f"T{wish.id} ist damit geplant" in note(html) and "Mobiles Arbeiten" in html
+    told = [room for room, content, _ in site.outbox.sent if "Mobiles Arbeiten" in content["body"]]
+    assert "!dm-@a:localhost" in told  # the proposer learns it
