@@ -21,6 +21,9 @@ ANSWER_LANE = "answer:"
 # `records` of a message whose row is deleted once it is sent or given up: it would tell when
 # someone did something that must stay unlinked (a thank-you for a feedback answer).
 FORGET = "forget"
+# A message of this type takes an event of the bot's back (`redaction`); the Matrix layer sends it
+# through the redact endpoint, never encrypted.
+REDACTION = "m.room.redaction"
 
 
 def lane_of(room_id: str | None, user_id: str | None, answers: str | None = None) -> str:
@@ -66,7 +69,6 @@ class SecretOutgoing(Outgoing):
 
 # What a secret message keeps of its content once delivered or given up.
 ERASED = "{}"
-REDACTION = "m.room.redaction"
 
 
 def redaction(key: str, room_id: str, event_id: str, reason: str | None = None) -> Outgoing:
@@ -155,6 +157,16 @@ async def head_of(s: AsyncSession, lane: str) -> OutboxMessage | None:
         .order_by(col(OutboxMessage.id))
     )
     return (await s.exec(query)).first()
+
+
+async def withdraw(s: AsyncSession, records: str) -> None:
+    """Take back the messages not sent yet whose event would be noted on `records` (a card whose
+    entry was taken down before it went out)."""
+    await s.exec(
+        delete(OutboxMessage).where(
+            col(OutboxMessage.records) == records, col(OutboxMessage.status) == OutboxStatus.PENDING
+        )
+    )
 
 
 async def get(s: AsyncSession, message_id: int) -> OutboxMessage | None:

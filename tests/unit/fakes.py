@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from storage.db import Database
 from storage.models import OutboxMessage
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
+_requests = itertools.count(1)  # ids of the actions `acting_for` makes
 COORDINATOR = "@anna:localhost"
 INVITER = "@ines:localhost"  # who invited the bot into every room
 
@@ -166,23 +168,6 @@ class FakeRooms:
         return self.levels.get((room_id, user_id), 0)
 
 
-def acting_as(config: Config, sender: str, room_id: str, rooms: FakeRooms | None = None, now: datetime = NOW) -> Acting:
-    """`sender` acting from `room_id` ("" for the web), to call a use case directly; `rooms` gives
-    power levels."""
-    return Acting(
-        language=config.language,
-        prefix=config.command_prefix,
-        timezone=config.timezone,
-        now=now,
-        config=config,
-        roles=Roles(config.roles, rooms or FakeRooms(), OfficialRooms(config.official_rooms)),
-        rooms=FakeOutbox(),
-        sender=sender,
-        room_id=room_id,
-        request_id=f"$request-{sender}",
-    )
-
-
 async def due_messages(db: Database) -> bool:
     """Whether a message that is due now waits in the outbox."""
     async with db.transaction() as s:
@@ -227,3 +212,22 @@ def dispatcher_for(
     )
     dispatcher.outbox = sender
     return dispatcher
+
+
+def acting_for(
+    config: Config, sender: str, room_id: str = "", rooms: FakeRooms | None = None, now: datetime = NOW
+) -> Acting:
+    """The acting person a use case gets: `sender` in `room_id` ("" as on the web), with power
+    levels as `rooms` has them."""
+    return Acting(
+        language=config.language,
+        prefix=config.command_prefix,
+        timezone=config.timezone,
+        now=now,
+        config=config,
+        roles=Roles(config.roles, rooms or FakeRooms(), OfficialRooms(config.official_rooms)),
+        rooms=FakeOutbox(),
+        sender=sender,
+        room_id=room_id,
+        request_id=f"$request{next(_requests)}",
+    )

@@ -20,7 +20,7 @@ from rules.errors import UserError
 from services.status import report
 from storage import planned, registrations, sessions
 from storage.rows import save
-from tests.unit.fakes import COORDINATOR, NOW, FakeRooms, acting_as, configured, dispatcher_for
+from tests.unit.fakes import COORDINATOR, NOW, FakeRooms, acting_for, configured, dispatcher_for
 
 
 def message(body: str, sender: str = "@bernd:localhost", event_id: str = "$cmd") -> Incoming:
@@ -148,10 +148,10 @@ async def test_the_status_is_for_coordinators_and_a_rooms_own_shows_only_its_ses
     async with db.transaction() as s:
         for room_id in (bielefeld, ""):
             with pytest.raises(UserError) as refused:
-                await report(acting_as(config, "@bernd:localhost", room_id, levels), s)
+                await report(acting_for(config, "@bernd:localhost", room_id, levels), s)
             assert refused.value.key == "errors.role_reserved"
-        own_room = await report(acting_as(config, dora, bielefeld, levels), s)
-        everything = await report(acting_as(config, COORDINATOR, ""), s)
+        own_room = await report(acting_for(config, dora, bielefeld, levels), s)
+        everything = await report(acting_for(config, COORDINATOR, ""), s)
     assert {row.session_id for row in own_room.upcoming} == {1}
     assert {row.session_id for row in everything.upcoming} == {1, 2}
     await db.close()

@@ -22,7 +22,7 @@ from storage.db import Database
 from storage.models import Registration, Session
 from storage.rows import row_id, save
 from tests.postgres import on_both_databases
-from tests.unit.fakes import COORDINATOR, NOW, FakeRooms, acting_as, configured
+from tests.unit.fakes import COORDINATOR, NOW, FakeRooms, acting_for, configured
 
 ROOM = "!room:localhost"
 BERND = "@bernd:localhost"
@@ -266,13 +266,13 @@ async def test_only_coordinators_get_the_statistics_whatever_the_face(tmp_path):
     async with database.transaction() as s:
         for room_id in (ROOM, own, ""):
             with pytest.raises(UserError) as refused:
-                await year_figures(acting_as(config, BERND, room_id, levels), s, 2026)
+                await year_figures(acting_for(config, BERND, room_id, levels), s, 2026)
             assert refused.value.key == "errors.role_reserved"
-        assert (await year_figures(acting_as(config, dora, ROOM, levels), s, None)).year == 2026
+        assert (await year_figures(acting_for(config, dora, ROOM, levels), s, None)).year == 2026
         with pytest.raises(UserError) as refused:
-            await year_figures(acting_as(config, COORDINATOR, ""), s, 1999)
+            await year_figures(acting_for(config, COORDINATOR, ""), s, 1999)
         assert (refused.value.key, refused.value.params) == ("statistics.bad_year", {"first": 2000, "last": 2026})
-        assert (await year_figures(acting_as(config, COORDINATOR, ""), s, 2025)).year == 2025
+        assert (await year_figures(acting_for(config, COORDINATOR, ""), s, 2025)).year == 2025
     await database.close()
 
 

@@ -13,7 +13,7 @@ from rules.errors import UserError
 from services import rooms as official_rooms
 from storage import rooms as stored_rooms
 from storage import sessions
-from tests.unit.fakes import NOW, FakeRooms, acting_as, configured, dispatcher_for
+from tests.unit.fakes import NOW, FakeRooms, acting_for, configured, dispatcher_for
 
 BIELEFELD, PADERBORN, OWN, DIRECT = "!bi:localhost", "!pb:localhost", "!own:localhost", "!dm:localhost"
 COORDINATOR, ROOM_ADMIN, STAFF = "@coord:localhost", "@admin:localhost", "@staff:localhost"
@@ -88,7 +88,7 @@ async def test_only_a_configured_coordinator_makes_a_room_official_whatever_the_
     levels.levels.update({(OWN, ROOM_ADMIN): 100, (BIELEFELD, ROOM_ADMIN): 100})
     async with db.transaction() as s:
         for room_id in (OWN, BIELEFELD, ""):  # its own room, an official room it rules, the web
-            admin = acting_as(config, ROOM_ADMIN, room_id, levels)
+            admin = acting_for(config, ROOM_ADMIN, room_id, levels)
             for attempt in (
                 official_rooms.enable(admin, s, OWN, "Paderborn"),
                 official_rooms.disable(admin, s, OWN),
@@ -98,7 +98,7 @@ async def test_only_a_configured_coordinator_makes_a_room_official_whatever_the_
                     await attempt
                 assert refused.value.key == "rooms.configured_only"
         assert await stored_rooms.enabled_rooms(s) == {}
-        coordinator = acting_as(config, COORDINATOR, "")  # on the web: no room of its own
+        coordinator = acting_for(config, COORDINATOR, "")  # on the web: no room of its own
         with pytest.raises(UserError) as refused:
             await official_rooms.enable(coordinator, s, BIELEFELD, None)
         assert refused.value.key == "rooms.configured_room"
