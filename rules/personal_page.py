@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rules.board import EntryView
 from rules.coordination_page import Coordinated, RoomChoice
-from rules.programme_page import Filters, Programme, WishItem, WishView, programme, wish_items
+from rules.programme_page import EntryItem, Filters, Programme, WishItem, WishView, entry_items, programme, wish_items
 from rules.session_fields import REGIONS
 from rules.sessions import SessionSummary, SessionView
 from rules.states import RegistrationStatus
@@ -93,6 +94,10 @@ class PersonalData(Protocol):
     def municipality(self) -> str | None: ...
     @property
     def rateable(self) -> Sequence[SessionView]: ...
+    @property
+    def entries(self) -> Sequence[EntryView]: ...
+    @property
+    def own_entries(self) -> Sequence[EntryView]: ...
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,9 @@ class PersonalView:
     municipality: str | None = None
     wish_rooms: tuple[RoomChoice, ...] = ()
     rateable: tuple[Rateable, ...] = ()
+    entries: tuple[EntryItem, ...] = ()
+    own_entries: tuple[EntryItem, ...] = ()
+    categories: tuple[str, ...] = ()
 
 
 def personal_view(
@@ -115,6 +123,7 @@ def personal_view(
     rows: PersonalData,
     coordinated: tuple[Coordinated, ...] | None = None,
     wish_rooms: tuple[RoomChoice, ...] = (),
+    categories: Sequence[str] = (),
 ) -> PersonalView:
     held = tuple(
         HeldItem(
@@ -135,6 +144,9 @@ def personal_view(
         rows.municipality,
         wish_rooms,
         rateable,
+        entry_items(voice, rows.entries),
+        entry_items(voice, rows.own_entries),
+        tuple(categories),
     )
 
 

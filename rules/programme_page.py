@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from rules.board import EntryView, entry_ref
+from rules.board import EntryView, entry_ref, kind_text, state_text
 from rules.series import series_ref
 from rules.sessions import SessionSummary, SessionView
 from rules.topics import topic_ref
@@ -114,6 +114,7 @@ class WishItem:
 
 @dataclass(frozen=True)
 class EntryItem:
+    number: int
     ref: str
     kind: str
     category: str
@@ -215,6 +216,22 @@ def wish_items(voice: Voice, wishes: Iterable[tuple[WishView, int]]) -> tuple[Wi
     )
 
 
+def entry_items(voice: Voice, entries: Iterable[EntryView]) -> tuple[EntryItem, ...]:
+    """Board entries as listed: kind, category, title, municipality, state (never the author)."""
+    return tuple(
+        EntryItem(
+            number=entry.id or 0,
+            ref=entry_ref(entry.id),
+            kind=kind_text(voice, entry.kind).plain,
+            category=entry.category,
+            title=entry.title,
+            municipality=entry.municipality or voice.t("board.no_municipality").plain,
+            state=state_text(voice, entry.state).plain,
+        )
+        for entry in entries
+    )
+
+
 def programme(
     voice: Voice,
     summaries: Sequence[SessionSummary[Any]],
@@ -234,17 +251,7 @@ def programme(
         regions=by_region_and_month(voice, summaries, series_titles),
         series=tuple(SeriesItem(n, series_label(n, series_titles[n]), count) for n, count in sorted(parts.items())),
         wishes=wish_items(voice, wishes),
-        entries=tuple(
-            EntryItem(
-                ref=entry_ref(entry.id),
-                kind=voice.t(f"board.kind_{entry.kind}").plain,
-                category=entry.category,
-                title=entry.title,
-                municipality=entry.municipality or voice.t("board.no_municipality").plain,
-                state=voice.t(f"board.state_{entry.state}").plain,
-            )
-            for entry in entries
-        ),
+        entries=entry_items(voice, entries),
         filters=filters,
         categories=tuple(categories),
         region_choices=tuple(regions),

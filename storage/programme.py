@@ -55,6 +55,8 @@ class PersonalRows:
     wishes: list[tuple[Topic, int]]
     municipality: str | None
     rateable: list[Session]
+    entries: list[BoardEntry]  # active entries of others, newest first
+    own_entries: list[BoardEntry]
 
 
 async def personal_rows(s: AsyncSession, user_id: str, now: datetime, rooms: list[str]) -> PersonalRows:
@@ -69,7 +71,11 @@ async def personal_rows(s: AsyncSession, user_id: str, now: datetime, rooms: lis
     ]
     wishes = [(x.topic, x.votes) for x in await topics.open_topics(s, Scope(rooms))]
     municipality = await municipalities.municipality_of(s, user_id)
-    return PersonalRows(summaries, titles, held, wishes, municipality, await rateable(s, user_id, now, rooms))
+    others = [e for e in await board.listing(s, now, ENTRIES_SHOWN) if e.author != user_id]
+    own_query = select(BoardEntry).where(BoardEntry.author == user_id).order_by(col(BoardEntry.id).desc())
+    own = list((await s.exec(own_query.limit(ENTRIES_SHOWN))).all())
+    past = await rateable(s, user_id, now, rooms)
+    return PersonalRows(summaries, titles, held, wishes, municipality, past, others, own)
 
 
 async def rateable(s: AsyncSession, user_id: str, now: datetime, rooms: list[str]) -> list[Session]:

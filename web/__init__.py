@@ -11,7 +11,19 @@ from bot.web_face import WebFace
 
 def routes(face: WebFace) -> list[aiohttp_web.RouteDef]:
     """Every page and form of the web face."""
-    from web import coordination, feedback, login, me, municipality, my_data, programme, registration, widget, wishes
+    from web import (
+        board,
+        coordination,
+        feedback,
+        login,
+        me,
+        municipality,
+        my_data,
+        programme,
+        registration,
+        widget,
+        wishes,
+    )
 
-    modules = (login, programme, me, registration, coordination, wishes, municipality, feedback, my_data, widget)
+    modules = (login, programme, me, registration, coordination, wishes, board, municipality, feedback, my_data, widget)
     return [route for module in modules for route in module.routes(face)]

@@ -25,7 +25,14 @@ def routes(face: WebFace) -> list[web.RouteDef]:
             rows = await personal_rows(s, visitor.user_id, voice.now, face.roles.official.all())
         rooms = face.coordinated_rooms(visitor.user_id)
         counts = coordinated(voice, rows.summaries, list(rooms)) if rooms else None
-        view = personal_view(voice, visitor.user_id, rows, counts, room_choices(voice, face.official_regions()))
+        view = personal_view(
+            voice,
+            visitor.user_id,
+            rows,
+            counts,
+            room_choices(voice, face.official_regions()),
+            face.config.board.categories,
+        )
         body = me_page(voice, view, face.site(voice), Form(visitor.csrf, BACK), face.take_note(visitor))
         return page(body)
 

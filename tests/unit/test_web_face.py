@@ -535,3 +535,31 @@ async def test_a_coordinator_plans_a_wish_as_a_session_and_staff_may_not(site):
         assert f"T{wish.id} ist damit geplant" in note(html) and "Mobiles Arbeiten" in html
     told = [room for room, content, _ in site.outbox.sent if "Mobiles Arbeiten" in content["body"]]
     assert "!dm-@a:localhost" in told  # the proposer learns it
+
+
+async def test_offers_and_needs_contact_and_ones_own_entries_from_ich(site):
+    await seed(site.db)
+    async with site.db.transaction() as s:
+        drones = (await board.search(s, "Drohnen", NOW, 5))[0]
+    async with browser() as http:
+        csrf = await signed_in(site, http)
+        html = await (await http.get(f"{site.base}/ich")).text()
+        assert f"A{drones.id} · Angebot" in html and "@author" not in html
+        offer = {"csrf": csrf, "art": "gesuch", "kategorie": "Digitalisierung/OZG", "titel": "Drohnenbilder"}
+        async with http.post(f"{site.base}/brett/neu", data=offer) as response:
+            assert "Kommune" in note(await response.text())  # refused: no municipality yet
+        await http.post(f"{site.base}/kommune", data={"csrf": csrf, "kommune": "Lippstadt"})
+        async with http.post(f"{site.base}/brett/neu", data=offer) as response:
+            html = await response.text()
+        assert "„Drohnenbilder“ am Brett" in note(html)
+        mine = re.search(r"(A\d+) · Gesuch · Digitalisierung/OZG · Drohnenbilder · offen", html)
+        assert mine, html
+        number = mine.group(1)[1:]
+        async with http.post(f"{site.base}/brett/{number}/stand", data={"csrf": csrf, "stand": "agreed"}) as response:
+            assert "steht jetzt auf vereinbart" in note(await response.text())
+        async with http.post(f"{site.base}/brett/{drones.id}/kontakt", data={"csrf": csrf}) as response:
+            assert "Raum für Sie und die Person hinter" in note(await response.text())
+        async with http.post(f"{site.base}/brett/{number}/kontakt", data={"csrf": csrf}) as response:
+            assert "Ihr eigener Eintrag" in note(await response.text())  # refused by the use case
+    async with site.db.transaction() as s:
+        assert [c.asked_by for c, _ in (await export.person_data(s, BERND)).board_contacts] == [BERND]
