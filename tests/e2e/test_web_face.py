@@ -125,6 +125,11 @@ async def test_from_web_in_the_room_to_a_registration_on_ich(people, bot_config,
     assert forged.status == 403 and "nicht mehr gültig" in await forged.text()
     await page.goto(f"{base}/ich")
     assert "Platz sicher" in await page.locator("main").inner_text()  # still registered
+    csrf = await page.locator("input[name=csrf]").first.get_attribute("value")
+    assert csrf
+    staff = await page.request.post(f"{base}/termin/1/absagen", form={"csrf": csrf, "grund": "keine Lust"})
+    assert "Koordination" in await staff.text()  # a staff member's coordinator form: refused by the use case
+    assert "abgesagt" not in body(await bernd.ask(room, "!termin #1"))
 
     await tab_to_button(page, "Von Starkregenvorsorge abmelden")
     async with page.expect_navigation():
