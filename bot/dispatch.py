@@ -83,6 +83,17 @@ class Outcome(StrEnum):
 Work = Callable[[Context], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Route:
+    """What takes an event: how it is logged and counted (`label`), the role it needs, the work,
+    and whether the flood guard counts it."""
+
+    label: str
+    role: Role
+    work: Work
+    guarded: bool = True
+
+
 async def _nothing(_: list[OutboxMessage]) -> None:
     return None
 
@@ -228,10 +239,9 @@ class Dispatcher:
             return None
         if route is None:
             return None
-        label, role, work, guarded = route
         ctx = self._context(event, now)
-        if not guarded or await self._within_limit(ctx, event, label, now):
-            await self._run(s, ctx, label, role, started, work)
+        if not route.guarded or await self._within_limit(ctx, event, route.label, now):
+            await self._run(s, ctx, route, started)
         s.expunge_all()  # the next command reads the database, not this one's objects
         return ctx
 
@@ -264,52 +274,59 @@ class Dispatcher:
             by_reaction=event.kind in (EventKind.REACTION, EventKind.REDACTION),
         )
 
-    async def _route(self, event: Incoming, now: datetime) -> tuple[str, Role, Work, bool] | None:
-        """(label, role needed, work, flood-guarded) of the route that takes the event, or None."""
+    async def _route(self, event: Incoming, now: datetime) -> Route | None:
+        """The route that takes the event, or None."""
         if event.kind == EventKind.UNDECRYPTABLE:
-            return (UNDECRYPTABLE, Role.STAFF, self._undecryptable, False) if self._hint_due(event, now) else None
+            return Route(UNDECRYPTABLE, Role.STAFF, self._undecryptable, False) if self._hint_due(event, now) else None
         if event.kind == EventKind.MESSAGE:
             return await self._message_route(event)
         if event.target is None:
             return None
         if event.kind == EventKind.REACTION:
             for reaction in self.commands.reactions_for(event.key or ""):
-                found = await self._look_up(reaction.lookup, event.target)
+                found = await self._look_up(reaction.lookup, event.target, event.room_id)
                 if found is not None:
-                    return f"reaction {reaction.name}", reaction.role, _bind(reaction.handler, found), True
+                    return Route(f"reaction {reaction.name}", reaction.role, _bind(reaction.handler, found))
             return None
         for redaction in self.commands.redactions:
-            found = await self._look_up(redaction.lookup, event.target)
+            found = await self._look_up(redaction.lookup, event.target, event.room_id)
             if found is not None:
-                return f"redaction {redaction.name}", Role.STAFF, _bind(redaction.handler, found), True
+                return Route(f"redaction {redaction.name}", Role.STAFF, _bind(redaction.handler, found))
         return None
 
-    async def _message_route(self, event: Incoming) -> tuple[str, Role, Work, bool] | None:
+    async def _message_route(self, event: Incoming) -> Route | None:
         invocation = parse_invocation(event.body, self.config.command_prefix)
         if invocation is not None:
             resolved = self.commands.resolve(invocation)
             if resolved is None:
-                return UNKNOWN_COMMAND, Role.STAFF, _unknown(self.commands, invocation), True
+                return Route(UNKNOWN_COMMAND, Role.STAFF, _unknown(self.commands, invocation))
             command, args = resolved
-            return command.name, command.role, _invoke(command, args), True
+            return Route(command.name, command.role, _invoke(command, args))
         text = strip_reply_fallback(event.body).strip()
         if event.thread_root is not None:
             for listener in self.commands.listeners:
-                found = await self._look_up(listener.lookup, event.thread_root)
+                found = await self._look_up(listener.lookup, event.thread_root, event.room_id)
                 if found is not None:
-                    return THREAD_MESSAGE, Role.STAFF, _bind(listener.handler, found, text), True
+                    return Route(THREAD_MESSAGE, Role.STAFF, _bind(listener.handler, found, text))
         if event.reply_to is not None:
             for listener in self.commands.replies:
-                found = await self._look_up(listener.lookup, event.reply_to)
+                found = await self._look_up(listener.lookup, event.reply_to, event.room_id)
                 if found is not None:
-                    return REPLY_MESSAGE, Role.STAFF, _bind(listener.handler, found, text), True
+                    return Route(REPLY_MESSAGE, Role.STAFF, _bind(listener.handler, found, text))
         return None
 
-    async def _look_up(self, lookup: Callable[..., Awaitable[Any]], event_id: str) -> Any:
+    async def _look_up(self, lookup: Callable[..., Awaitable[Any]], event_id: str, room_id: str) -> Any:
         """What `event_id` refers to, read in a savepoint (a failing lookup takes nothing with it);
-        a command itself is routed without the database."""
+        a command itself is routed without the database. Something that lives in another room than
+        the event that points at it is not found: a reaction, thread message or reply in a room of
+        one's own cannot reach an announcement, a round or a wish elsewhere."""
         async with self.db.transaction() as s, s.begin_nested():
-            return await lookup(s, event_id)
+            found = await lookup(s, event_id)
+        home = getattr(found, "room_id", None)
+        if isinstance(home, str) and home != room_id:
+            log.info("an event pointed at %s of another room; ignored", type(found).__name__)
+            return None
+        return found
 
     async def _within_limit(self, ctx: Context, event: Incoming, label: str, now: datetime) -> bool:
         """The flood guard: False (after one kind answer) when the sender sent too much."""
@@ -321,25 +338,26 @@ class Dispatcher:
             await self._answer_safely(ctx, "errors.flood", {"limit": self.config.commands_per_minute})
         return False
 
-    async def _run(self, s: AsyncSession, ctx: Context, label: str, role: Role, started: float, work: Work) -> None:
-        """Check the role (before the arguments are judged) and run `work` in a savepoint; every
+    async def _run(self, s: AsyncSession, ctx: Context, route: Route, started: float) -> None:
+        """Check the role (before the arguments are judged) and run the route's work in a savepoint; every
         exception becomes an answer (a short German one, or a reference) and the work is rolled
         back to the savepoint. A transient database failure is raised: the whole batch goes."""
         try:
             async with s.begin_nested():
-                if role > ctx.role:
-                    raise UserError("errors.role_required", command=label, role=ctx.t(f"roles.{role.name.lower()}"))
-                await work(ctx)
-            self._finished(label, Outcome.OK, started)
+                if route.role > ctx.role:
+                    role = ctx.t(f"roles.{route.role.name.lower()}")
+                    raise UserError("errors.role_required", command=route.label, role=role)
+                await route.work(ctx)
+            self._finished(route.label, Outcome.OK, started)
         except UserError as exc:
             await self._answer_safely(ctx, exc.key, exc.params)
-            self._finished(label, Outcome.REFUSED, started, exc.key)
+            self._finished(route.label, Outcome.REFUSED, started, exc.key)
         except Exception as exc:
             if is_transient(exc):
                 raise
             reference = secrets.token_hex(3).upper()
             await self._answer_safely(ctx, "errors.internal", {"reference": reference})
-            self._finished(label, Outcome.FAILED, started, f"Ref. {reference}")
+            self._finished(route.label, Outcome.FAILED, started, f"Ref. {reference}")
 
     def _finished(self, label: str, outcome: Outcome, started: float, detail: str = "") -> None:
         """One log line per event handled: route, outcome, duration (and the traceback when it

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from rules.errors import UserError
 from rules.i18n import Message
+from rules.key_stretching import stretched
 from rules.voice import Voice
 
 RATINGS = (1, 2, 3, 4, 5)
@@ -29,7 +30,6 @@ _ANSWER = re.compile(
     r"^\s*([1-5])(?:\s*(?:/\s*5|von\s+5|of\s+5))?(?!\d)(?![,.]\d)[\s.,:;)!–—-]*(.*)$", re.DOTALL | re.I
 )
 # Derives the feedback key from the bot's secret, so the secret itself never keys anything else.
-_PURPOSE = b"regiobot feedback respondent v1"
 
 
 def rating_of_reaction(key: str) -> int | None:
@@ -41,8 +41,9 @@ def rating_of_reaction(key: str) -> int | None:
 def respondent(secret: str, session_id: int, user_id: str) -> str:
     """The keyed hash that stands for one person's answer to one session (HMAC-SHA256): the same
     person gets the same value for the same session, so a second answer replaces the first; the
-    values of two sessions cannot be matched, and without the secret none can be traced back."""
-    key = hmac.new(secret.encode(), _PURPOSE, hashlib.sha256).digest()
+    values of two sessions cannot be matched, and without the secret none can be traced back; the
+    key is stretched from the secret (scrypt), so guessing the secret from a database copy is dear."""
+    key = stretched(secret, "feedback respondent")
     return hmac.new(key, f"{session_id}\n{user_id}".encode(), hashlib.sha256).hexdigest()
 
 

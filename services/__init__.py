@@ -1,6 +1,6 @@
 """Use cases: one function per thing a person can do, called by every face (chat, web) alike.
 
-A use case takes the acting person (`services.acting.Acting`), the open transaction and typed
+A use case takes the acting person (`bot.acting.Acting`), the open transaction and typed
 inputs; it decides roles and official rooms, changes the database, queues its messages on the
 outbox, and returns a typed outcome (or raises `UserError` for a refusal). Faces parse and render.
 

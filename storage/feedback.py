@@ -1,9 +1,10 @@
 """Anonymous feedback answers: stored without the person, under a keyed hash (see
 `rules.feedback.respondent`), with a random id and no time; and their totals, published in steps.
 
-Every view (`!auswertung`, the protocol post, the web pages) reads the published totals. They are
-published anew when a view asks and enough answers were given or changed since the last
-publication (`rules.feedback.step_due`); until then a new answer changes nothing anyone sees."""
+Every view (`!auswertung`, the protocol post, the web pages) reads the published totals. The chat
+and the protocol post publish them anew when they ask and enough answers were given or changed
+since the last publication (`rules.feedback.step_due`); the web pages only read what was last
+published. Until a step, a new answer changes nothing anyone sees."""
 
 from __future__ import annotations
 

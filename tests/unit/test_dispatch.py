@@ -350,3 +350,25 @@ def test_a_misspelt_argument_fails_when_the_router_is_built():
         raise AssertionError
 
     assert [c.handler for c in router.commands] == [fine]
+
+
+async def test_a_reaction_from_another_room_does_not_reach_what_lives_elsewhere(bot):
+    """A ✅ in a room of one's own whose relation names the announcement of an official room does
+    not register (the same check guards thread messages, replies and redactions)."""
+    dispatcher, outbox = bot
+    await create(dispatcher, outbox)
+    async with dispatcher.db.transaction() as s:
+        announcement = next(p for p in await planned.pending(s, session_id=1) if p.kind == "announcement")
+        announcement.status, announcement.sent_event_id = "sent", "$announce"
+        await save(s, announcement)
+    own_room = "!mine:localhost"
+    forged = Incoming(own_room, "@bernd:localhost", "$forged", kind=EventKind.REACTION, key="✅", target="$announce")
+    assert not await dispatcher.handle(forged, NOW)
+    async with dispatcher.db.transaction() as s:
+        assert await registrations.registration_by_reaction(s, "$forged") is None
+    same_room = Incoming(
+        "!room:localhost", "@bernd:localhost", "$real", kind=EventKind.REACTION, key="✅", target="$announce"
+    )
+    assert await dispatcher.handle(same_room, NOW)
+    async with dispatcher.db.transaction() as s:
+        assert (await registrations.registration_by_reaction(s, "$real")).user_id == "@bernd:localhost"
