@@ -101,3 +101,17 @@ def test_the_check_sees_a_feature_in_the_runtime_and_faces_importing_each_other(
         "commands/series.py:2 imports commands.topics",
         "commands/topics.py:1 imports commands.series",
     ]
+
+
+def test_the_web_face_stands_alone_like_the_chat_face(tmp_path, monkeypatch):
+    """A web module importing another, or the chat face, is found; its package gathering the
+    modules' routes and a module using the runtime's web face stay allowed."""
+    fake = tmp_path / "project"
+    for package in ALLOWED:
+        (fake / package).mkdir(parents=True)
+        (fake / package / "__init__.py").write_text("")
+    (fake / "web" / "__init__.py").write_text("from web import login, me\n")
+    (fake / "web" / "me.py").write_text("from bot.web_face import WebFace\nfrom web.login import routes\n")
+    (fake / "web" / "login.py").write_text("from commands import registration\nfrom services import widget\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", fake)
+    assert violations() == ["web/login.py:1 imports commands", "web/me.py:2 imports web.login"]
