@@ -17,6 +17,7 @@ COPY commands ./commands
 COPY services ./services
 COPY rules ./rules
 COPY storage ./storage
+COPY web ./web
 RUN /opt/regiobot/bin/pip install --no-deps .
 
 # Stage 2: only the virtual environment, run as an unprivileged user.

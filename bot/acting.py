@@ -43,6 +43,9 @@ class RoomInfo(Protocol):
 
     def display_name(self, room_id: str, user_id: str) -> str | None: ...
 
+    def may_set_state(self, room_id: str, event_type: str) -> bool:
+        """Whether the bot's power level lets it set this state event in the room."""
+
 
 class Plans(Protocol):
     """The scheduler, as use cases see it."""

@@ -43,6 +43,8 @@ from commands import (
     statistics,
     status,
     topics,
+    web_login,
+    widget,
 )
 from commands import help as help_commands
 from rules.i18n import bilingual
@@ -74,6 +76,8 @@ ROUTERS = (
     municipalities.router,
     statistics.router,
     calendar_feed.router,
+    web_login.router,
+    widget.router,
 )
 # What the features ask of the scheduler and the deliverer (planned messages, delivery, periodic work).
 FEATURES = Features(
@@ -123,18 +127,23 @@ class Bot:
             if listen
             else None
         )
+        roles = Roles(config.roles, self.matrix, self.official)
         self.web: WebServer | None = None
         if config.web:  # loaded only when configured (aiohttp's server and Jinja2)
+            import web
             from bot.web import WebServer
+            from bot.web_face import WebFace
 
-            self.web = WebServer(config, config.web, self.db, self.official, clock)
+            face = WebFace(config, config.web, self.db, roles, self.matrix, self.scheduler, self._delivered, clock)
+            pages = web.routes(face)
+            self.web = WebServer(config, config.web, self.db, self.official, clock, pages)
         self.dispatcher = Dispatcher(
             config,
             self.db,
             self.matrix,
             self.scheduler,
             self.commands,
-            Roles(config.roles, self.matrix, self.official),
+            roles,
             self.metrics.command_done,
             self._delivered,
             self.metrics.outbox_written,

@@ -53,6 +53,8 @@ class Sender(Protocol):
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = ...) -> str: ...
 
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str: ...
+
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]: ...
 
     async def direct_room(self, user_id: str) -> str: ...
@@ -255,6 +257,8 @@ class Deliverer:
                 )
             )
         self._check_fence()
+        if row.state_key is not None:  # setting state is idempotent: a retry sets it again
+            return room_id, await self.sender.put_state(room_id, row.event_type, content, row.state_key)
         event_id = await self.sender.send(room_id, content, outbox_tx_id(row), row.event_type)
         return room_id, event_id
 

@@ -35,6 +35,7 @@ from nio import (
     RoomGetStateResponse,
     RoomLeaveResponse,
     RoomPreset,
+    RoomPutStateResponse,
     RoomRedactResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
@@ -168,6 +169,13 @@ class Matrix:
         else:
             response = await self._room_send(room_id, content, tx_id, event_type)
         if not isinstance(response, RoomSendResponse | RoomRedactResponse):
+            raise _error(response)
+        return str(response.event_id)
+
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str:
+        """Set a state event of a room (the bot needs the power level for it); the event id."""
+        response = await self.client.room_put_state(room_id, event_type, content, state_key)
+        if not isinstance(response, RoomPutStateResponse):
             raise _error(response)
         return str(response.event_id)
 
@@ -381,6 +389,13 @@ class Matrix:
             return CREATOR_POWER_LEVEL
         room = self.client.rooms.get(room_id)
         return int(room.power_levels.get_user_level(user_id)) if room else 0
+
+    def may_set_state(self, room_id: str, event_type: str) -> bool:
+        """Whether the bot may set a state event of this type in the room (as of the last sync)."""
+        if self.client.user_id in self._creators.get(room_id, ()):
+            return True
+        room = self.client.rooms.get(room_id)
+        return bool(room and room.power_levels.can_user_send_state(self.client.user_id, event_type))
 
     def display_name(self, room_id: str, user_id: str) -> str | None:
         room = self.client.rooms.get(room_id)

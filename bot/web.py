@@ -21,7 +21,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -36,7 +36,7 @@ from bot.web_cache import FeedCache, Page, PageCache
 from rules.calendar_file import FeedEntry
 from rules.i18n import bilingual
 from rules.session_fields import REGIONS
-from rules.web_pages import FeedLink, Site, archive_page, archive_years, not_found_page, session_card, session_page
+from rules.web_pages import Site, archive_page, archive_years, not_found_page, session_card, session_page, site_of
 from storage import calendar_tokens, feedback, sessions
 from storage.db import Database
 from storage.models import CalendarToken, FeedbackPublished, Material, Registration, RegistrationStatus, Session
@@ -108,7 +108,9 @@ class WebServer:
         db: Database,
         official: OfficialRooms,
         clock: Callable[[], datetime],
+        routes: Iterable[web.AbstractRouteDef] = (),
     ) -> None:
+        """`routes`: the pages and forms of the web face (`web/`), added by the assembly point."""
         self.config = config
         self.web = web_config
         self.host, self.port = web_config.listen
@@ -127,6 +129,7 @@ class WebServer:
         app.router.add_get("/archiv", self._archive)
         app.router.add_get("/termin/{number:[0-9]{1,9}}", self._session)
         app.router.add_get("/", self._home)
+        app.add_routes(routes)
         self._runner = web.AppRunner(app, access_log=None)  # feed addresses hold secrets: never logged
 
     async def start(self) -> None:
@@ -153,15 +156,7 @@ class WebServer:
 
     def _site(self) -> Site:
         """What every page links to: the pages below the public address's path, and the feeds."""
-        voice = voice_of(self.config, self.clock())
-        feeds = [
-            FeedLink(voice.t("web.feed_all").plain, self.web.url("/kalender.ics")),
-            *(
-                FeedLink(voice.t("web.feed_region", region=name).plain, self.web.url(f"/kalender/{slug}.ics"))
-                for slug, name in REGIONS.items()
-            ),
-        ]
-        return Site(self.web.root, feeds)
+        return site_of(voice_of(self.config, self.clock()), self.web.root, self.web.url)
 
     async def _cached(
         self,

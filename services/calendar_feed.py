@@ -49,12 +49,12 @@ async def subscribe(act: Acting, s: AsyncSession) -> Handed:
     return Handed.HERE if here else Handed.PRIVATELY
 
 
-def hand_out(act: Acting, message: Message, here: bool) -> None:
-    """Queue the message with the address for the person's own direct chat — as the answer when
-    asked there — marked secret: the outbox forgets its text once it is delivered (only the
-    address's hash is kept)."""
+def hand_out(act: Acting, message: Message, here: bool, kind: str = "calendar-feed") -> None:
+    """Queue the message with a secret address (of a feed, a one-time login) for the person's own
+    direct chat — as the answer when asked there — marked secret: the outbox forgets its text once
+    it is delivered (only the address's hash is kept). `kind` names the messages' keys."""
     for number, piece in enumerate(message.split()):
-        key = f"calendar-feed:{act.request_id}:{number}"
+        key = f"{kind}:{act.request_id}:{number}"
         if here:
             content = message_content(piece)
             if (relates_to := act.answer_relation()) is not None:

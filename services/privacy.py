@@ -223,5 +223,13 @@ def export(user_id: str, data: PersonData, now: datetime) -> bytes:
             "address": "stored only as its SHA-256 hash",
         },
         "rooms_invited": [{"room": r.room_id, "joined_at": _time(r.joined_at)} for r in data.rooms_invited],
+        "web_sessions": [
+            {
+                "signed_in_at": _time(w.created_at),
+                "expires_at": _time(w.expires_at),
+                "cookie": "stored only as its SHA-256 hash",
+            }
+            for w in data.web_sessions
+        ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode()

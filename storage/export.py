@@ -32,6 +32,7 @@ from storage.models import (
     Topic,
     TopicVote,
     Vote,
+    WebSession,
 )
 from storage.rows import Row
 
@@ -60,6 +61,7 @@ class PersonData:
     municipality: PersonMunicipality | None = None
     calendar_token: CalendarToken | None = None
     rooms_invited: list[RoomInvitation] = field(default_factory=list)
+    web_sessions: list[WebSession] = field(default_factory=list)
 
 
 async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None) -> PersonData:
@@ -120,6 +122,7 @@ async def person_data(s: AsyncSession, user_id: str, key_of: KeyOf | None = None
         await s.get(PersonMunicipality, user_id),
         await s.get(CalendarToken, user_id),
         list(invited.all()),
+        list((await s.exec(select(WebSession).where(WebSession.user_id == user_id))).all()),
     )
 
 

@@ -192,4 +192,22 @@ PERSONAL_DATA: dict[tuple[str, str], Coverage] = {
         delete="deleted with the row",
         purge="deleted with the row",
     ),
+    ("web_logins", "user_id"): Coverage(
+        export="web_sessions (a login link lives ten minutes and is not exported)",
+        delete="rows deleted (an unused link stops working)",
+        purge="rows deleted once expired (whenever a new link is made, and by the purge)",
+    ),
+    ("web_logins", "token_hash"): Coverage(
+        export="web_sessions (the link itself is not stored)",
+        delete="deleted with the row",
+        purge="deleted with the row",
+    ),
+    ("web_sessions", "user_id"): Coverage(
+        export="web_sessions (since when and until when; the cookie itself is not stored)",
+        delete="rows deleted (every browser is signed out)",
+        purge="rows deleted once expired (whenever a new session is opened, and by the purge)",
+    ),
+    ("web_sessions", "token_hash"): Coverage(
+        export="web_sessions", delete="deleted with the row", purge="deleted with the row"
+    ),
 }

@@ -343,6 +343,7 @@ class OutboxMessage(SQLModel, table=True):
     room_id: str | None = None
     user_id: str | None = None
     event_type: str = "m.room.message"
+    state_key: str | None = None  # a state event (set in the room, e.g. a widget), not a message
     content: str = Field(sa_column=Column(Text, nullable=False))
     attachment: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     thread_of: str | None = None
@@ -589,3 +590,28 @@ class CalendarToken(SQLModel, table=True):
     user_id: str = Field(primary_key=True)
     token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     created_at: datetime = Field(sa_column=_utc_column())
+
+
+class WebLogin(SQLModel, table=True):
+    """A one-time sign-in link for the web pages (`!web`), valid once and briefly: only the SHA-256
+    of its token is kept."""
+
+    __tablename__ = "web_logins"
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_id: str = Field(index=True)
+    created_at: datetime = Field(sa_column=_utc_column())
+    expires_at: datetime = Field(sa_column=_utc_column())
+
+
+class WebSession(SQLModel, table=True):
+    """A person signed in on the web pages (by a `!web` link or the room widget): the session
+    cookie's token is kept only as its SHA-256."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_expires_at", "expires_at"),)
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_id: str = Field(index=True)
+    created_at: datetime = Field(sa_column=_utc_column())
+    expires_at: datetime = Field(sa_column=_utc_column())

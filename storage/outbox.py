@@ -54,6 +54,7 @@ class Outgoing:
     room_id: str | None = None
     user_id: str | None = None
     event_type: str = "m.room.message"
+    state_key: str | None = None  # set: a state event of the room (given a room_id), not a message
     attachment: bytes | None = None
     thread_of: str | None = None
     records: str | None = None
@@ -96,6 +97,7 @@ async def enqueue_all(s: AsyncSession, messages: list[tuple[Outgoing, datetime]]
             "room_id": message.room_id,
             "user_id": message.user_id,
             "event_type": message.event_type,
+            "state_key": message.state_key,
             "content": json.dumps(message.content, ensure_ascii=False),
             "attachment": message.attachment,
             "thread_of": message.thread_of,

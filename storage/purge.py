@@ -37,6 +37,8 @@ from storage.models import (
     Topic,
     TopicVote,
     Vote,
+    WebLogin,
+    WebSession,
 )
 from storage.people import FORGOTTEN
 
@@ -73,6 +75,8 @@ async def forget_person(
     await s.exec(delete(PersonMunicipality).where(col(PersonMunicipality.user_id) == user_id))
     await s.exec(delete(CalendarToken).where(col(CalendarToken.user_id) == user_id))
     await s.exec(delete(RoomInvitation).where(col(RoomInvitation.inviter) == user_id))
+    await s.exec(delete(WebLogin).where(col(WebLogin.user_id) == user_id))
+    await s.exec(delete(WebSession).where(col(WebSession.user_id) == user_id))
     await s.exec(update(Session).where(col(Session.created_by) == user_id).values(created_by=placeholder))
     await s.exec(update(Material).where(col(Material.added_by) == user_id).values(added_by=placeholder))
     await s.exec(delete(BoardContact).where(col(BoardContact.asked_by) == user_id))
@@ -183,6 +187,8 @@ async def purge_ended(s: AsyncSession, ended_before: datetime, placeholder: str 
         )
     )
     await s.exec(delete(RoomInvitation).where(col(RoomInvitation.joined_at) < ended_before))
+    await s.exec(delete(WebLogin).where(col(WebLogin.expires_at) < ended_before))
+    await s.exec(delete(WebSession).where(col(WebSession.expires_at) < ended_before))
     for model in (DirectRoom, CalendarToken):
         await s.exec(
             delete(model).where(

@@ -73,6 +73,7 @@ class FakeOutbox:
         self.related: list[dict[str, Any]] = []  # events that refer to others (poll responses)
         self.groups: list[tuple[list[str], str]] = []  # rooms made for several people: (invitees, name)
         self.group_keys: dict[str, str] = {}
+        self.states: list[tuple[str, str, str, dict[str, Any]]] = []  # (room, type, state key, content)
         self.muted: set[str] = set()  # rooms where the bot's power level is too low to post
         self.left: list[str] = []
 
@@ -90,6 +91,11 @@ class FakeOutbox:
             raise self.fail_with
         return f"$event{len(self.sent)}"
 
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str:
+        no_open_transaction()
+        self.states.append((room_id, event_type, state_key, content))
+        return f"$state{len(self.states)}"
+
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]:
         no_open_transaction()
         self.uploads.append(data)
@@ -97,6 +103,9 @@ class FakeOutbox:
 
     def display_name(self, room_id: str, user_id: str) -> str | None:
         return None
+
+    def may_set_state(self, room_id: str, event_type: str) -> bool:
+        return room_id not in self.muted
 
     def member_count(self, room_id: str) -> int:
         return 2 if room_id.startswith("!dm") else 10

@@ -18,12 +18,13 @@ ALLOWED = {
     "bot": {"rules", "storage"},
     "services": {"rules", "storage", "bot"},
     "commands": {"rules", "storage", "bot", "services"},
+    "web": {"rules", "storage", "bot", "services"},
 }
 # Packages whose modules are faces: each stands alone (its package's __init__ aside).
-FACES = {"commands"}
+FACES = {"commands", "web"}
 # The one place that assembles the bot (and the command line and demo that start it) knows the handlers.
 ASSEMBLY = {"bot.app", "bot.cli", "bot.demo", "bot.__main__"}
-ASSEMBLY_ALLOWED = {"rules", "storage", "bot", "services", "commands"}
+ASSEMBLY_ALLOWED = {"rules", "storage", "bot", "services", "commands", "web"}
 
 
 def module_name(path: Path) -> str:
@@ -100,3 +101,17 @@ def test_the_check_sees_a_feature_in_the_runtime_and_faces_importing_each_other(
         "commands/series.py:2 imports commands.topics",
         "commands/topics.py:1 imports commands.series",
     ]
+
+
+def test_the_web_face_stands_alone_like_the_chat_face(tmp_path, monkeypatch):
+    """A web module importing another, or the chat face, is found; its package gathering the
+    modules' routes and a module using the runtime's web face stay allowed."""
+    fake = tmp_path / "project"
+    for package in ALLOWED:
+        (fake / package).mkdir(parents=True)
+        (fake / package / "__init__.py").write_text("")
+    (fake / "web" / "__init__.py").write_text("from web import login, me\n")
+    (fake / "web" / "me.py").write_text("from bot.web_face import WebFace\nfrom web.login import routes\n")
+    (fake / "web" / "login.py").write_text("from commands import registration\nfrom services import widget\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", fake)
+    assert violations() == ["web/login.py:1 imports commands", "web/me.py:2 imports web.login"]
