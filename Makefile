@@ -23,14 +23,19 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# Two workers (pytest-xdist), each with its own homeserver and PostgreSQL cluster; a free worker
+# takes the next test in collection order (the end-to-end tests first, the short unit tests last),
+# except that the tests of one `xdist_group` mark all run on one worker.
+PYTEST := $(BIN)/pytest -n 2 --dist loadgroup
+
 test: $(STAMP)
-	$(BIN)/pytest
+	$(PYTEST)
 
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit
+	$(PYTEST) tests/unit
 
 e2e: $(STAMP)
-	$(BIN)/pytest tests/e2e
+	$(PYTEST) tests/e2e
 
 demo: $(STAMP)
 	$(BIN)/regiobot demo

@@ -27,8 +27,9 @@ from bot.devserver import free_port
 PG_BIN = Path(os.environ.get("REGIOBOT_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SERVER_USER = "postgres"
 SUPERUSER = "postgres"
-# Parametrise a test's `database_url` fixture with this to run it on SQLite and on PostgreSQL.
-on_both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
+# Parametrise a test with this to run it on SQLite and on PostgreSQL: its `database_url` or
+# `migrated_url` fixture (tests/conftest.py) is then on the database of that kind.
+on_both_databases = pytest.mark.parametrize("database_kind", ["sqlite", "postgresql"], indirect=True)
 
 
 def unavailable() -> str | None:
@@ -114,14 +115,16 @@ class PostgresCluster:
     def url(self, database: str) -> str:
         return f"postgresql+asyncpg://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}"
 
-    async def create_database(self) -> str:
-        """A new, empty database; returns its SQLAlchemy URL."""
+    async def create_database(self, template: str | None = None) -> str:
+        """A new database, empty or a copy of the database named `template` (which nobody may be
+        connected to); returns its SQLAlchemy URL."""
         name = f"regiobot_{next(self._names)}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         connection = await asyncpg.connect(
             host="127.0.0.1", port=self.port, user=SUPERUSER, password=self.password, database="postgres"
         )
         try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
+            await connection.execute(f'CREATE DATABASE "{name}"{copy}')
         finally:
             await connection.close()
         return self.url(name)

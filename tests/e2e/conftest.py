@@ -1,5 +1,5 @@
-"""End-to-end fixtures: one throwaway Synapse per test session, a fresh bot account and
-database per test, real nio clients for the people."""
+"""End-to-end fixtures: one throwaway Synapse per test session (per worker under pytest-xdist), a
+fresh bot account and database per test, real nio clients for the people."""
 
 from __future__ import annotations
 

@@ -174,13 +174,18 @@ async def test_a_flooding_user_is_told_once(people, bot_config, run_bot):
 
 @pytest.fixture(scope="module")
 async def strict_synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Synapse]:
-    """A homeserver of our own with Synapse's default message rate limit (and one we may stop)."""
+    """A homeserver of our own with Synapse's default message rate limit (and one we may stop).
+    Its tests are one `xdist_group`, so that one worker starts it once for them."""
     server = Synapse(tmp_path_factory.mktemp("strict") / "hs", relaxed_limits=False)
     await server.start()
     yield server
     server.stop()
 
 
+on_strict_synapse = pytest.mark.xdist_group("strict_synapse")
+
+
+@on_strict_synapse
 async def test_rate_limited_answers_all_arrive_each_naming_its_command(strict_synapse, people, bot_config, run_bot):
     anna = await people("anna", strict_synapse)
     staff = [await people(f"staff{i}", strict_synapse) for i in range(4)]
@@ -199,6 +204,7 @@ async def test_rate_limited_answers_all_arrive_each_naming_its_command(strict_sy
     assert times[-1] - times[0] >= 4000, "no rate limiting happened: the test proves nothing"
 
 
+@on_strict_synapse
 async def test_homeserver_outage_is_ridden_out_with_backoff(strict_synapse, people, bot_config, run_bot, caplog):
     anna = await people("anna", strict_synapse)
     bot = await run_bot(await bot_config(coordinators=[anna.user_id], server=strict_synapse))

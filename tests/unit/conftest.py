@@ -20,19 +20,18 @@ async def explode(ctx):
 
 
 @pytest.fixture
-async def migrated(database_url: str):
-    """An empty database with every migration applied (SQLite, or PostgreSQL where the test is
+async def migrated(migrated_url: str):
+    """A database with every migration applied (SQLite, or PostgreSQL where the test is
     parametrised with `tests.postgres.on_both_databases`)."""
-    database = Database(database_url)
-    await database.migrate()
+    database = Database(migrated_url)
     yield database
     await database.close()
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
+async def bot(tmp_path: Path, migrated_url: str):
     """(dispatcher, outbox): all the bot's commands plus !kaputt, which always fails."""
-    config, db = await configured(tmp_path, COORDINATOR)
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     dispatcher = dispatcher_for(config, db, [*ROUTERS, broken])
     yield dispatcher, dispatcher.outbox
     await db.close()

@@ -31,7 +31,7 @@ async def configured(
     tmp_path: Path, coordinator: str, storage_url: str | None = None, rooms: dict[str, str] | None = None
 ) -> tuple[Config, Database]:
     """A config for a bot that never connects, and its migrated database (SQLite in `tmp_path`
-    unless `storage_url` names another)."""
+    unless `storage_url` names another; the `migrated_url` fixture's is migrated already)."""
     storage = {"url": storage_url} if storage_url else {}
     config = parse_config(
         {

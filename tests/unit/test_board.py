@@ -282,8 +282,8 @@ def say(body: str, sender: str, event_id: str, room: str = ROOM) -> Incoming:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path):
-    config, database = await configured(tmp_path, COORDINATOR)
+async def bot(tmp_path: Path, migrated_url: str):
+    config, database = await configured(tmp_path, COORDINATOR, migrated_url)
     dispatcher = dispatcher_for(config, database)
     yield dispatcher, dispatcher.outbox
     await database.close()

@@ -19,8 +19,8 @@ COORDINATOR = "@anna:localhost"
 
 
 @pytest.fixture
-async def dispatcher(tmp_path: Path, database_url: str):
-    config, db = await configured(tmp_path, COORDINATOR, database_url)
+async def dispatcher(tmp_path: Path, migrated_url: str):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     # Connections ready in the pool, as in a bot that has been running: concurrent commands then
     # overlap from their first query (a fresh connection would take long enough to serialise them).
     await asyncio.gather(*(db.ping() for _ in range(4)))

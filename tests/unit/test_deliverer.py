@@ -29,8 +29,8 @@ class Clock:
 
 
 @pytest.fixture
-async def world(tmp_path: Path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def world(tmp_path: Path, migrated_url: str):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     clock, sender = Clock(), FakeOutbox()
     yield db, clock, sender, Deliverer(config, db, sender, clock)
     await db.close()

@@ -294,7 +294,7 @@ async def test_status_names_failures_in_words_not_in_the_homeservers_text(bot):
     assert "vom Homeserver abgelehnt" in outbox.bodies()[-1] and "M_FORBIDDEN" not in outbox.bodies()[-1]
 
 
-async def test_a_failing_handler_of_any_kind_is_answered_and_the_next_events_still_are(tmp_path):
+async def test_a_failing_handler_of_any_kind_is_answered_and_the_next_events_still_are(tmp_path, migrated_url):
     """A command, a thread message, a reaction and a redaction whose handlers raise: each gets a
     reference, none stops the dispatcher, and the command after them is answered as usual."""
     broken = Router("broken")
@@ -318,7 +318,7 @@ async def test_a_failing_handler_of_any_kind_is_answered_and_the_next_events_sti
     async def failing_redaction(ctx, found):
         raise RuntimeError("redaction")
 
-    config, db = await configured(tmp_path, COORDINATOR)
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     dispatcher = dispatcher_for(config, db, [*ROUTERS, broken])
     room, who = "!room:localhost", "@bernd:localhost"
     events = [

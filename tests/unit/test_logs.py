@@ -94,8 +94,8 @@ def test_setup_picks_json_unless_on_a_terminal(stream, json_lines):
         assert output.endswith("DEBUG bot.test: hello there")
 
 
-async def test_one_line_per_command_without_personal_data(tmp_path, caplog):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def test_one_line_per_command_without_personal_data(tmp_path, caplog, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     observed: list[tuple[str, str, float]] = []
     dispatcher = dispatcher_for(config, db, [*ROUTERS, broken], lambda *seen: observed.append(seen))
     start = (NOW + timedelta(days=3)).astimezone().strftime("%d.%m.%Y %H:%M")

@@ -277,9 +277,8 @@ async def test_only_coordinators_get_the_statistics_whatever_the_face(tmp_path):
 
 
 @pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
-    await database.migrate()
+async def db(migrated_url):
+    database = Database(migrated_url)
     yield database
     await database.close()
 

@@ -103,8 +103,8 @@ def test_every_command_has_an_example():
 
 
 @pytest.fixture
-async def dispatcher(tmp_path):
-    config, db = await configured(tmp_path, CONFIG_COORDINATOR, rooms={SESSION_ROOM: "Bielefeld"})
+async def dispatcher(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, CONFIG_COORDINATOR, migrated_url, rooms={SESSION_ROOM: "Bielefeld"})
     rooms = FakeRooms()
     rooms.levels.update(
         {

@@ -295,9 +295,8 @@ async def traces(db: Database, user_id: str) -> list[str]:
 
 
 @pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
-    await database.migrate()
+async def db(migrated_url):
+    database = Database(migrated_url)
     yield database
     await database.close()
 

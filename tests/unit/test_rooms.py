@@ -21,8 +21,10 @@ START = (NOW + timedelta(days=5)).astimezone().strftime("%d.%m.%Y %H:%M")
 
 
 @pytest.fixture
-async def bot(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR, rooms={BIELEFELD: "Bielefeld", PADERBORN: "Paderborn"})
+async def bot(tmp_path, migrated_url):
+    config, db = await configured(
+        tmp_path, COORDINATOR, migrated_url, rooms={BIELEFELD: "Bielefeld", PADERBORN: "Paderborn"}
+    )
     rooms = FakeRooms()
     rooms.levels.update({(OWN, STAFF): 100, (DIRECT, STAFF): 100, (OWN, ROOM_ADMIN): 100})
     dispatcher = dispatcher_for(config, db, rooms=rooms)

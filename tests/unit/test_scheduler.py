@@ -57,8 +57,8 @@ class Clock:
 
 
 @pytest.fixture
-async def world(tmp_path: Path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def world(tmp_path: Path, migrated_url: str):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     clock, outbox = Clock(CREATED), FakeOutbox()
     async with db.transaction() as s:
         session = await save(

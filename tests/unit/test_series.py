@@ -24,8 +24,8 @@ Plätze: 1"""
 
 
 @pytest.fixture
-async def dispatcher(tmp_path, database_url):
-    config, db = await configured(tmp_path, COORD, storage_url=database_url)
+async def dispatcher(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORD, storage_url=migrated_url)
     yield dispatcher_for(config, db)
     await db.close()
 

@@ -20,9 +20,8 @@ NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(database_url):
-    database = Database(database_url)
-    await database.migrate()
+async def db(migrated_url):
+    database = Database(migrated_url)
     yield database
     await database.close()
 

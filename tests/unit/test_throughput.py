@@ -52,8 +52,8 @@ async def crash(ctx):
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, database_url: str):
-    config, db = await configured(tmp_path, COORDINATOR, database_url)
+async def bot(tmp_path: Path, migrated_url: str):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     yield config, db
     await db.close()
 
@@ -180,8 +180,8 @@ class SlowHomeserver(FakeOutbox):
             self.in_flight -= 1
 
 
-async def test_answers_to_different_commands_go_out_side_by_side_and_posts_of_a_room_in_order(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def test_answers_to_different_commands_go_out_side_by_side_and_posts_of_a_room_in_order(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     sender = SlowHomeserver()
     deliverer = Deliverer(config, db, sender, lambda: NOW)
     messages = [
@@ -233,8 +233,8 @@ class RateLimitingClient:
             self.in_flight -= 1
 
 
-async def test_after_a_429_sends_are_paced_one_at_a_time_and_status_and_check_config_say_so(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def test_after_a_429_sends_are_paced_one_at_a_time_and_status_and_check_config_say_so(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     client = RateLimitingClient(retry_after_ms=200)
     matrix = Matrix(client, db, "store key")  # type: ignore[arg-type]
     started = asyncio.get_running_loop().time()

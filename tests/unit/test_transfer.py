@@ -20,9 +20,10 @@ NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 COORDINATOR = "@anna:localhost"
 
 
-async def fill(tmp_path: Path) -> str:
-    """A SQLite database with a bit of everything, made by commands; returns its URL."""
-    config, db = await configured(tmp_path, COORDINATOR)
+async def fill(tmp_path: Path, url: str) -> str:
+    """The SQLite database at `url` (migrated) with a bit of everything, made by commands; returns
+    its URL."""
+    config, db = await configured(tmp_path, COORDINATOR, url)
     dispatcher = dispatcher_for(config, db)
     start = (NOW + timedelta(days=20)).astimezone().strftime("%d.%m.%Y %H:%M")
     commands = [
@@ -69,8 +70,8 @@ async def add_more(url: str) -> tuple[int | None, int | None]:
     return session.id, registration.id
 
 
-def test_copy_from_sqlite_to_postgresql(tmp_path, postgres_cluster, capsys):
-    source = asyncio.run(fill(tmp_path))
+def test_copy_from_sqlite_to_postgresql(tmp_path, postgres_cluster, migrated_url, capsys):
+    source = asyncio.run(fill(tmp_path, migrated_url))
     config = tmp_path / "config.toml"
     config.write_text(
         f'[matrix]\nhomeserver = "http://127.0.0.1:1"\nuser_id = "@bot:localhost"\npassword = "x"\n'

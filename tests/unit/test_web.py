@@ -178,9 +178,9 @@ def test_web_config_needs_both_keys(tmp_path):
         assert error.value.key == key
 
 
-async def with_web_address(tmp_path) -> fakes.TestDispatcher:
+async def with_web_address(tmp_path, migrated_url) -> fakes.TestDispatcher:
     """The bot's commands on a migrated database, with a web address (so feeds can be subscribed to)."""
-    config, db = await configured(tmp_path, COORDINATOR)
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     config = parse_config(
         {
             "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost", "password": "x"},
@@ -194,8 +194,8 @@ async def with_web_address(tmp_path) -> fakes.TestDispatcher:
     return dispatcher_for(config, db)
 
 
-async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it(tmp_path):
-    dispatcher = await with_web_address(tmp_path)
+async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it(tmp_path, migrated_url):
+    dispatcher = await with_web_address(tmp_path, migrated_url)
     db = dispatcher.db
     outbox = dispatcher.outbox
     await dispatcher.handle(Incoming(ROOM, BERND, "$s1", "!kalender abonnieren", None), NOW)
@@ -223,10 +223,10 @@ async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it
     await db.close()
 
 
-async def test_the_outbox_keeps_no_secret_address_once_it_is_delivered(tmp_path):
+async def test_the_outbox_keeps_no_secret_address_once_it_is_delivered(tmp_path, migrated_url):
     """Only the address's hash is meant to be kept: the message that carried it (by direct message,
     or as the answer in the bot's own direct chat with the person) keeps no text once sent."""
-    dispatcher = await with_web_address(tmp_path)
+    dispatcher = await with_web_address(tmp_path, migrated_url)
     db = dispatcher.db
     outbox = dispatcher.outbox
     direct = f"!dm-{BERND}"
@@ -261,8 +261,8 @@ async def test_a_secret_message_given_up_keeps_no_text_either(migrated):
     assert contents == [ERASED, '{"body": "Hallo"}']
 
 
-async def test_without_a_web_address_there_is_nothing_to_subscribe_to(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def test_without_a_web_address_there_is_nothing_to_subscribe_to(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     dispatcher = dispatcher_for(config, db)
     await dispatcher.handle(Incoming(ROOM, BERND, "$s1", "!kalender abonnieren", None), NOW)
     assert "keine Webadresse" in dispatcher.outbox.bodies()[-1]
