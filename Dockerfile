@@ -1,7 +1,7 @@
 # regiobot as a container image. Build: docker build -t regiobot .
 # Run:   docker run -d --name regiobot -v /srv/regiobot:/data regiobot
 # The volume /data holds config.toml, the SQLite database (if used) and the Matrix store;
-# see README "Betrieb / Operations".
+# see docs/operations.md.
 
 # Stage 1: install the locked dependencies (exactly the tested versions, every file checked against
 # its hash), then the package itself without resolving anything, into a virtual environment.
@@ -14,8 +14,10 @@ RUN /opt/regiobot/bin/pip install --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY commands ./commands
+COPY services ./services
 COPY rules ./rules
 COPY storage ./storage
+COPY web ./web
 RUN /opt/regiobot/bin/pip install --no-deps .
 
 # Stage 2: only the virtual environment, run as an unprivileged user.

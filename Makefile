@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements/dev.txt
 RUNTIME_LOCK := requirements/runtime.txt
 # What mypy checks: the packages that exist (rules/ is strict once it is there, see pyproject.toml).
-TYPED := $(wildcard bot commands rules storage)
+TYPED := $(wildcard bot commands rules services storage web)
 # `make lock` moves every pin to the newest release pyproject.toml allows; `make lock UPGRADE=`
 # keeps the current pins and only resolves what changed in pyproject.toml.
 UPGRADE ?= --upgrade

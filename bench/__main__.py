@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from nio import RoomCreateResponse, RoomPreset
 
-from bench import botproc, imports, scenarios, seed, standby
+from bench import board, botproc, imports, scenarios, seed, standby
 from bench.clients import Observer, client_for
 from bench.homeserver import Account, register_many, register_one, start_synapse
 from bench.profiling import profiled
@@ -329,6 +330,14 @@ async def run(args: argparse.Namespace) -> None:
                 f"{takeover['lock_to_ready_s']:.2f} s (kill → answering {takeover['kill_to_ready_s']:.1f} s)",
                 takeover["lock_to_ready_s"] <= START_S,
             )
+        print(f"board matching on {args.entries:,} entries …", flush=True)
+        matching = await board.run(args.entries, board.LENGTH, board.SAMPLES)
+        report.check(
+            f"board matching: {args.entries:,} entries of {board.LENGTH:,} characters",
+            f"≤ {board.TARGET_MS:.0f} ms",
+            matching.measured(),
+            matching.met,
+        )
         print("memory by library …", flush=True)
         at_start, on_first_use = imports.breakdown()
         report.figures = {
@@ -339,6 +348,7 @@ async def run(args: argparse.Namespace) -> None:
             "memory": memory,
             "startup_s": {"empty": round(ready_s, 2), "seeded": round(ready_seeded_s, 2), **takeover},
             "outbox": {"write_ms_per_command": round(outbox_ms, 3), "round_trip_ms": round(outbox_round_trip_ms, 1)},
+            "board_matching": {k: round(v, 1) for k, v in asdict(matching).items()},
             "memory_by_library_mb": {
                 "at_start": {r.label: round(r.mb, 1) for r in at_start},
                 "on_first_use": {r.label: round(r.mb, 1) for r in on_first_use},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
@@ -127,9 +128,21 @@ SECOND_PARTS = (
 )  # fmt: skip
 
 
-async def board_entries(db: Database, count: int, seed: int = 12) -> None:
+def board_text(pick: random.Random, length: int = 0) -> str:
+    """Sentences about compounds of common parts: one, or as many as fill `length` characters."""
+    sentences: list[str] = []
+    while not sentences or sum(len(x) + 1 for x in sentences) <= length:
+        first, second, third = (pick.choice(FIRST_PARTS) + pick.choice(SECOND_PARTS) for _ in range(3))
+        sentences.append(f"Wir teilen unsere {first} mit {second} für die {third} der Region.")
+    text = " ".join(sentences)
+    return text[:length].rstrip() if length else text
+
+
+async def board_entries(db: Database, count: int, seed: int = 12, length: int = 0, authors: Sequence[str] = ()) -> None:
     """`count` open board entries (offers and needs, every category) whose titles and descriptions
-    are compounds of common parts, and the search index over them."""
+    are compounds of common parts (descriptions of `length` characters, or one sentence), by
+    `authors` in turn (or 500 made-up people), and the search index over them."""
+    authors = authors or [f"@seed{n}:localhost" for n in range(500)]
     now = datetime.now(UTC)
     pick = random.Random(seed)
 
@@ -141,9 +154,9 @@ async def board_entries(db: Database, count: int, seed: int = 12) -> None:
             "kind": "offer" if i % 2 else "need",
             "category": DEFAULT_CATEGORIES[i % len(DEFAULT_CATEGORIES)],
             "title": f"{compound()} und {compound()}",
-            "description": f"Wir teilen unsere {compound()} mit {compound()} für die {compound()} der Region.",
+            "description": board_text(pick, length),
             "municipality": "Verl",
-            "author": f"@seed{i % 500}:localhost",
+            "author": authors[i % len(authors)],
             "state": "open",
             "created_at": now,
             "updated_at": now,
@@ -152,6 +165,7 @@ async def board_entries(db: Database, count: int, seed: int = 12) -> None:
         for i in range(count)
     ]
     async with db.transaction() as s:
+        conn = await s.connection()
         for start in range(0, len(rows), BATCH):
-            await s.execute(insert(BoardEntry.__table__), rows[start : start + BATCH])
+            await conn.execute(insert(BoardEntry.__table__), rows[start : start + BATCH])
         await board_search.rebuild(s)

@@ -8,6 +8,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +20,9 @@ from rules.dates import DateError, parse_when
 from rules.i18n import bilingual, t
 
 log = logging.getLogger("regiobot")
+# Seconds that threads left running after the bot stopped get to end before the process exits
+# without them (see `leave`).
+LINGER = 5.0
 
 
 async def serve(config: Config) -> None:
@@ -53,6 +58,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_or_explain(args.config, encryption=True)
     if config is None:
         return 2
+    return leave(run_until_stopped(config))
+
+
+def run_until_stopped(config: Config) -> int:
+    """Run the bot; the exit status: 0 when it was asked to stop, 1 when it decided to (the lock
+    lost, an error it cannot recover from), so that a supervisor starts it again, 2 when a start
+    cannot succeed as configured."""
     from bot.leadership import AlreadyRunning
     from bot.matrix import LoginFailed
     from storage.db import Fenced
@@ -71,7 +83,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     except LoginFailed as exc:
         print(f"Anmeldung am Homeserver fehlgeschlagen / login failed: {exc}", file=sys.stderr)
         return 1
+    except Exception:
+        log.critical("stopped after an error it cannot recover from; exiting to be started again", exc_info=True)
+        return 1
     return 0
+
+
+def leave(status: int) -> int:
+    """`status`, once no thread is left that would keep the stopped bot's process alive. Library
+    threads are no daemons (aiosqlite runs one per connection): one whose connection was never
+    closed would keep the process running, answering nothing, and its supervisor would never
+    start it again. Such threads get LINGER seconds, then the process ends without them."""
+    deadline = time.monotonic() + LINGER
+    for thread in _lingering():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    left = _lingering()
+    if left:
+        log.error("exiting without %d thread(s) still running: %s", len(left), ", ".join(t.name for t in left))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
+
+
+def _lingering() -> list[threading.Thread]:
+    """Threads other than this one that the interpreter would wait for at exit."""
+    return [t for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon and t.is_alive()]
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlsplit
@@ -39,8 +40,8 @@ class ConfigError(Exception):
 class MatrixConfig:
     homeserver: str
     user_id: str
-    password: str | None
-    access_token: str | None
+    password: str | None = field(repr=False)  # secrets: never in a repr, a log line or a traceback
+    access_token: str | None = field(repr=False)
     device_id: str
     store_dir: Path
     allowed_servers: tuple[str, ...]
@@ -67,6 +68,11 @@ class WebConfig:
 
     listen: tuple[str, int]
     public_url: str  # without a trailing slash
+    # Reverse proxies whose X-Forwarded-For names the client (request limits count per client).
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = (ip_network("127.0.0.1"), ip_network("::1"))
+    # The Matrix clients (their origins, e.g. https://app.element.io) that may show the room widget
+    # `/widget` in a frame; none: the widget cannot be framed anywhere.
+    widget_hosts: tuple[str, ...] = ()
 
     def url(self, path: str) -> str:
         return f"{self.public_url}{path}"
@@ -373,7 +379,31 @@ def _web(web: _Reader) -> WebConfig | None:
             "die Adresse, unter der man die Seiten erreicht, z. B. https://regiobot.example.org / "
             "the address people reach the pages at, e.g. https://regiobot.example.org",
         )
-    return WebConfig(address, (public_url or "").rstrip("/"))
+    proxies = web.get("trusted_proxies", list, ["127.0.0.1", "::1"])
+    try:
+        trusted = tuple(ip_network(str(proxy), strict=False) for proxy in proxies)
+    except ValueError:
+        raise ConfigError(
+            web.key("trusted_proxies"),
+            'Adressen oder Netze wie "127.0.0.1" oder "172.16.0.0/12" / '
+            'addresses or networks like "127.0.0.1" or "172.16.0.0/12"',
+        ) from None
+    return WebConfig(address, (public_url or "").rstrip("/"), trusted, _widget_hosts(web))
+
+
+def _widget_hosts(web: _Reader) -> tuple[str, ...]:
+    """`[web] widget_hosts`: origins like "https://app.element.io" (scheme, host, maybe a port)."""
+    hosts = web.get("widget_hosts", list, [])
+    checked = []
+    for host in hosts:
+        parts = urlsplit(host if isinstance(host, str) else "")
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/") or parts.query:
+            raise ConfigError(
+                web.key("widget_hosts"),
+                f"{host!r} ist keine Adresse wie https://app.element.io / is not an origin like https://app.element.io",
+            )
+        checked.append(f"{parts.scheme}://{parts.netloc}")
+    return tuple(checked)
 
 
 def _board(board: _Reader, rooms: Mapping[str, str]) -> BoardConfig:

@@ -5,8 +5,14 @@ A lane is a room (answers arrive in the order of their commands) or one person's
 while Synapse restarts), timeouts, connection errors, answers that cannot be understood — are
 retried with exponential backoff and jitter for as long as the message still makes sense; then,
 or at once for a final refusal (M_FORBIDDEN, M_TOO_LARGE), it is marked failed and the
-coordinators are told. Each message carries a transaction id derived from its key, so a retry
-after a crash is deduplicated by the homeserver.
+coordinators are told: each once a day for a room and a cause, however many messages fail there.
+A room where the bot may not post (its power level below m.room.message) is left, after the one
+who invited the bot has been told. Each message carries a transaction id derived from its key, so a
+retry after a crash is deduplicated by the homeserver; and no instance sends once it is no longer
+the active one (its fence is checked right before each send).
+
+Features plug in (`bot.features`): rooms they name by a stand-in are made here on their first
+message, and content they fill in is completed from the homeserver right before it goes out.
 """
 
 from __future__ import annotations
@@ -22,16 +28,15 @@ from typing import Any, Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.acting import NOTICE_TTL, voice_of
 from bot.config import Config
-from bot.context import NOTICE_TTL, voice_of
-from bot.matrix import MatrixError
+from bot.features import Features
+from bot.matrix import Invitation, MatrixError
 from rules.content import message_content, relation, transaction_id
-from rules.polls import POLL_END, end_content, responses_of, tally
-from rules.rating_poll import RATING_IDS, poll_result
 from rules.sessions import ref
 from rules.timing import retry_delay
-from storage import board, outbox, sessions
-from storage.db import Database
+from storage import outbox, sessions
+from storage.db import Database, Fenced
 from storage.models import OutboxMessage
 from storage.outbox import Outgoing, planned_row
 from storage.people import FORGOTTEN
@@ -48,16 +53,40 @@ class Sender(Protocol):
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = ...) -> str: ...
 
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str: ...
+
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]: ...
 
     async def direct_room(self, user_id: str) -> str: ...
 
     async def relations(self, room_id: str, event_id: str) -> list[dict[str, Any]]: ...
+
     async def group_room(self, user_ids: list[str], name: str, key: str) -> str: ...
+
+    def may_post(self, room_id: str) -> bool: ...
+
+    def room_name(self, room_id: str) -> str: ...
+
+    async def invitation(self, room_id: str) -> Invitation | None: ...
+
+    async def leave(self, room_id: str) -> None: ...
 
 
 def outbox_tx_id(row: OutboxMessage) -> str:
     return transaction_id("out", row.key)
+
+
+def error_of(exc: Exception) -> str:
+    """A failure as the log and the outbox row note it (the homeserver's words, never a traceback)."""
+    return str(exc) if isinstance(exc, MatrixError) else type(exc).__name__
+
+
+def cause_of(exc: Exception) -> str:
+    """What a failed delivery is reported by: the homeserver's refusal (its error code), or
+    "unreachable" for a message given up after temporary failures."""
+    if isinstance(exc, MatrixError) and not exc.temporary:
+        return exc.errcode or str(exc.status)
+    return "unreachable"
 
 
 class Deliverer:
@@ -70,12 +99,16 @@ class Deliverer:
         sender: Sender,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         observe: Observer = lambda _: None,
+        *,
+        features: Features | None = None,
     ) -> None:
         self.config = config
         self.db = db
         self.sender = sender
         self.clock = clock
         self.observe = observe
+        self.features = features or Features()
+        self._leaving: set[str] = set()  # rooms where the bot may not post, being left
         self._busy: set[str] = set()
         self._idle = asyncio.Event()  # no lane is being worked on
         self._idle.set()
@@ -183,6 +216,9 @@ class Deliverer:
                 room_id, event_id = await self._send(row)
         except _Waiting:
             return None, None
+        except Fenced:
+            log.warning("outbox message %s: not sent, this instance is no longer the active one", row.id)
+            return False, None
         except Exception as exc:
             if not await self._failed_attempt(row, exc):
                 return False, None
@@ -204,78 +240,142 @@ class Deliverer:
                     raise _Waiting  # its root goes first (it is earlier in the same lane)
                 raise MatrixError(f"the thread root {row.thread_of} was not posted", 400)
             relates = content.get("m.relates_to") or {}
-            if relates.get("rel_type") in ("m.annotation", "m.reference"):  # a reaction on it, a poll's end
+            if relates.get("rel_type") in ("m.annotation", "m.reference"):  # a reaction on it, a reference to it
                 relates["event_id"] = root
             else:
                 content["m.relates_to"] = relation(thread_root=root)
         room_id = await self._room_of(row)
-        if row.event_type == POLL_END:  # the result, counted from the responses as they are now
-            responses = responses_of(await self.sender.relations(room_id, content["m.relates_to"]["event_id"]))
-            text = poll_result(voice_of(self.config, self.clock()), tally(responses, RATING_IDS)).plain
-            content.update(end_content(content["m.relates_to"]["event_id"], text))
+        fill_in = self.features.fill_in.get(row.event_type)
+        if fill_in is not None:  # completed from the homeserver as it is now
+            content = await fill_in(self.sender, room_id, content, voice_of(self.config, self.clock()))
         if row.attachment is not None:
             info = content.get("info", {})
+            self._check_fence()
             content.update(
                 await self.sender.upload(
                     room_id, row.attachment, info.get("mimetype", ""), content.get("filename", "file")
                 )
             )
+        self._check_fence()
+        if row.state_key is not None:  # setting state is idempotent: a retry sets it again
+            return room_id, await self.sender.put_state(room_id, row.event_type, content, row.state_key)
         event_id = await self.sender.send(room_id, content, outbox_tx_id(row), row.event_type)
         return room_id, event_id
 
+    def _check_fence(self) -> None:
+        """Raise Fenced unless this instance is still the active one: checked right before each
+        write to the homeserver, since a send under way may outlast the lock it began under."""
+        if not self.db.fence():
+            raise Fenced("this instance is no longer the active one")
+
     async def _room_of(self, row: OutboxMessage) -> str:
-        """Where a message goes: the person's direct chat, a board contact's room (made on its first
-        message: the lane sends one message at a time, and a retry after a crash finds the room
-        made before), or the room named."""
+        """Where a message goes: the person's direct chat, the room a feature's stand-in names
+        (made on its first message: the lane sends one message at a time, and a retry after a crash
+        finds the room made before), or the room named."""
         if row.user_id:
+            self._check_fence()
             return await self.sender.direct_room(row.user_id)
-        contact_id = board.contact_of_room(row.room_id)
-        if contact_id is None:
-            return str(row.room_id)
+        room_id = str(row.room_id)
+        stand_ins = self.features.stand_in(room_id)
+        if stand_ins is None:
+            return room_id
         async with self.db.transaction() as s:
-            found = await board.contact_by_id(s, contact_id)
+            found = await stand_ins.room(s, room_id)
         if found is None:
-            raise MatrixError(f"contact {contact_id} no longer exists", 404)
-        contact, entry = found
-        if contact.room_id:
-            return contact.room_id
-        room_id = await self.sender.group_room(
-            sorted({contact.asked_by, entry.author}), contact.room_name, f"contact:{contact_id}"
-        )
+            raise MatrixError(f"what {room_id} stood for no longer exists", 404)
+        if isinstance(found, str):
+            return found
+        self._check_fence()
+        made = await self.sender.group_room(found.user_ids, found.name, found.key)
         async with self.db.transaction() as s:
-            await board.record_contact_room(s, contact_id, room_id)
-        return room_id
+            await stand_ins.made(s, room_id, made)
+        return made
 
     async def _failed_attempt(self, row: OutboxMessage, exc: Exception) -> bool:
-        now = self.clock()
-        temporary = not isinstance(exc, MatrixError) or exc.temporary
-        error = str(exc) if isinstance(exc, MatrixError) else type(exc).__name__
-        async with self.db.transaction() as s:
-            fresh = await outbox.get(s, row.id or 0)
-            if fresh is None:
-                return True
-            next_at = now + retry_delay(fresh.attempts + 1)
-            if temporary and next_at < fresh.expires_at:
-                await outbox.mark_retry(s, fresh, error, next_at)
-                outcome = "retry"
-            else:
-                await outbox.mark_failed(s, fresh, error if not temporary else f"gave up: {error}")
-                await self._report(s, fresh, now)
-                outcome = "failed"
+        """Note a failed attempt: a retry later, or (a final refusal, or too late) failed for good
+        and reported. A room where the bot may not post is left once its inviter has been told."""
+        unheard = self._may_not_post(row, exc)
+        leave = unheard if unheard is not None and unheard not in self._leaving else None
+        if leave is not None:
+            self._leaving.add(leave)
+        outcome: str | None = None
+        try:
+            invitation = None if leave is None else await self._invitation(leave)
+            async with self.db.transaction() as s:
+                outcome = await self._note_failure(s, row, exc, unheard, invitation)
+        finally:
+            if leave is not None and outcome != "failed":
+                self._leaving.discard(leave)  # not told: left when it fails again
+        if outcome is None:
+            return True  # no longer there
         log.warning(
             "outbox message %s (%s): %s (attempt %d): %s",
             row.id,
             row.key.split(":", 1)[0],
             outcome,
             row.attempts + 1,
-            error,
+            error_of(exc),
         )
         self.observe(outcome)
+        if leave is not None and outcome == "failed":
+            await self._leave(leave)
         return outcome == "failed"
 
-    async def _report(self, s: AsyncSession, row: OutboxMessage, now: datetime) -> None:
+    async def _note_failure(
+        self, s: AsyncSession, row: OutboxMessage, exc: Exception, unheard: str | None, invitation: Invitation | None
+    ) -> str | None:
+        """Mark the message for a retry ("retry"), or failed and reported ("failed"), telling
+        `invitation`'s inviter that the bot leaves the room `unheard`; None when the message is gone."""
+        now = self.clock()
+        fresh = await outbox.get(s, row.id or 0)
+        if fresh is None:
+            return None
+        temporary = not isinstance(exc, MatrixError) or exc.temporary
+        error = error_of(exc)
+        next_at = now + retry_delay(fresh.attempts + 1)
+        if temporary and next_at < fresh.expires_at:
+            await outbox.mark_retry(s, fresh, error, next_at)
+            return "retry"
+        await outbox.mark_failed(s, fresh, error if not temporary else f"gave up: {error}")
+        await self._report(s, fresh, now, cause_of(exc), unheard)
+        if invitation is not None and unheard is not None:
+            await self._tell_inviter(s, invitation, unheard, now)
+        return "failed"
+
+    def _may_not_post(self, row: OutboxMessage, exc: Exception) -> str | None:
+        """The room of a message the homeserver refused because the bot may not post there (its
+        power level, as of the last sync, below what m.room.message needs), if that is so."""
+        forbidden = isinstance(exc, MatrixError) and exc.errcode == "M_FORBIDDEN"
+        if not forbidden or row.user_id or not row.room_id or self.sender.may_post(row.room_id):
+            return None
+        return row.room_id
+
+    async def _invitation(self, room_id: str) -> Invitation | None:
+        try:
+            return await self.sender.invitation(room_id)
+        except Exception:
+            log.warning("could not find who invited the bot into %s", room_id, exc_info=True)
+            return None
+
+    async def _leave(self, room_id: str) -> None:
+        """Leave a room where the bot may not post: nothing it is asked there can be answered."""
+        try:
+            self._check_fence()
+            await self.sender.leave(room_id)
+            log.info("left %s, where the bot may not post", room_id)
+        except Exception:
+            log.warning("could not leave %s, where the bot may not post", room_id, exc_info=True)
+        finally:
+            self._leaving.discard(room_id)
+
+    async def _report(
+        self, s: AsyncSession, row: OutboxMessage, now: datetime, cause: str, unheard: str | None
+    ) -> None:
         """Tell the coordinators (and, for a planned message, the session's creator) by direct
-        message that a message could not be delivered."""
+        message that a message could not be delivered: each of them once a day for each room (or
+        direct chat) and cause, however many messages fail there (it is the same trouble); the
+        reports' keys say so, and the outbox keeps them. `unheard`: the room where the bot may not
+        post."""
         if row.key.startswith("report:"):
             return  # a report that cannot be delivered is not reported again
         voice = voice_of(self.config, now)
@@ -291,15 +391,25 @@ class Deliverer:
                 title=session.title,
                 due=voice.short(planned.due_at),
             )
+        elif unheard is not None:
+            message = voice.t("outbox.report_may_not_post", room=self.sender.room_name(unheard), room_id=unheard)
         else:
             where = row.room_id or voice.t("outbox.direct_message").plain
             message = voice.t("outbox.report_failed", where=where, created=voice.short(row.created_at))
+        grouped = f"report:{row.room_id or row.lane}:{cause}:{now.astimezone(self.config.timezone).date()}"
         for person in sorted(people - {FORGOTTEN, row.user_id}):
             content = message_content(message, notice=False, mentions=(person,))
-            await outbox.enqueue(
-                s, Outgoing(f"report:{row.key}:{person}", content, user_id=person), now, now + NOTICE_TTL
-            )
+            await outbox.enqueue(s, Outgoing(f"{grouped}:{person}", content, user_id=person), now, now + NOTICE_TTL)
         self.wake()
+
+    async def _tell_inviter(self, s: AsyncSession, invitation: Invitation, room_id: str, now: datetime) -> None:
+        """Tell the one who invited the bot into a room where it may not post that it leaves (once
+        for the invitation)."""
+        voice = voice_of(self.config, now)
+        message = voice.t("outbox.leaving_may_not_post", room=self.sender.room_name(room_id))
+        content = message_content(message, notice=False, mentions=(invitation.inviter,))
+        told = Outgoing(f"may-not-post:{invitation.event_id}", content, user_id=invitation.inviter)
+        await outbox.enqueue(s, told, now, now + NOTICE_TTL)
 
 
 class _Waiting(Exception):

@@ -89,7 +89,7 @@ async def _create_room(synapse: Synapse, bot_id: str) -> str:
         if not isinstance(created, RoomCreateResponse):
             raise RuntimeError(f"could not create the demo room: {created}")
         await bernd.join(created.room_id)
-        return created.room_id
+        return str(created.room_id)
     finally:
         await anna.close()
         await bernd.close()

@@ -3,6 +3,8 @@ redactions, and one place for the flood guard, roles, errors, metrics and loggin
 
 The Dispatcher catches every exception: users get a short German message (with a reference
 number when it is our fault), the log gets the traceback, and the next event is handled as usual.
+A transient database failure (locked, connection lost, see `storage.failures`) is the one
+exception it lets through: then nothing of the batch is kept, and the caller tries it again.
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.acting import Plans, RoomInfo
 from bot.arguments import parse_arguments
 from bot.config import Config
-from bot.context import Context, Plans, RoomInfo
+from bot.context import Context
 from bot.flood import FloodGuard, Verdict
 from bot.roles import Role, Roles
 from bot.routing import Command, CommandSet, Invocation, parse_invocation, strip_reply_fallback
 from rules.errors import UserError
 from storage import outbox, state
 from storage.db import Database
+from storage.failures import is_transient
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,17 @@ class Outcome(StrEnum):
 Work = Callable[[Context], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Route:
+    """What takes an event: how it is logged and counted (`label`), the role it needs, the work,
+    and whether the flood guard counts it."""
+
+    label: str
+    role: Role
+    work: Work
+    guarded: bool = True
+
+
 async def _nothing(_: list[OutboxMessage]) -> None:
     return None
 
@@ -113,7 +128,7 @@ class Dispatcher:
         self.observe = observe
         self.recorded = recorded
         self.flood = FloodGuard(config.commands_per_minute, timedelta(minutes=1))
-        self._hinted: dict[tuple[str, str], datetime] = {}
+        self._hinted: dict[tuple[str, str], tuple[datetime, str]] = {}  # (room, sender): (when, event)
 
     def wants(self, kind: EventKind, key: str | None = None) -> bool:
         """Whether any route could take an event of this kind (a reaction: with this key)."""
@@ -131,7 +146,11 @@ class Dispatcher:
         """Decide the events in their order, BATCH_LIMIT at a time in one transaction each, then
         hand their answers to delivery all at once; events handled before are skipped. `then`
         (storing the sync token) joins the last of these transactions, or has one of its own when
-        there is nothing to decide. Returns how many events some route took."""
+        there is nothing to decide. Returns how many events some route took.
+
+        A transient database failure is raised (`storage.failures.is_transient`): `then` has not
+        run, and the same events given again are decided as if for the first time (those whose
+        transaction did commit are skipped), so each is answered once."""
         fresh = list({e.event_id: e for e in events}.values())  # an event given twice counts once
         taken = 0
         finished = False
@@ -152,8 +171,9 @@ class Dispatcher:
         the others with it), then all their messages and records as handled (and `then`, unless
         the batch is cut short), one commit. A command that changes what the bot keeps in memory
         (`after_commit`) ends the batch, so the commands after it see that change; they are
-        returned to go next. When the commit fails, the events are decided one by one. Returns
-        how many were decided, the rest, and whether `then` ran."""
+        returned to go next. When the commit fails for a lasting reason, the events are decided one
+        by one; a transient failure is raised. Returns how many were decided, the rest, and
+        whether `then` ran."""
         decided: list[Context] = []
         rest: list[Incoming] = []
         try:
@@ -172,7 +192,9 @@ class Dispatcher:
                 heads = await self._record(s, decided, now)
                 if then is not None and not rest:
                     await then(s)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # nothing of the batch is kept: it is decided again, whole, when tried again
             return await self._commit_failed(events, decided, now), [], False
         for ctx in decided:
             for hook in ctx.after_commit:
@@ -182,8 +204,9 @@ class Dispatcher:
         return len(decided), rest, then is not None and not rest
 
     async def _commit_failed(self, events: list[Incoming], decided: list[Context], now: datetime) -> int:
-        """The batch could not be committed: decide its events one by one; a single one that
-        still fails is answered with a reference number, in a transaction of its own."""
+        """The batch could not be committed for a lasting reason: decide its events one by one; a
+        single one that still fails is answered with a reference number, in a transaction of its
+        own (a transient failure meanwhile is raised)."""
         if len(events) > 1:
             log.exception("could not commit a batch of %d events; deciding them one by one", len(events))
             return sum([await self.handle_batch([event], now) for event in events])
@@ -194,7 +217,9 @@ class Dispatcher:
                 await self._answer_safely(ctx, "errors.internal", {"reference": reference})
             async with self.db.transaction() as s:
                 heads = await self._record(s, decided, now)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             log.exception("could not queue the answer to %s", events[0].event_id)
             return 0
         await self.delivered(heads)
@@ -202,20 +227,21 @@ class Dispatcher:
 
     async def _decide(self, s: AsyncSession, event: Incoming, now: datetime) -> Context | None:
         """Route the event and run its work in the open transaction; its context (what it queued),
-        or None when no route takes it. Never raises."""
+        or None when no route takes it. Raises only a transient database failure."""
         started = time.perf_counter()
         try:
             route = await self._route(event, now)
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             log.exception("could not route event %s", event.event_id)
             self._finished("(routing)", Outcome.FAILED, started)
             return None
         if route is None:
             return None
-        label, role, work, guarded = route
         ctx = self._context(event, now)
-        if not guarded or await self._within_limit(ctx, event, label, now):
-            await self._run(s, ctx, label, role, started, work)
+        if not route.guarded or await self._within_limit(ctx, event, route.label, now):
+            await self._run(s, ctx, route, started)
         s.expunge_all()  # the next command reads the database, not this one's objects
         return ctx
 
@@ -224,7 +250,7 @@ class Dispatcher:
         each); the messages written that head their lanes. How long that took is observed."""
         started = time.perf_counter()
         written = await outbox.enqueue_all(s, [m for ctx in decided for m in ctx.messages], now)
-        await state.mark_handled(s, [(ctx.event_id, ctx.room_id) for ctx in decided], now)
+        await state.mark_handled(s, [(ctx.event_id, ctx.room_id) for ctx in decided if ctx.record_handled], now)
         heads = await outbox.lane_heads_among(s, written)
         if decided:
             self.recorded(len(decided), time.perf_counter() - started)
@@ -243,61 +269,68 @@ class Dispatcher:
             roles=self.roles,
             room_id=event.room_id,
             sender=event.sender,
-            event_id=event.event_id,
+            request_id=event.event_id,
             thread_root=event.thread_root,
             by_reaction=event.kind in (EventKind.REACTION, EventKind.REDACTION),
         )
 
-    async def _route(self, event: Incoming, now: datetime) -> tuple[str, Role, Work, bool] | None:
-        """(label, role needed, work, flood-guarded) of the route that takes the event, or None."""
+    async def _route(self, event: Incoming, now: datetime) -> Route | None:
+        """The route that takes the event, or None."""
         if event.kind == EventKind.UNDECRYPTABLE:
-            return (UNDECRYPTABLE, Role.STAFF, self._undecryptable, False) if self._hint_due(event, now) else None
+            return Route(UNDECRYPTABLE, Role.STAFF, self._undecryptable, False) if self._hint_due(event, now) else None
         if event.kind == EventKind.MESSAGE:
             return await self._message_route(event)
         if event.target is None:
             return None
         if event.kind == EventKind.REACTION:
             for reaction in self.commands.reactions_for(event.key or ""):
-                found = await self._look_up(reaction.lookup, event.target)
+                found = await self._look_up(reaction.lookup, event.target, event.room_id)
                 if found is not None:
-                    return f"reaction {reaction.name}", reaction.role, _bind(reaction.handler, found), True
+                    return Route(f"reaction {reaction.name}", reaction.role, _bind(reaction.handler, found))
             return None
         for redaction in self.commands.redactions:
-            found = await self._look_up(redaction.lookup, event.target)
+            found = await self._look_up(redaction.lookup, event.target, event.room_id)
             if found is not None:
-                return f"redaction {redaction.name}", Role.STAFF, _bind(redaction.handler, found), True
+                return Route(f"redaction {redaction.name}", Role.STAFF, _bind(redaction.handler, found))
         return None
 
-    async def _message_route(self, event: Incoming) -> tuple[str, Role, Work, bool] | None:
+    async def _message_route(self, event: Incoming) -> Route | None:
         invocation = parse_invocation(event.body, self.config.command_prefix)
         if invocation is not None:
             resolved = self.commands.resolve(invocation)
             if resolved is None:
-                return UNKNOWN_COMMAND, Role.STAFF, _unknown(self.commands, invocation), True
+                return Route(UNKNOWN_COMMAND, Role.STAFF, _unknown(self.commands, invocation))
             command, args = resolved
-            return command.name, command.role, _invoke(command, args), True
+            return Route(command.name, command.role, _invoke(command, args))
         text = strip_reply_fallback(event.body).strip()
         if event.thread_root is not None:
             for listener in self.commands.listeners:
-                found = await self._look_up(listener.lookup, event.thread_root)
+                found = await self._look_up(listener.lookup, event.thread_root, event.room_id)
                 if found is not None:
-                    return THREAD_MESSAGE, Role.STAFF, _bind(listener.handler, found, text), True
+                    return Route(THREAD_MESSAGE, Role.STAFF, _bind(listener.handler, found, text))
         if event.reply_to is not None:
             for listener in self.commands.replies:
-                found = await self._look_up(listener.lookup, event.reply_to)
+                found = await self._look_up(listener.lookup, event.reply_to, event.room_id)
                 if found is not None:
-                    return REPLY_MESSAGE, Role.STAFF, _bind(listener.handler, found, text), True
+                    return Route(REPLY_MESSAGE, Role.STAFF, _bind(listener.handler, found, text))
         return None
 
-    async def _look_up(self, lookup: Callable[..., Awaitable[Any]], event_id: str) -> Any:
+    async def _look_up(self, lookup: Callable[..., Awaitable[Any]], event_id: str, room_id: str) -> Any:
         """What `event_id` refers to, read in a savepoint (a failing lookup takes nothing with it);
-        a command itself is routed without the database."""
+        a command itself is routed without the database. Something that lives in another room than
+        the event that points at it is not found: a reaction, thread message or reply in a room of
+        one's own cannot reach an announcement, a round or a wish elsewhere."""
         async with self.db.transaction() as s, s.begin_nested():
-            return await lookup(s, event_id)
+            found = await lookup(s, event_id)
+        home = getattr(found, "room_id", None)
+        if isinstance(home, str) and home != room_id:
+            log.info("an event pointed at %s of another room; ignored", type(found).__name__)
+            return None
+        return found
 
     async def _within_limit(self, ctx: Context, event: Incoming, label: str, now: datetime) -> bool:
         """The flood guard: False (after one kind answer) when the sender sent too much."""
-        verdict = self.flood.check(event.sender, event.sent_at or now)
+        verdict = self.flood.check(event.sender, event.sent_at or now, event.event_id)
         if verdict == Verdict.ALLOW:
             return True
         log.info("%s: %s (too many commands from one person)", label, verdict)
@@ -305,23 +338,26 @@ class Dispatcher:
             await self._answer_safely(ctx, "errors.flood", {"limit": self.config.commands_per_minute})
         return False
 
-    async def _run(self, s: AsyncSession, ctx: Context, label: str, role: Role, started: float, work: Work) -> None:
-        """Check the role (before the arguments are judged) and run `work` in a savepoint; every
+    async def _run(self, s: AsyncSession, ctx: Context, route: Route, started: float) -> None:
+        """Check the role (before the arguments are judged) and run the route's work in a savepoint; every
         exception becomes an answer (a short German one, or a reference) and the work is rolled
-        back to the savepoint."""
+        back to the savepoint. A transient database failure is raised: the whole batch goes."""
         try:
             async with s.begin_nested():
-                if role > ctx.role:
-                    raise UserError("errors.role_required", command=label, role=ctx.t(f"roles.{role.name.lower()}"))
-                await work(ctx)
-            self._finished(label, Outcome.OK, started)
+                if route.role > ctx.role:
+                    role = ctx.t(f"roles.{route.role.name.lower()}")
+                    raise UserError("errors.role_required", command=route.label, role=role)
+                await route.work(ctx)
+            self._finished(route.label, Outcome.OK, started)
         except UserError as exc:
             await self._answer_safely(ctx, exc.key, exc.params)
-            self._finished(label, Outcome.REFUSED, started, exc.key)
-        except Exception:
+            self._finished(route.label, Outcome.REFUSED, started, exc.key)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             reference = secrets.token_hex(3).upper()
             await self._answer_safely(ctx, "errors.internal", {"reference": reference})
-            self._finished(label, Outcome.FAILED, started, f"Ref. {reference}")
+            self._finished(route.label, Outcome.FAILED, started, f"Ref. {reference}")
 
     def _finished(self, label: str, outcome: Outcome, started: float, detail: str = "") -> None:
         """One log line per event handled: route, outcome, duration (and the traceback when it
@@ -351,11 +387,12 @@ class Dispatcher:
             log.exception("could not queue the answer to %s", ctx.event_id)
 
     def _hint_due(self, event: Incoming, now: datetime) -> bool:
-        """At most one hint per person and room every UNDECRYPTABLE_HINT_EVERY."""
+        """At most one hint per person and room every UNDECRYPTABLE_HINT_EVERY (the same event
+        again, its batch not committed, still gets it)."""
         last = self._hinted.get((event.room_id, event.sender))
-        if last is not None and now - last < UNDECRYPTABLE_HINT_EVERY:
+        if last is not None and last[1] != event.event_id and now - last[0] < UNDECRYPTABLE_HINT_EVERY:
             return False
-        self._hinted[(event.room_id, event.sender)] = now
+        self._hinted[(event.room_id, event.sender)] = (now, event.event_id)
         return True
 
     async def _undecryptable(self, ctx: Context) -> None:

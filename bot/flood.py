@@ -1,12 +1,13 @@
 """A per-person command limit: a flooding user is told once, kindly, then ignored for a while.
 
 Pure: the time of each command comes in (the homeserver's timestamp of the event, so commands
-caught up after a restart count when they were sent, not when they were read).
+caught up after a restart count when they were sent, not when they were read). A command judged
+again (its batch was not committed and is decided anew) gets its verdict again, counted once.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -21,14 +22,28 @@ class FloodGuard:
     """At most `limit` commands per person within `window`."""
 
     MAX_PEOPLE = 10_000  # forget idle people beyond this many
+    MAX_JUDGED = 10_000  # verdicts kept by event id (a batch tried again is far smaller)
 
     def __init__(self, limit: int, window: timedelta) -> None:
         self.limit = limit
         self.window = window
         self._recent: dict[str, deque[datetime]] = {}
         self._warned: set[str] = set()
+        self._judged: OrderedDict[str, Verdict] = OrderedDict()
 
-    def check(self, user_id: str, at: datetime) -> Verdict:
+    def check(self, user_id: str, at: datetime, event_id: str | None = None) -> Verdict:
+        """The verdict on a command of `user_id` sent `at`; the same `event_id` again gets the
+        verdict it got before, without counting twice."""
+        if event_id is not None and (known := self._judged.get(event_id)) is not None:
+            return known
+        verdict = self._judge(user_id, at)
+        if event_id is not None:
+            self._judged[event_id] = verdict
+            if len(self._judged) > self.MAX_JUDGED:
+                self._judged.popitem(last=False)
+        return verdict
+
+    def _judge(self, user_id: str, at: datetime) -> Verdict:
         recent = self._recent.setdefault(user_id, deque())
         while recent and recent[0] <= at - self.window:
             recent.popleft()

@@ -54,6 +54,11 @@ class Metrics:
         self.sync_errors = Counter(
             "regiobot_sync_errors", "Syncs with the homeserver that failed", registry=self.registry
         )
+        self.database_retries = Counter(
+            "regiobot_database_retries",
+            "Batches tried again because the database was unavailable (locked, connection lost)",
+            registry=self.registry,
+        )
         self.planned = Gauge(
             "regiobot_planned_messages",
             "Planned messages in the database, by status",
@@ -111,6 +116,9 @@ class Metrics:
 
     def sync_failed(self) -> None:
         self.sync_errors.inc()
+
+    def database_retried(self) -> None:
+        self.database_retries.inc()
 
     def planned_counts(self, counts: dict[str, int]) -> None:
         for status in PlannedStatus:
@@ -216,7 +224,7 @@ class HealthServer:
 
     async def _backlog(self) -> Backlog | None:
         try:
-            async with self.db.transaction() as s:
+            async with self.db.reading() as s:  # never waits for the write lock
                 return await outbox.backlog(s)
         except Exception:
             log.warning("outbox not measured: the database did not answer", exc_info=True)
@@ -243,7 +251,7 @@ class HealthServer:
 
     async def _count(self) -> None:
         try:
-            async with self.db.transaction() as s:
+            async with self.db.reading() as s:  # never waits for the write lock
                 self.metrics.planned_counts(await planned.planned_counts(s))
                 self.metrics.outbox(await outbox.backlog(s), self.clock())
         except Exception:  # no numbers rather than old ones

@@ -17,6 +17,7 @@ import io
 import logging
 import random
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +30,13 @@ from nio import (
     MegolmEvent,
     RoomCreateEvent,
     RoomCreateResponse,
+    RoomForgetResponse,
+    RoomGetEventResponse,
+    RoomGetStateResponse,
+    RoomLeaveResponse,
     RoomPreset,
+    RoomPutStateResponse,
+    RoomRedactResponse,
     RoomResolveAliasResponse,
     RoomSendResponse,
     UploadResponse,
@@ -38,8 +45,10 @@ from nio import (
 from nio.api import RelationshipType
 
 from bot.config import MatrixConfig
-from storage import people, state
+from rules.key_stretching import stretched
+from storage import invitations, people, state
 from storage.db import Database
+from storage.outbox import REDACTION
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +99,14 @@ SYNC_FILTER: dict[str, Any] = {"presence": {"not_types": ["*"]}, "room": {"ephem
 FIRST_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 0}}}
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """How the bot came into a room: the invitation's event, and who sent it."""
+
+    event_id: str
+    inviter: str
+
+
 class LoginFailed(Exception):
     """The homeserver did not accept the bot's credentials."""
 
@@ -132,7 +149,7 @@ class Matrix:
     def __init__(self, client: AsyncClient, db: Database, secret: str) -> None:
         self.client = client
         self.db = db
-        self._alias_key = hashlib.sha256(f"room-alias:{secret}".encode()).digest()
+        self._alias_key = stretched(secret, "room-alias")
         self._direct: dict[str, str] = {}
         self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._creators: dict[str, set[str]] = {}
@@ -142,8 +159,8 @@ class Matrix:
         client.add_response_callback(self._rate_limited, ErrorResponse)
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
-        """Send an event (an m.room.message unless said otherwise); returns the event id. Paced
-        while the homeserver is rate-limiting the bot."""
+        """Send an event (an m.room.message unless said otherwise; a redaction goes by the redact
+        endpoint); returns the event id. Paced while the homeserver is rate-limiting the bot."""
         loop = asyncio.get_running_loop()
         if loop.time() < self._resume_at + PACED_FOR:
             async with self._one_at_a_time:
@@ -151,7 +168,14 @@ class Matrix:
                 response = await self._room_send(room_id, content, tx_id, event_type)
         else:
             response = await self._room_send(room_id, content, tx_id, event_type)
-        if not isinstance(response, RoomSendResponse):
+        if not isinstance(response, RoomSendResponse | RoomRedactResponse):
+            raise _error(response)
+        return str(response.event_id)
+
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str:
+        """Set a state event of a room (the bot needs the power level for it); the event id."""
+        response = await self.client.room_put_state(room_id, event_type, content, state_key)
+        if not isinstance(response, RoomPutStateResponse):
             raise _error(response)
         return str(response.event_id)
 
@@ -174,6 +198,8 @@ class Matrix:
         return found
 
     async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str) -> Any:
+        if event_type == REDACTION:
+            return await self.client.room_redact(room_id, content["redacts"], content.get("reason"), tx_id=tx_id)
         return await self.client.room_send(room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True)
 
     async def _rate_limited(self, response: ErrorResponse) -> None:
@@ -364,10 +390,63 @@ class Matrix:
         room = self.client.rooms.get(room_id)
         return int(room.power_levels.get_user_level(user_id)) if room else 0
 
+    def may_set_state(self, room_id: str, event_type: str) -> bool:
+        """Whether the bot may set a state event of this type in the room (as of the last sync)."""
+        if self.client.user_id in self._creators.get(room_id, ()):
+            return True
+        room = self.client.rooms.get(room_id)
+        return bool(room and room.power_levels.can_user_send_state(self.client.user_id, event_type))
+
     def display_name(self, room_id: str, user_id: str) -> str | None:
         room = self.client.rooms.get(room_id)
         user = room.users.get(user_id) if room else None
         return user.display_name if user else None
+
+    def room_name(self, room_id: str) -> str:
+        """The room's name as clients show it (its id if the room is unknown)."""
+        room = self.client.rooms.get(room_id)
+        return str(room.display_name) if room else room_id
+
+    def may_post(self, room_id: str) -> bool:
+        """Whether the bot's power level allows it to post messages in the room, as of the last
+        sync (True for a room it does not know: nothing speaks against it)."""
+        room = self.client.rooms.get(room_id)
+        if room is None or self.client.user_id in self._creators.get(room_id, ()):
+            return True
+        return bool(room.power_levels.can_user_send_message(self.client.user_id, "m.room.message"))
+
+    async def invitation(self, room_id: str) -> Invitation | None:
+        """Who invited the bot into a room it is in: the membership event that its join replaced
+        (read from the room's state), when that was an invitation."""
+        state = await self.client.room_get_state(room_id)
+        if not isinstance(state, RoomGetStateResponse):
+            raise _error(state)
+        mine: dict[str, Any] = next(
+            (e for e in state.events if e.get("type") == "m.room.member" and e.get("state_key") == self.client.user_id),
+            {},
+        )
+        replaced = (mine.get("unsigned") or {}).get("replaces_state")
+        if not isinstance(replaced, str):
+            return None
+        found = await self.client.room_get_event(room_id, replaced)
+        if not isinstance(found, RoomGetEventResponse):
+            raise _error(found)
+        before = found.event.source
+        if (before.get("content") or {}).get("membership") != "invite":
+            return None
+        return Invitation(replaced, str(before.get("sender")))
+
+    async def leave(self, room_id: str) -> None:
+        """Leave the room and forget it (the bot keeps nothing of it, and no longer knows it; nor
+        who invited it there)."""
+        left = await self.client.room_leave(room_id)
+        if not isinstance(left, RoomLeaveResponse):
+            raise _error(left)
+        async with self.db.transaction() as s:
+            await invitations.left(s, [room_id])
+        forgotten = await self.client.room_forget(room_id)
+        if not isinstance(forgotten, RoomForgetResponse):
+            raise _error(forgotten)
 
 
 def _error(response: Any) -> MatrixError:

@@ -8,6 +8,7 @@ Handler modules declare on a `Router`; the assembly point (`bot.app`) hands the 
 from __future__ import annotations
 
 import difflib
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -90,6 +91,7 @@ class Router:
         self, name: str, *, aliases: Iterable[str] = (), help: str, role: Role = Role.STAFF, args: Sequence[Arg] = ()
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
+            check_parameters(name, handler, [arg.name for arg in args])
             self.commands.append(Command(name, tuple(aliases), help, role, handler, tuple(args)))
             return handler
 
@@ -122,6 +124,14 @@ class Router:
             return handler
 
         return register
+
+
+def check_parameters(name: str, handler: Handler, declared: list[str]) -> None:
+    """The handler takes the context and exactly the declared arguments, by name: a misspelt or
+    missing one fails when the router is built (at start), not as a "Ref." answer to someone."""
+    taken = list(inspect.signature(handler).parameters)[1:]
+    if sorted(taken) != sorted(declared):
+        raise TypeError(f"command {name!r}: {handler.__qualname__} takes {taken}, the declaration gives {declared}")
 
 
 def strip_reply_fallback(body: str) -> str:

@@ -5,6 +5,10 @@ added at start and again whenever its session changes; a periodic sweep hands ov
 pending and overdue that no job covered. Handing over renders the message and writes it into the
 outbox in the transaction that marks the row sent, so it goes out exactly once; the deliverer
 (`bot.deliverer`) retries it until it lands and notes its event id on the row.
+
+A session's own messages (announcements, reminders, protocol, material, follow-ups) are rendered
+here; every other kind by the feature that declares it (`bot.features`), which may also add lines
+to a session's messages and have work done with the housekeeping.
 """
 
 from __future__ import annotations
@@ -19,19 +23,18 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.acting import NOTICE_TTL, voice_of
 from bot.config import Config
-from bot.context import NOTICE_TTL, voice_of
-from rules.board import EntryState, entry_ref, expiry_due, renewal_reminder_due
-from rules.content import annotation, digest, edit_content, message_content
-from rules.feedback import DIGITS
-from rules.planned_content import announcement, render
+from bot.features import MIN_TTL, Due, Features, Skip, Timed, planned_key
+from rules.content import digest, edit_content, message_content
+from rules.planned_content import RENDERED, announcement, render
 from rules.sessions import SessionSummary, ref
 from rules.timing import BEFORE_SESSION, Kind, Verdict, decide
-from storage import board, feedback, outbox, people, planned, qa, registrations, sessions, state
+from storage import outbox, people, planned, registrations, sessions, state
 from storage.db import Database
 from storage.models import OutboxMessage, PlannedMessage, PlannedStatus, Session, SessionStatus
 from storage.outbox import Outgoing
-from storage.planned import plan_dm_reminders, skip
+from storage.planned import mark_handed, plan_dm_reminders, skip
 from storage.rows import save
 
 log = logging.getLogger(__name__)
@@ -40,7 +43,6 @@ SWEEP_EVERY = timedelta(seconds=30)
 PRUNE_EVERY = timedelta(hours=6)
 PRUNE_AFTER_START = timedelta(minutes=1)  # the first pruning, out of the way of the first answers
 KEEP_HANDLED = timedelta(days=30)
-MIN_TTL = timedelta(hours=1)  # a planned message handed over late still gets this long to land
 EDIT_DEBOUNCE = 1.0  # seconds: many registrations in a row give one edit of the announcement
 STOP_WAIT = 10.0  # seconds a delivery under way may take to finish when the bot stops
 PREPARE_AHEAD = timedelta(minutes=5)  # direct rooms for a reminder's copies are made this long before it
@@ -58,11 +60,6 @@ def job_id(planned_id: int) -> str:
     return f"planned-{planned_id}"
 
 
-def planned_key(row: PlannedMessage) -> str:
-    """The outbox key of a planned message as sent (a re-planned message is a new one)."""
-    return f"planned:{row.key}:{row.revision}"
-
-
 class Scheduler:
     """Hands planned messages to the outbox on time, exactly once, and keeps announcements current."""
 
@@ -74,9 +71,12 @@ class Scheduler:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         prepare: Prepare = _nobody,
         send_now: Callable[[list[OutboxMessage]], None] | None = None,
+        *,
+        features: Features | None = None,
     ) -> None:
         self.config = config
         self.db = db
+        self.features = features or Features()
         self.wake = wake  # the outbox has news
         # messages just written that head their lanes: sent at once (by default: looked for)
         self.send_now = send_now or (lambda _: wake())
@@ -201,13 +201,13 @@ class Scheduler:
                 self._add_job(row)  # placed once: a reminder's preparation is not repeated
 
     async def prune(self) -> None:
-        """Forget old answered events, and the personal data of sessions past the retention period."""
+        """Forget old answered events, and do the features' periodic work (e.g. deleting the
+        personal data of sessions past the retention period)."""
         now = self.clock()
         async with self.db.transaction() as s:
             await state.prune_handled(s, now - KEEP_HANDLED)
-            purged = await people.purge_ended(s, now - timedelta(days=self.config.retention_days))
-        if purged:
-            log.info("deleted the personal data of %d sessions older than %d days", purged, self.config.retention_days)
+            for work in self.features.periodic:
+                await work(s, self.config, now)
 
     async def deliver(self, planned_id: int) -> None:
         """Send one planned message if it is (still) due; never raises."""
@@ -227,22 +227,16 @@ class Scheduler:
                 self._delivering.discard(task)
 
     async def _deliver(self, planned_id: int) -> None:
-        """Hand a due message to the outbox (rendered from the session as it is now), or skip it.
-        A room reminder takes its copies by direct message along, in the same transaction."""
+        """Hand a due message to the outbox (rendered from what it is about as it is now), or skip
+        it. A room reminder takes its copies by direct message along, in the same transaction."""
         now = self.clock()
         async with self.db.transaction() as s:
             row = await planned.planned(s, planned_id)
             if row is None or row.status != PlannedStatus.PENDING or row.due_at > now:
                 return
-            if row.entry_id is not None:
-                await self._board_message(s, row, row.entry_id, now)
-                self.wake()
-                return
-            assert row.session_id is not None
-            summary = await sessions.session_summary(s, row.session_id)
-            assert summary is not None
-            kind = Kind(row.kind)
-            if kind == Kind.REMINDER:
+            summary = None if row.session_id is None else await sessions.session_summary(s, row.session_id)
+            kind = row.kind
+            if kind == Kind.REMINDER and summary is not None:
                 await plan_dm_reminders(s, row, summary.session, now)
             handed, written = await self._hand_over(s, [row], summary, now)
             if handed and kind == Kind.REMINDER:
@@ -252,7 +246,7 @@ class Scheduler:
                 )
                 handed, written = handed + dms, written + dm_messages
             heads = await outbox.lane_heads_among(s, written)
-        if kind in (Kind.REMINDER, Kind.FEEDBACK):
+        if summary is not None and (kind == Kind.REMINDER or self._plans_more(kind)):
             await self.reload(summary.session.number)
         if handed:
             self.send_now(heads)
@@ -261,111 +255,74 @@ class Scheduler:
                 "planned message %s (%s): handed to the outbox%s", done.id, done.kind, " late" if done.late else ""
             )
 
+    def _plans_more(self, kind: str) -> bool:
+        declared = self.features.planned.get(kind)
+        return declared is not None and declared.plans_more
+
     async def _hand_over(
-        self, s: AsyncSession, rows: list[PlannedMessage], summary: SessionSummary[Session], now: datetime
+        self, s: AsyncSession, rows: list[PlannedMessage], summary: SessionSummary[Session] | None, now: datetime
     ) -> tuple[list[PlannedMessage], list[OutboxMessage]]:
-        """Write the due messages `rows` (with what goes along) into the outbox and mark them sent,
-        or skip them (telling the coordinators); those handed over, and the outbox rows written. A
+        """Write the due messages `rows` (of the session `summary`, or of none) with what goes
+        along into the outbox and mark them sent, or skip them (telling the coordinators about a
+        session's message that came too late); those handed over, and the outbox rows written. A
         reminder's copies by direct message go together: their messages in one statement, their
-        marks in another. The feedback row sends nothing itself: it plans the question to each
-        registered person."""
-        session = summary.session
-        scheduled = session.status == SessionStatus.SCHEDULED
+        marks in another."""
+        scheduled = summary is not None and summary.session.status == SessionStatus.SCHEDULED
         handed: list[PlannedMessage] = []
-        messages: list[tuple[Outgoing, datetime]] = []
+        messages: list[Timed] = []
         for row in rows:
-            kind = Kind(row.kind)
-            decision = decide(kind, row.due_at, now, self.config.grace, session.starts_at, scheduled)
-            if decision.verdict != Verdict.SEND:
-                skip(row, decision.verdict)
+            late = False
+            if summary is not None:
+                session = summary.session
+                decision = decide(Kind(row.kind), row.due_at, now, self.config.grace, session.starts_at, scheduled)
+                if decision.verdict != Verdict.SEND:
+                    skip(row, decision.verdict)
+                    await save(s, row)
+                    if scheduled:
+                        await self._report(s, row, session.number, session.title, session.created_by, now)
+                    log.info("planned message %s (%s): skipped, %s", row.id, row.kind, decision.verdict)
+                    continue
+                late = decision.late
+            rendered = await self._render(s, Due(row, voice_of(self.config, now), late, summary))
+            if isinstance(rendered, Skip):
+                skip(row, rendered.reason)
                 await save(s, row)
-                if scheduled:
-                    await self._report(s, row, session.number, session.title, session.created_by, now)
-                log.info("planned message %s (%s): skipped, %s", row.id, row.kind, decision.verdict)
+                log.info("planned message %s (%s): skipped, %s", row.id, row.kind, rendered.reason)
                 continue
-            if kind == Kind.FEEDBACK:
-                asked = await registrations.registered_user_ids(s, session.number)
-                await planned.plan_feedback_questions(s, session, asked, now)
-            else:
-                rendered, row.content_digest = await self._messages(s, row, summary, decision.late, now)
-                messages += rendered
-            row.status, row.sent_at, row.late = PlannedStatus.SENT, now, decision.late
-            s.add(row)
+            if rendered:
+                row.content_digest = digest(rendered[0][0].content)
+            messages += rendered
+            mark_handed(s, row, now, late)
             handed.append(row)
         written = await outbox.enqueue_all(s, messages, now)
         await s.flush()  # the marks of all rows handed over, as one statement
         return handed, written
 
-    async def _messages(
-        self, s: AsyncSession, row: PlannedMessage, summary: SessionSummary[Session], late: bool, now: datetime
-    ) -> tuple[list[tuple[Outgoing, datetime]], str]:
-        """A planned message rendered from the session as it is now, with what goes along (each
-        with its expiry), and the digest of what it says."""
-        session, kind = summary.session, Kind(row.kind)
-        protocol = kind == Kind.PROTOCOL
-        registered = await registrations.registered_user_ids(s, session.number) if protocol else []
-        questions = await qa.qa_summary(s, session.number) if protocol else None
-        rated = await feedback.feedback_totals(s, session.number) if protocol else None
-        outgoing = render(kind, row.payload, summary, voice_of(self.config, now), late, row.user_id, questions, rated)
-        content = message_content(outgoing.message, notice=outgoing.notice, mentions=outgoing.mentions)
-        makes_sense_until = session.starts_at if kind in BEFORE_SESSION else now + NOTICE_TTL
-        message = Outgoing(
-            planned_key(row), content, room_id=row.room_id, user_id=row.user_id, records=f"planned:{row.id}"
-        )
-        messages = [(message, max(makes_sense_until, now + MIN_TTL))]
-        if kind == Kind.FEEDBACK_DM:  # the digits to answer with, as the bot's reactions on the question
-            messages += [
-                (
-                    Outgoing(
-                        f"{message.key}:{digit}",
-                        annotation(digit),
-                        user_id=row.user_id,
-                        event_type="m.reaction",
-                        thread_of=message.key,
-                    ),
-                    now + NOTICE_TTL,
-                )
-                for digit in DIGITS
-            ]
-        for person in registered:  # the protocol also reaches each registered person privately
-            personal = message_content(outgoing.message, notice=False, mentions=(person,))
-            messages.append((Outgoing(f"{message.key}:dm:{person}", personal, user_id=person), now + NOTICE_TTL))
-        return messages, digest(content)
+    async def _render(self, s: AsyncSession, due: Due) -> list[Timed] | Skip:
+        """A due message's outbox messages, rendered here (a session's own) or by its feature."""
+        if due.row.kind in RENDERED and due.summary is not None:
+            return await self._session_message(s, due, due.summary)
+        declared = self.features.planned.get(due.row.kind)
+        if declared is None:
+            raise LookupError(f"no feature renders planned messages of the kind {due.row.kind}")
+        return await declared.render(s, due)
 
-    async def _board_message(self, s: AsyncSession, row: PlannedMessage, entry_id: int, now: datetime) -> None:
-        """A board entry's reminder to renew it (by direct message to its author), or its expiry
-        (its card shows it expired, its author is told). Skipped when the entry was closed,
-        renewed or deleted meanwhile (see `rules.board`)."""
-        entry = await board.entry(s, entry_id)
-        kind = Kind(row.kind)
-        due = entry is not None and (
-            renewal_reminder_due(entry.state, entry.expires_at, now)
-            if kind == Kind.BOARD_RENEWAL
-            else expiry_due(entry.state, entry.expires_at, now)
+    async def _session_message(self, s: AsyncSession, due: Due, summary: SessionSummary[Session]) -> list[Timed]:
+        """A session's own planned message rendered from the session as it is now, with the lines
+        features add to it; the protocol also reaches each registered person privately."""
+        row, session, kind = due.row, summary.session, Kind(due.row.kind)
+        additions = [await add(s, summary, due.voice) for add in self.features.additions(kind)]
+        outgoing = render(
+            kind, row.payload, summary, due.voice, due.late, row.user_id, [a for a in additions if a is not None]
         )
-        if entry is None or not due:
-            skip(row, "board_closed")
-            await save(s, row)
-            log.info("planned message %s (%s): skipped, no longer due", row.id, row.kind)
-            return
-        voice = voice_of(self.config, now)
-        about = {"ref": entry_ref(entry.id), "title": entry.title}
-        if kind == Kind.BOARD_RENEWAL:
-            message = voice.t("board.renew_reminder", **about, until=voice.short(entry.expires_at))
-            makes_sense_until = entry.expires_at
-        else:
-            await board.set_entry_state(s, entry, EntryState.EXPIRED, now)
-            edit = board.card_edit(voice, entry, f"edit:{planned_key(row)}")
-            if edit is not None:
-                await outbox.enqueue(s, edit, now, now + NOTICE_TTL)
-            message = voice.t("board.expired", **about)
-            makes_sense_until = now + NOTICE_TTL
-        content = message_content(message, notice=False, mentions=(entry.author,))
-        outgoing = Outgoing(planned_key(row), content, user_id=entry.author, records=f"planned:{row.id}")
-        await outbox.enqueue(s, outgoing, now, max(makes_sense_until, now + MIN_TTL))
-        row.status, row.sent_at = PlannedStatus.SENT, now
-        await save(s, row)
-        log.info("planned message %s (%s): handed to the outbox", row.id, row.kind)
+        content = message_content(outgoing.message, notice=outgoing.notice, mentions=outgoing.mentions)
+        makes_sense_until = session.starts_at if kind in BEFORE_SESSION else due.now + NOTICE_TTL
+        messages = [due.message(content, makes_sense_until, room_id=row.room_id, user_id=row.user_id)]
+        if kind == Kind.PROTOCOL:
+            for person in await registrations.registered_user_ids(s, session.number):
+                personal = message_content(outgoing.message, notice=False, mentions=(person,))
+                messages.append((Outgoing(f"{due.key}:dm:{person}", personal, user_id=person), due.now + NOTICE_TTL))
+        return messages
 
     async def _report(
         self, s: AsyncSession, row: PlannedMessage, session_id: int, title: str, creator: str, now: datetime

@@ -1,43 +1,36 @@
-"""Feedback after a session: the question by direct message (planned, see `storage.planned`),
-answered by a reply or a digit reaction, or with `!feedback #N`; stored anonymously (a keyed hash
-instead of the person); `!auswertung #N` for coordinators, by direct message."""
+"""Feedback in chat: the question by direct message (planned, see `storage.planned`) answered by a
+reply or a digit reaction, or `!feedback #N [Bewertung Satz]`; `!auswertung #N` for coordinators,
+by direct message. The use cases are `services.feedback`.
+
+An answer leaves no trace that ties it to the person and a time: its event is not recorded as
+handled, and the thank-you's outbox row is deleted once sent."""
 
 from __future__ import annotations
 
 import random
-
-from sqlmodel.ext.asyncio.session import AsyncSession
+from dataclasses import replace
 
 from bot.arguments import Rest, SessionRef
 from bot.context import Context
 from bot.roles import Role
 from bot.routing import Handler, Router
-from rules.errors import UserError
-from rules.feedback import DIGIT_KEYS, MAX_SENTENCE, RATINGS, Answer, evaluation, parse_answer, respondent
+from rules.feedback import DIGIT_KEYS, MAX_SENTENCE, RATINGS, Answer, evaluation, parse_answer
 from rules.sessions import about, ref
-from rules.states import SessionStatus
-from storage import feedback, planned, registrations
+from services import feedback
+from storage import planned
 from storage.models import PlannedMessage, Session
+from storage.outbox import FORGET
 
 router = Router("feedback")
 _shuffle = random.SystemRandom()
 
 
-def respondent_of(ctx: Context, session_id: int) -> str:
-    """The sender's keyed hash for a session (the key derives from the bot's secret store key)."""
-    return respondent(ctx.config.matrix.store_key, session_id, ctx.sender)
-
-
-async def answerable(ctx: Context, s: AsyncSession, number: int) -> Session:
-    """Session #number, if it has ended and the sender was registered for it."""
-    session = await ctx.find_session(s, number)
-    if session.status == SessionStatus.CANCELLED:
-        raise UserError("errors.session_cancelled", **about(session))
-    if session.ends_at > ctx.now:
-        raise UserError("feedback.not_yet", **about(session))
-    if ctx.sender not in await registrations.registered_user_ids(s, number):
-        raise UserError("feedback.not_registered", **about(session))
-    return session
+async def thank(ctx: Context, session: Session) -> None:
+    """Confirm an answer (never repeating it); the thank-you's outbox row is deleted once sent,
+    since its time and direct chat would tell when this person answered."""
+    queued = len(ctx.messages)
+    await ctx.reply("feedback.thanks", **about(session))
+    ctx.messages[queued:] = [(replace(message, records=FORGET), until) for message, until in ctx.messages[queued:]]
 
 
 @router.command(
@@ -48,48 +41,43 @@ async def answerable(ctx: Context, s: AsyncSession, number: int) -> Session:
 )
 async def give_feedback(ctx: Context, number: int, answer: str) -> None:
     """`!feedback #N`: the question again, privately; `!feedback #N 4 Satz` (privately): the answer."""
-    parsed = parse_answer(answer) if answer else None
-    if parsed is not None and ctx.rooms.member_count(ctx.room_id) > 2:
-        raise UserError("feedback.only_direct", ref=ref(number))
-    async with ctx.db.transaction() as s:
-        session = await answerable(ctx, s, number)
-        if parsed is not None:
-            await feedback.save_answer(s, number, respondent_of(ctx, number), parsed, keep_sentence=False)
-        else:
-            await planned.plan_feedback_questions(s, session, [ctx.sender], ctx.now)
-    if parsed is not None:
-        await ctx.reply("feedback.thanks", **about(session))
+    if not answer:
+        async with ctx.join_batch() as s:
+            session = await feedback.ask_again(ctx, s, number)
+        await ctx.reply("feedback.asked", **about(session))
         return
-    ctx.plans.changed(number)
-    await ctx.reply("feedback.asked", **about(session))
+    ctx.record_handled = False
+    parsed = parse_answer(answer)
+    async with ctx.join_batch() as s:
+        session = await feedback.give_feedback(ctx, s, number, parsed)
+    await thank(ctx, session)
 
 
 async def answer_question(ctx: Context, question: PlannedMessage, answer: Answer, keep_sentence: bool) -> None:
     """Store an answer to the feedback question `question` (only its addressee may answer it)."""
-    if question.user_id != ctx.sender or question.session_id is None:
-        return
-    async with ctx.db.transaction() as s:
-        session = await ctx.find_session(s, question.session_id)
-        await feedback.save_answer(s, session.number, respondent_of(ctx, session.number), answer, keep_sentence)
-    # Says nothing of the answer: the confirmation goes to the person, the answer stays unlinked.
-    await ctx.reply("feedback.thanks", **about(session))
+    async with ctx.join_batch() as s:
+        session = await feedback.answer_question(ctx, s, question, answer, keep_sentence=keep_sentence)
+    if session is not None:
+        await thank(ctx, session)
 
 
 @router.reply_message(on=planned.feedback_question_by_event)
 async def reply_to_question(ctx: Context, question: PlannedMessage, text: str) -> None:
     """A reply to the question: a rating and maybe a sentence, replacing an earlier answer."""
     if question.user_id == ctx.sender:
+        ctx.record_handled = False
         await answer_question(ctx, question, parse_answer(text), keep_sentence=False)
 
 
 def rate_by_reaction(rating: int) -> Handler:
-    """The handler for one digit reaction on the question: the rating (an earlier sentence stays)."""
+    """The handler for one digit reaction on the question: the rating (an earlier sentence stays).
+    All five share one name, so neither the log nor the metrics tell which digit it was."""
 
-    async def rate(ctx: Context, question: PlannedMessage) -> None:
+    async def feedback_rating(ctx: Context, question: PlannedMessage) -> None:
+        ctx.record_handled = False
         await answer_question(ctx, question, Answer(rating, None), keep_sentence=True)
 
-    rate.__name__ = f"feedback_rating_{rating}"
-    return rate
+    return feedback_rating
 
 
 for _rating in RATINGS:
@@ -102,12 +90,14 @@ for _rating in RATINGS:
     "auswertung", aliases=("evaluation",), help="help.evaluation", role=Role.COORDINATOR, args=[SessionRef()]
 )
 async def evaluate(ctx: Context, number: int) -> None:
-    """Number of answers, distribution, average and the sentences in random order, privately."""
-    async with ctx.db.transaction() as s:
-        session = await ctx.find_session(s, number)
-        ctx.require(Role.COORDINATOR, session)
-        rows = await feedback.answers(s, number)
-    result = feedback.totals_of(rows)
-    sentences = [row.text for row in rows if row.text] if result else []
-    ctx.tell(ctx.sender, evaluation(ctx, ref(number), session.title, len(rows), result, sentences, _shuffle))
-    await ctx.reply("feedback.evaluation_sent", **about(session), count=len(rows))
+    """Number of answers, the published totals and their sentences in random order, privately."""
+    async with ctx.join_batch() as s:
+        found = await feedback.evaluate(ctx, s, number)
+    session = found.session
+    ctx.tell(
+        ctx.sender,
+        evaluation(
+            ctx, ref(number), session.title, found.answers, found.totals, found.sentences, _shuffle, found.pending
+        ),
+    )
+    await ctx.reply("feedback.evaluation_sent", **about(session), count=found.answers)

@@ -1,4 +1,5 @@
-"""After the session: protocol link, material, follow-up messages, and the archive."""
+"""After the session: protocol link, material, follow-up messages, and the archive. The use cases
+are in `services.followups`."""
 
 from __future__ import annotations
 
@@ -6,18 +7,11 @@ from bot.arguments import Link, Rest, SessionRef
 from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
-from rules.dates import DateError, parse_when
-from rules.errors import UserError
 from rules.i18n import Message
 from rules.sessions import about, ref
-from rules.states import SessionStatus
-from rules.timing import Kind
-from storage import planned, registrations, sessions
-from storage.models import Material
-from storage.rows import save
+from services.followups import add_material, archive, plan_followup, save_protocol
 
 router = Router("followups")
-MAX_FOLLOWUP = 4000
 MAX_MATERIAL_TITLE = 200
 
 
@@ -29,20 +23,9 @@ MAX_MATERIAL_TITLE = 200
     args=[SessionRef(), Link("url", missing="followups.link_missing")],
 )
 async def protocol(ctx: Context, number: int, url: str) -> None:
-    async with ctx.db.transaction() as s:
-        session = await ctx.find_session(s, number)
-        ctx.require(Role.COORDINATOR, session)
-        if session.status == SessionStatus.CANCELLED:
-            raise UserError("errors.session_cancelled", **about(session))
-        session.protocol_url = url
-        sessions.record_change(session, ["protocol_url"], ctx.now)
-        await save(s, session)
-        await planned.plan_once(
-            s, Kind.PROTOCOL, session, f"{Kind.PROTOCOL}:{ctx.event_id}", ctx.now, ctx.now, {"url": url}
-        )
-        registered = len(await registrations.registered_user_ids(s, number))
-    ctx.plans.changed(number)
-    await ctx.reply("followups.protocol_saved", **about(session), count=registered)
+    async with ctx.join_batch() as s:
+        saved = await save_protocol(ctx, s, number, url)
+    await ctx.reply("followups.protocol_saved", **about(saved.session), count=saved.registered)
 
 
 @router.command(
@@ -63,16 +46,8 @@ async def protocol(ctx: Context, number: int, url: str) -> None:
     ],
 )
 async def material(ctx: Context, number: int, url: str, title: str) -> None:
-    async with ctx.db.transaction() as s:
-        session = await ctx.find_session(s, number)
-        ctx.require(Role.COORDINATOR, session)
-        sessions.record_change(session, ["materials"], ctx.now)
-        await save(s, session)
-        await save(s, Material(session_id=number, url=url, title=title or None, added_by=ctx.sender, added_at=ctx.now))
-        await planned.plan_once(
-            s, Kind.MATERIAL, session, f"{Kind.MATERIAL}:{ctx.event_id}", ctx.now, ctx.now, {"url": url, "title": title}
-        )
-    ctx.plans.changed(number)
+    async with ctx.join_batch() as s:
+        session = await add_material(ctx, s, number, url, title)
     await ctx.reply("followups.material_saved", **about(session))
 
 
@@ -85,45 +60,23 @@ async def material(ctx: Context, number: int, url: str, title: str) -> None:
 )
 async def followup(ctx: Context, number: int, text: str) -> None:
     """`!nachbereitung #N Text` now, or `!nachbereitung #N Wann | Text` at that time."""
-    when_text, bar, message = text.partition("|")
-    if not bar:
-        when_text, message = "", text
-    message = message.strip()
-    if not message:
-        raise UserError("followups.text_missing")
-    if len(message) > MAX_FOLLOWUP:
-        raise UserError("followups.text_too_long", maximum=MAX_FOLLOWUP)
-    due = ctx.now
-    if when_text.strip():
-        try:
-            due = parse_when(when_text, ctx.now, ctx.timezone).start
-        except DateError as exc:
-            raise UserError(
-                "followups.bad_when", when=when_text.strip(), problem=ctx.t(exc.key, **exc.params)
-            ) from None
-    async with ctx.db.transaction() as s:
-        session = await ctx.find_session(s, number)
-        ctx.require(Role.COORDINATOR, session)
-        await planned.plan_once(
-            s, Kind.FOLLOWUP, session, f"{Kind.FOLLOWUP}:{ctx.event_id}", due, ctx.now, {"text": message}
-        )
-    ctx.plans.changed(number)
-    if due > ctx.now:
-        await ctx.reply("followups.followup_planned", **about(session), when=ctx.short(due))
+    async with ctx.join_batch() as s:
+        planned = await plan_followup(ctx, s, number, text)
+    if planned.due > ctx.now:
+        await ctx.reply("followups.followup_planned", **about(planned.session), when=ctx.short(planned.due))
     else:
-        await ctx.reply("followups.followup_now", **about(session))
+        await ctx.reply("followups.followup_now", **about(planned.session))
 
 
 @router.command("archiv", aliases=("archive",), help="help.archive")
-async def archive(ctx: Context) -> None:
-    async with ctx.db.transaction() as s:
-        past = await sessions.past_sessions(s, ctx.now, scope=ctx.scope())
-        materials = await sessions.materials(s, [x.id for x in past if x.id is not None])
-    if not past:
+async def archive_command(ctx: Context) -> None:
+    async with ctx.join_batch() as s:
+        past = await archive(ctx, s)
+    if not past.sessions:
         await ctx.reply("followups.archive_none")
         return
     lines = [ctx.t("followups.archive_head")]
-    for session in past:
+    for session in past.sessions:
         lines.append(
             ctx.t("followups.archive_line", ref=ref(session.id), title=session.title, date=ctx.short(session.starts_at))
         )
@@ -134,7 +87,7 @@ async def archive(ctx: Context) -> None:
         )
         lines += [
             ctx.t("followups.archive_material", label=m.title or m.url, url=m.url)
-            for m in materials
+            for m in past.materials
             if m.session_id == session.id
         ]
     await ctx.reply(Message.join(lines))

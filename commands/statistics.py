@@ -4,20 +4,17 @@ chart and a CSV file, per municipality and region, naming no person."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from bot.arguments import Rest
 from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
 from rules.bar_chart import Group, bar_chart
-from rules.errors import UserError
 from rules.i18n import Message
-from rules.participation import Participation, filename, participation, participation_csv
-from storage import participation as attendance
+from rules.participation import Participation, filename, participation_csv
+from services.statistics import bad_year, year_figures
 
 router = Router("statistics")
-FIRST_YEAR = 2000
 
 
 def table(ctx: Context, figures: Participation) -> Message:
@@ -72,15 +69,6 @@ def chart_groups(ctx: Context, figures: Participation) -> list[Group]:
     return [*groups, Group(ctx.t("statistics.chart_others").plain, others)] if others else groups
 
 
-def chosen_year(typed: str, this_year: int) -> int:
-    """The year typed (this year when none was); UserError for anything but a year up to now."""
-    if not typed:
-        return this_year
-    if not (typed.isascii() and typed.isdigit() and FIRST_YEAR <= int(typed) <= this_year):
-        raise UserError("statistics.bad_year", first=FIRST_YEAR, last=this_year)
-    return int(typed)
-
-
 @router.command(
     "statistik",
     aliases=("statistics",),
@@ -90,18 +78,17 @@ def chosen_year(typed: str, this_year: int) -> int:
 )
 async def statistics(ctx: Context, typed: str) -> None:
     """The year's figures (the current year so far without a year), sent to the coordinator only."""
-    year = chosen_year(typed, ctx.now.astimezone(ctx.timezone).year)
-    start = datetime(year, 1, 1, tzinfo=ctx.timezone)
-    end = min(datetime(year + 1, 1, 1, tzinfo=ctx.timezone), ctx.now)
-    async with ctx.db.transaction() as s:
-        rows, sessions = await attendance.attendance(s, start, end)
-    figures = participation(rows, ctx.config.municipalities, year, sessions)
+    if typed and not (typed.isascii() and typed.isdigit()):
+        raise bad_year(ctx)
+    async with ctx.join_batch() as s:
+        figures = await year_figures(ctx, s, int(typed) if typed else None)
     ctx.tell(ctx.sender, table(ctx, figures))
-    title = ctx.t("statistics.chart_title", year=year).plain
+    title = ctx.t("statistics.chart_title", year=figures.year).plain
     chart = await asyncio.to_thread(bar_chart, title, chart_groups(ctx, figures))  # the loop goes on meanwhile
-    ctx.send_image(chart.png, filename(year, "png"), "image/png", (chart.width, chart.height), to_user=ctx.sender)
+    ctx.send_image(
+        chart.png, filename(figures.year, "png"), "image/png", (chart.width, chart.height), to_user=ctx.sender
+    )
     headers = [ctx.t(f"statistics.csv_{column}").plain for column in ("region", "name", "registrations", "sessions")]
     unlisted, unknown = ctx.t("statistics.unlisted_label").plain, ctx.t("statistics.unknown_label").plain
-    ctx.send_file(
-        participation_csv(figures, headers, unlisted, unknown), filename(year, "csv"), "text/csv", to_user=ctx.sender
-    )
+    csv = participation_csv(figures, headers, unlisted, unknown)
+    ctx.send_file(csv, filename(figures.year, "csv"), "text/csv", to_user=ctx.sender)

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
 from rules.board import entry_ref
 from rules.i18n import Message
 from rules.sessions import ref
-from storage import outbox, planned, state
+from services.status import report
 from storage.models import OutboxMessage, OutboxStatus, PlannedMessage
 
 router = Router("status")
-SHOW_NEXT = 10
-LOOK_BACK = timedelta(days=30)
 # Why a message was skipped (see storage.planned and rules.timing), in words.
 REASONS = ("moved", "cancelled", "skip_started", "skip_too_late", "board_closed")
 
@@ -41,25 +37,19 @@ def planned_line(ctx: Context, row: PlannedMessage, key: str) -> Message:
 
 @router.command("status", help="help.status", role=Role.COORDINATOR)
 async def status(ctx: Context) -> None:
-    # Coordinators by room power see their room's sessions; those on the config list see all.
-    room = None if ctx.sender in ctx.config.roles.coordinators else ctx.room_id
-    async with ctx.db.transaction() as s:
-        upcoming = await planned.pending(s, limit=SHOW_NEXT, room_id=room)
-        troubled = await planned.troubled(s, ctx.now - LOOK_BACK, room_id=room)
-        backlog = await outbox.backlog(s)
-        undelivered = await outbox.troubled(s, ctx.now - LOOK_BACK, room_id=room)
-        limited = await state.rate_limited_lately(s, ctx.now)
+    async with ctx.join_batch() as s:
+        found = await report(ctx, s)
     lines = [ctx.t("status.next_head")]
-    lines += [planned_line(ctx, row, "status.next_line") for row in upcoming] or [ctx.t("status.next_none")]
+    lines += [planned_line(ctx, row, "status.next_line") for row in found.upcoming] or [ctx.t("status.next_none")]
     lines.append(ctx.t("status.trouble_head"))
-    lines += [planned_line(ctx, row, "status.trouble_line") for row in troubled] or [ctx.t("status.trouble_none")]
+    lines += [planned_line(ctx, row, "status.trouble_line") for row in found.troubled] or [ctx.t("status.trouble_none")]
     lines.append(ctx.t("status.delivery_head"))
-    if backlog.pending:
-        oldest = ctx.short(backlog.oldest) if backlog.oldest else "–"
-        lines.append(ctx.t("status.delivery_waiting", count=backlog.pending, oldest=oldest))
-    lines += [delivery_line(ctx, row) for row in undelivered] or [ctx.t("status.delivery_none")]
-    if limited is not None:
-        lines.append(ctx.t("status.rate_limited", last=ctx.short(limited)))
+    if found.backlog.pending:
+        oldest = ctx.short(found.backlog.oldest) if found.backlog.oldest else "–"
+        lines.append(ctx.t("status.delivery_waiting", count=found.backlog.pending, oldest=oldest))
+    lines += [delivery_line(ctx, row) for row in found.undelivered] or [ctx.t("status.delivery_none")]
+    if found.rate_limited is not None:
+        lines.append(ctx.t("status.rate_limited", last=ctx.short(found.rate_limited)))
     await ctx.reply(Message.join(lines))
 
 

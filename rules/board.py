@@ -3,6 +3,10 @@
 
 Expiry decisions take `now` as an argument: an entry lives `expiry` from its creation (or its
 last renewal); `renew_notice` before that its author is asked to renew it.
+
+Matching is bounded whatever the board holds: a new entry is compared with at most
+`MAX_CANDIDATES` entries (those its words find first in the search index), each read up to the
+length a card shows, and the comparison takes time in proportion to the texts' lengths.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Protocol
 
 from rules.errors import UserError
 from rules.i18n import Message
-from rules.search import similarity, weighted_stems
+from rules.search import Weighted, weighted_stems
 from rules.voice import Voice
 
 DEFAULT_CATEGORIES = (
@@ -30,12 +34,21 @@ DEFAULT_CATEGORIES = (
     "Klimaschutz und Wärmeplanung",
     "Sonstiges",
 )
+# What a card in the board room shows; longer entries are refused (older, longer ones are compared
+# by their beginning only).
 MAX_TITLE = 200
-MAX_DESCRIPTION = 2000
+MAX_DESCRIPTION = 1000
+# The whole `Kategorie: Titel | Beschreibung` as typed (with the category and some spaces).
+MAX_TEXT = MAX_TITLE + MAX_DESCRIPTION + 200
 # Two entries this alike (see `rules.search.similarity`) are worth telling their authors about.
 MATCH_THRESHOLD = 0.15
 # At most this many matches are told about one new entry.
 MAX_MATCHES = 3
+# A new entry is compared with at most this many entries: those its words find first.
+MAX_CANDIDATES = 24
+# What one person may have on the board at a time, and the contacts they may ask for in a day.
+MAX_OPEN_ENTRIES = 10
+MAX_CONTACTS_PER_DAY = 10
 _REF = re.compile(r"^[Aa]?(\d{1,9})$")
 _CATEGORY_CUTOFF = 0.8
 
@@ -56,6 +69,26 @@ class EntryState(StrEnum):
     DONE = "done"  # erledigt
     WITHDRAWN = "withdrawn"  # zurückgezogen
     EXPIRED = "expired"  # abgelaufen, not renewed in time
+    HIDDEN = "hidden"  # gesperrt: taken down by a coordinator of the board room
+
+
+class EntryAction(StrEnum):
+    """What `!eintrag A<n> <Wort>` asks for besides a new state."""
+
+    RENEW = "renew"  # verlängern (the author)
+    HIDE = "hide"  # sperren (a coordinator of the board room)
+
+
+KIND_KEYS = {EntryKind.OFFER: "board.kind_offer", EntryKind.NEED: "board.kind_need"}
+STATE_KEYS = {
+    EntryState.OPEN: "board.state_open",
+    EntryState.TALKING: "board.state_talking",
+    EntryState.AGREED: "board.state_agreed",
+    EntryState.DONE: "board.state_done",
+    EntryState.WITHDRAWN: "board.state_withdrawn",
+    EntryState.EXPIRED: "board.state_expired",
+    EntryState.HIDDEN: "board.state_hidden",
+}
 
 
 # Entries that are still looking for a partner: searched, matched, contactable.
@@ -73,9 +106,14 @@ STATE_WORDS = {
     "zurückziehen": EntryState.WITHDRAWN,
     "withdrawn": EntryState.WITHDRAWN,
 }
-RENEW_WORDS = ("verlängern", "verlaengern", "renew")
+# What `!eintrag A<n> <Wort>` may say: a state, or an action.
+ACTION_WORDS: dict[str, EntryState | EntryAction] = {
+    **STATE_WORDS,
+    **dict.fromkeys(("verlängern", "verlaengern", "renew"), EntryAction.RENEW),
+    **dict.fromkeys(("sperren", "hide"), EntryAction.HIDE),
+}
 # From these states an entry can be changed no more (only renewed, when it expired).
-FINAL = (EntryState.DONE, EntryState.WITHDRAWN, EntryState.EXPIRED)
+FINAL = (EntryState.DONE, EntryState.WITHDRAWN, EntryState.EXPIRED, EntryState.HIDDEN)
 
 
 def entry_ref(number: int | None) -> str:
@@ -91,11 +129,20 @@ def parse_ref(text: str) -> int | None:
 
 @dataclass(frozen=True)
 class Draft:
-    """What `!biete` / `!suche` were given: category as typed, title, description."""
+    """A new entry as someone wrote it: category as typed, title, description. Refused (on
+    creation) when a part is missing or longer than a card shows."""
 
     category: str
     title: str
     description: str | None
+
+    def __post_init__(self) -> None:
+        if not self.category.strip() or not self.title.strip():
+            raise UserError("board.usage")
+        if len(self.title) > MAX_TITLE:
+            raise UserError("board.title_too_long", maximum=MAX_TITLE, length=len(self.title))
+        if self.description and len(self.description) > MAX_DESCRIPTION:
+            raise UserError("board.description_too_long", maximum=MAX_DESCRIPTION, length=len(self.description))
 
 
 def parse_draft(text: str) -> Draft:
@@ -103,12 +150,8 @@ def parse_draft(text: str) -> Draft:
     category, colon, rest = text.partition(":")
     title, _, description = rest.partition("|")
     category, title, description = (" ".join(x.split()) for x in (category, title, description))
-    if not colon or not category or not title:
+    if not colon:
         raise UserError("board.usage")
-    if len(title) > MAX_TITLE:
-        raise UserError("board.title_too_long", maximum=MAX_TITLE)
-    if len(description) > MAX_DESCRIPTION:
-        raise UserError("board.description_too_long", maximum=MAX_DESCRIPTION)
     return Draft(category, title, description or None)
 
 
@@ -155,6 +198,8 @@ def require_category(text: str, categories: Sequence[str]) -> str:
 def change_state(current: EntryState, wanted: EntryState) -> EntryState:
     """The state an author's `!eintrag A<n> <Wort>` leads to; refused from a final state or
     when nothing would change."""
+    if current == EntryState.HIDDEN:
+        raise UserError("board.hidden")
     if current in FINAL:
         raise UserError("board.state_final")
     if wanted == current:
@@ -190,8 +235,14 @@ def expiry_due(state: str, expiry_at: datetime, now: datetime) -> bool:
     return state not in FINAL and now >= expiry_at
 
 
-def can_renew(state: str) -> bool:
-    return state not in (EntryState.DONE, EntryState.WITHDRAWN)
+def renewed_state(current: EntryState) -> EntryState:
+    """The state an entry has once its author renewed it: an expired one is open again; refused
+    when it was closed or taken down."""
+    if current == EntryState.HIDDEN:
+        raise UserError("board.hidden")
+    if current in (EntryState.DONE, EntryState.WITHDRAWN):
+        raise UserError("board.state_final")
+    return EntryState.OPEN if current == EntryState.EXPIRED else current
 
 
 # --- Matching -----------------------------------------------------------------------------------
@@ -226,10 +277,15 @@ class Match:
     score: float
 
 
+def _stems(entry: EntryView) -> Weighted:
+    """An entry's words as matching compares them: as far as a card shows them."""
+    return Weighted(weighted_stems(entry.title[:MAX_TITLE], (entry.description or "")[:MAX_DESCRIPTION]))
+
+
 def matches(new: EntryView, candidates: Iterable[EntryView], now: datetime) -> list[Match]:
     """The open entries of the other kind in the same category that are alike enough to `new`
     (never the author's own), best first, at most MAX_MATCHES."""
-    mine = weighted_stems(new.title, new.description)
+    mine = _stems(new)
     found = []
     for other in candidates:
         if (
@@ -240,7 +296,7 @@ def matches(new: EntryView, candidates: Iterable[EntryView], now: datetime) -> l
             or not is_active(other.state, other.expires_at, now)
         ):
             continue
-        score = similarity(mine, weighted_stems(other.title, other.description))
+        score = mine.similarity(_stems(other))
         if score >= MATCH_THRESHOLD:
             found.append(Match(other, score))
     found.sort(key=lambda m: (-m.score, m.entry.id or 0))
@@ -250,8 +306,14 @@ def matches(new: EntryView, candidates: Iterable[EntryView], now: datetime) -> l
 # --- Rendering ----------------------------------------------------------------------------------
 
 
-def _state_text(voice: Voice, state: str) -> Message:
-    return voice.t(f"board.state_{state}")
+def state_text(voice: Voice, state: str) -> Message:
+    """An entry's state as users read it ("im Gespräch")."""
+    return voice.t(STATE_KEYS[EntryState(state)])
+
+
+def kind_text(voice: Voice, kind: str) -> Message:
+    """How users read an entry's kind: „Angebot“ or „Gesuch“."""
+    return voice.t(KIND_KEYS[EntryKind(kind)])
 
 
 def summary_line(voice: Voice, entry: EntryView) -> Message:
@@ -259,11 +321,11 @@ def summary_line(voice: Voice, entry: EntryView) -> Message:
     return voice.t(
         "board.line",
         ref=entry_ref(entry.id),
-        kind=voice.t(f"board.kind_{entry.kind}"),
+        kind=kind_text(voice, entry.kind),
         category=entry.category,
         title=entry.title,
         municipality=entry.municipality or voice.t("board.no_municipality").plain,
-        state=_state_text(voice, entry.state),
+        state=state_text(voice, entry.state),
     )
 
 
@@ -274,7 +336,7 @@ def card(voice: Voice, entry: EntryView) -> Message:
         voice.t(
             "board.card_head",
             ref=entry_ref(entry.id),
-            kind=voice.t(f"board.kind_{entry.kind}"),
+            kind=kind_text(voice, entry.kind),
             category=entry.category,
         ),
         voice.t("board.card_title", title=entry.title),
@@ -285,7 +347,7 @@ def card(voice: Voice, entry: EntryView) -> Message:
         voice.t(
             "board.card_footer",
             municipality=entry.municipality or voice.t("board.no_municipality").plain,
-            state=_state_text(voice, entry.state),
+            state=state_text(voice, entry.state),
             until=voice.short(entry.expires_at),
         )
     )

@@ -13,6 +13,10 @@ removed, except what emoji need:
   e.g. the flag of Scotland); anywhere else they are invisible text and are removed.
 
 Variation selectors such as U+FE0F (❤️) and skin tones are not format characters and stay.
+
+A person's display name goes into lines the bot writes (a Q&A ranking, a talk offer), so it is
+put on one line there and must not pass for something else: the word the bot writes for an
+anonymous asker, or someone's Matrix id (`person_name`).
 """
 
 from __future__ import annotations
@@ -21,8 +25,14 @@ import re
 import unicodedata
 
 ZWJ = "\u200d"
+MAX_NAME = 64  # characters of a display name in a line the bot writes
 KEPT_CONTROLS = frozenset("\t\n\r")
 _FLAG = re.compile("\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f")
+# A Matrix user id inside a name ("Anna (@anna:stadt.de)"), with the brackets around it.
+_MATRIX_ID = re.compile(r"[(\[<{]?\s*@[^\s:@]+:[^\s)\]>}]+\s*[)\]>}]?")
+# Letters of other scripts that look like the Latin ones of "anonym" (after NFKC and casefold).
+_LOOK_ALIKES = str.maketrans("аɑαоοօ0уүʏмոпɴ", "aaaooooyyymnnn")
+ANONYMOUS = "anonym"  # the stem of the word the bot writes for an anonymous asker (anonym, anonymous)
 
 
 def _visible_non_ascii(char: str) -> bool:
@@ -55,3 +65,33 @@ def clean(text: str) -> str:
 def invisible(text: str) -> bool:
     """True when `text` has a character that `clean` would remove, or a joiner (links must have none)."""
     return any(unicodedata.category(c) in ("Cf", "Cc", "Cs") for c in text)
+
+
+def one_line(text: str) -> str:
+    """`text` cleaned (see `clean`) and on one line: line breaks, tabs and runs of spaces become one space."""
+    return " ".join(clean(text).split())
+
+
+def person_name(display: str | None, user_id: str, *, with_id: bool = False) -> str:
+    """How the bot names a person in a line it writes: the display name on one line (at most
+    MAX_NAME characters), or the id when there is none. The id follows in parentheses when
+    `with_id`, and always when the name could pass for something else: when it looks like the
+    word for an anonymous asker ("anonym", also in look-alike letters), or holds a Matrix id
+    (which is taken out: "X (@coord:…)" shows as "X (@real:…)")."""
+    name = one_line(display or "")
+    pretends = bool(_MATRIX_ID.search(unicodedata.normalize("NFKC", name)))
+    if pretends:
+        name = one_line(_MATRIX_ID.sub(" ", unicodedata.normalize("NFKC", name)))
+    if len(name) > MAX_NAME:
+        name = name[: MAX_NAME - 1].rstrip() + "…"
+    if not name or name == user_id:
+        return user_id
+    return f"{name} ({user_id})" if with_id or pretends or _looks_anonymous(name) else name
+
+
+def _looks_anonymous(name: str) -> bool:
+    """Whether `name` reads as "anonym": compared in lower case, without accents, spaces,
+    punctuation and look-alike letters of other scripts ("Аnоnym", "a n o n y m", "ánonym")."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name).casefold())
+    skeleton = "".join(c for c in decomposed.translate(_LOOK_ALIKES) if c.isalpha() and c.isascii())
+    return ANONYMOUS in skeleton.replace("rn", "m")

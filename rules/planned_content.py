@@ -7,11 +7,11 @@ reminder says how long it really is until the start, and it says that it is late
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from rules.feedback import Totals, totals_line
 from rules.i18n import Message
 from rules.sessions import SessionSummary, SessionView, about, session_details
 from rules.timing import Kind, starts_in
@@ -19,6 +19,8 @@ from rules.voice import Voice
 
 # Reminders this close to the start carry the link to join.
 JOIN_LINK_WITHIN = timedelta(hours=1)
+# The kinds `render` knows: a session's own messages (features render theirs, see `bot.features`).
+RENDERED = frozenset({Kind.ANNOUNCEMENT, Kind.REMINDER, Kind.REMINDER_DM, Kind.PROTOCOL, Kind.MATERIAL, Kind.FOLLOWUP})
 
 
 @dataclass(frozen=True)
@@ -58,33 +60,29 @@ def render(
     voice: Voice,
     late: bool,
     recipient: str | None,
-    questions: tuple[int, int] | None = None,
-    rated: Totals | None = None,
+    additions: Sequence[Message] = (),
 ) -> Outgoing:
-    """The message a planned row stands for; `recipient` is set for direct messages; `questions`
-    (answered, open) of a closed Q&A round and the feedback totals (`rated`, from MIN_ANSWERS
-    answers on) join the protocol."""
+    """The message a planned row of one of the RENDERED kinds stands for; `recipient` is set for
+    direct messages; `additions` are lines that features add to it (for the protocol: the Q&A
+    round's summary, the feedback totals)."""
     session = summary.session
     data = payload(row_payload)
     if kind == Kind.ANNOUNCEMENT:
-        return Outgoing(announcement(voice, summary), notice=False)
-    if kind == Kind.REMINDER:
-        return Outgoing(reminder(voice, session, late), notice=False)
-    if kind == Kind.REMINDER_DM:
-        return Outgoing(reminder(voice, session, late), notice=False, mentions=(recipient,) if recipient else ())
-    if kind == Kind.PROTOCOL:
-        message = voice.t("planned.protocol", **about(session), url=data["url"])
-        if questions is not None:
-            message = Message.join([message, voice.t("qa.protocol_summary", answered=questions[0], open=questions[1])])
-        if rated is not None:
-            message = Message.join([message, voice.t("feedback.protocol_head"), totals_line(voice, rated)])
-        return Outgoing(message, notice=False)  # names nobody: each registered person is told privately
-    if kind == Kind.MATERIAL:
+        outgoing = Outgoing(announcement(voice, summary), notice=False)
+    elif kind == Kind.REMINDER:
+        outgoing = Outgoing(reminder(voice, session, late), notice=False)
+    elif kind == Kind.REMINDER_DM:
+        outgoing = Outgoing(reminder(voice, session, late), notice=False, mentions=(recipient,) if recipient else ())
+    elif kind == Kind.PROTOCOL:  # names nobody: each registered person is told privately
+        outgoing = Outgoing(voice.t("planned.protocol", **about(session), url=data["url"]), notice=False)
+    elif kind == Kind.MATERIAL:
         label = data.get("title") or voice.t("planned.material_untitled").plain
-        return Outgoing(voice.t("planned.material", **about(session), label=label, url=data["url"]), notice=False)
-    if kind == Kind.FEEDBACK_DM:
-        return Outgoing(feedback_question(voice, session), notice=False, mentions=(recipient,) if recipient else ())
-    return Outgoing(voice.t("planned.followup", **about(session), text=data["text"]), notice=False)
+        outgoing = Outgoing(voice.t("planned.material", **about(session), label=label, url=data["url"]), notice=False)
+    else:
+        outgoing = Outgoing(voice.t("planned.followup", **about(session), text=data["text"]), notice=False)
+    if not additions:
+        return outgoing
+    return Outgoing(Message.join([outgoing.message, *additions]), outgoing.notice, outgoing.mentions)
 
 
 def feedback_question(voice: Voice, session: SessionView) -> Message:

@@ -6,7 +6,11 @@ import re
 from dataclasses import dataclass
 
 from rules.i18n import Message
+from rules.states import QuestionStatus
 from rules.voice import Voice
+
+# The digest's sections: answered questions first, then those left open (hidden ones not at all).
+SECTIONS = ((QuestionStatus.ANSWERED, "qa.digest_answered"), (QuestionStatus.OPEN, "qa.digest_open"))
 
 
 @dataclass(frozen=True)
@@ -16,11 +20,11 @@ class Entry:
     number: int
     text: str
     votes: int
-    status: str
+    status: QuestionStatus
     asker: str
 
 
-def ranked(entries: list[Entry], status: str) -> list[Entry]:
+def ranked(entries: list[Entry], status: QuestionStatus) -> list[Entry]:
     """Questions with `status`, most votes first, earlier questions first among equals."""
     return sorted((e for e in entries if e.status == status), key=lambda e: (-e.votes, e.number))
 
@@ -31,8 +35,9 @@ def line(voice: Voice, entry: Entry) -> Message:
 
 def ranking(voice: Voice, entries: list[Entry]) -> Message:
     """The open questions by votes, for moderators during the round."""
-    open_ = ranked(entries, "open")
-    lines = [voice.t("qa.ranking_head", open=len(open_), answered=len(ranked(entries, "answered")))]
+    open_ = ranked(entries, QuestionStatus.OPEN)
+    answered = ranked(entries, QuestionStatus.ANSWERED)
+    lines = [voice.t("qa.ranking_head", open=len(open_), answered=len(answered))]
     lines += [line(voice, e) for e in open_] or [voice.t("qa.ranking_none")]
     return Message.join(lines)
 
@@ -42,9 +47,9 @@ def digest(voice: Voice, ref: str, title: str, entries: list[Entry]) -> tuple[Me
     by votes (hidden ones left out)."""
     head = voice.t("qa.digest_head", ref=ref, title=title, date=voice.short(voice.now))
     lines, md = [head], [f"# {escape_markdown(head.plain)}"]
-    for status in ("answered", "open"):
+    for status, key in SECTIONS:
         group = ranked(entries, status)
-        section = voice.t(f"qa.digest_{status}", count=len(group))
+        section = voice.t(key, count=len(group))
         lines.append(section)
         md += ["", f"## {escape_markdown(section.plain)}", ""]
         for entry in group:

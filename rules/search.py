@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -23,6 +25,8 @@ MIN_PREFIX = 6
 PREFIX_SHARE = 0.4
 # Words of a query that count (the rest is ignored: a search is a few words, not a text).
 MAX_QUERY_WORDS = 8
+# Words of an entry that its candidates for a match are looked up by (see `key_heads`).
+MAX_KEY_WORDS = 8
 # Words too common to say anything about an entry.
 STOPWORDS = frozenset(
     """
@@ -41,7 +45,7 @@ STOPWORDS = frozenset(
 
 def words(text: str) -> list[str]:
     """The words of `text` that say something (lower case, no stop words, at least two letters)."""
-    return [w for w in (m.group().lower() for m in _WORD.finditer(text)) if len(w) > 1 and w not in STOPWORDS]
+    return [w for w in map(str.lower, _WORD.findall(text)) if len(w) > 1 and w not in STOPWORDS]
 
 
 @cache
@@ -67,13 +71,17 @@ def indexed(text: str) -> str:
     return " ".join(stems(text))
 
 
+@lru_cache(maxsize=65536)
+def shortest_prefix(word_stem: str) -> int:
+    """The length of the shortest prefix a stem is searched by: 40 % of it, at least `MIN_PREFIX`
+    letters, and the whole stem when it is no longer than that."""
+    return min(len(word_stem), max(MIN_PREFIX, math.ceil(len(word_stem) * PREFIX_SHARE)))
+
+
 def prefixes(word_stem: str) -> tuple[str, ...]:
     """The prefixes a stem is searched by, longest first: the stem itself, and for a long one
     (a compound, most likely) its shorter prefixes down to the shortest that still says something."""
-    shortest = max(MIN_PREFIX, math.ceil(len(word_stem) * PREFIX_SHARE))
-    if len(word_stem) <= shortest:
-        return (word_stem,)
-    return tuple(word_stem[:n] for n in range(len(word_stem), shortest - 1, -1))
+    return tuple(word_stem[:n] for n in range(len(word_stem), shortest_prefix(word_stem) - 1, -1))
 
 
 @dataclass(frozen=True)
@@ -92,35 +100,91 @@ def query(text: str) -> list[QueryWord]:
     return list(seen.values())[:MAX_QUERY_WORDS]
 
 
+def key_heads(title: str, description: str | None, limit: int = MAX_KEY_WORDS) -> list[str]:
+    """What other entries are looked up by to compare them with an entry: of its title's words,
+    then its description's longest (in German the compounds, which say most), the first
+    `MIN_PREFIX` letters of each stem (every longer stem alike to it begins so, see `affinity`),
+    or a shorter stem whole; each once, at most `limit`."""
+    found: dict[str, None] = {}
+    for word in [*words(title), *sorted(words(description or ""), key=len, reverse=True)]:
+        found.setdefault(stem(word)[:MIN_PREFIX])
+        if len(found) == limit:
+            break
+    return list(found)
+
+
 def affinity(a: str, b: str) -> float:
     """How far two stems are the same word (1.0), or share the first part of a compound (the
     share of the longer stem they have in common), or nothing (0.0)."""
     if a == b:
         return 1.0
-    shared = len(_common_prefix(a, b))
-    if shared >= min(len(prefixes(a)[-1]), len(prefixes(b)[-1])):  # as a search for either finds the other
+    shared = _shared_length(a, b)
+    if shared >= min(shortest_prefix(a), shortest_prefix(b)):  # as a search for either finds the other
         return shared / max(len(a), len(b))
     return 0.0
 
 
-def _common_prefix(a: str, b: str) -> str:
+def _shared_length(a: str, b: str) -> int:
+    """How many letters two stems have in common at their start."""
     n = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
             break
         n += 1
-    return a[:n]
+    return n
+
+
+class Weighted:
+    """A text as stem → weight, ready to be compared with many others (`similarity`).
+
+    Two stems are alike only when they share their first `min(len(a), len(b), MIN_PREFIX)`
+    letters (see `affinity`: no searched prefix is shorter than that). So the stems a stem `s`
+    may be alike to are those beginning with `s[:MIN_PREFIX]`, and the shorter ones that begin
+    `s`: kept sorted, they are found without comparing `s` with every stem of the text."""
+
+    def __init__(self, weights: dict[str, float]) -> None:
+        self.weights = weights
+        self.total = sum(weights.values())
+        self._ordered = sorted(weights)
+        self._best: dict[str, float] = {}
+
+    def _alike(self, word_stem: str) -> Iterator[str]:
+        head = word_stem[:MIN_PREFIX]
+        at = bisect_left(self._ordered, head)
+        while at < len(self._ordered) and self._ordered[at].startswith(head):
+            yield self._ordered[at]
+            at += 1
+        for n in range(1, len(head)):
+            if word_stem[:n] in self.weights:
+                yield word_stem[:n]
+
+    def best(self, word_stem: str) -> float:
+        """The best affinity of `word_stem` to a stem of this text (remembered: a text compared
+        with many others meets their common words again and again)."""
+        found = self._best.get(word_stem)
+        if found is None:
+            if word_stem in self.weights:
+                found = 1.0
+            else:
+                found = max((affinity(word_stem, other) for other in self._alike(word_stem)), default=0.0)
+            self._best[word_stem] = found
+        return found
+
+    def similarity(self, other: Weighted) -> float:
+        """How alike the two texts are (0.0 … 1.0): every stem of each counts with its weight and
+        its best affinity to a stem of the other. It takes time in proportion to the texts'
+        lengths, not to their product."""
+        total = self.total + other.total
+        if not total:
+            return 0.0
+        found = sum(w * other.best(s) for s, w in self.weights.items())
+        found += sum(w * self.best(s) for s, w in other.weights.items())
+        return found / total
 
 
 def similarity(first: dict[str, float], second: dict[str, float]) -> float:
-    """How alike two texts are, given as stem → weight (0.0 … 1.0): every stem of each counts
-    with its weight and its best affinity to a stem of the other."""
-    total = sum(first.values()) + sum(second.values())
-    if not total:
-        return 0.0
-    found = sum(w * max((affinity(s, o) for o in second), default=0.0) for s, w in first.items())
-    found += sum(w * max((affinity(s, o) for o in first), default=0.0) for s, w in second.items())
-    return found / total
+    """How alike two texts are, given as stem → weight (see `Weighted.similarity`)."""
+    return Weighted(first).similarity(Weighted(second))
 
 
 def weighted_stems(title: str, description: str | None, title_weight: float = 2.0) -> dict[str, float]:

@@ -127,3 +127,10 @@ def session_details(voice: Voice, summary: SessionSummary[Any], howto: str = "se
     else:
         lines.append(voice.t(howto, ref=ref(session.id)))
     return Message.join(lines)
+
+
+def created_message(voice: Voice, session: SessionView) -> Message:
+    """The answer to a new session: its number and details."""
+    return Message.join(
+        [voice.t("coordination.created", ref=ref(session.id)), session_details(voice, SessionSummary(session, 0, 0))]
+    )

@@ -14,7 +14,10 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rules.cleaning import clean, one_line
 from rules.errors import UserError
+from rules.i18n import Message
+from rules.voice import Voice
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 2000
@@ -77,12 +80,31 @@ def parse_topic(text: str) -> Proposal | Act:
     insist = first.lower() in INSIST
     if insist:
         text = after.strip()
-    title, bar, description = (part.strip() for part in text.partition("|"))
-    title = " ".join(title.split())
+    title, _, description = text.partition("|")
+    return new_proposal(title, description, insist)
+
+
+def new_proposal(title: str, description: str | None, insist: bool = False) -> Proposal:
+    """A wish as typed (in chat or in a form): the title on one line, the description trimmed,
+    invisible characters out; UserError when the title is missing or either is too long."""
+    title, description = one_line(title), clean(description or "").strip()
     if not title:
         raise UserError("topics.title_missing")
     if len(title) > MAX_TITLE:
         raise UserError("topics.title_too_long", maximum=MAX_TITLE)
     if len(description) > MAX_DESCRIPTION:
         raise UserError("errors.too_long", maximum=MAX_DESCRIPTION)
-    return Proposal(title, description or None if bar else None, insist)
+    return Proposal(title, description or None, insist)
+
+
+def permalink(room_id: str, event_id: str) -> str:
+    """A link to an event that every Matrix client opens."""
+    return f"https://matrix.to/#/{room_id}/{event_id}"
+
+
+def wish_post(voice: Voice, number: int | None, title: str, description: str | None, footer: Message) -> Message:
+    """The bot's post of a wish: title, description, and what to do (or what became of it)."""
+    lines = [voice.t("topics.post", ref=topic_ref(number), title=title)]
+    if description:
+        lines.append(voice.t("topics.post_description", text=description))
+    return Message.join([*lines, footer])

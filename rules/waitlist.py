@@ -13,7 +13,7 @@ class Seat:
     """One active registration as the rules see it."""
 
     user_id: str
-    status: str
+    status: RegistrationStatus
     queued_at: datetime
 
 
@@ -21,7 +21,7 @@ class Seat:
 class Placement:
     """Where a new registration goes: a place, or the waiting list at `position` (1-based)."""
 
-    status: str
+    status: RegistrationStatus
     position: int | None = None
 
 

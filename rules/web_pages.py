@@ -8,7 +8,7 @@ module, escaped automatically, with the texts from the catalogues.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -99,6 +99,18 @@ class Site:
 
     root: str
     feeds: Sequence[FeedLink]
+
+
+def site_of(voice: Voice, root: str, url: Callable[[str], str]) -> Site:
+    """What every page links to: the pages below `root`, and the feeds at their public `url`."""
+    feeds = [
+        FeedLink(voice.t("web.feed_all").plain, url("/kalender.ics")),
+        *(
+            FeedLink(voice.t("web.feed_region", region=name).plain, url(f"/kalender/{slug}.ics"))
+            for slug, name in REGIONS.items()
+        ),
+    ]
+    return Site(root, feeds)
 
 
 def region_label(voice: Voice, region: str | None) -> str:

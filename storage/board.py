@@ -6,18 +6,20 @@ messages name it by `contact_room(contact_id)`, a stand-in that is no Matrix roo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from rules.board import ACTIVE, EntryState, card
+from rules.board import ACTIVE, EntryKind, EntryState, card
 from rules.content import edit_content, message_content
+from rules.search import key_heads
 from rules.voice import Voice
 from storage import board_search
 from storage.models import BoardContact, BoardEntry
-from storage.outbox import Outgoing
+from storage.outbox import Outgoing, redaction
 from storage.rows import save
 from storage.state import get_state, set_state
 
@@ -48,15 +50,28 @@ async def entry(s: AsyncSession, number: int) -> BoardEntry | None:
     return await s.get(BoardEntry, number)
 
 
-async def candidates(s: AsyncSession, kind: str, category: str, now: datetime) -> list[BoardEntry]:
-    """The active entries of one kind and category (what a new entry of the other kind may match)."""
-    query = select(BoardEntry).where(
-        BoardEntry.kind == kind,
-        BoardEntry.category == category,
-        col(BoardEntry.state).in_(ACTIVE),
-        col(BoardEntry.expires_at) > now,
+async def _in_order(s: AsyncSession, ids: Sequence[int]) -> list[BoardEntry]:
+    """The entries with these ids, in the order given."""
+    if not ids:
+        return []
+    found = {e.id: e for e in (await s.exec(select(BoardEntry).where(col(BoardEntry.id).in_(ids)))).all()}
+    return [found[i] for i in ids if i in found]
+
+
+async def candidates(s: AsyncSession, new: BoardEntry, now: datetime, limit: int) -> list[BoardEntry]:
+    """What a new entry may match: the active entries of the other kind in its category (not its
+    author's) that share most of its words, best first, at most `limit` however many there are."""
+    heads = key_heads(new.title, new.description)
+    other = EntryKind(new.kind).other
+    return await _in_order(s, await board_search.related(s, heads, other, new.category, new.author, now, limit))
+
+
+async def open_entries(s: AsyncSession, author: str, now: datetime) -> int:
+    """How many entries `author` has on the board now (open or in talks, not expired)."""
+    query = select(func.count(col(BoardEntry.id))).where(
+        BoardEntry.author == author, col(BoardEntry.state).in_(ACTIVE), col(BoardEntry.expires_at) > now
     )
-    return list((await s.exec(query.order_by(col(BoardEntry.id)))).all())
+    return int((await s.exec(query)).one())
 
 
 async def listing(
@@ -73,11 +88,12 @@ async def listing(
 
 async def search(s: AsyncSession, text: str, now: datetime, limit: int) -> list[BoardEntry]:
     """Active entries that match `text` (German word forms understood), best first."""
-    ids = await board_search.search(s, text, now, limit)
-    if not ids:
-        return []
-    found = {e.id: e for e in (await s.exec(select(BoardEntry).where(col(BoardEntry.id).in_(ids)))).all()}
-    return [found[i] for i in ids if i in found]
+    return await _in_order(s, await board_search.search(s, text, now, limit))
+
+
+def card_record(found: BoardEntry) -> str:
+    """What the outbox notes the card's event on, once it is posted (see `storage.outbox.mark_sent`)."""
+    return f"board_entry:{found.id}"
 
 
 def card_edit(voice: Voice, found: BoardEntry, key: str) -> Outgoing | None:
@@ -86,6 +102,14 @@ def card_edit(voice: Voice, found: BoardEntry, key: str) -> Outgoing | None:
         return None
     content = edit_content(found.card_event_id, message_content(card(voice, found), notice=False))
     return Outgoing(key, content, room_id=found.card_room_id)
+
+
+def card_redaction(voice: Voice, found: BoardEntry) -> Outgoing | None:
+    """The redaction that takes the entry's card out of the board room (None while it is not posted)."""
+    if found.card_event_id is None or found.card_room_id is None:
+        return None
+    reason = voice.t("board.hidden_reason").plain
+    return redaction(f"redact:{found.card_event_id}", found.card_room_id, found.card_event_id, reason)
 
 
 async def set_entry_state(s: AsyncSession, found: BoardEntry, state: EntryState, now: datetime) -> None:
@@ -99,6 +123,14 @@ async def set_entry_state(s: AsyncSession, found: BoardEntry, state: EntryState,
 async def contact(s: AsyncSession, entry_id: int, asked_by: str) -> BoardContact | None:
     query = select(BoardContact).where(BoardContact.entry_id == entry_id, BoardContact.asked_by == asked_by)
     return (await s.exec(query)).first()
+
+
+async def contacts_since(s: AsyncSession, asked_by: str, since: datetime) -> int:
+    """How many contacts `asked_by` asked for after `since`."""
+    query = select(func.count(col(BoardContact.id))).where(
+        BoardContact.asked_by == asked_by, col(BoardContact.created_at) > since
+    )
+    return int((await s.exec(query)).one())
 
 
 async def contact_by_id(s: AsyncSession, contact_id: int) -> tuple[BoardContact, BoardEntry] | None:

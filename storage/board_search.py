@@ -1,10 +1,13 @@
-"""Full-text search over the board's entries, in each database's own way.
+"""Full-text search over the board's entries, in each database's own way: a person's search
+(`search`), and the few entries a new one is worth comparing with (`related`).
 
 SQLite: an FTS5 table `board_search` (rowid = entry id) holding the German stems of title and
-description, written here when an entry is created (FTS5 has no German tokenizer); a trigger
-removes an entry's row when the entry is deleted. PostgreSQL: the `german` text search over
-title and description, served by a GIN index on the same expression (migration 0012). Both
-look for every word of the query by its stem prefixes (see `rules.search`), best matches first.
+description, written here when an entry is created (FTS5 has no German tokenizer), and a
+`scope` token naming the entry's kind and category; it keeps an index of 6-letter prefixes, the
+length compounds are looked up by (migration 0014). A trigger removes an entry's row when the
+entry is deleted. PostgreSQL: the `german` text search over title and description, stored in the
+generated column `search_vector` with a GIN index (migration 0014). A search looks for every word
+of the query by its stem prefixes (see `rules.search`), best matches first.
 """
 
 from __future__ import annotations
@@ -17,23 +20,30 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.board import ACTIVE
-from rules.search import QueryWord, indexed, query
+from rules.search import MIN_PREFIX, QueryWord, indexed, query
 from storage.models import BoardEntry, UTCDateTime
 
-# The expression the GIN index of migration 0012 is built on: the search must use it verbatim.
-SEARCH_VECTOR = (
-    "(setweight(to_tsvector('german', title), 'A') || setweight(to_tsvector('german', coalesce(description, '')), 'B'))"
-)
+SEARCH_COLUMN = "search_vector"
 SEARCH_INDEX = "ix_board_entries_search"
 _ACTIVE = ", ".join(f"'{state}'" for state in ACTIVE)
 TITLE_WEIGHT, DESCRIPTION_WEIGHT = 2.0, 1.0
+_WEIGHTS = f"{TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}, 0.0"  # bm25's: title, description, scope
+_TEXT = "{title description}"  # FTS5's columns of the words (not the scope)
 OVERFETCH = 4  # SQLite: matches fetched per entry wanted (some may be closed or expired)
 
 
 def is_search_index(name: str | None) -> bool:
     """Whether a schema object belongs to the search index, which no model describes: SQLite's
-    FTS5 table with its shadow tables, PostgreSQL's GIN index."""
-    return bool(name) and (name == "board_search" or str(name).startswith("board_search_") or name == SEARCH_INDEX)
+    FTS5 table with its shadow tables, PostgreSQL's generated column and its GIN index."""
+    return bool(name) and (
+        name in ("board_search", SEARCH_COLUMN, SEARCH_INDEX) or str(name).startswith("board_search_")
+    )
+
+
+def scope_token(kind: str, category: str) -> str:
+    """The one word (letters and digits) that stands for an entry's kind and category in SQLite's
+    index; migration 0014 writes it as `kind || hex(category)`."""
+    return f"{kind}{category.encode().hex()}"
 
 
 def _dialect(s: AsyncSession) -> str:
@@ -44,14 +54,24 @@ async def index(s: AsyncSession, entry: BoardEntry) -> None:
     """Put an entry into the search index (PostgreSQL's index follows the table by itself)."""
     if _dialect(s) != "sqlite":
         return
-    await _index_row(s, entry.id, entry.title, entry.description)
+    await _index_row(s, entry.id, entry.kind, entry.category, entry.title, entry.description)
 
 
-async def _index_row(s: AsyncSession, entry_id: int | None, title: str, description: str | None) -> None:
+async def _index_row(
+    s: AsyncSession, entry_id: int | None, kind: str, category: str, title: str, description: str | None
+) -> None:
     conn = await s.connection()
     await conn.execute(
-        text("INSERT OR REPLACE INTO board_search (rowid, title, description) VALUES (:id, :title, :description)"),
-        {"id": entry_id, "title": indexed(title), "description": indexed(description or "")},
+        text(
+            "INSERT OR REPLACE INTO board_search (rowid, title, description, scope) "
+            "VALUES (:id, :title, :description, :scope)"
+        ),
+        {
+            "id": entry_id,
+            "title": indexed(title),
+            "description": indexed(description or ""),
+            "scope": scope_token(kind, category),
+        },
     )
 
 
@@ -61,16 +81,16 @@ async def rebuild(s: AsyncSession) -> None:
         return
     conn = await s.connection()
     await conn.execute(text("DELETE FROM board_search"))
-    for entry_id, title, description in (
-        await conn.execute(text("SELECT id, title, description FROM board_entries"))
-    ).all():
-        await _index_row(s, entry_id, title, description)
+    rows = await conn.execute(text("SELECT id, kind, category, title, description FROM board_entries"))
+    for entry_id, kind, category, title, description in rows.all():
+        await _index_row(s, entry_id, kind, category, title, description)
 
 
 def fts5_query(words: list[QueryWord]) -> str:
-    """FTS5's query: each word by any of its stem prefixes, all words together. Prefixes are
-    letters and digits only, quoted all the same."""
-    return " AND ".join("(" + " OR ".join(f'"{p}"*' for p in word.prefixes) + ")" for word in words)
+    """FTS5's query: each word by any of its stem prefixes, all words together, in title and
+    description. Prefixes are letters and digits only, quoted all the same."""
+    found = " AND ".join("(" + " OR ".join(f'"{p}"*' for p in word.prefixes) + ")" for word in words)
+    return f"{_TEXT} : ({found})"
 
 
 def _tsquery(words: list[QueryWord]) -> tuple[str, dict[str, Any]]:
@@ -95,8 +115,8 @@ async def search(s: AsyncSession, text_: str, now: datetime, limit: int) -> list
     tsquery, params = _tsquery(words)
     statement = text(
         f"SELECT e.id FROM board_entries e, ({'SELECT ' + tsquery} AS q) found "
-        f"WHERE {SEARCH_VECTOR} @@ found.q AND e.state IN ({_ACTIVE}) AND e.expires_at > :now "
-        f"ORDER BY ts_rank({SEARCH_VECTOR}, found.q) DESC, e.id DESC LIMIT :limit"
+        f"WHERE e.{SEARCH_COLUMN} @@ found.q AND e.state IN ({_ACTIVE}) AND e.expires_at > :now "
+        f"ORDER BY ts_rank(e.{SEARCH_COLUMN}, found.q) DESC, e.id DESC LIMIT :limit"
     ).bindparams(bindparam("now", type_=UTCDateTime()))
     rows = await conn.execute(statement, {**params, "now": now, "limit": limit})
     return [int(row[0]) for row in rows.all()]
@@ -108,7 +128,7 @@ async def _sqlite_search(conn: AsyncConnection, match: str, now: datetime, limit
     for fetch in (limit * OVERFETCH, -1):  # -1: no limit
         statement = text(
             "SELECT e.id FROM ("
-            f"SELECT rowid, bm25(board_search, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}) AS score FROM board_search "
+            f"SELECT rowid, bm25(board_search, {_WEIGHTS}) AS score FROM board_search "
             "WHERE board_search MATCH :match ORDER BY score, rowid DESC LIMIT :fetch"
             ") AS hits JOIN board_entries e ON e.id = hits.rowid "
             f"WHERE e.state IN ({_ACTIVE}) AND e.expires_at > :now ORDER BY hits.score, e.id DESC LIMIT :limit"
@@ -118,3 +138,37 @@ async def _sqlite_search(conn: AsyncConnection, match: str, now: datetime, limit
         if len(ids) == limit:
             break
     return ids
+
+
+async def related(
+    s: AsyncSession, heads: list[str], kind: str, category: str, author: str, now: datetime, limit: int
+) -> list[int]:
+    """The ids of the active entries of `kind` in `category` (but `author`'s) that share most of
+    `heads` (see `rules.search.key_heads`: prefixes of `MIN_PREFIX` letters, shorter stems whole),
+    best first, at most `limit`. Only entries of that kind and category sharing a word are
+    ranked, each prefix read from an index of its own."""
+    if not heads:
+        return []
+    conn = await s.connection()
+    filters = (
+        "e.kind = :kind AND e.category = :category AND e.author <> :author "
+        f"AND e.state IN ({_ACTIVE}) AND e.expires_at > :now"
+    )
+    if _dialect(s) == "sqlite":
+        terms = " OR ".join(f'"{h}"*' if len(h) >= MIN_PREFIX else f'"{h}"' for h in heads)
+        statement = text(
+            "SELECT e.id FROM board_search JOIN board_entries e ON e.id = board_search.rowid "
+            f"WHERE board_search MATCH :match AND {filters} "
+            f"ORDER BY bm25(board_search, {_WEIGHTS}), e.id DESC LIMIT :limit"
+        )
+        params: dict[str, Any] = {"match": f'scope : "{scope_token(kind, category)}" AND {_TEXT} : ({terms})'}
+    else:
+        statement = text(
+            f"SELECT e.id FROM board_entries e, to_tsquery('simple', :terms) AS q "
+            f"WHERE e.{SEARCH_COLUMN} @@ q AND {filters} "
+            f"ORDER BY ts_rank(e.{SEARCH_COLUMN}, q) DESC, e.id DESC LIMIT :limit"
+        )
+        params = {"terms": " | ".join(f"{h}:*" if len(h) >= MIN_PREFIX else h for h in heads)}
+    statement = statement.bindparams(bindparam("now", type_=UTCDateTime()))
+    values = {**params, "kind": kind, "category": category, "author": author, "now": now, "limit": limit}
+    return [int(row[0]) for row in (await conn.execute(statement, values)).all()]

@@ -2,20 +2,28 @@
 
 SQLite through aiosqlite (WAL, foreign keys, the write lock taken at the start of each
 transaction) or PostgreSQL through asyncpg (rows locked where it matters, see
-`repo.lock_session`)."""
+`repo.lock_session`). Readers that only show data (the web pages) read without the write lock:
+`Database.reading()`. Each committed transaction moves the versions of the tables it wrote
+(`Database.versions`), a marker that tells a cache when what it rendered may be out of date."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
-from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import Table, event, inspect, text
+from sqlalchemy.engine import URL, Connection, ExecutionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.sql.dml import UpdateBase
+from sqlmodel import Session as SyncSession
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 if TYPE_CHECKING:
@@ -25,6 +33,10 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _REVISION = re.compile(r'^(down_revision|revision)\b[^=]*=\s*"([^"]+)"', re.MULTILINE)
 # The transaction the current task holds open, if any (nothing may call the homeserver then).
 _CURRENT: ContextVar[AsyncSession | None] = ContextVar("current_transaction", default=None)
+READERS = 4  # SQLite: read-only connections for the readers (each one a worker thread)
+WRITTEN = "regiobot_written"  # connection.info / session.info: the tables a transaction wrote
+ANY_TABLE = "*"  # a statement whose table is not known (raw SQL): every table may have changed
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -42,10 +54,51 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_reader_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # BEGIN comes from the "begin" event, as for writers
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
 def _begin_immediate(conn: Connection) -> None:
     # Take the write lock at the start, so two commands deciding on the same
     # places never interleave their read and their write.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_deferred(conn: Connection) -> None:
+    # A read transaction: one snapshot for all its queries (in WAL mode it never waits for writers).
+    conn.exec_driver_sql("BEGIN")
+
+
+def _track_writes(conn: Connection) -> None:
+    """A transaction begins on this connection: note from now on which tables it writes."""
+    conn.info[WRITTEN] = set()
+
+
+def _note_write(
+    conn: Connection, _cursor: Any, statement: str, _parameters: Any, context: ExecutionContext, _many: bool
+) -> None:
+    written: set[str] | None = conn.info.get(WRITTEN)
+    if written is None:
+        return
+    compiled = getattr(context.compiled, "statement", None)
+    if isinstance(compiled, UpdateBase):  # INSERT, UPDATE, DELETE built with SQLAlchemy
+        written.add(compiled.table.name if isinstance(compiled.table, Table) else ANY_TABLE)
+    elif statement.lstrip()[:7].upper().startswith(_DML):  # raw SQL that writes
+        written.add(ANY_TABLE)
+
+
+def _remember_writes(session: SyncSession, _transaction: SessionTransaction, connection: Connection) -> None:
+    """The session's transaction began on `connection`: keep the set its writes are noted in."""
+    session.info[WRITTEN] = connection.info.get(WRITTEN, set())
+
+
+def _reader_url(url: URL, database: Path) -> URL:
+    """The SQLite file opened read-only (an SQLite URI, `mode=ro`)."""
+    return url.set(database=f"file:{quote(str(database.resolve()))}", query={"mode": "ro", "uri": "true"})
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -90,18 +143,42 @@ class Database:
         # which are often personal data.
         parsed = make_url(url)
         sqlite = parsed.get_backend_name() == "sqlite"
+        in_memory = sqlite and parsed.database in (None, "", ":memory:")
         # A pooled PostgreSQL connection may have been dropped by the server: pinged before use.
         pool: dict[str, Any] = {"pool_pre_ping": True}
         if sqlite:
             # Every SQLite transaction takes the write lock at its start, so they run one at a time
             # anyway: one connection, those waiting queued in the pool (in turn, not in SQLite's
             # busy-wait sleeps), one worker thread, one page cache. (In memory: SQLAlchemy's own.)
-            pool = {} if parsed.database in (None, "", ":memory:") else {"pool_size": 1, "max_overflow": 0}
+            pool = {} if in_memory else {"pool_size": 1, "max_overflow": 0}
         self.engine: AsyncEngine = create_async_engine(url, hide_parameters=True, **pool)
         if sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _begin_immediate)
-        self._sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        event.listen(self.engine.sync_engine, "begin", _track_writes)
+        event.listen(self.engine.sync_engine, "after_cursor_execute", _note_write)
+        written = type("WritingSession", (SyncSession,), {})  # this database's, for its listener alone
+        event.listen(written, "after_begin", _remember_writes)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, sync_session_class=written, expire_on_commit=False
+        )
+        self._versions: Counter[str] = Counter()
+        self._reader: AsyncEngine | None = None  # SQLite's read-only connections (disposed on close)
+        if sqlite and not in_memory:
+            self._reader = create_async_engine(
+                _reader_url(parsed, Path(str(parsed.database))),
+                hide_parameters=True,
+                pool_size=READERS,
+                max_overflow=0,
+            )
+            event.listen(self._reader.sync_engine, "connect", _sqlite_reader_pragmas)
+            event.listen(self._reader.sync_engine, "begin", _begin_deferred)
+            readers = self._reader
+        elif sqlite:
+            readers = self.engine  # in memory: one database, the writers' connection
+        else:  # PostgreSQL: the same pool, each transaction BEGIN … READ ONLY
+            readers = self.engine.execution_options(postgresql_readonly=True)
+        self._readers = async_sessionmaker(readers, class_=AsyncSession, expire_on_commit=False)
         # Whether this instance may write; the leadership lock replaces it (see bot/leadership.py).
         self.fence: Callable[[], bool] = lambda: True
 
@@ -145,12 +222,28 @@ class Database:
             return
         if not self.fence():
             raise Fenced("this instance is not the active one")
-        async with self._sessions() as session, session.begin():
-            token = _CURRENT.set(session)
-            try:
-                yield session
-            finally:
-                _CURRENT.reset(token)
+        async with self._sessions() as session:
+            async with session.begin():
+                token = _CURRENT.set(session)
+                try:
+                    yield session
+                finally:
+                    _CURRENT.reset(token)
+            self._versions.update(session.info.get(WRITTEN, ()))  # committed: readers may see it
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction that never waits for writers: on SQLite a read-only connection
+        of its own (WAL: one snapshot, taken beside the write lock), on PostgreSQL a READ ONLY
+        transaction. Writing in it fails."""
+        async with self._readers() as session, session.begin():
+            yield session
+
+    def versions(self, *tables: type[SQLModel]) -> tuple[int, ...]:
+        """How often transactions that wrote these tables have committed: equal versions, equal
+        rows (as far as this process wrote them; raw SQL counts for every table)."""
+        names = (ANY_TABLE, *(str(table.__tablename__) for table in tables))
+        return tuple(self._versions[name] for name in names)
 
     @staticmethod
     def in_transaction() -> bool:
@@ -163,4 +256,6 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.dispose()
         await self.engine.dispose()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -16,10 +20,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql import false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from rules.board import EntryState
+from rules.board import EntryKind, EntryState
 from rules.states import OutboxStatus, PlannedStatus, QuestionStatus, RegistrationStatus, SessionStatus, TopicStatus
 
 __all__ = [  # also known here
@@ -51,6 +56,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _utc_column(nullable: bool = False) -> Column[datetime]:
     return Column(UTCDateTime(), nullable=nullable)
+
+
+Status = TypeVar("Status", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[Status], Generic[Status]):
+    """A StrEnum stored as its text (the columns stay VARCHAR): members in, members out."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[Status], length: int = 16) -> None:
+        super().__init__(length=length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Status | str | None, dialect: object) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: object) -> Status | None:
+        return None if value is None else self.enum(value)
+
+
+def _enum_column(enum: type[StrEnum], length: int = 16) -> Column[str]:
+    return Column(EnumText(enum, length), nullable=False)
 
 
 class Series(SQLModel, table=True):
@@ -91,7 +120,7 @@ class Session(SQLModel, table=True):
     registration_deadline: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     region: str | None = None
     room_id: str
-    status: str = Field(default=SessionStatus.SCHEDULED, sa_column=Column(String(16), nullable=False))
+    status: SessionStatus = Field(default=SessionStatus.SCHEDULED, sa_column=_enum_column(SessionStatus))
     cancel_reason: str | None = None
     # Raised on every change that calendar entries must follow (ICS SEQUENCE).
     sequence: int = 0
@@ -132,7 +161,7 @@ class Registration(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False))
     user_id: str
-    status: str = Field(sa_column=Column(String(16), nullable=False))
+    status: RegistrationStatus = Field(sa_column=_enum_column(RegistrationStatus))
     municipality: str | None = None
     queued_at: datetime = Field(sa_column=_utc_column())
     updated_at: datetime = Field(sa_column=_utc_column())
@@ -188,7 +217,7 @@ class PlannedMessage(SQLModel, table=True):
     room_id: str | None = None
     user_id: str | None = None
     due_at: datetime = Field(sa_column=_utc_column())
-    status: str = Field(default=PlannedStatus.PENDING, sa_column=Column(String(16), nullable=False))
+    status: PlannedStatus = Field(default=PlannedStatus.PENDING, sa_column=_enum_column(PlannedStatus))
     revision: int = 0
     payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     attempts: int = 0
@@ -271,7 +300,7 @@ class Question(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     asked_at: datetime = Field(sa_column=_utc_column())
     event_id: str | None = Field(default=None, index=True)
-    status: str = Field(default=QuestionStatus.OPEN, sa_column=Column(String(16), nullable=False))
+    status: QuestionStatus = Field(default=QuestionStatus.OPEN, sa_column=_enum_column(QuestionStatus))
     answered_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
@@ -297,7 +326,9 @@ class OutboxMessage(SQLModel, table=True):
     A direct message names `user_id`; the deliverer finds or makes the bot's own room with them.
     `thread_of` names another message (by key) whose event is this one's thread root; `records`
     says what to note the sent event id on (`qa_round:ID`, `question:ID`, `topic:ID`, `poll:ID`,
-    `series:ID`, `board_entry:ID`, `planned:ID`).
+    `series:ID`, `board_entry:ID`, `planned:ID`), or `forget`: the row is deleted once sent. A
+    `secret` message (a personal feed's address) keeps its content only until it is delivered or
+    given up.
     """
 
     __tablename__ = "outbox"
@@ -312,11 +343,13 @@ class OutboxMessage(SQLModel, table=True):
     room_id: str | None = None
     user_id: str | None = None
     event_type: str = "m.room.message"
+    state_key: str | None = None  # a state event (set in the room, e.g. a widget), not a message
     content: str = Field(sa_column=Column(Text, nullable=False))
     attachment: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     thread_of: str | None = None
     records: str | None = None
-    status: str = Field(default=OutboxStatus.PENDING, sa_column=Column(String(16), nullable=False))
+    secret: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_column=_enum_column(OutboxStatus))
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     last_error: str | None = None
@@ -348,6 +381,18 @@ class OfficialRoom(SQLModel, table=True):
     enabled_at: datetime = Field(sa_column=_utc_column())
 
 
+class RoomInvitation(SQLModel, table=True):
+    """Who invited the bot into a room it joined (official rooms aside), kept while the bot is in
+    it (at most the retention period): how many rooms one person brought it into is capped
+    (`rules.invitations`)."""
+
+    __tablename__ = "room_invitations"
+
+    room_id: str = Field(primary_key=True)
+    inviter: str = Field(index=True)
+    joined_at: datetime = Field(sa_column=_utc_column())
+
+
 class Topic(SQLModel, table=True):
     """A topic wish (shown as T<id>): posted by the bot in an official room, voted for with 👍,
     turned into a session by a coordinator or closed."""
@@ -363,7 +408,7 @@ class Topic(SQLModel, table=True):
     proposed_at: datetime = Field(sa_column=_utc_column())
     # The bot's post of the wish: the message people vote on.
     event_id: str | None = Field(default=None, index=True)
-    status: str = Field(default=TopicStatus.OPEN, sa_column=Column(String(16), nullable=False))
+    status: TopicStatus = Field(default=TopicStatus.OPEN, sa_column=_enum_column(TopicStatus))
     session_id: int | None = Field(
         default=None, sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="SET NULL"), nullable=True)
     )
@@ -372,14 +417,16 @@ class Topic(SQLModel, table=True):
 
 
 class TopicVote(SQLModel, table=True):
-    """A 👍 on a topic wish, one per person; removing the reaction removes the vote."""
+    """A 👍 on a topic wish, one per person; removing the reaction removes the vote. Once the
+    retention period has passed, the vote of a wish still open counts on without its voter
+    (`user_id` empty)."""
 
     __tablename__ = "topic_votes"
     __table_args__ = (UniqueConstraint("topic_id", "user_id", name="uq_topic_votes_topic_user"),)
 
     id: int | None = Field(default=None, primary_key=True)
     topic_id: int = Field(sa_column=Column(Integer, ForeignKey("topics.id", ondelete="CASCADE"), nullable=False))
-    user_id: str
+    user_id: str | None = None
     reaction_event_id: str = Field(index=True)
     voted_at: datetime = Field(sa_column=_utc_column())
 
@@ -396,21 +443,54 @@ class TalkOffer(SQLModel, table=True):
     offered_at: datetime = Field(sa_column=_utc_column())
 
 
+def random_answer_id() -> int:
+    """A random id for a feedback answer: ids that count up would tell the order people answered in."""
+    return secrets.randbelow(2**62) + 1
+
+
 class FeedbackAnswer(SQLModel, table=True):
     """One anonymous answer to the feedback question of a session: no person, only `respondent`,
     a keyed hash of the person and the session (so a second answer replaces the first). It is set
-    empty when the session's personal data is purged; the answer then stays, linked to no one."""
+    empty when the session's personal data is purged; the answer then stays, linked to no one.
+
+    Nothing in the row tells when it was given: the id is random (on SQLite it is the row's own
+    key, so no hidden row number counts up either), and there is no time. `published` says whether
+    the answer is part of the totals published last (`FeedbackPublished`); answers given or changed
+    since wait for the next step."""
 
     __tablename__ = "feedback_answers"
     __table_args__ = (UniqueConstraint("session_id", "respondent", name="uq_feedback_answers_session_respondent"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(
+        default_factory=random_answer_id,
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    )
     session_id: int = Field(
         sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     respondent: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     rating: int
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    published: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, default=False, server_default=false())
+    )
+
+
+class FeedbackPublished(SQLModel, table=True):
+    """A session's feedback totals as published last: how many gave each rating. Every view shows
+    these; they are published anew only once enough answers were given or changed since (see
+    `rules.feedback.step_due`), so no difference between two of them tells a single answer."""
+
+    __tablename__ = "feedback_published"
+
+    session_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    )
+    rated_1: int = 0
+    rated_2: int = 0
+    rated_3: int = 0
+    rated_4: int = 0
+    rated_5: int = 0
 
 
 class Poll(SQLModel, table=True):
@@ -442,13 +522,13 @@ class BoardEntry(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(sa_column=Column(String(8), nullable=False))
+    kind: EntryKind = Field(sa_column=_enum_column(EntryKind, 8))
     category: str
     title: str
     description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     municipality: str | None = None
     author: str
-    state: str = Field(default=EntryState.OPEN, sa_column=Column(String(16), nullable=False))
+    state: EntryState = Field(default=EntryState.OPEN, sa_column=_enum_column(EntryState))
     card_room_id: str | None = None
     card_event_id: str | None = None
     created_at: datetime = Field(sa_column=_utc_column())
@@ -510,3 +590,28 @@ class CalendarToken(SQLModel, table=True):
     user_id: str = Field(primary_key=True)
     token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     created_at: datetime = Field(sa_column=_utc_column())
+
+
+class WebLogin(SQLModel, table=True):
+    """A one-time sign-in link for the web pages (`!web`), valid once and briefly: only the SHA-256
+    of its token is kept."""
+
+    __tablename__ = "web_logins"
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_id: str = Field(index=True)
+    created_at: datetime = Field(sa_column=_utc_column())
+    expires_at: datetime = Field(sa_column=_utc_column())
+
+
+class WebSession(SQLModel, table=True):
+    """A person signed in on the web pages (by a `!web` link or the room widget): the session
+    cookie's token is kept only as its SHA-256."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_expires_at", "expires_at"),)
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_id: str = Field(index=True)
+    created_at: datetime = Field(sa_column=_utc_column())
+    expires_at: datetime = Field(sa_column=_utc_column())

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +18,12 @@ from storage.models import BoardEntry, OutboxMessage, PlannedMessage, Poll, QaRo
 from storage.rows import insert_new_rows, save
 
 ANSWER_LANE = "answer:"
+# `records` of a message whose row is deleted once it is sent or given up: it would tell when
+# someone did something that must stay unlinked (a thank-you for a feedback answer).
+FORGET = "forget"
+# A message of this type takes an event of the bot's back (`redaction`); the Matrix layer sends it
+# through the redact endpoint, never encrypted.
+REDACTION = "m.room.redaction"
 
 
 def lane_of(room_id: str | None, user_id: str | None, answers: str | None = None) -> str:
@@ -48,10 +54,30 @@ class Outgoing:
     room_id: str | None = None
     user_id: str | None = None
     event_type: str = "m.room.message"
+    state_key: str | None = None  # set: a state event of the room (given a room_id), not a message
     attachment: bytes | None = None
     thread_of: str | None = None
     records: str | None = None
     answers: str | None = None  # the command event this message replies to in its room
+
+
+@dataclass(frozen=True)
+class SecretOutgoing(Outgoing):
+    """A message whose content holds a secret (a personal feed's address): the outbox erases its
+    content once it is delivered or given up."""
+
+
+# What a secret message keeps of its content once delivered or given up.
+ERASED = "{}"
+
+
+def redaction(key: str, room_id: str, event_id: str, reason: str | None = None) -> Outgoing:
+    """Take an event down in `room_id` (its content leaves the room's history; `reason` is shown
+    in its place)."""
+    content: dict[str, Any] = {"redacts": event_id}
+    if reason:
+        content["reason"] = reason
+    return Outgoing(key, content, room_id=room_id, event_type=REDACTION)
 
 
 async def enqueue(s: AsyncSession, message: Outgoing, now: datetime, expires_at: datetime) -> OutboxMessage | None:
@@ -71,10 +97,12 @@ async def enqueue_all(s: AsyncSession, messages: list[tuple[Outgoing, datetime]]
             "room_id": message.room_id,
             "user_id": message.user_id,
             "event_type": message.event_type,
+            "state_key": message.state_key,
             "content": json.dumps(message.content, ensure_ascii=False),
             "attachment": message.attachment,
             "thread_of": message.thread_of,
             "records": message.records,
+            "secret": isinstance(message, SecretOutgoing),
             "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": None,
@@ -131,6 +159,16 @@ async def head_of(s: AsyncSession, lane: str) -> OutboxMessage | None:
     return (await s.exec(query)).first()
 
 
+async def withdraw(s: AsyncSession, records: str) -> None:
+    """Take back the messages not sent yet whose event would be noted on `records` (a card whose
+    entry was taken down before it went out)."""
+    await s.exec(
+        delete(OutboxMessage).where(
+            col(OutboxMessage.records) == records, col(OutboxMessage.status) == OutboxStatus.PENDING
+        )
+    )
+
+
 async def get(s: AsyncSession, message_id: int) -> OutboxMessage | None:
     return await s.get(OutboxMessage, message_id)
 
@@ -142,33 +180,47 @@ async def sent_event_of(s: AsyncSession, key: str) -> tuple[str, str | None]:
 
 
 async def mark_sent(s: AsyncSession, row: OutboxMessage, event_id: str, room_id: str, now: datetime) -> None:
-    """The homeserver accepted it: note where (dropping the uploaded bytes), and note the event
-    where `records` says."""
-    await s.exec(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == row.id)
-        .values(
-            status=OutboxStatus.SENT,
-            sent_event_id=event_id,
-            sent_at=now,
-            room_id=room_id,
-            next_attempt_at=None,
-            attachment=None,
-        )
-    )
+    """The homeserver accepted it: note where (dropping the uploaded bytes, and the content of a
+    secret message), and note the event where `records` says (or delete the row, when it says
+    FORGET)."""
+    if row.records == FORGET:
+        await _forget(s, row)
+        return
+    values: dict[str, Any] = {
+        "status": OutboxStatus.SENT,
+        "sent_event_id": event_id,
+        "sent_at": now,
+        "room_id": room_id,
+        "next_attempt_at": None,
+        "attachment": None,
+    }
+    if row.secret:
+        values["content"] = ERASED
+    await s.exec(update(OutboxMessage).where(col(OutboxMessage.id) == row.id).values(values))
     if not row.records:
         return
     kind, _, ident = row.records.partition(":")
     if kind == "planned":
-        values: dict[str, Any] = {"sent_event_id": event_id, "status": PlannedStatus.SENT}
-        await s.exec(update(PlannedMessage).where(col(PlannedMessage.id) == int(ident)).values(values))
+        planned = {"sent_event_id": event_id, "status": PlannedStatus.SENT}
+        await s.exec(update(PlannedMessage).where(col(PlannedMessage.id) == int(ident)).values(planned))
         return
     if kind == "board_entry":  # the card of an entry, edited when the entry changes
-        values = {"card_room_id": room_id, "card_event_id": event_id}
-        await s.exec(update(BoardEntry).where(col(BoardEntry.id) == int(ident)).values(values))
+        card = {"card_room_id": room_id, "card_event_id": event_id}
+        await s.exec(update(BoardEntry).where(col(BoardEntry.id) == int(ident)).values(card))
         return
     model, column = RECORDS[kind]
     await s.exec(update(model).where(model.id == int(ident)).values({column: event_id}))  # type: ignore[attr-defined]
+
+
+async def sent_relating_to(s: AsyncSession, room_id: str, event_id: str) -> list[str]:
+    """The events the bot sent in `room_id` that refer to `event_id` (edits of it, say), as far as
+    the outbox still keeps them."""
+    query = select(OutboxMessage.sent_event_id).where(
+        OutboxMessage.room_id == room_id,
+        col(OutboxMessage.status) == OutboxStatus.SENT,
+        col(OutboxMessage.content).contains(event_id, autoescape=True),
+    )
+    return [found for found in (await s.exec(query.order_by(col(OutboxMessage.id)))).all() if found]
 
 
 async def mark_retry(s: AsyncSession, row: OutboxMessage, error: str, next_attempt_at: datetime) -> None:
@@ -184,9 +236,20 @@ async def planned_row(s: AsyncSession, records: str | None) -> PlannedMessage | 
     return await s.get(PlannedMessage, int(records.partition(":")[2]))
 
 
+async def _forget(s: AsyncSession, row: OutboxMessage) -> None:
+    await s.exec(delete(OutboxMessage).where(col(OutboxMessage.id) == row.id))
+
+
 async def mark_failed(s: AsyncSession, row: OutboxMessage, error: str) -> None:
+    """Given up: not sent (a secret message's content is erased, it will not be needed), noted on
+    the row (and on its planned message), or the row deleted when its `records` says FORGET."""
+    if row.records == FORGET:
+        await _forget(s, row)
+        return
     row.attempts += 1
     row.status, row.last_error, row.next_attempt_at = OutboxStatus.FAILED, error[:300], None
+    if row.secret:
+        row.content = ERASED
     await save(s, row)
     planned = await planned_row(s, row.records)
     if planned is not None:

@@ -222,6 +222,13 @@ def skip(row: PlannedMessage, reason: str) -> None:
     row.status, row.last_error = PlannedStatus.SKIPPED, reason
 
 
+def mark_handed(s: AsyncSession, row: PlannedMessage, now: datetime, late: bool) -> None:
+    """Mark a due message as handed to the outbox (sent); written with the transaction's next flush,
+    so that the marks of many rows handed over together go as one statement."""
+    row.status, row.sent_at, row.late = PlannedStatus.SENT, now, late
+    s.add(row)
+
+
 async def plan_once(
     s: AsyncSession,
     kind: Kind,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -52,6 +52,17 @@ async def latest_round(
 async def next_question_number(s: AsyncSession, session_id: int) -> int:
     query = select(func.coalesce(func.max(Question.number), 0)).where(Question.session_id == session_id)
     return int((await s.exec(query)).one()) + 1
+
+
+async def questions_asked(s: AsyncSession, session_id: int, author: str, round_id: int | None) -> int:
+    """How many questions `author` asked for a session's coming or open round (`round_id`):
+    those sent before it and those in it."""
+    unposted = col(Question.round_id).is_(None)
+    in_round = unposted if round_id is None else or_(unposted, col(Question.round_id) == round_id)
+    query = select(func.count(col(Question.id))).where(
+        Question.session_id == session_id, Question.author == author, in_round
+    )
+    return int((await s.exec(query)).one())
 
 
 async def questions(s: AsyncSession, session_id: int) -> list[QuestionVotes]:

@@ -55,7 +55,8 @@ async def active_seats(s: AsyncSession, session_id: int) -> list[Seat]:
         .where(Registration.session_id == session_id, col(Registration.status).in_(ACTIVE))
         .order_by(col(Registration.queued_at), col(Registration.id))
     )
-    return [Seat(user_id, status, queued_at) for user_id, status, queued_at in (await s.exec(query)).all()]
+    rows = (await s.exec(query)).all()
+    return [Seat(user_id, RegistrationStatus(status), queued_at) for user_id, status, queued_at in rows]
 
 
 def seats(registrations: list[Registration]) -> list[Seat]:

@@ -134,6 +134,15 @@ async def past_sessions(s: AsyncSession, now: datetime, limit: int = 20, scope: 
     return list((await s.exec(query)).all())
 
 
+async def next_end(s: AsyncSession, now: datetime, scope: Scope | None = None) -> datetime | None:
+    """When the next session (not cancelled) ends after `now`: it moves into the past then."""
+    query = _visible(select(func.min(col(Session.ends_at))), scope).where(
+        Session.status == SessionStatus.SCHEDULED, col(Session.ends_at) > now
+    )
+    found: datetime | None = (await s.exec(query)).one()
+    return found
+
+
 async def materials(s: AsyncSession, session_ids: list[int]) -> list[Material]:
     if not session_ids:
         return []

@@ -49,6 +49,12 @@ async def open_topics(s: AsyncSession, scope: Scope) -> list[TopicVotes]:
     return [TopicVotes(row[0], row[1]) for row in (await s.exec(query)).all()]
 
 
+async def open_count_of(s: AsyncSession, user_id: str) -> int:
+    """How many open wishes `user_id` proposed."""
+    query = select(func.count(col(Topic.id))).where(Topic.proposed_by == user_id, Topic.status == TopicStatus.OPEN)
+    return int((await s.exec(query)).one())
+
+
 async def vote_count(s: AsyncSession, topic_id: int) -> int:
     query = select(func.count(col(TopicVote.id))).where(TopicVote.topic_id == topic_id)
     return int((await s.exec(query)).one())
@@ -65,6 +71,12 @@ async def vote_by_reaction(s: AsyncSession, reaction_event_id: str) -> TopicVote
     return (await s.exec(select(TopicVote).where(TopicVote.reaction_event_id == reaction_event_id))).first()
 
 
+async def vote_of(s: AsyncSession, topic_id: int, user_id: str) -> TopicVote | None:
+    """The vote `user_id` gave wish `topic_id`, if any."""
+    query = select(TopicVote).where(TopicVote.topic_id == topic_id, TopicVote.user_id == user_id)
+    return (await s.exec(query)).first()
+
+
 async def withdraw_vote(s: AsyncSession, vote: TopicVote) -> bool:
     """Take back a vote whose reaction was removed, while the wish is open; True when it was."""
     topic = await s.get(Topic, vote.topic_id)
@@ -75,9 +87,9 @@ async def withdraw_vote(s: AsyncSession, vote: TopicVote) -> bool:
 
 
 async def voters(s: AsyncSession, topic_id: int) -> list[str]:
-    """Who voted for a wish, in the order they did."""
+    """Who voted for a wish, in the order they did (a vote past the retention period names no one)."""
     query = select(TopicVote.user_id).where(TopicVote.topic_id == topic_id).order_by(col(TopicVote.voted_at))
-    return list((await s.exec(query)).all())
+    return [user_id for user_id in (await s.exec(query)).all() if user_id is not None]
 
 
 async def offer_talk(s: AsyncSession, offer: TalkOffer) -> bool:

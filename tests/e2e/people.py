@@ -16,7 +16,9 @@ from nio import (
     JoinResponse,
     LoginResponse,
     MemoryDownloadResponse,
+    MessageDirection,
     RoomCreateResponse,
+    RoomMessagesResponse,
     RoomRedactResponse,
     RoomSendResponse,
     SyncResponse,
@@ -200,6 +202,19 @@ async def shared_room(coordinator: Person, bot_id: str, *staff: Person, official
     if official:
         assert "offizieller Raum" in body(await coordinator.ask(room_id, "!raum freischalten beide"))
     return room_id
+
+
+async def room_history(person: Person, room_id: str) -> list[Event]:
+    """Every message event of the room as the homeserver keeps it (/messages, newest first)."""
+    events: list[Event] = []
+    start = ""
+    while True:
+        page = await person.client.room_messages(room_id, start=start, direction=MessageDirection.back, limit=100)
+        assert isinstance(page, RoomMessagesResponse), page
+        events += [e.source for e in page.chunk]
+        if not page.chunk or not page.end:
+            return events
+        start = page.end
 
 
 def body(event: Event) -> str:

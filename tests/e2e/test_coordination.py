@@ -182,3 +182,32 @@ async def test_a_staff_members_own_room_direct_chat_or_v12_room_gives_no_role(pe
         assert "vorbehalten" in body(await bernd.ask(room, "!teilnehmer #1"))
     listing = body(await clara.ask(academy, "!termine"))
     assert "Vergaberecht" in listing and "Gefälschte" not in listing
+
+
+async def test_raum_naming_another_regions_room_needs_the_coordinator_role_there(people, bot_config, run_bot):
+    """Paderborn's coordinator (power in the Paderborn room only) can announce nothing in the
+    Bielefeld room: neither by `Raum:` from his own room nor by planning his region's wish from
+    the Bielefeld room with `Raum:` naming it. A coordinator from the config still may."""
+    anna, paul = await people("anna"), await people("paul")
+    unstarted = await bot_config(coordinators=[anna.user_id])
+    bielefeld = await anna.create_room(invite=[unstarted.matrix.user_id, paul.user_id])
+    paderborn = await paul.create_room(invite=[unstarted.matrix.user_id, anna.user_id])
+    await paul.join(bielefeld)
+    await anna.join(paderborn)
+    bot = await run_bot(replace(unstarted, official_rooms={bielefeld: "Bielefeld", paderborn: "Paderborn"}))
+    for room in (bielefeld, paderborn):
+        await paul.wait_for(lambda e, room=room: e["sender"] == bot.user_id and e["room_id"] == room)
+
+    assert "T1" in body(await paul.ask(paderborn, "!thema Starkregen | Gefahrenkarten lesen"))
+    plan = f"!thema T1 planen | 10.12.2099 14 Uhr | Raum: {bielefeld}"
+    refusal = "in dem Raum, den Sie genannt haben"
+    assert refusal in body(await paul.ask(bielefeld, plan))
+    assert refusal in body(await paul.ask(paderborn, plan))
+    assert refusal in body(
+        await paul.ask(paderborn, f"!termin neu Vergaberecht | 11.12.2099 10 Uhr | Raum: {bielefeld}")
+    )
+    assert "Termin #1 angelegt" in body(await paul.ask(paderborn, "!termin neu Vergaberecht | 11.12.2099 10 Uhr"))
+
+    assert "Termin #2 angelegt" in body(await anna.ask(bielefeld, plan))
+    listing = body(await anna.ask(bielefeld, "!termine"))
+    assert "Starkregen" in listing and "Vergaberecht" not in listing  # #1 is Paderborn's alone

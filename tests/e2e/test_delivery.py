@@ -1,6 +1,7 @@
 """Everything the bot sends arrives exactly once, also when sends fail: a proxy in front of the
 homeserver answers 502 and then resets connections; identical announcement edits are not taken
-for repeats; a digest far beyond the event size limit arrives complete, in parts."""
+for repeats; a digest far beyond the event size limit arrives complete, in parts. Where the bot may
+not post, the coordinators get one report, its inviter is told, and the bot leaves."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from nio import RoomGetStateEventResponse, RoomPutStateResponse
+from sqlmodel import col, select
 
-from storage.models import QaRound, Question
+from storage.models import OutboxMessage, OutboxStatus, QaRound, Question
 from storage.rows import save
 from tests.e2e.faults import FaultProxy
 from tests.e2e.people import Event, body, replied_to, shared_room
@@ -104,3 +106,34 @@ async def test_a_digest_beyond_the_event_limit_arrives_complete_in_parts(people,
     text = "\n".join(body(p) for p in parts)
     assert len(parts) >= 2 and all(f"Frage {n:02d}:" in text for n in range(1, 61))
     assert all(len(str(p["content"]).encode()) < 64 * 1024 for p in parts)
+
+
+async def test_ten_commands_where_the_bot_may_not_post_make_one_report_and_it_leaves(people, bot_config, run_bot):
+    anna, bernd = await people("anna"), await people("bernd")
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
+    room = await bernd.create_room(invite=[bot.user_id])  # bernd invites the bot into his room
+    await bernd.wait_for(from_bot(bot.user_id, room, ""))  # it joined and said hello
+
+    await bot.stop()
+    levels = await bernd.client.room_get_state_event(room, "m.room.power_levels")
+    assert isinstance(levels, RoomGetStateEventResponse), levels
+    content = dict(levels.content, events={**levels.content.get("events", {}), "m.room.message": 50})
+    assert isinstance(await bernd.client.room_put_state(room, "m.room.power_levels", content), RoomPutStateResponse)
+    commands = [await bernd.say(room, "!termine") for _ in range(10)]  # read in one batch after the start
+    await bot.start()
+
+    def left(e: Event) -> bool:
+        return e.get("state_key") == bot.user_id and e["content"].get("membership") == "leave"
+
+    await bernd.wait_for(lambda e: e["room_id"] == room and left(e), timeout=30)
+    told = await bernd.wait_for(lambda e: e["sender"] == bot.user_id and "Sie haben regiobot" in body(e), timeout=30)
+    assert told[0]["room_id"] != room
+    await anna.wait_for(lambda e: e["sender"] == bot.user_id and "keine Nachrichten senden" in body(e), timeout=30)
+    await asyncio.sleep(3)  # time for any further report to show up
+    assert len([e for e in anna.events if e["sender"] == bot.user_id and e.get("type") == "m.room.message"]) == 1
+    assert all(bernd.answers_to(c) == [] for c in commands)
+    assert bot.bot is not None
+    answers = select(OutboxMessage).where(OutboxMessage.room_id == room, col(OutboxMessage.lane).startswith("answer:"))
+    async with bot.bot.db.transaction() as s:
+        failed = (await s.exec(answers)).all()
+    assert len(failed) == 10 and {m.status for m in failed} == {OutboxStatus.FAILED}

@@ -1,6 +1,7 @@
 """Operations: a killed bot loses nothing, SIGTERM stops cleanly, a homeserver outage is ridden out
-with backoff, Synapse's default rate limits delay answers but lose none, a flooding user is slowed
-down, and a backup is taken while the bot runs."""
+with backoff, a database locked by another process delays answers but loses none, a bot that
+cannot go on exits with an error status, Synapse's default rate limits delay answers but lose
+none, a flooding user is slowed down, and a backup is taken while the bot runs."""
 
 from __future__ import annotations
 
@@ -55,6 +56,70 @@ async def test_killed_bot_answers_every_command_exactly_once_and_loses_no_regist
 
         assert bot.terminate() == 0  # SIGTERM: the current batch is finished, the database closed
         assert "stopped" in bot.log_path.read_text()
+    finally:
+        bot.stop_quietly()
+
+
+LOCKED_FOR = 25.0  # seconds another process holds the write lock: more than the busy timeout (10 s)
+
+
+async def test_a_database_locked_by_another_process_delays_answers_but_loses_none(people, bot_config, tmp_path):
+    anna, bernd = await people("anna"), await people("bernd")
+    config = await bot_config(coordinators=[anna.user_id])
+    bot = await BotProcess(toml_file(config, tmp_path / "bot.toml")).start()
+    try:
+        room = await shared_room(anna, config.matrix.user_id, bernd)
+        assert "angelegt" in body(await anna.ask(room, "!termin neu Vergaberecht | 10.12.2099 14 Uhr | Plätze: 1"))
+        # An administrator's sqlite3 shell (or a backup tool) holds the write lock meanwhile.
+        holder = sqlite3.connect(config.storage_url.split("///", 1)[1], isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            commands: list[tuple[Person, str]] = []
+            for person, text in [
+                (bernd, "!anmelden #1"),
+                (anna, "!anmelden #1"),
+                (bernd, "!meine"),
+                (anna, "!termine"),
+                (bernd, "!termin #1"),
+                (anna, "!meine"),
+            ]:
+                commands.append((person, await person.say(room, text)))
+            await bot.logged("database unavailable", timeout=30)
+            await asyncio.sleep(LOCKED_FOR - 10)
+            assert not any(person.answers_to(event_id) for person, event_id in commands)
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        for person, event_id in commands:
+            await person.answer(room, event_id, timeout=60)
+        await asyncio.sleep(2)  # time for any duplicate to show up
+        for person, event_id in commands:
+            assert len(person.answers_to(event_id)) == 1, "a command answered other than once"
+        assert "Sie sind angemeldet" in body(bernd.answers_to(commands[0][1])[0])
+        assert "Warteliste" in body(anna.answers_to(commands[1][1])[0])
+        assert "Ref." not in " ".join(body(p.answers_to(e)[0]) for p, e in commands)
+        assert "database available again" in bot.output
+        assert bot.process is not None and bot.process.poll() is None  # still at work
+        assert "Termine" in body(await anna.ask(room, "!termine"))
+        assert bot.terminate() == 0
+    finally:
+        bot.stop_quietly()
+
+
+async def test_a_bot_that_cannot_go_on_exits_with_an_error_status(people, bot_config, tmp_path):
+    anna = await people("anna")
+    config = await bot_config(coordinators=[anna.user_id])
+    bot = await BotProcess(toml_file(config, tmp_path / "bot.toml")).start()
+    try:
+        room = await shared_room(anna, config.matrix.user_id)
+        # The table of its sync token gone (a botched manual migration): every batch fails for good.
+        with sqlite3.connect(config.storage_url.split("///", 1)[1]) as db:
+            db.execute("ALTER TABLE bot_state RENAME TO bot_state_elsewhere")
+        command = await anna.say(room, "!termine")
+        assert bot.process is not None
+        assert await asyncio.to_thread(bot.process.wait, 60) == 1  # a supervisor starts it again
+        assert "cannot recover" in bot.output and "stopped" in bot.output
+        assert len(anna.answers_to(command)) <= 1
     finally:
         bot.stop_quietly()
 

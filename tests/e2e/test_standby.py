@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import asyncpg
 import pytest
-from nio import MessageDirection, RoomMessagesResponse
 from sqlalchemy.engine import make_url
 
 from bot.config import Config
@@ -28,7 +27,7 @@ from storage.db import Database
 from storage.models import Session
 from storage.planned import plan_session
 from storage.rows import save
-from tests.e2e.people import Person, body, replied_to
+from tests.e2e.people import Person, body, replied_to, room_history
 from tests.e2e.processes import PROJECT, BotProcess, toml_file
 
 pytestmark = pytest.mark.e2e
@@ -41,19 +40,6 @@ SETUP = timedelta(seconds=10)  # from planning the reminder to its due time: the
 async def health(port: int) -> tuple[int, dict[str, Any]]:
     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as response:
         return response.status, json.loads(await response.text())
-
-
-async def room_history(person: Person, room_id: str) -> list[dict[str, Any]]:
-    """Every message event of the room as the homeserver keeps it (/messages, newest first)."""
-    events: list[dict[str, Any]] = []
-    start = ""
-    while True:
-        page = await person.client.room_messages(room_id, start=start, direction=MessageDirection.back, limit=100)
-        assert isinstance(page, RoomMessagesResponse), page
-        events += [e.source for e in page.chunk]
-        if not page.chunk or not page.end:
-            return events
-        start = page.end
 
 
 async def add_sessions(config: Config, room_id: str, reminder_in: timedelta) -> None:

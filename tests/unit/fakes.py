@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.app import ROUTERS
+from bot.acting import Acting
+from bot.app import FEATURES, ROUTERS
 from bot.config import Config, parse_config
 from bot.deliverer import Deliverer
 from bot.dispatch import Dispatcher, Observer
+from bot.matrix import Invitation
 from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet, Router
@@ -19,7 +22,9 @@ from storage.db import Database
 from storage.models import OutboxMessage
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
+_requests = itertools.count(1)  # ids of the actions `acting_for` makes
 COORDINATOR = "@anna:localhost"
+INVITER = "@ines:localhost"  # who invited the bot into every room
 
 
 async def configured(
@@ -62,11 +67,15 @@ class FakeOutbox:
         self.sent: list[tuple[str, dict[str, Any], str]] = []
         self.uploads: list[bytes] = []
         self.reactions: list[tuple[str, str, str]] = []
+        self.redactions: list[tuple[str, str, str | None]] = []  # (room, event taken down, reason)
         self.fail_with: Exception | None = None
         self.failing_rooms: set[str] | None = None  # fail only sends to these rooms (None: all)
         self.related: list[dict[str, Any]] = []  # events that refer to others (poll responses)
         self.groups: list[tuple[list[str], str]] = []  # rooms made for several people: (invitees, name)
         self.group_keys: dict[str, str] = {}
+        self.states: list[tuple[str, str, str, dict[str, Any]]] = []  # (room, type, state key, content)
+        self.muted: set[str] = set()  # rooms where the bot's power level is too low to post
+        self.left: list[str] = []
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
         no_open_transaction()
@@ -74,10 +83,18 @@ class FakeOutbox:
             relates = content["m.relates_to"]
             self.reactions.append((room_id, relates["event_id"], relates["key"]))
             return f"$reaction{len(self.reactions)}"
+        if event_type == outbox.REDACTION:
+            self.redactions.append((room_id, content["redacts"], content.get("reason")))
+            return f"$redaction{len(self.redactions)}"
         self.sent.append((room_id, content, tx_id))
         if self.fail_with is not None and (self.failing_rooms is None or room_id in self.failing_rooms):
             raise self.fail_with
         return f"$event{len(self.sent)}"
+
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str:
+        no_open_transaction()
+        self.states.append((room_id, event_type, state_key, content))
+        return f"$state{len(self.states)}"
 
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]:
         no_open_transaction()
@@ -86,6 +103,9 @@ class FakeOutbox:
 
     def display_name(self, room_id: str, user_id: str) -> str | None:
         return None
+
+    def may_set_state(self, room_id: str, event_type: str) -> bool:
+        return room_id not in self.muted
 
     def member_count(self, room_id: str) -> int:
         return 2 if room_id.startswith("!dm") else 10
@@ -104,6 +124,21 @@ class FakeOutbox:
             self.groups.append((user_ids, name))
             self.group_keys[key] = f"!group-{len(self.groups)}"
         return self.group_keys[key]
+
+    def may_post(self, room_id: str) -> bool:
+        return room_id not in self.muted
+
+    def room_name(self, room_id: str) -> str:
+        return f"Raum {room_id}"
+
+    async def invitation(self, room_id: str) -> Invitation | None:
+        no_open_transaction()
+        return Invitation(f"$invite-{room_id}", INVITER)
+
+    async def leave(self, room_id: str) -> None:
+        no_open_transaction()
+        self.left.append(room_id)
+        self.muted.discard(room_id)  # the room is forgotten
 
     def bodies(self) -> list[str]:
         return [c["body"] for _, c, _ in self.sent]
@@ -157,7 +192,7 @@ def dispatcher_for(
 ) -> TestDispatcher:
     """A dispatcher with the bot's commands (or `routers`), delivering into a FakeOutbox."""
     sender = outbox or FakeOutbox()
-    deliverer = Deliverer(config, db, sender)
+    deliverer = Deliverer(config, db, sender, features=FEATURES)
 
     async def delivered(_: list[OutboxMessage]) -> None:
         # Until nothing due waits (commands handled side by side may each drain before the other's
@@ -177,3 +212,22 @@ def dispatcher_for(
     )
     dispatcher.outbox = sender
     return dispatcher
+
+
+def acting_for(
+    config: Config, sender: str, room_id: str = "", rooms: FakeRooms | None = None, now: datetime = NOW
+) -> Acting:
+    """The acting person a use case gets: `sender` in `room_id` ("" as on the web), with power
+    levels as `rooms` has them."""
+    return Acting(
+        language=config.language,
+        prefix=config.command_prefix,
+        timezone=config.timezone,
+        now=now,
+        config=config,
+        roles=Roles(config.roles, rooms or FakeRooms(), OfficialRooms(config.official_rooms)),
+        rooms=FakeOutbox(),
+        sender=sender,
+        room_id=room_id,
+        request_id=f"$request{next(_requests)}",
+    )

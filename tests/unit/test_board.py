@@ -4,6 +4,7 @@ search), categories, matching, expiry as functions of `now`, and the commands on
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,11 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from bot.app import FEATURES
 from bot.config import ConfigError, parse_config
 from bot.dispatch import Incoming
 from bot.scheduler import Scheduler
 from rules.board import (
     DEFAULT_CATEGORIES,
+    MAX_CANDIDATES,
+    MAX_DESCRIPTION,
     EntryKind,
     EntryState,
     change_state,
@@ -31,8 +35,8 @@ from rules.board import (
     renewal_reminder_due,
 )
 from rules.errors import UserError
-from rules.search import prefixes, query, similarity, stem, weighted_stems
-from storage import board, people, planned
+from rules.search import MAX_KEY_WORDS, affinity, key_heads, prefixes, query, similarity, stem, weighted_stems
+from storage import board, planned, purge
 from storage.db import Database
 from storage.models import BoardEntry
 from tests.postgres import on_both_databases
@@ -61,6 +65,32 @@ def test_similarity_counts_shared_compound_parts():
     offer = weighted_stems("Zentrale Vergabeverfahren", "Unsere Vergabestelle übernimmt Ausschreibungen")
     staff = weighted_stems("Personal für den Bauhof", "Mitarbeitende für den Winterdienst")
     assert similarity(need, offer) > 0.3 > similarity(need, staff) == 0.0
+
+
+def test_similarity_takes_every_stems_best_affinity_without_comparing_every_pair():
+    """The same score as comparing each stem with every stem of the other text."""
+
+    def every_pair(first: dict[str, float], second: dict[str, float]) -> float:
+        found = sum(w * max((affinity(s, o) for o in second), default=0.0) for s, w in first.items())
+        found += sum(w * max((affinity(s, o) for o in first), default=0.0) for s, w in second.items())
+        return found / (sum(first.values()) + sum(second.values()) or 1)
+
+    pick = random.Random(24)
+    for _ in range(500):
+        texts = [
+            {
+                "".join(pick.choice("abc") for _ in range(pick.randint(1, 16))): pick.choice((1.0, 2.0))
+                for _ in range(20)
+            }
+            for _ in range(2)
+        ]
+        assert similarity(*texts) == pytest.approx(every_pair(*texts))
+
+
+def test_an_entry_is_looked_up_by_a_few_words():
+    heads = key_heads("Zentrale Vergabestelle", " ".join(f"Wort{n}ende" for n in range(300)))
+    assert heads[:2] == ["zentra", "vergab"] and len(heads) == MAX_KEY_WORDS  # the title's words first
+    assert key_heads("Die OZG-Umsetzung", None) == ["ozg", "umsetz"]  # short stems whole
 
 
 # --- Entries, categories, states (pure) ---------------------------------------------------------
@@ -156,6 +186,20 @@ def test_a_new_offer_matches_open_needs_of_its_category_alike_in_text():
     assert found[0].score > found[1].score
 
 
+def test_matching_reads_an_entry_as_far_as_its_card_shows():
+    offer = View(9, "offer", "Vergabe und Beschaffung", "Vergabestelle", None, BERND)
+    late = View(
+        1,
+        "need",
+        "Vergabe und Beschaffung",
+        "Bauhof",
+        "Winterdienst " * (MAX_DESCRIPTION // 13 + 1) + "Vergabestelle",  # beyond the card
+        CLARA,
+    )
+    early = View(2, "need", "Vergabe und Beschaffung", "Bauhof", "Vergabestelle " + "Winterdienst " * 200, CLARA)
+    assert [m.entry.id for m in matches(offer, [late, early], NOW)] == [2]
+
+
 # --- Full-text search in the database ------------------------------------------------------------
 
 
@@ -201,11 +245,29 @@ async def test_search_understands_german_word_forms_and_compounds(migrated):
 
 
 @on_both_databases
+async def test_a_new_entry_is_compared_with_a_bounded_few_found_by_the_index(migrated):
+    db = migrated
+    for n in range(2 * MAX_CANDIDATES):
+        await add(db, f"Vergabestelle {n}", "Wir übernehmen Ausschreibungen", kind=EntryKind.NEED, author=CLARA)
+    best = await add(db, "Zentrale Vergabestelle", "Ausschreibungen für alle", kind=EntryKind.NEED, author=DORA)
+    await add(db, "Zentrale Vergabestelle", kind=EntryKind.NEED, category="Personal", author=DORA)
+    await add(db, "Zentrale Vergabestelle", kind=EntryKind.OFFER, author=DORA)
+    await add(db, "Zentrale Vergabestelle", kind=EntryKind.NEED, author=BERND)
+    await add(db, "Zentrale Vergabestelle", kind=EntryKind.NEED, author=DORA, state=EntryState.DONE)
+    new = await add(db, "Zentrale Vergabestelle", "Ausschreibungen", author=BERND)
+    async with db.transaction() as s:
+        found = await board.candidates(s, new, NOW, MAX_CANDIDATES)
+    assert len(found) == MAX_CANDIDATES and found[0].id == best.id  # the one sharing most, first
+    assert {(e.kind, e.category, e.state) for e in found} == {("need", "Vergabe und Beschaffung", "open")}
+    assert BERND not in {e.author for e in found}
+
+
+@on_both_databases
 async def test_a_deleted_entry_leaves_the_search_index(migrated):
     db = migrated
     await add(db, "Vergabestelle", author=CLARA)
     async with db.transaction() as s:
-        await people.forget_person(s, CLARA)
+        await purge.forget_person(s, CLARA)
     assert await titles(db, "Vergabestelle") == []
     if db.engine.dialect.name == "sqlite":
         async with db.engine.connect() as conn:
@@ -315,7 +377,7 @@ async def test_renewal_reminder_and_expiry_are_planned_messages_sent_once(bot):
     await dispatcher.handle(say("!kommune Verl", BERND, "$k1"), NOW)
     await dispatcher.handle(say("!biete Fördermittel: Beratung", BERND, "$b1"), NOW)
     clock = [NOW]
-    scheduler = Scheduler(dispatcher.config, dispatcher.db, lambda: None, lambda: clock[0])
+    scheduler = Scheduler(dispatcher.config, dispatcher.db, lambda: None, lambda: clock[0], features=FEATURES)
 
     async def run_at(moment: datetime) -> None:
         clock[0] = moment
@@ -341,6 +403,36 @@ async def test_renewal_reminder_and_expiry_are_planned_messages_sent_once(bot):
     assert entry is not None and entry.state == EntryState.EXPIRED and waiting == []
     edit = [c for room, c, _ in outbox.sent if "m.new_content" in c][-1]
     assert "abgelaufen" in edit["m.new_content"]["body"]
+
+
+async def test_a_coordinator_of_the_board_room_takes_an_entry_down(bot):
+    dispatcher, outbox = bot
+    await dispatcher.handle(say("!raum brett", COORDINATOR, "$brett"), NOW)
+    await dispatcher.handle(say("!kommune Verl", BERND, "$k1"), NOW)
+    await dispatcher.handle(say("!biete Personal: Bauhof-Pool | Rufen Sie privat an", BERND, "$b1"), NOW)
+    card = next(n for n, (room, c, _) in enumerate(outbox.sent, 1) if room == ROOM and "🤝" in c["body"])
+    await dispatcher.handle(say("!eintrag A1 sperren Werbung", CLARA, "$h0"), NOW)
+    assert "Koordination des Brett-Raums" in reply(outbox, "$h0") and outbox.redactions == []
+    await dispatcher.handle(say("!eintrag A1 sperren Werbung für Privates", COORDINATOR, "$h1"), NOW)
+    assert "ist gesperrt" in reply(outbox, "$h1")
+    assert outbox.redactions == [(ROOM, f"$event{card}", "Von der Koordination des Bretts gesperrt")]
+    told = [m for m in dms(outbox, BERND) if "gesperrt" in m]
+    assert len(told) == 1 and "Werbung für Privates" in told[0]
+    await dispatcher.handle(say("!eintrag A1 sperren", COORDINATOR, "$h2"), NOW)
+    assert "schon gesperrt" in reply(outbox, "$h2") and len(outbox.redactions) == 1  # taken back once
+    await dispatcher.handle(say("!markt", DORA, "$m1"), NOW)
+    assert "noch keine offenen Einträge" in reply(outbox, "$m1")
+    await dispatcher.handle(say("!kontakt A1", DORA, "$c1"), NOW)
+    assert "nicht mehr offen (gesperrt)" in reply(outbox, "$c1")
+    await dispatcher.handle(say("!eintrag A1 verlängern", BERND, "$e1"), NOW)
+    assert "von der Koordination des Bretts gesperrt" in reply(outbox, "$e1")
+
+
+async def test_an_entry_longer_than_its_card_is_refused_with_the_limit(bot):
+    dispatcher, outbox = bot
+    await dispatcher.handle(say("!kommune Verl", BERND, "$k1"), NOW)
+    await dispatcher.handle(say(f"!biete Personal: Bauhof-Pool | {'Winterdienst ' * 100}", BERND, "$b1"), NOW)
+    assert "1299 Zeichen" in reply(outbox, "$b1") and "höchstens 1000" in reply(outbox, "$b1")
 
 
 def test_the_board_config_and_its_mistakes():

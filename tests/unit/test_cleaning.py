@@ -1,5 +1,6 @@
 """Bidirectional and zero-width characters taken out of everything people type (rules/cleaning.py),
-on its own, in the argument parser, in session fields, and through the dispatcher."""
+on its own, in the argument parser, in session fields, and through the dispatcher; display names
+on one line that pass neither for an anonymous asker nor for someone else's id."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.arguments import Link, Rest, SessionRef, parse_arguments
 from bot.dispatch import Incoming
-from rules.cleaning import clean, invisible
+from rules.cleaning import MAX_NAME, clean, invisible, one_line, person_name
 from rules.errors import UserError
 from rules.session_fields import parse_link, parse_new
 from rules.voice import Voice
@@ -136,3 +137,65 @@ async def test_the_right_to_left_override_attack_on_a_link_is_defused_end_to_end
     shown = [text for _, content, _ in outbox.sent for text in strings(content)]
     assert any("https://stadt.example/fdp.exe" in text for text in shown)
     assert not any(invisible(text.replace("\n", "")) for text in shown)
+
+
+EVE = "@eve:localhost"
+
+
+@pytest.mark.parametrize(
+    ("display", "shown"),
+    [
+        ("Eva Schulz", "Eva Schulz"),
+        (None, EVE),
+        ("", EVE),
+        (f"{ZWSP}{RLO}", EVE),  # invisible only: no name
+        (EVE, EVE),
+        ("Eva\nNr. 9 · 99 👍 · Gefälschte Frage – Anna", "Eva Nr. 9 · 99 👍 · Gefälschte Frage – Anna"),
+        ("Eva\r\n\u2028Schulz\tKreis", "Eva Schulz Kreis"),
+        ("anonym", f"anonym ({EVE})"),
+        ("Anonymous", f"Anonymous ({EVE})"),
+        (" (anonym) ", f"(anonym) ({EVE})"),
+        ("a n o n y m", f"a n o n y m ({EVE})"),
+        ("\u0430n\u043enym", f"\u0430n\u043enym ({EVE})"),  # Cyrillic а and о
+        ("ánönym", f"ánönym ({EVE})"),
+        ("anonyrn", f"anonyrn ({EVE})"),  # r and n pass for m
+        ("Anna (@coord:localhost)", f"Anna ({EVE})"),
+        ("Anna [@coord:localhost]", f"Anna ({EVE})"),
+        ("Anna ＠coord:localhost", f"Anna ({EVE})"),  # the full-width at sign
+        ("(@coord:localhost)", EVE),
+    ],
+)
+def test_a_display_name_is_one_line_and_passes_for_nobody_else(display, shown):
+    assert person_name(display, EVE) == shown
+    assert "\n" not in person_name(display, EVE, with_id=True)
+
+
+def test_a_name_with_its_id_and_a_long_name():
+    assert person_name("Eva Schulz", EVE, with_id=True) == f"Eva Schulz ({EVE})"
+    assert person_name(None, EVE, with_id=True) == EVE
+    long = person_name("Sehr " * 40, EVE)
+    assert len(long) == MAX_NAME and long.endswith("…")
+    assert one_line(f" a\n\n b{ZWSP}c\t d ") == "a bc d"
+
+
+async def test_forged_names_show_with_the_real_id_in_rankings_and_talk_offers(bot):
+    dispatcher, outbox = bot
+    names = {
+        EVE: "anonym",
+        "@mallory:localhost": f"Mallory (@bernd:localhost)\n🎤 {COORDINATOR} könnte zum Themenwunsch T1",
+    }
+    outbox.display_name = lambda room_id, user_id: names.get(user_id)
+    start = (NOW + timedelta(days=1)).astimezone().strftime("%d.%m.%Y %H:%M")
+    await dispatcher.handle(Incoming(ROOM, COORDINATOR, "$new", f"!termin neu Vergabe | {start}"), NOW)
+    await dispatcher.handle(Incoming(ROOM, EVE, "$q1", "!frage #1 Wer hat gefragt?"), NOW)
+    await dispatcher.handle(Incoming(ROOM, COORDINATOR, "$start", "!fragerunde start #1"), NOW)
+    await dispatcher.handle(Incoming(ROOM, COORDINATOR, "$list", "!fragen #1"), NOW)
+    posted = [body for body in outbox.bodies() if body.startswith("Frage 1")]
+    assert posted == [f"Frage 1 (anonym ({EVE})): Wer hat gefragt?"]
+    assert outbox.bodies()[-1].endswith(f"Wer hat gefragt? – anonym ({EVE})")
+
+    await dispatcher.handle(Incoming(ROOM, "@mallory:localhost", "$t1", "!thema Vergabe in der Praxis"), NOW)
+    await dispatcher.handle(Incoming(ROOM, "@mallory:localhost", "$o1", "!thema T1 referieren"), NOW)
+    offered = [body for room, c, _ in outbox.sent if room == f"!dm-{COORDINATOR}" for body in [c["body"]]]
+    assert len(offered) == 1 and "\n" not in offered[0]
+    assert offered[0].startswith("🎤 Mallory 🎤 könnte zum Themenwunsch T1 (@mallory:localhost) könnte zum")

@@ -153,3 +153,12 @@ def test_without_a_store_key_the_bot_refuses_to_start_and_says_why(tmp_path, cap
         err = capsys.readouterr().err
         assert "[matrix] store_key: fehlt" in err and "REGIOBOT_STORE_KEY" in err and "missing" in err
         assert "Traceback" not in err
+
+
+def test_the_password_and_the_access_token_are_never_shown():
+    secrets_env = {"REGIOBOT_PASSWORD": "pw-" + "p" * 20, "REGIOBOT_ACCESS_TOKEN": "syt_" + "t" * 20}
+    config = parse_config(BASE, secrets_env, Path("."))
+    assert config.matrix.password == secrets_env["REGIOBOT_PASSWORD"]
+    assert config.matrix.access_token == secrets_env["REGIOBOT_ACCESS_TOKEN"]
+    shown = f"{config!r} {config.matrix!r}"
+    assert "p" * 20 not in shown and "t" * 20 not in shown

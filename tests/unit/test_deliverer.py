@@ -12,9 +12,10 @@ from bot.matrix import MatrixError
 from rules.content import relation
 from rules.timing import retry_delay
 from storage import outbox
+from storage.db import Fenced
 from storage.models import OutboxStatus
 from storage.outbox import Outgoing
-from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, configured
+from tests.unit.fakes import COORDINATOR, INVITER, NOW, FakeOutbox, configured
 
 ROOM = "!room:localhost"
 
@@ -135,6 +136,73 @@ async def test_a_post_into_a_thread_waits_for_its_root_and_files_are_uploaded(wo
     assert sender.sent[1][1]["m.relates_to"] == relation(thread_root=root_id)
     assert sender.sent[2][1]["url"] == "mxc://localhost/x.md" and sender.uploads == [b"# Fragen"]
     assert sender.sent[2][1]["m.relates_to"]["event_id"] == root_id
+
+
+def answers(count: int, room_id: str = ROOM) -> list[Outgoing]:
+    """The answers to `count` commands in a room (each a lane of its own)."""
+    return [text(f"reply:$c{n}:0", f"Antwort {n}", room_id=room_id, answers=f"$c{n}") for n in range(count)]
+
+
+def direct_messages(sender: FakeOutbox, user_id: str) -> list[str]:
+    return [content["body"] for room, content, _ in sender.sent if room == f"!dm-{user_id}"]
+
+
+async def test_ten_refused_answers_where_the_bot_may_not_post_make_one_report_and_it_leaves(world):
+    db, clock, sender, deliverer = world
+    sender.muted = {ROOM}  # the bot's power level is below what m.room.message needs
+    sender.fail_with, sender.failing_rooms = MatrixError("403: not allowed", 403, "M_FORBIDDEN"), {ROOM}
+    await put(db, clock, *answers(10))
+    await deliverer.drain()
+
+    assert set((await statuses(db)).values()) == {OutboxStatus.FAILED, OutboxStatus.SENT}
+    assert sum(status == OutboxStatus.FAILED for status in (await statuses(db)).values()) == 10
+    (report,) = direct_messages(sender, COORDINATOR)
+    assert "darf regiobot keine Nachrichten senden" in report and ROOM in report
+    (told,) = direct_messages(sender, INVITER)
+    assert "Sie haben regiobot in den Raum" in told
+    assert sender.left == [ROOM]
+
+
+async def test_a_failure_is_reported_once_a_day_for_a_room_and_cause_also_after_a_restart(world):
+    db, clock, sender, deliverer = world
+    sender.fail_with, sender.failing_rooms = MatrixError("413: too large", 413, "M_TOO_LARGE"), {ROOM, "!other"}
+    await put(db, clock, *answers(3))
+    await deliverer.drain()
+    restarted = Deliverer(deliverer.config, db, sender, clock)
+    await put(db, clock, text("later", "noch eine"))
+    await restarted.drain()
+    assert len(direct_messages(sender, COORDINATOR)) == 1
+
+    await put(db, clock, text("elsewhere", "anderswo", room_id="!other"))  # another room
+    await restarted.drain()
+    sender.fail_with = MatrixError("403: not allowed", 403, "M_FORBIDDEN")  # another cause
+    await put(db, clock, text("forbidden", "verboten"))
+    await restarted.drain()
+    assert len(direct_messages(sender, COORDINATOR)) == 3
+    clock.now += timedelta(days=1)  # the next day
+    await put(db, clock, text("tomorrow", "morgen"))
+    await restarted.drain()
+    assert len(direct_messages(sender, COORDINATOR)) == 4
+    assert sender.left == []  # the bot may post there: refused for another reason, it stays
+
+
+async def test_a_send_under_way_is_not_made_once_the_instance_is_demoted(world):
+    """The lock is lost after the message was read, while its direct room is being found: the send
+    is not made, and the message waits for the active instance."""
+    db, clock, sender, deliverer = world
+    find_room = sender.direct_room
+
+    async def demoted_meanwhile(user_id: str) -> str:
+        db.fence = lambda: False
+        return await find_room(user_id)
+
+    sender.direct_room = demoted_meanwhile
+    await put(db, clock, text("a", "privat", room_id=None, user_id="@bernd:localhost"))
+    with pytest.raises(Fenced):
+        await deliverer.drain()
+    assert sender.sent == []
+    db.fence = lambda: True
+    assert await statuses(db) == {"a": OutboxStatus.PENDING}
 
 
 def test_backoff_grows_with_jitter_and_is_capped():

@@ -9,15 +9,18 @@ from pathlib import Path
 import pytest
 
 from bot.app import ROUTERS
+from bot.arguments import SessionRef
 from bot.config import parse_config
 from bot.dispatch import EventKind, Incoming
 from bot.roles import Role, role_of
 from bot.routing import CommandSet, Invocation, Router, parse_invocation, strip_reply_fallback
 from commands import coordination
 from commands import sessions as session_commands
+from rules.errors import UserError
+from services.status import report
 from storage import planned, registrations, sessions
 from storage.rows import save
-from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
+from tests.unit.fakes import COORDINATOR, NOW, FakeRooms, acting_for, configured, dispatcher_for
 
 
 def message(body: str, sender: str = "@bernd:localhost", event_id: str = "$cmd") -> Incoming:
@@ -129,6 +132,29 @@ async def test_creating_a_session_plans_its_messages_and_tells_the_scheduler(bot
     assert dispatcher.plans.changed_sessions == [1]
     await dispatcher.handle(message("!status", sender=COORDINATOR, event_id="$status"), NOW)
     assert "Ankündigung · #1" in outbox.bodies()[-1] and "Nichts" in outbox.bodies()[-1]
+
+
+async def test_the_status_is_for_coordinators_and_a_rooms_own_shows_only_its_sessions(tmp_path):
+    """The use case decides the role and the scope itself: staff are refused (also on the web), a
+    coordinator by a room's power sees that room's plans, one on the config list all of them."""
+    bielefeld, paderborn, dora = "!bi:localhost", "!pb:localhost", "@dora:localhost"
+    config, db = await configured(tmp_path, COORDINATOR, rooms={bielefeld: "Bielefeld", paderborn: "Paderborn"})
+    levels = FakeRooms()
+    levels.levels[(bielefeld, dora)] = 100
+    dispatcher = dispatcher_for(config, db, rooms=levels)
+    start = (NOW + timedelta(days=20)).astimezone().strftime("%d.%m.%Y %H:%M")
+    for room in (bielefeld, paderborn):
+        await dispatcher.handle(Incoming(room, COORDINATOR, f"$new{room}", f"!termin neu Wärme | {start}", None), NOW)
+    async with db.transaction() as s:
+        for room_id in (bielefeld, ""):
+            with pytest.raises(UserError) as refused:
+                await report(acting_for(config, "@bernd:localhost", room_id, levels), s)
+            assert refused.value.key == "errors.role_reserved"
+        own_room = await report(acting_for(config, dora, bielefeld, levels), s)
+        everything = await report(acting_for(config, COORDINATOR, ""), s)
+    assert {row.session_id for row in own_room.upcoming} == {1}
+    assert {row.session_id for row in everything.upcoming} == {1, 2}
+    await db.close()
 
 
 async def test_a_reaction_registers_and_its_redaction_withdraws_answered_by_direct_message(bot):
@@ -308,3 +334,41 @@ async def test_a_failing_handler_of_any_kind_is_answered_and_the_next_events_sti
     assert await dispatcher.handle(Incoming(room, who, "$5", "!termine"), NOW)
     assert "Ref." not in dispatcher.outbox.bodies()[-1]
     await db.close()
+
+
+def test_a_misspelt_argument_fails_when_the_router_is_built():
+    """A declared argument the handler does not take by that name fails at start, not as a "Ref."."""
+    router = Router("misspelt")
+    with pytest.raises(TypeError, match="numbr"):
+
+        @router.command("probe", help="help.help", args=[SessionRef()])
+        async def probe(ctx, numbr):  # pragma: no cover - never registered
+            raise AssertionError
+
+    @router.command("probe", help="help.help", args=[SessionRef()])
+    async def fine(ctx, number):  # pragma: no cover - registered, never called here
+        raise AssertionError
+
+    assert [c.handler for c in router.commands] == [fine]
+
+
+async def test_a_reaction_from_another_room_does_not_reach_what_lives_elsewhere(bot):
+    """A ✅ in a room of one's own whose relation names the announcement of an official room does
+    not register (the same check guards thread messages, replies and redactions)."""
+    dispatcher, outbox = bot
+    await create(dispatcher, outbox)
+    async with dispatcher.db.transaction() as s:
+        announcement = next(p for p in await planned.pending(s, session_id=1) if p.kind == "announcement")
+        announcement.status, announcement.sent_event_id = "sent", "$announce"
+        await save(s, announcement)
+    own_room = "!mine:localhost"
+    forged = Incoming(own_room, "@bernd:localhost", "$forged", kind=EventKind.REACTION, key="✅", target="$announce")
+    assert not await dispatcher.handle(forged, NOW)
+    async with dispatcher.db.transaction() as s:
+        assert await registrations.registration_by_reaction(s, "$forged") is None
+    same_room = Incoming(
+        "!room:localhost", "@bernd:localhost", "$real", kind=EventKind.REACTION, key="✅", target="$announce"
+    )
+    assert await dispatcher.handle(same_room, NOW)
+    async with dispatcher.db.transaction() as s:
+        assert (await registrations.registration_by_reaction(s, "$real")).user_id == "@bernd:localhost"

@@ -51,3 +51,12 @@ async def test_a_flooding_user_is_answered_once_and_the_rest_is_ignored(bot):
         NOW,
     )
     assert "Geduld" not in outbox.bodies()[-1]
+
+
+def test_a_command_judged_again_gets_its_verdict_again_and_counts_once():
+    """Its batch was not committed (the database was locked) and is decided anew."""
+    guard = FloodGuard(2, timedelta(minutes=1))
+    first = [guard.check("@a:x", T0, f"$e{n}") for n in range(3)]
+    again = [guard.check("@a:x", T0, f"$e{n}") for n in range(3)]
+    assert first == again == [Verdict.ALLOW, Verdict.ALLOW, Verdict.WARN]
+    assert guard.check("@a:x", T0, "$e3") == Verdict.IGNORE  # the three above counted once each

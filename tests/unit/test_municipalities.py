@@ -12,15 +12,17 @@ import pytest
 
 from bot.config import ConfigError, parse_config
 from bot.dispatch import Incoming
+from rules.errors import UserError
 from rules.municipalities import Outcome, allowed_typos, distance, match, shipped
 from rules.participation import Attendance, Counts, participation, participation_csv
-from storage import municipalities, people, registrations
+from services.statistics import year_figures
+from storage import municipalities, purge, registrations
 from storage import participation as participation_store
 from storage.db import Database
 from storage.models import Registration, Session
 from storage.rows import row_id, save
 from tests.postgres import on_both_databases
-from tests.unit.fakes import COORDINATOR, NOW
+from tests.unit.fakes import COORDINATOR, NOW, FakeRooms, acting_for, configured
 
 ROOM = "!room:localhost"
 BERND = "@bernd:localhost"
@@ -254,6 +256,26 @@ async def test_statistics_go_to_the_coordinator_privately_and_are_refused_to_oth
     assert "Bielefeld;Gütersloh;1;1" in outbox.uploads[-1].decode()
 
 
+async def test_only_coordinators_get_the_statistics_whatever_the_face(tmp_path):
+    """The use case decides the role itself: a coordinator by the config list (also on the web),
+    or by power in an official room; power in a room of one's own counts for nothing."""
+    config, database = await configured(tmp_path, COORDINATOR)
+    own, dora = "!own:localhost", "@dora:localhost"
+    levels = FakeRooms()
+    levels.levels.update({(own, BERND): 100, (ROOM, dora): 100})
+    async with database.transaction() as s:
+        for room_id in (ROOM, own, ""):
+            with pytest.raises(UserError) as refused:
+                await year_figures(acting_for(config, BERND, room_id, levels), s, 2026)
+            assert refused.value.key == "errors.role_reserved"
+        assert (await year_figures(acting_for(config, dora, ROOM, levels), s, None)).year == 2026
+        with pytest.raises(UserError) as refused:
+            await year_figures(acting_for(config, COORDINATOR, ""), s, 1999)
+        assert (refused.value.key, refused.value.params) == ("statistics.bad_year", {"first": 2000, "last": 2026})
+        assert (await year_figures(acting_for(config, COORDINATOR, ""), s, 2025)).year == 2025
+    await database.close()
+
+
 @pytest.fixture
 async def db(migrated_url):
     database = Database(migrated_url)
@@ -296,10 +318,10 @@ async def test_the_purge_keeps_the_counts_so_the_statistics_stay_right(db):
     year = (NOW - timedelta(days=300), NOW)
     async with db.transaction() as s:
         counted_before = await participation_store.attendance(s, *year)
-        await people.purge_ended(s, NOW - timedelta(days=90))
+        await purge.purge_ended(s, NOW - timedelta(days=90))
         assert await registrations.registration(s, 1, BERND) is None
         counted_after = await participation_store.attendance(s, *year)
-        await people.purge_ended(s, NOW - timedelta(days=90))  # a second purge counts nothing twice
+        await purge.purge_ended(s, NOW - timedelta(days=90))  # a second purge counts nothing twice
         counted_again = await participation_store.attendance(s, *year)
     expected = {Attendance(1, "Verl", 2), Attendance(1, None, 1)}
     assert set(counted_before[0]) == set(counted_after[0]) == set(counted_again[0]) == expected

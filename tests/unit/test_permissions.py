@@ -78,6 +78,9 @@ EXAMPLES: dict[str, tuple[str, bool]] = {
     "statistik": ("2026", False),
     "kalender abonnieren": ("", False),
     "kalender abbestellen": ("", False),
+    "web": ("", False),
+    "web abmelden": ("", False),
+    "raum widget": ("", False),
 }
 CONFIG_ONLY = ("raum freischalten", "raum sperren", "raum brett")
 REFUSALS = ("vorbehalten", "nicht die Rolle")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,25 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, LargeBinary, String, 
 from sqlmodel import AutoString, SQLModel, select
 
 from bot.dispatch import EventKind, Incoming
-from commands import privacy
-from storage import people, registrations, rows, sessions
+from services import privacy
+from storage import board, export, inventory, purge, registrations, rows, sessions, topics
 from storage.db import Database
-from storage.models import PersonSettings, QaRound, Question, Registration, Session, UTCDateTime
+from storage.models import (
+    EnumText,
+    OutboxMessage,
+    OutboxStatus,
+    PersonSettings,
+    QaRound,
+    Question,
+    Registration,
+    Session,
+    TalkOffer,
+    Topic,
+    TopicStatus,
+    TopicVote,
+    UTCDateTime,
+)
+from storage.outbox import Outgoing, enqueue, sent_relating_to
 from storage.rows import row_id
 from tests.postgres import on_both_databases
 from tests.unit.fakes import COORDINATOR, NOW
@@ -76,7 +91,7 @@ async def test_deleting_asks_first_then_frees_the_place_and_anonymises(bot):
         BERND in c.get("m.mentions", {}).get("user_ids", []) and "Platz frei" in c["body"] for _, c, _ in outbox.sent
     )
     async with dispatcher.db.transaction() as s:
-        data = await people.person_data(s, COORDINATOR)
+        data = await export.person_data(s, COORDINATOR)
         session = await sessions.get_session(s, 1)
         bernd = await registrations.registration(s, 1, BERND)
     assert data.registrations == [] and data.settings is None and data.sessions_created == []
@@ -90,10 +105,96 @@ async def test_personal_data_is_purged_after_the_retention_period(bot):
     await dispatcher.handle(say("!anmelden #1", BERND, "$r1"), NOW)
     await dispatcher.handle(say("!anmelden #2", BERND, "$r2"), NOW)
     async with dispatcher.db.transaction() as s:
-        assert await people.purge_ended(s, NOW + timedelta(days=30), "(gelöscht)") == 1  # #1 ended, #2 not yet
+        assert await purge.purge_ended(s, NOW + timedelta(days=30), "(gelöscht)") == 1  # #1 ended, #2 not yet
     async with dispatcher.db.transaction() as s:
-        data = await people.person_data(s, BERND)
+        data = await export.person_data(s, BERND)
     assert [session.id for _, session in data.registrations] == [2]
+
+
+async def test_deleting_redacts_the_persons_cards_and_the_edits_that_showed_their_text(bot):
+    dispatcher, outbox = bot
+    await dispatcher.handle(say("!raum brett", COORDINATOR, "$brett"), NOW)
+    await dispatcher.handle(say("!kommune Verl", BERND, "$k1"), NOW)
+    await dispatcher.handle(say("!biete Personal: Bauhof-Pool | Drei Leute im Winter", BERND, "$b1"), NOW)
+    await dispatcher.handle(say("!eintrag A1 erledigt", BERND, "$e1"), NOW)
+    async with dispatcher.db.transaction() as s:
+        entry = await board.entry(s, 1)
+        assert entry is not None and entry.card_event_id is not None
+        edits = await sent_relating_to(s, ROOM, entry.card_event_id)
+    assert len(edits) == 1  # the card showed "erledigt" once
+    await dispatcher.handle(say("!daten-löschen ja", BERND, "$x1"), NOW)
+    assert [(room, event) for room, event, _ in outbox.redactions] == [(ROOM, entry.card_event_id), (ROOM, edits[0])]
+    assert all(reason and reason.startswith("A1: Dieser Eintrag wurde") for _, _, reason in outbox.redactions)
+    last_edit = [c for room, c, _ in outbox.sent if room == ROOM and "m.new_content" in c][-1]
+    assert last_edit["m.new_content"]["body"].startswith("A1: Dieser Eintrag wurde")
+
+
+async def test_deleting_cancels_messages_not_sent_yet_that_name_the_person(bot):
+    dispatcher, outbox = bot
+    elsewhere = "!elsewhere:localhost"
+    outbox.fail_with, outbox.failing_rooms = ConnectionError("homeserver away"), {elsewhere}
+    kept_until = datetime.now(UTC) + timedelta(days=1)  # the deliverer keeps trying by the real clock
+    async with dispatcher.db.transaction() as s:  # two posts waiting for a room the homeserver refuses now
+        for key, body in [("naming", f"Frage von {BERND}: Wer fördert das?"), ("other", "Die Fragerunde beginnt.")]:
+            content = {"msgtype": "m.text", "body": body, "m.mentions": {}}
+            await enqueue(s, Outgoing(f"post:{key}", content, room_id=elsewhere), NOW, kept_until)
+    await dispatcher.handle(say("!hilfe", COORDINATOR, "$h1"), NOW)  # the deliverer tries them (and will again)
+    await dispatcher.handle(say("!daten-löschen ja", BERND, "$x1"), NOW)
+    async with dispatcher.db.transaction() as s:
+        waiting = (await s.exec(select(OutboxMessage).where(OutboxMessage.room_id == elsewhere))).all()
+    assert [(row.key, row.status) for row in waiting] == [("post:other", OutboxStatus.PENDING)]
+
+
+async def test_deleting_removes_the_persons_wishes_votes_and_talk_offers(bot):
+    dispatcher, _ = bot
+    await dispatcher.handle(say("!thema Kommunale Wärmeplanung", BERND, "$t1"), NOW)
+    await dispatcher.handle(say("!thema Onlinezugangsgesetz", COORDINATOR, "$t2"), NOW)
+    async with dispatcher.db.transaction() as s:
+        wish = await topics.topic_by_number(s, 2)
+    assert wish is not None and wish.event_id is not None
+    await dispatcher.handle(
+        Incoming(ROOM, BERND, "$v1", "", None, kind=EventKind.REACTION, key="👍", target=wish.event_id), NOW
+    )
+    await dispatcher.handle(say("!thema T2 referieren", BERND, "$o1"), NOW)
+    async with dispatcher.db.transaction() as s:
+        assert await topics.voters(s, 2) == [BERND]
+    await dispatcher.handle(say("!daten-löschen ja", BERND, "$x1"), NOW)
+    async with dispatcher.db.transaction() as s:
+        proposers = [topic.proposed_by for topic in (await s.exec(select(Topic).order_by(Topic.id))).all()]
+        votes = (await s.exec(select(TopicVote))).all()
+        offers = (await s.exec(select(TalkOffer))).all()
+    assert proposers == ["(gelöscht)", COORDINATOR] and votes == [] and offers == []
+
+
+async def test_the_purge_forgets_who_proposed_voted_and_offered_on_a_wish_still_open(db):
+    """A wish may stay open for ever; the names on it go after the retention period all the same,
+    its votes count on without them."""
+    cutoff = NOW - timedelta(days=90)
+    old, recent = cutoff - timedelta(days=1), cutoff + timedelta(days=1)
+    async with db.transaction() as s:
+        for number, proposed in [(1, old), (2, recent)]:
+            await rows.save(
+                s,
+                Topic(id=number, title=f"Wunsch {number}", room_id=ROOM, proposed_by=BERND, proposed_at=proposed),
+            )
+        for voter, voted, reaction in [
+            (BERND, old, "$v1"),
+            (COORDINATOR, old, "$v2"),
+            ("@clara:localhost", recent, "$v3"),
+        ]:
+            await rows.save(s, TopicVote(topic_id=1, user_id=voter, reaction_event_id=reaction, voted_at=voted))
+        await rows.save(s, TalkOffer(topic_id=1, user_id=BERND, offered_at=old))
+        await rows.save(s, TalkOffer(topic_id=2, user_id=COORDINATOR, offered_at=recent))
+    async with db.transaction() as s:
+        await purge.purge_ended(s, cutoff)
+        await purge.purge_ended(s, cutoff)  # a second purge changes nothing
+        wishes = (await s.exec(select(Topic).order_by(Topic.id))).all()
+        offers = (await s.exec(select(TalkOffer))).all()
+        assert await topics.vote_count(s, 1) == 3 and await topics.voters(s, 1) == ["@clara:localhost"]
+        assert [w.topic.id for w in await topics.open_topics(s, sessions.Scope([ROOM], None))] == [1, 2]
+    assert [(w.proposed_by, w.status) for w in wishes] == [("(gelöscht)", TopicStatus.OPEN), (BERND, TopicStatus.OPEN)]
+    assert [(o.topic_id, o.user_id) for o in offers] == [(2, COORDINATOR)]
+    assert await traces(db, BERND) == ["topics.proposed_by"]  # the recent wish's proposer only
 
 
 # --- The data-protection inventory -------------------------------------------------------------
@@ -126,21 +227,21 @@ def columns_with_user_ids() -> set[tuple[str, str]]:
 
 
 def test_every_column_with_a_user_id_is_in_the_inventory():
-    missing = columns_with_user_ids() - set(people.PERSONAL_DATA)
-    assert not missing, f"declare export, deletion and purge in storage.people.PERSONAL_DATA for {sorted(missing)}"
+    missing = columns_with_user_ids() - set(inventory.PERSONAL_DATA)
+    assert not missing, f"declare export, deletion and purge in storage.inventory.PERSONAL_DATA for {sorted(missing)}"
 
 
 def test_the_inventory_names_real_columns_and_says_how_each_is_covered():
     tables = {table.name: table for table in SQLModel.metadata.sorted_tables}
-    for (table, column), coverage in people.PERSONAL_DATA.items():
+    for (table, column), coverage in inventory.PERSONAL_DATA.items():
         assert table in tables and column in tables[table].columns, (table, column)
         assert coverage.export and coverage.delete and coverage.purge, (table, column)
 
 
-def test_the_readme_lists_the_inventory():
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    for table, column in people.PERSONAL_DATA:
-        assert f"`{table}.{column}`" in readme, f"README inventory lacks {table}.{column}"
+def test_the_privacy_page_lists_the_inventory():
+    page = (Path(__file__).parents[2] / "docs" / "privacy.md").read_text()
+    for table, column in inventory.PERSONAL_DATA:
+        assert f"`{table}.{column}`" in page, f"docs/privacy.md inventory lacks {table}.{column}"
 
 
 def seed_value(table: str, column: Column[Any], ids: dict[str, int], when: datetime) -> Any:
@@ -160,6 +261,8 @@ def seed_value(table: str, column: Column[Any], ids: dict[str, int], when: datet
         return 1
     if isinstance(kind, LargeBinary):
         return b"x"
+    if isinstance(kind, EnumText):
+        return list(kind.enum)[-1]  # a final state, as the seeded "x" was no live one
     return "x"
 
 
@@ -203,7 +306,7 @@ async def test_deleting_leaves_no_trace_of_the_person_in_any_table(db):
     await seed_everything(db, NOW)
     assert set(await traces(db, PERSON)) >= {f"{t}.{c}" for t, c in columns_with_user_ids()}
     async with db.transaction() as s:
-        assert await people.forget_person(s, PERSON, key_of=lambda _: "x") == 1  # the seeded answer's hash
+        assert await purge.forget_person(s, PERSON, key_of=lambda _: "x") == 1  # the seeded answer's hash
     assert await traces(db, PERSON) == []
 
 
@@ -211,16 +314,16 @@ async def test_deleting_leaves_no_trace_of_the_person_in_any_table(db):
 async def test_the_purge_leaves_no_trace_of_people_of_sessions_past_retention(db):
     await seed_everything(db, OLD)
     async with db.transaction() as s:
-        await people.purge_ended(s, NOW - timedelta(days=90))
+        await purge.purge_ended(s, NOW - timedelta(days=90))
     assert await traces(db, PERSON) == []
 
 
 async def test_the_export_has_a_section_for_every_inventory_entry(db):
     await seed_everything(db, NOW, {("outbox", "status"): "pending", ("sessions", "title"): "Fördermittel"})
     async with db.transaction() as s:
-        data = await people.person_data(s, PERSON, key_of=lambda _: "x")  # the seeded answer's hash
+        data = await export.person_data(s, PERSON, key_of=lambda _: "x")  # the seeded answer's hash
     document = json.loads(privacy.export(PERSON, data, NOW))
-    for (table, column), coverage in people.PERSONAL_DATA.items():
+    for (table, column), coverage in inventory.PERSONAL_DATA.items():
         section = coverage.export.split()[0]
         assert document[section], f"{table}.{column}: the export's {section!r} is empty"
     assert document["pending_messages"][0]["text"] == f"Hallo {PERSON}"
@@ -250,7 +353,7 @@ async def test_the_purge_keeps_settings_while_the_person_is_active(db):
             )
         await rows.save(s, PersonSettings(user_id="@noticed:x", privacy_notice_at=NOW, updated_at=start))
     async with db.transaction() as s:
-        await people.purge_ended(s, NOW - timedelta(days=90))
+        await purge.purge_ended(s, NOW - timedelta(days=90))
         left = {p.user_id for p in (await s.exec(select(PersonSettings))).all()}
     assert left == {"@active:x", "@recent:x", "@noticed:x"}
 

@@ -8,8 +8,12 @@ from datetime import timedelta
 import pytest
 
 from bot.dispatch import Incoming
+from bot.rooms import BOTH
+from rules.errors import UserError
+from services import rooms as official_rooms
+from storage import rooms as stored_rooms
 from storage import sessions
-from tests.unit.fakes import NOW, FakeRooms, configured, dispatcher_for
+from tests.unit.fakes import NOW, FakeRooms, acting_for, configured, dispatcher_for
 
 BIELEFELD, PADERBORN, OWN, DIRECT = "!bi:localhost", "!pb:localhost", "!own:localhost", "!dm:localhost"
 COORDINATOR, ROOM_ADMIN, STAFF = "@coord:localhost", "@admin:localhost", "@staff:localhost"
@@ -77,3 +81,33 @@ async def test_enabling_a_room_makes_its_power_levels_count_and_only_config_coor
     assert "kein offizieller Raum mehr" in await say(OWN, COORDINATOR, "!raum sperren")
     assert "vorbehalten" in await say(OWN, ROOM_ADMIN, f"!termin neu Test 2 | {START}")
     assert "Einen Termin #1 gibt es nicht" in await say(DIRECT, STAFF, "!anmelden #1")
+
+
+async def test_only_a_configured_coordinator_makes_a_room_official_whatever_the_face(tmp_path):
+    """The use cases decide it themselves: room power, even in an official room, is not enough."""
+    config, db = await configured(tmp_path, COORDINATOR, rooms={BIELEFELD: "Bielefeld"})
+    levels = FakeRooms()
+    levels.levels.update({(OWN, ROOM_ADMIN): 100, (BIELEFELD, ROOM_ADMIN): 100})
+    async with db.transaction() as s:
+        for room_id in (OWN, BIELEFELD, ""):  # its own room, an official room it rules, the web
+            admin = acting_for(config, ROOM_ADMIN, room_id, levels)
+            for attempt in (
+                official_rooms.enable(admin, s, OWN, "Paderborn"),
+                official_rooms.disable(admin, s, OWN),
+                official_rooms.choose_board(admin, s, BIELEFELD),
+            ):
+                with pytest.raises(UserError) as refused:
+                    await attempt
+                assert refused.value.key == "rooms.configured_only"
+        assert await stored_rooms.enabled_rooms(s) == {}
+        coordinator = acting_for(config, COORDINATOR, "")  # on the web: no room of its own
+        with pytest.raises(UserError) as refused:
+            await official_rooms.enable(coordinator, s, BIELEFELD, None)
+        assert refused.value.key == "rooms.configured_room"
+        assert await official_rooms.enable(coordinator, s, OWN, None) == BOTH
+        assert await stored_rooms.enabled_rooms(s) == {OWN: BOTH}
+    assert not coordinator.official.is_official(OWN)  # until the change is committed
+    for hook in coordinator.after_commit:
+        hook()
+    assert coordinator.official.region(OWN) == BOTH
+    await db.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import FEATURES
 from bot.deliverer import Deliverer
 from bot.dispatch import EventKind, Incoming
 from bot.matrix import MatrixError
@@ -31,8 +32,8 @@ class DeliveringScheduler(Scheduler):
     """The scheduler, with the outbox delivered right after each of its steps."""
 
     def __init__(self, config, db, clock, outbox) -> None:
-        super().__init__(config, db, lambda: None, clock, self.note_prepared)
-        self.deliverer = Deliverer(config, db, outbox, clock)
+        super().__init__(config, db, lambda: None, clock, self.note_prepared, features=FEATURES)
+        self.deliverer = Deliverer(config, db, outbox, clock, features=FEATURES)
         self.prepared: list[list[str]] = []
 
     async def note_prepared(self, user_ids: list[str]) -> None:

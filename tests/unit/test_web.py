@@ -5,27 +5,32 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 from icalendar import Calendar
+from sqlmodel import select
 
 from bot.check_config import check_web
-from bot.config import ConfigError, parse_config
+from bot.config import Config, ConfigError, WebConfig, parse_config
 from bot.devserver import free_port
 from bot.dispatch import Incoming
 from bot.rooms import OfficialRooms
-from bot.web import FeedCache, WebServer, etag_of, not_modified
+from bot.web import WebServer, not_modified
+from bot.web_cache import FeedCache, etag_of
 from rules.calendar_file import FeedEntry, feed_calendar, session_calendar
 from rules.feedback import totals
 from rules.i18n import bilingual
 from rules.voice import Voice
 from rules.web_pages import FeedLink, Site, archive_page, archive_years, not_found_page, session_card, session_page
-from storage import calendar_tokens, people
+from storage import calendar_tokens, export, people
 from storage.db import Database
-from storage.models import CalendarToken, Material, Session
+from storage.models import CalendarToken, Material, OutboxMessage, OutboxStatus, Session
+from storage.outbox import ERASED, Outgoing, SecretOutgoing, enqueue, mark_failed
 from storage.rows import save
+from tests.unit import fakes
 from tests.unit.fakes import COORDINATOR, NOW, configured, dispatcher_for
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -173,7 +178,8 @@ def test_web_config_needs_both_keys(tmp_path):
         assert error.value.key == key
 
 
-async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it(tmp_path, migrated_url):
+async def with_web_address(tmp_path, migrated_url) -> fakes.TestDispatcher:
+    """The bot's commands on a migrated database, with a web address (so feeds can be subscribed to)."""
     config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     config = parse_config(
         {
@@ -185,7 +191,12 @@ async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it
         {},
         tmp_path,
     )
-    dispatcher = dispatcher_for(config, db)
+    return dispatcher_for(config, db)
+
+
+async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it(tmp_path, migrated_url):
+    dispatcher = await with_web_address(tmp_path, migrated_url)
+    db = dispatcher.db
     outbox = dispatcher.outbox
     await dispatcher.handle(Incoming(ROOM, BERND, "$s1", "!kalender abonnieren", None), NOW)
     (dm,) = [c for room, c, _ in outbox.sent if room == f"!dm-{BERND}"]
@@ -197,7 +208,7 @@ async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it
         stored = await s.get(CalendarToken, BERND)
         assert stored is not None and stored.token_hash != first.group(1)  # kept hashed
         assert await calendar_tokens.owner(s, first.group(1)) == BERND
-        assert (await people.person_data(s, BERND)).calendar_token is not None
+        assert (await export.person_data(s, BERND)).calendar_token is not None
     await dispatcher.handle(Incoming(ROOM, BERND, "$s2", "!kalender abonnieren", None), NOW)
     renewed = [c["body"] for room, c, _ in outbox.sent if room == f"!dm-{BERND}"][-1]
     second = re.findall(r"/kalender/p/([A-Za-z0-9_-]+)\.ics", renewed)
@@ -212,6 +223,44 @@ async def test_subscribing_sends_a_secret_address_privately_and_revoking_ends_it
     await db.close()
 
 
+async def test_the_outbox_keeps_no_secret_address_once_it_is_delivered(tmp_path, migrated_url):
+    """Only the address's hash is meant to be kept: the message that carried it (by direct message,
+    or as the answer in the bot's own direct chat with the person) keeps no text once sent."""
+    dispatcher = await with_web_address(tmp_path, migrated_url)
+    db = dispatcher.db
+    outbox = dispatcher.outbox
+    direct = f"!dm-{BERND}"
+    await dispatcher.handle(Incoming(ROOM, BERND, "$s1", "!kalender abonnieren", None), NOW)
+    async with db.transaction() as s:
+        await people.record_direct_room(s, BERND, direct, NOW)
+    sent = len(outbox.sent)
+    await dispatcher.handle(Incoming(direct, BERND, "$s2", "!kalender abonnieren", None), NOW)
+    ((room, answer, _),) = outbox.sent[sent:]  # asked in the direct chat: the address is the answer
+    assert room == direct and answer["m.relates_to"] == {"m.in_reply_to": {"event_id": "$s2"}}
+    assert answer["msgtype"] == "m.notice" and "/kalender/p/" in answer["body"]
+    async with db.transaction() as s:
+        written = (await s.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert all(row.status == OutboxStatus.SENT for row in written)
+    assert not any("/kalender/p/" in row.content for row in written)
+    assert [row.content for row in written if row.secret] == [ERASED, ERASED]
+    assert any("privat" in row.content for row in written)  # other messages keep theirs
+    await db.close()
+
+
+async def test_a_secret_message_given_up_keeps_no_text_either(migrated):
+    kept_until = NOW + timedelta(days=1)
+    async with migrated.transaction() as s:
+        secret = await enqueue(
+            s, SecretOutgoing("feed", {"body": "https://x/kalender/p/t.ics"}, user_id=BERND), NOW, kept_until
+        )
+        plain = await enqueue(s, Outgoing("plain", {"body": "Hallo"}, user_id=BERND), NOW, kept_until)
+        assert secret is not None and plain is not None
+        await mark_failed(s, await s.get(OutboxMessage, secret.id), "403: M_FORBIDDEN")
+        await mark_failed(s, await s.get(OutboxMessage, plain.id), "403: M_FORBIDDEN")
+        contents = [row.content for row in (await s.exec(select(OutboxMessage).order_by(OutboxMessage.id))).all()]
+    assert contents == [ERASED, '{"body": "Hallo"}']
+
+
 async def test_without_a_web_address_there_is_nothing_to_subscribe_to(tmp_path, migrated_url):
     config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     dispatcher = dispatcher_for(config, db)
@@ -220,7 +269,9 @@ async def test_without_a_web_address_there_is_nothing_to_subscribe_to(tmp_path, 
     await db.close()
 
 
-async def test_last_modified_names_only_changes_a_second_old(tmp_path):
+async def serving(tmp_path: Path) -> tuple[Config, WebConfig, Database]:
+    """A config with the web server on a free loopback port and ROOM official, and its migrated
+    database (SQLite in `tmp_path`)."""
     config = parse_config(
         {
             "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost", "password": "x"},
@@ -234,6 +285,12 @@ async def test_last_modified_names_only_changes_a_second_old(tmp_path):
     assert config.web is not None
     db = Database(config.storage_url)
     await db.migrate()
+    return config, config.web, db
+
+
+async def test_last_modified_names_only_changes_a_second_old(tmp_path):
+    config, _, db = await serving(tmp_path)
+    assert config.web is not None
     async with db.transaction() as s:
         await save(s, session(1, 3, updated_at=NOW - timedelta(milliseconds=300)))
     clock = [NOW]
