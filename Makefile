@@ -23,10 +23,12 @@ $(STAMP): $(LOCK) pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# Two workers (pytest-xdist), each with its own homeserver and PostgreSQL cluster; a free worker
-# takes the next test in collection order (the end-to-end tests first, the short unit tests last),
-# except that the tests of one `xdist_group` mark all run on one worker.
-PYTEST := $(BIN)/pytest -n 2 --dist loadgroup
+# Two workers (pytest-xdist; `make test WORKERS=0` runs in one process), each with its own
+# homeserver and PostgreSQL cluster. A free worker takes the next test in collection order (the
+# end-to-end tests first, the short unit tests last); the tests of one `xdist_group` mark all run
+# on one worker.
+WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(WORKERS) --dist loadgroup
 
 test: $(STAMP)
 	$(PYTEST)

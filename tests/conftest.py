@@ -14,13 +14,11 @@ import pytest
 from storage.db import Database
 from tests.postgres import PostgresCluster, unavailable
 
-SQLITE_FILE = "regiobot.db"
-
 
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
-    """One throwaway PostgreSQL cluster per test run; skipped where there is no server
-    (a failure instead when REGIOBOT_REQUIRE_POSTGRES is set, as in CI)."""
+    """One throwaway PostgreSQL cluster per test run (per worker under pytest-xdist); skipped where
+    there is no server (a failure instead when REGIOBOT_REQUIRE_POSTGRES is set, as in CI)."""
     reason = unavailable()
     if reason:
         if os.environ.get("REGIOBOT_REQUIRE_POSTGRES"):
@@ -40,7 +38,7 @@ async def _migrate(url: str) -> None:
 @pytest.fixture(scope="session")
 async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file with every migration applied, to be copied (never opened by a test)."""
-    path = tmp_path_factory.mktemp("template") / SQLITE_FILE
+    path = tmp_path_factory.mktemp("template") / "template.db"
     await _migrate(f"sqlite+aiosqlite:///{path}")
     return path
 
@@ -55,15 +53,23 @@ async def postgresql_template(postgres_cluster: PostgresCluster) -> str:
 
 @pytest.fixture
 def database_kind(request: pytest.FixtureRequest) -> str:
-    """ "sqlite", or the kind `tests.postgres.on_both_databases` gives the test."""
+    """The kind of database the test runs on: SQLite, or what `tests.postgres.on_both_databases`
+    (or another parametrisation of `database_kind`) gives it."""
     return str(getattr(request, "param", "sqlite"))
+
+
+def _kind_not_url(request: pytest.FixtureRequest) -> None:
+    """A parameter given to a database URL fixture would be ignored (the test quietly on SQLite)."""
+    if hasattr(request, "param"):
+        pytest.fail(f"parametrise database_kind (as tests.postgres.on_both_databases does), not {request.fixturename}")
 
 
 @pytest.fixture
 async def database_url(request: pytest.FixtureRequest, database_kind: str, tmp_path: Path) -> str:
     """A fresh, empty database: SQLite in `tmp_path`, or a new PostgreSQL database."""
+    _kind_not_url(request)
     if database_kind == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / SQLITE_FILE}"
+        return f"sqlite+aiosqlite:///{tmp_path / 'regiobot.db'}"
     cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
     return await cluster.create_database()
 
@@ -80,8 +86,9 @@ def template(request: pytest.FixtureRequest, database_kind: str) -> str:
 async def migrated_url(request: pytest.FixtureRequest, database_kind: str, template: str, tmp_path: Path) -> str:
     """A fresh database with every migration applied: SQLite in `tmp_path`, or a new PostgreSQL
     database; each a copy of the template."""
+    _kind_not_url(request)
     if database_kind == "sqlite":
-        path = tmp_path / SQLITE_FILE
+        path = tmp_path / "migrated.db"  # not database_url's file: a test may ask for both
         shutil.copyfile(template, path)
         return f"sqlite+aiosqlite:///{path}"
     cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")

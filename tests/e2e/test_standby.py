@@ -84,7 +84,7 @@ async def cut_lock_connection(database_url: str) -> list[str]:
         await connection.close()
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("database_kind", ["postgresql"], indirect=True)
 async def test_the_standby_takes_over_and_every_answer_and_reminder_arrives_once(
     people, bot_config, tmp_path, database_url
 ):

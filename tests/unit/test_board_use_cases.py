@@ -36,9 +36,9 @@ def refused(key: str) -> Iterator[None]:
 
 
 @pytest.fixture
-async def setup(tmp_path: Path):
+async def setup(tmp_path: Path, migrated_url: str):
     config, db = await configured(
-        tmp_path, CONFIG_COORDINATOR, rooms={BOARD_ROOM: "beide", OTHER_OFFICIAL: "Bielefeld"}
+        tmp_path, CONFIG_COORDINATOR, migrated_url, rooms={BOARD_ROOM: "beide", OTHER_OFFICIAL: "Bielefeld"}
     )
     rooms = FakeRooms()
     rooms.levels.update(

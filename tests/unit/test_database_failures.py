@@ -66,8 +66,8 @@ class FailingCommits:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, database_url: str):
-    config, db = await configured(tmp_path, COORDINATOR, database_url)
+async def bot(tmp_path: Path, migrated_url: str):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     yield config, db
     await db.close()
 
@@ -114,8 +114,8 @@ async def test_a_batch_whose_commit_fails_for_a_moment_is_answered_after_the_ret
     assert await counts(dispatcher) == (before[0] + 3, before[1] + 3)
 
 
-async def test_while_the_database_stays_unavailable_stopping_ends_the_waiting(tmp_path, monkeypatch):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def test_while_the_database_stays_unavailable_stopping_ends_the_waiting(tmp_path, monkeypatch, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     assert db.sqlite_file is not None
     dispatcher = dispatcher_for(config, db, ROUTERS)
     failing = FailingCommits(db, monkeypatch, sqlite_busy(db.sqlite_file))
@@ -132,8 +132,8 @@ async def test_while_the_database_stays_unavailable_stopping_ends_the_waiting(tm
     await db.close()
 
 
-async def test_a_lasting_failure_is_not_retried(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def test_a_lasting_failure_is_not_retried(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     dispatcher = dispatcher_for(config, db, ROUTERS)
     async with db.transaction() as s:
         await (await s.connection()).execute(text("DROP TABLE bot_state"))

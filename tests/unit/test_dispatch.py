@@ -134,11 +134,13 @@ async def test_creating_a_session_plans_its_messages_and_tells_the_scheduler(bot
     assert "Ankündigung · #1" in outbox.bodies()[-1] and "Nichts" in outbox.bodies()[-1]
 
 
-async def test_the_status_is_for_coordinators_and_a_rooms_own_shows_only_its_sessions(tmp_path):
+async def test_the_status_is_for_coordinators_and_a_rooms_own_shows_only_its_sessions(tmp_path, migrated_url):
     """The use case decides the role and the scope itself: staff are refused (also on the web), a
     coordinator by a room's power sees that room's plans, one on the config list all of them."""
     bielefeld, paderborn, dora = "!bi:localhost", "!pb:localhost", "@dora:localhost"
-    config, db = await configured(tmp_path, COORDINATOR, rooms={bielefeld: "Bielefeld", paderborn: "Paderborn"})
+    config, db = await configured(
+        tmp_path, COORDINATOR, migrated_url, rooms={bielefeld: "Bielefeld", paderborn: "Paderborn"}
+    )
     levels = FakeRooms()
     levels.levels[(bielefeld, dora)] = 100
     dispatcher = dispatcher_for(config, db, rooms=levels)

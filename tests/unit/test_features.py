@@ -34,8 +34,8 @@ GREETINGS = Feature("greetings", planned={"greeting": PlannedKind(greeting)})
 
 
 @pytest.fixture
-async def planned_greeting(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def planned_greeting(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     async with db.transaction() as s:
         row = await save(
             s, PlannedMessage(key="greeting:1", kind="greeting", user_id=BERND, due_at=NOW, created_at=NOW)

@@ -102,8 +102,8 @@ class Feedback:
 
 
 @pytest.fixture
-async def answers(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def answers(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     labels: list[str] = []
     dispatcher = dispatcher_for(config, db, observe=lambda label, *_: labels.append(label))
     given = Feedback(dispatcher, labels)

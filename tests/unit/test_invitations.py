@@ -79,8 +79,8 @@ async def test_the_inviter_is_exported_deleted_and_purged(migrated):
         assert await invitations.rooms_invited_by(s, INES) == []
 
 
-async def test_beyond_the_cap_the_inviter_is_told_once_a_day(tmp_path):
-    config, db = await configured(tmp_path, "@anna:localhost", rooms={OFFICIAL: "Bielefeld"})
+async def test_beyond_the_cap_the_inviter_is_told_once_a_day(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, "@anna:localhost", migrated_url, rooms={OFFICIAL: "Bielefeld"})
     official_rooms = OfficialRooms(config.official_rooms)
     now = NOW
     desk = Invitations(config, db, official_rooms, lambda: now)

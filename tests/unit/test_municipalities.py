@@ -256,10 +256,10 @@ async def test_statistics_go_to_the_coordinator_privately_and_are_refused_to_oth
     assert "Bielefeld;Gütersloh;1;1" in outbox.uploads[-1].decode()
 
 
-async def test_only_coordinators_get_the_statistics_whatever_the_face(tmp_path):
+async def test_only_coordinators_get_the_statistics_whatever_the_face(tmp_path, migrated_url):
     """The use case decides the role itself: a coordinator by the config list (also on the web),
     or by power in an official room; power in a room of one's own counts for nothing."""
-    config, database = await configured(tmp_path, COORDINATOR)
+    config, database = await configured(tmp_path, COORDINATOR, migrated_url)
     own, dora = "!own:localhost", "@dora:localhost"
     levels = FakeRooms()
     levels.levels.update({(own, BERND): 100, (ROOM, dora): 100})

@@ -83,9 +83,9 @@ async def test_enabling_a_room_makes_its_power_levels_count_and_only_config_coor
     assert "Einen Termin #1 gibt es nicht" in await say(DIRECT, STAFF, "!anmelden #1")
 
 
-async def test_only_a_configured_coordinator_makes_a_room_official_whatever_the_face(tmp_path):
+async def test_only_a_configured_coordinator_makes_a_room_official_whatever_the_face(tmp_path, migrated_url):
     """The use cases decide it themselves: room power, even in an official room, is not enough."""
-    config, db = await configured(tmp_path, COORDINATOR, rooms={BIELEFELD: "Bielefeld"})
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url, rooms={BIELEFELD: "Bielefeld"})
     levels = FakeRooms()
     levels.levels.update({(OWN, ROOM_ADMIN): 100, (BIELEFELD, ROOM_ADMIN): 100})
     async with db.transaction() as s:

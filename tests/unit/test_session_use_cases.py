@@ -42,8 +42,8 @@ WEEK_LATER = (NOW + timedelta(days=12)).astimezone().strftime("%d.%m.%Y")
 
 
 @pytest.fixture
-async def core(tmp_path):
-    config, db = await configured(tmp_path, ANNA, rooms={BIELEFELD: "Bielefeld", PADERBORN: "Paderborn"})
+async def core(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, ANNA, migrated_url, rooms={BIELEFELD: "Bielefeld", PADERBORN: "Paderborn"})
     rooms = FakeRooms()
     rooms.levels.update({(PADERBORN, PAUL): 100, (BIELEFELD, BIRGIT): 100, (OWN, STAFF): 100})
     roles = Roles(config.roles, rooms, OfficialRooms(config.official_rooms))
@@ -117,10 +117,10 @@ async def test_a_coordinator_announces_where_he_coordinates_and_a_config_coordin
     assert await refusal(db, lambda s: new_session(acting(PAUL), s, fields, OWN)) == "coordination.not_official"
 
 
-async def test_planning_another_regions_wish_into_this_room_is_refused(tmp_path):
+async def test_planning_another_regions_wish_into_this_room_is_refused(tmp_path, migrated_url):
     """The hole of issue 24: a wish of Paderborn planned from the Bielefeld room with `Raum:` naming
     that room was checked only in the wish's room."""
-    config, db = await configured(tmp_path, ANNA, rooms={BIELEFELD: "Bielefeld", PADERBORN: "Paderborn"})
+    config, db = await configured(tmp_path, ANNA, migrated_url, rooms={BIELEFELD: "Bielefeld", PADERBORN: "Paderborn"})
     rooms = FakeRooms()
     rooms.levels[(PADERBORN, PAUL)] = 100
     dispatcher = dispatcher_for(config, db, rooms=rooms)

@@ -58,8 +58,8 @@ class World:
 
 
 @pytest.fixture
-async def world(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR, rooms={ROOM: "Bielefeld"})
+async def world(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url, rooms={ROOM: "Bielefeld"})
     levels = FakeRooms()
     levels.levels.update({(OWN, OWNER): 100, (ROOM, MODERATOR): 50})
     yield World(config, db, levels)

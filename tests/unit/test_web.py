@@ -277,13 +277,13 @@ async def test_without_a_web_address_there_is_nothing_to_subscribe_to(tmp_path, 
     await db.close()
 
 
-async def serving(tmp_path: Path) -> tuple[Config, WebConfig, Database]:
-    """A config with the web server on a free loopback port and ROOM official, and its migrated
-    database (SQLite in `tmp_path`)."""
+async def serving(tmp_path: Path, migrated_url: str) -> tuple[Config, WebConfig, Database]:
+    """A config with the web server on a free loopback port and ROOM official, and its database
+    (`migrated_url`, the fixture's)."""
     config = parse_config(
         {
             "matrix": {"homeserver": "http://127.0.0.1:1", "user_id": "@bot:localhost", "password": "x"},
-            "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'web.db'}"},
+            "storage": {"url": migrated_url},
             "rooms": {ROOM: "beide"},
             "web": {"listen": f"127.0.0.1:{free_port()}", "public_url": "https://regiobot.example.org"},
         },
@@ -291,13 +291,11 @@ async def serving(tmp_path: Path) -> tuple[Config, WebConfig, Database]:
         tmp_path,
     )
     assert config.web is not None
-    db = Database(config.storage_url)
-    await db.migrate()
-    return config, config.web, db
+    return config, config.web, Database(config.storage_url)
 
 
-async def test_last_modified_names_only_changes_a_second_old(tmp_path):
-    config, _, db = await serving(tmp_path)
+async def test_last_modified_names_only_changes_a_second_old(tmp_path, migrated_url):
+    config, _, db = await serving(tmp_path, migrated_url)
     assert config.web is not None
     async with db.transaction() as s:
         await save(s, session(1, 3, updated_at=NOW - timedelta(milliseconds=300)))

@@ -49,9 +49,9 @@ class Site:
 
 
 @pytest.fixture
-async def site(tmp_path) -> AsyncIterator[Site]:
+async def site(tmp_path, migrated_url) -> AsyncIterator[Site]:
     port = free_port()
-    config, db = await configured(tmp_path, COORDINATOR)
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     homeserver = await fake_homeserver()
     web_config = WebConfig(("127.0.0.1", port), f"http://127.0.0.1:{port}", widget_hosts=(ELEMENT,))
     matrix = dataclasses.replace(config.matrix, homeserver=str(homeserver.make_url("")).rstrip("/"))

@@ -56,10 +56,10 @@ class Site:
 
 
 @pytest.fixture
-async def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Site]:
+async def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_url: str) -> AsyncIterator[Site]:
     """Sessions #1 (ended two days ago, with material) and #2 (ends in an hour) in an official
     room, served by a WebServer whose every read is counted (and takes 20 ms)."""
-    config, web_config, db = await serving(tmp_path)
+    config, web_config, db = await serving(tmp_path, migrated_url)
     async with db.transaction() as s:
         await save(s, session(1, -2, title="Wärmeplanung"))
         await save(s, material(1))
@@ -218,9 +218,8 @@ def test_a_kept_page_holds_for_its_marker_and_until_its_time():
 
 
 @on_both_databases
-async def test_reading_never_writes_and_versions_move_with_committed_writes(tmp_path, database_url):
-    db = Database(database_url)
-    await db.migrate()
+async def test_reading_never_writes_and_versions_move_with_committed_writes(tmp_path, migrated_url):
+    db = Database(migrated_url)
     before = db.versions(Session, BotState)
     async with db.transaction() as s:
         await save(s, session(1, 3))  # the ORM's flush

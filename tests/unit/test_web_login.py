@@ -23,8 +23,8 @@ BASE = "https://regiobot.example.org"
 
 
 @pytest.fixture
-async def web_bot(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def web_bot(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     config = dataclasses.replace(config, web=WebConfig(("127.0.0.1", 8080), BASE))
     dispatcher = dispatcher_for(config, db)
     yield dispatcher, dispatcher.outbox, db

@@ -24,8 +24,8 @@ BASE = "https://regiobot.example.org"
 
 
 @pytest.fixture
-async def setup(tmp_path):
-    config, db = await configured(tmp_path, COORDINATOR)
+async def setup(tmp_path, migrated_url):
+    config, db = await configured(tmp_path, COORDINATOR, migrated_url)
     config = dataclasses.replace(
         config, web=WebConfig(("127.0.0.1", 8080), BASE, widget_hosts=("https://app.element.io",))
     )
