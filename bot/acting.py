@@ -20,9 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import Config
 from bot.roles import Role, Roles
 from bot.rooms import OfficialRooms
-from rules.content import file_content, message_content, relation
 from rules.errors import UserError
 from rules.i18n import Message
+from rules.rendering.content import file_content, message_content, relation
 from rules.series import series_ref
 from rules.sessions import SessionView, ref
 from rules.voice import Voice

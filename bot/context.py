@@ -16,8 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import Acting
 from bot.routing import CommandSet
-from rules.content import annotation, message_content, relation
 from rules.i18n import Message
+from rules.rendering.content import annotation, message_content, relation
 from storage.db import Database
 from storage.outbox import Outgoing
 

@@ -32,7 +32,7 @@ from bot.acting import NOTICE_TTL, voice_of
 from bot.config import Config
 from bot.features import Features
 from bot.matrix import Invitation, MatrixError
-from rules.content import message_content, relation, transaction_id
+from rules.rendering.content import message_content, relation, transaction_id
 from rules.sessions import ref
 from rules.timing import retry_delay
 from storage import outbox, sessions

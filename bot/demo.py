@@ -135,7 +135,8 @@ def _banner(synapse: Synapse, web: str) -> str:
 
  Kalender zum Abonnieren (Outlook, Thunderbird) / calendar feeds:
    {web}/kalender.ics   {web}/kalender/bielefeld.ics   {web}/kalender/paderborn.ics
- Archiv / archive:  {web}/archiv   (ein Termin / one session: {web}/termin/1)
+ Programm / programme:  {web}/programm   Archiv / archive:  {web}/archiv
+ Im Browser anmelden / sign in on the web: im Raum !web (der Link kommt per Direktnachricht)
  Persönlicher Kalender / personal feed: im Raum !kalender abonnieren
 
  Probieren Sie im Raum:  !termine   !termin #1   !anmelden #1   !meine

@@ -13,7 +13,7 @@ from bot.acting import NOTICE_TTL, voice_of
 from bot.config import Config
 from bot.rooms import OfficialRooms
 from rules import joining
-from rules.content import message_content
+from rules.rendering.content import message_content
 from storage import invitations, outbox
 from storage.db import Database
 from storage.outbox import Outgoing

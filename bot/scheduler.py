@@ -26,8 +26,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.acting import NOTICE_TTL, voice_of
 from bot.config import Config
 from bot.features import MIN_TTL, Due, Features, Skip, Timed, planned_key
-from rules.content import digest, edit_content, message_content
 from rules.planned_content import RENDERED, announcement, render
+from rules.rendering.content import digest, edit_content, message_content
 from rules.sessions import SessionSummary, ref
 from rules.timing import BEFORE_SESSION, Kind, Verdict, decide
 from storage import outbox, people, planned, registrations, sessions, state

@@ -38,8 +38,8 @@ from bot.health import Metrics
 from bot.invitations import Invitations
 from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, backoff_delay, maintain_keys
 from bot.scheduler import Scheduler
-from rules.content import message_content
 from rules.i18n import t
+from rules.rendering.content import message_content
 from storage import outbox, state
 from storage.db import Database
 from storage.failures import describe, is_transient

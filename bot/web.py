@@ -33,10 +33,18 @@ from bot.config import Config, WebConfig
 from bot.rooms import OfficialRooms
 from bot.throttle import AddressBuckets, client_address
 from bot.web_cache import FeedCache, Page, PageCache
-from rules.calendar_file import FeedEntry
 from rules.i18n import bilingual
+from rules.rendering.calendar_file import FeedEntry
+from rules.rendering.web_pages import (
+    Site,
+    archive_page,
+    archive_years,
+    not_found_page,
+    session_card,
+    session_page,
+    site_of,
+)
 from rules.session_fields import REGIONS
-from rules.web_pages import Site, archive_page, archive_years, not_found_page, session_card, session_page, site_of
 from storage import calendar_tokens, feedback, sessions
 from storage.db import Database
 from storage.models import CalendarToken, FeedbackPublished, Material, Registration, RegistrationStatus, Session

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from rules.calendar_file import FeedEntry, feed_calendar, feed_key
+from rules.rendering.calendar_file import FeedEntry, feed_calendar, feed_key
 
 PAGES_KEPT = 256  # rendered answers kept (the public pages, and the personal feeds asked for lately)
 FEEDS_KEPT = 64  # rendered feeds kept in memory (the public ones and the personal ones asked for lately)

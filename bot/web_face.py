@@ -29,9 +29,9 @@ from bot.flood import FloodGuard, Verdict
 from bot.roles import Role, Roles
 from rules.errors import UserError
 from rules.i18n import LANGUAGES
-from rules.personal_page import Link, message_page
+from rules.rendering.personal_page import Link, message_page
+from rules.rendering.web_pages import Site, site_of
 from rules.voice import Voice
-from rules.web_pages import Site, site_of
 from storage import outbox, web_sessions
 from storage.db import Database
 from storage.models import OutboxMessage

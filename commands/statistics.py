@@ -9,9 +9,9 @@ from bot.arguments import Rest
 from bot.context import Context
 from bot.roles import Role
 from bot.routing import Router
-from rules.bar_chart import Group, bar_chart
 from rules.i18n import Message
 from rules.participation import Participation, filename, participation_csv
+from rules.rendering.bar_chart import Group, bar_chart
 from services.statistics import bad_year, year_figures
 
 router = Router("statistics")

@@ -39,10 +39,10 @@ from rules.board import (
     state_text,
     summary_line,
 )
-from rules.content import message_content
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.municipalities import Outcome, match
+from rules.rendering.content import message_content
 from storage import board, outbox, planned
 from storage.models import BoardContact, BoardEntry
 from storage.municipalities import municipality_of

@@ -10,8 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.acting import NOTICE_TTL
 from bot.features import Due, Feature, PlannedKind, RoomToMake, Skip, StandIns, Timed
 from rules.board import EntryState, entry_ref, expiry_due, renewal_reminder_due
-from rules.content import message_content
 from rules.i18n import Message
+from rules.rendering.content import message_content
 from rules.timing import Kind
 from storage import board
 from storage.models import BoardEntry

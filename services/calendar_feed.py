@@ -9,9 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import NOTICE_TTL, Acting
 from bot.config import WebConfig
-from rules.content import message_content
 from rules.errors import UserError
 from rules.i18n import Message
+from rules.rendering.content import message_content
 from storage import calendar_tokens, people
 from storage.outbox import SecretOutgoing
 

@@ -8,10 +8,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import NOTICE_TTL
 from bot.features import Due, Feature, PlannedKind, Timed
-from rules.content import annotation, message_content
 from rules.feedback import DIGITS, totals_line
 from rules.i18n import Message
 from rules.planned_content import feedback_question
+from rules.rendering.content import annotation, message_content
 from rules.sessions import SessionSummary
 from rules.timing import Kind
 from rules.voice import Voice

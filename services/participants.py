@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import Acting
-from rules import participants_file, waitlist
+from rules import waitlist
+from rules.rendering import participants_file
 from services.sessions import coordinated
 from storage import registrations
 from storage.models import Session

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import NOTICE_TTL, Acting
 from rules.board import entry_ref
-from rules.content import edit_content, message_content
+from rules.rendering.content import edit_content, message_content
 from rules.sessions import ref
 from rules.topics import topic_ref
 from services.feedback import respondent_of

@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import NOTICE_TTL, Acting
-from rules.calendar_file import series_calendar, series_filename
-from rules.content import edit_content, message_content
+from rules.rendering.calendar_file import series_calendar, series_filename
+from rules.rendering.content import edit_content, message_content
 from rules.series import parse_series, series_announcement
 from services.sessions import CalendarFile, add_session, announcing_room
 from storage import series

@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import Acting
 from bot.roles import Role
-from rules.calendar_file import filename, session_calendar
 from rules.errors import UserError
+from rules.rendering.calendar_file import filename, session_calendar
 from rules.session_fields import parse_new
 from rules.sessions import SessionSummary, ref
 from storage import planned, series, sessions

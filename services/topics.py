@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.acting import NOTICE_TTL, Acting
 from bot.roles import Role
 from rules.cleaning import person_name
-from rules.content import edit_content, message_content
 from rules.errors import UserError
 from rules.i18n import Message
+from rules.rendering.content import edit_content, message_content
 from rules.sessions import about, ref
 from rules.similarity import Candidate, look_alikes
 from rules.states import TopicStatus

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.board import ACTIVE, EntryKind, EntryState, card
-from rules.content import edit_content, message_content
+from rules.rendering.content import edit_content, message_content
 from rules.search import key_heads
 from rules.voice import Voice
 from storage import board_search

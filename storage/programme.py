@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from rules.programme_page import Filters
+from rules.rendering.programme_page import Filters
 from rules.sessions import SessionSummary
 from storage import board, municipalities, registrations, series, sessions, topics
 from storage.models import BoardEntry, Registration, RegistrationStatus, Session, SessionStatus, Topic

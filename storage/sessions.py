@@ -12,8 +12,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
-from rules.calendar_file import EVENT_FIELDS
 from rules.errors import UserError
+from rules.rendering.calendar_file import EVENT_FIELDS
 from rules.sessions import SessionSummary, ref
 from storage.models import (
     Material,

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import Acting
 from bot.web_face import Fields, Refused, WebFace, page
-from rules.coordination_page import MAX_FIELD, draft, new_session_page, room_choices
+from rules.rendering.coordination_page import MAX_FIELD, draft, new_session_page, room_choices
 from rules.sessions import about, ref
 from rules.voice import Voice
 from services.changes import cancel_session, change_session

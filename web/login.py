@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.web_face import COOKIE, Refused, WebFace, page, see_other
-from rules.personal_page import Link, message_page
+from rules.rendering.personal_page import Link, message_page
 from storage import web_sessions
 
 TOKEN = "[A-Za-z0-9_-]{20,100}"

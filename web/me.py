@@ -7,8 +7,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.web_face import WebFace, page
-from rules.coordination_page import coordinated, room_choices
-from rules.personal_page import Form, me_page, message_page, personal_view
+from rules.rendering.coordination_page import coordinated, room_choices
+from rules.rendering.personal_page import Form, me_page, message_page, personal_view
 from storage.programme import personal_rows
 
 BACK = "ich"

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import Acting
 from bot.web_face import COOKIE, Fields, Refused, WebFace, page, see_other
-from rules.personal_page import Link, message_page
+from rules.rendering.personal_page import Link, message_page
 from rules.voice import Voice
 from services import calendar_feed
 from services.privacy import delete_my_data, my_data

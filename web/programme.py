@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.web_face import WebFace, page
-from rules.programme_page import Filters, programme, programme_page
+from rules.rendering.programme_page import Filters, programme, programme_page
 from rules.session_fields import REGIONS
 from storage.programme import programme_rows
 

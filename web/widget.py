@@ -17,7 +17,7 @@ from aiohttp import web
 
 from bot.openid import NotVerified, openid_user
 from bot.web_face import WebFace, page
-from rules.personal_page import Form, WidgetState, personal_view, widget_page
+from rules.rendering.personal_page import Form, WidgetState, personal_view, widget_page
 from rules.voice import Voice
 from storage import web_sessions
 from storage.programme import personal_rows

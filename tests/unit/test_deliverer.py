@@ -9,7 +9,7 @@ import pytest
 
 from bot.deliverer import Deliverer
 from bot.matrix import MatrixError
-from rules.content import relation
+from rules.rendering.content import relation
 from rules.timing import retry_delay
 from storage import outbox
 from storage.db import Fenced

@@ -12,8 +12,8 @@ import pytest
 
 from bot.features import Due, Feature, FeatureConflict, Features, PlannedKind, Skip, Timed
 from bot.scheduler import Scheduler
-from rules.content import message_content
 from rules.i18n import Message
+from rules.rendering.content import message_content
 from services import board_upkeep, feedback_upkeep, poll_upkeep, privacy_upkeep, qa_upkeep
 from storage import outbox, planned
 from storage.models import PlannedMessage, PlannedStatus

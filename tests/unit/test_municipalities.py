@@ -216,7 +216,7 @@ def test_the_chart_library_is_loaded_only_when_a_chart_is_drawn():
     program = (
         "import sys, bot.app, commands.statistics\n"
         "assert 'PIL' not in sys.modules, 'Pillow loaded at start'\n"
-        "from rules.bar_chart import Group, bar_chart\n"
+        "from rules.rendering.bar_chart import Group, bar_chart\n"
         "chart = bar_chart('Anmeldungen', [Group('Region Bielefeld', [('Gütersloh', 3), ('Verl', 0)])])\n"
         "assert chart.png.startswith(b'\\x89PNG') and chart.width == 960 and chart.height > 100\n"
         "assert 'PIL' in sys.modules\n"

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from rules.calendar_file import session_calendar
 from rules.errors import UserError
-from rules.participants_file import Participant, participants_csv
+from rules.rendering.calendar_file import session_calendar
+from rules.rendering.participants_file import Participant, participants_csv
 from rules.session_fields import parse_new, parse_values, split_fields
 from storage.models import Session
 

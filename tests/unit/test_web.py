@@ -20,11 +20,19 @@ from bot.dispatch import Incoming
 from bot.rooms import OfficialRooms
 from bot.web import WebServer, not_modified
 from bot.web_cache import FeedCache, etag_of
-from rules.calendar_file import FeedEntry, feed_calendar, session_calendar
 from rules.feedback import totals
 from rules.i18n import bilingual
+from rules.rendering.calendar_file import FeedEntry, feed_calendar, session_calendar
+from rules.rendering.web_pages import (
+    FeedLink,
+    Site,
+    archive_page,
+    archive_years,
+    not_found_page,
+    session_card,
+    session_page,
+)
 from rules.voice import Voice
-from rules.web_pages import FeedLink, Site, archive_page, archive_years, not_found_page, session_card, session_page
 from storage import calendar_tokens, export, people
 from storage.db import Database
 from storage.models import CalendarToken, Material, OutboxMessage, OutboxStatus, Session

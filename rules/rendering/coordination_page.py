@@ -10,9 +10,9 @@ from typing import Any
 
 from rules.dates import parse_when
 from rules.errors import UserError
+from rules.rendering.web_pages import Site, region_label, render
 from rules.sessions import SessionSummary
 from rules.voice import Voice
-from rules.web_pages import Site, region_label, render
 
 MAX_FIELD = 500  # characters of one field of the form
 

@@ -8,13 +8,22 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rules.board import EntryView
-from rules.coordination_page import Coordinated, RoomChoice
-from rules.programme_page import EntryItem, Filters, Programme, WishItem, WishView, entry_items, programme, wish_items
+from rules.rendering.coordination_page import Coordinated, RoomChoice
+from rules.rendering.programme_page import (
+    EntryItem,
+    Filters,
+    Programme,
+    WishItem,
+    WishView,
+    entry_items,
+    programme,
+    wish_items,
+)
+from rules.rendering.web_pages import Site, render
 from rules.session_fields import REGIONS
 from rules.sessions import SessionSummary, SessionView
 from rules.states import RegistrationStatus
 from rules.voice import Voice
-from rules.web_pages import Site, render
 
 
 class HeldView(Protocol):

@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from rules.board import EntryView, entry_ref, kind_text, state_text
+from rules.rendering.web_pages import REGION_ORDER, Site, region_label, render
 from rules.series import series_ref
 from rules.sessions import SessionSummary, SessionView
 from rules.topics import topic_ref
 from rules.voice import Voice
-from rules.web_pages import REGION_ORDER, Site, region_label, render
 
 MONTHS = {
     "de": (
