@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -138,9 +137,8 @@ async def test_pages_are_served_while_another_process_holds_the_write_lock(site)
     holder.execute("UPDATE sessions SET title = 'Nicht festgeschrieben' WHERE id = 1")
     try:
         async with aiohttp.ClientSession() as http:
-            started = time.monotonic()
+            # The lock is held throughout: a read that waited for it would fail after the busy timeout.
             status, page, _ = await site.get(http, "/termin/1")
-            assert time.monotonic() - started < 2  # the busy timeout is 10 s: no waiting for the lock
             assert status == 200 and "Wärmeplanung" in page.decode() and "Nicht festgeschrieben" not in page.decode()
             assert (await site.get(http, "/kalender.ics"))[0] == 200
     finally:
