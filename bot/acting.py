@@ -150,6 +150,12 @@ class Acting(Voice):
         """Send `message` once the action's work is committed (delivered until `ttl` has passed)."""
         self.messages.append((message, self.now + ttl))
 
+    def committed(self, plans: Plans) -> None:
+        """The action's work is committed: run what waited for it, tell the scheduler."""
+        for hook in self.after_commit:
+            hook()
+        self.plans.pass_on(plans)
+
     def discard(self) -> None:
         """Forget what was queued (the action's work is rolled back)."""
         self.messages.clear()

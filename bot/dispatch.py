@@ -197,9 +197,7 @@ class Dispatcher:
                 raise  # nothing of the batch is kept: it is decided again, whole, when tried again
             return await self._commit_failed(events, decided, now), [], False
         for ctx in decided:
-            for hook in ctx.after_commit:
-                hook()
-            ctx.plans.pass_on(self.plans)
+            ctx.committed(self.plans)
         await self.delivered(heads)
         return len(decided), rest, then is not None and not rest
 
@@ -249,9 +247,8 @@ class Dispatcher:
         """Write the messages the commands caused and their records as handled (one statement
         each); the messages written that head their lanes. How long that took is observed."""
         started = time.perf_counter()
-        written = await outbox.enqueue_all(s, [m for ctx in decided for m in ctx.messages], now)
+        heads = await outbox.write(s, [m for ctx in decided for m in ctx.messages], now)
         await state.mark_handled(s, [(ctx.event_id, ctx.room_id) for ctx in decided if ctx.record_handled], now)
-        heads = await outbox.lane_heads_among(s, written)
         if decided:
             self.recorded(len(decided), time.perf_counter() - started)
         return heads

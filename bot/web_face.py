@@ -34,6 +34,7 @@ from rules.rendering.web_pages import Site, site_of
 from rules.voice import Voice
 from storage import outbox, web_sessions
 from storage.db import Database
+from storage.failures import is_transient
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 COOKIE = "regiobot_sitzung"
 # Pages a form may lead back to (its field `weiter`), by name; any other leads to its default.
 BACK = {"ich": "/ich", "widget": "/widget"}
+BUSY_RETRY_SECONDS = 10  # what a form says when the database is away for a moment
 NOTES_KEPT = 10_000  # messages waiting for the next page, beyond which the oldest are forgotten
 Delivered = Callable[[list[OutboxMessage]], Awaitable[None]]
 Fields = dict[str, str]
@@ -205,13 +207,21 @@ class WebFace:
         )
         async with self.db.transaction() as s:
             result = await work(act, s)
-            written = await outbox.enqueue_all(s, act.messages, act.now)
-            heads = await outbox.lane_heads_among(s, written)
-        for hook in act.after_commit:
-            hook()
-        act.plans.pass_on(self.plans)
+            heads = await outbox.write(s, act.messages, act.now)
+        act.committed(self.plans)
         await self.delivered(heads)
         return result
+
+    @staticmethod
+    def _failed(request: web.Request, voice: Voice, exc: Exception) -> str:
+        """What a form that failed says: try again soon while the database is away for a moment
+        (nothing was done), else a reference to the traceback in the log."""
+        if is_transient(exc):
+            log.warning("web form %s: the database is unavailable", request.path)
+            return voice.t("web.busy", seconds=BUSY_RETRY_SECONDS).plain
+        reference = secrets.token_hex(3).upper()
+        log.exception("web form %s failed (Ref. %s)", request.path, reference, exc_info=exc)
+        return voice.t("web.failed", reference=reference).plain
 
     def note(self, visitor: Visitor, message: str) -> None:
         """A message for the top of the visitor's next page (after the redirect of a form)."""
@@ -249,10 +259,8 @@ class WebFace:
             said = await self.run(visitor, lambda act, s: work(act, s, fields, voice))
         except UserError as error:
             said = voice.t(error.key, **error.params).plain
-        except Exception:
-            reference = secrets.token_hex(3).upper()
-            log.exception("web form %s failed (Ref. %s)", request.path, reference)
-            said = voice.t("web.failed", reference=reference).plain
+        except Exception as exc:
+            said = self._failed(request, voice, exc)
         self.note(visitor, said)
         return see_other(target)
 

@@ -30,7 +30,8 @@ def sqlite_path(url: str) -> Path:
 
 def backup(url: str, target: Path) -> int:
     """Copy the database at `url` to `target` page by page (writers are not blocked for long),
-    check the copy, and move it into place; returns its size in bytes."""
+    check the copy, and move it into place; returns its size in bytes. Synchronous on purpose:
+    `regiobot backup` runs it as a process of its own, never on the bot's event loop."""
     source_path = sqlite_path(url)
     if not source_path.exists():
         raise BackupError(f"keine Datenbank unter {source_path} / no database there")

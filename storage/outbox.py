@@ -119,6 +119,12 @@ async def enqueue_all(s: AsyncSession, messages: list[tuple[Outgoing, datetime]]
     return written
 
 
+async def write(s: AsyncSession, messages: list[tuple[Outgoing, datetime]], now: datetime) -> list[OutboxMessage]:
+    """Write what an action caused (`enqueue_all`); those rows that head their lanes, to be sent
+    once the transaction is committed."""
+    return await lane_heads_among(s, await enqueue_all(s, messages, now))
+
+
 async def lane_heads_among(s: AsyncSession, rows: list[OutboxMessage]) -> list[OutboxMessage]:
     """Those of `rows` (just written) that head their lanes: nothing written earlier waits there,
     so they may be sent at once. An answer's lane is its command's alone, so the first of its

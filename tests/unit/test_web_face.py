@@ -8,7 +8,9 @@ import dataclasses
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -25,6 +27,7 @@ from bot.web import WebServer
 from bot.web_face import COOKIE, WebFace, preferred_language
 from rules.board import EntryKind
 from rules.states import SessionStatus
+from rules.voice import Voice
 from storage import board, export, feedback, sessions, topics, web_sessions
 from storage.models import BoardEntry, Registration, RegistrationStatus, Session, Topic
 from storage.rows import save
@@ -563,3 +566,14 @@ async def test_offers_and_needs_contact_and_ones_own_entries_from_ich(site):
             assert "Ihr eigener Eintrag" in note(await response.text())  # refused by the use case
     async with site.db.transaction() as s:
         assert [c.asked_by for c, _ in (await export.person_data(s, BERND)).board_contacts] == [BERND]
+
+
+def test_a_form_that_meets_the_database_away_asks_to_try_again_and_names_no_error():
+    """A moment without the database (locked, connection lost) is no fault of ours: nothing was
+    done, the page asks to try again; anything else is answered with a reference, never its text."""
+    voice = Voice("de", "!", ZoneInfo("Europe/Berlin"), NOW)
+    request: Any = SimpleNamespace(path="/termin/1/anmelden")
+    said = WebFace._failed(request, voice, ConnectionResetError("secret detail"))
+    assert "ausgelastet" in said and "secret" not in said
+    said = WebFace._failed(request, voice, RuntimeError("secret detail /srv/db"))
+    assert "Ref." in said and "secret" not in said and "/srv" not in said
