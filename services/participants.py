@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import Acting
 from rules import waitlist
+from rules.cleaning import person_name
 from rules.rendering import participants_file
 from services.sessions import coordinated
 from storage import registrations
@@ -44,7 +45,7 @@ async def participant_list(act: Acting, s: AsyncSession, number: int) -> Partici
         return counts
     people = [
         participants_file.Participant(
-            name=act.rooms.display_name(session.room_id, r.user_id) or r.user_id,
+            name=person_name(act.rooms.display_name(session.room_id, r.user_id), r.user_id),
             user_id=r.user_id,
             municipality=r.municipality,
             status=r.status,

@@ -10,6 +10,8 @@ there (issue 24, item 4).
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -181,6 +183,20 @@ async def test_the_participant_list_goes_to_the_coordinators_direct_chat(core):
     (message, _ttl), *more = act.messages
     assert not more and message.user_id == BIRGIT and message.room_id is None
     assert message.attachment is not None and CLARA.encode() in message.attachment
+
+
+async def test_the_participant_list_names_people_on_one_line(core):
+    db, acting, _rooms = core
+    number = await created(db, acting(ANNA, BIELEFELD), f"Vergaberecht | {DAY} 10:00", BIELEFELD)
+    async with db.transaction() as s:
+        await register(acting(CLARA), s, number, "Verl")
+    act = acting(BIRGIT)
+    act.rooms.display_name = lambda room_id, user_id: "Clara\nKlein;=1+1"  # type: ignore[method-assign]
+    async with db.transaction() as s:
+        await participant_list(act, s, number)
+    (message, _ttl), *_ = act.messages
+    _header, (name, user_id, *_), *more = csv.reader(io.StringIO(message.attachment.decode("utf-8-sig")), delimiter=";")
+    assert (name, user_id, more) == ("Clara Klein;=1+1", f"'{CLARA}", [])  # an id starts like a formula
 
 
 async def test_registering_and_leaving_from_a_form(core):
