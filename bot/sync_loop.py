@@ -3,10 +3,12 @@ who invites, see `bot.invitations`), greets them, and hands each batch of events
 
 Sync rules (see the README): the very first sync is never answered (it is history); the sync
 token is stored with the decisions on a batch's last commands, never without them; a "limited"
-timeline is completed with /messages back to the stored token; every command event is answered
-once (by event id). While the database fails transiently (locked by another process, connection
-lost), the batch is tried again with backoff for as long as that lasts: nothing is acknowledged
-that was not decided, and the homeserver is asked for nothing new meanwhile.
+timeline (more arrived than the sync filter's `SYNC_TIMELINE_LIMIT`: a real gap, such as the bot
+being down, not a burst) is completed with /messages back to the stored token, each such gap fill
+counted in the metrics and logged; every command event is answered once (by event id). While the
+database fails transiently (locked by another process, connection lost), the batch is tried again
+with backoff for as long as that lasts: nothing is acknowledged that was not decided, and the
+homeserver is asked for nothing new meanwhile.
 """
 
 from __future__ import annotations
@@ -324,7 +326,8 @@ class SyncLoop:
 
     async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> tuple[list[Any], bool]:
         """Events between the stored token and the start of a limited timeline, oldest first, and
-        whether that is all of them."""
+        whether that is all of them. Each fill is counted (`regiobot_gap_fills_total`) and logged
+        ("fetched N missed events")."""
         collected: list[Any] = []
         start = prev_batch
         complete = False
@@ -346,7 +349,8 @@ class SyncLoop:
                 complete = True
                 break
             start = page.end
-        if collected:
+        if prev_batch:  # /messages was asked at least once
+            self.metrics.gap_filled(len(collected))
             log.info("fetched %d missed events in %s", len(collected), room_id)
         return list(reversed(collected)), complete
 

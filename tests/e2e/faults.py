@@ -1,6 +1,7 @@
 """A reverse proxy on loopback in front of the test homeserver that can fail the bot's sends the
 way a real one does while Synapse restarts: `502 Bad Gateway` with an HTML page, or a connection
-reset. Everything else (sync, reads, uploads) passes through."""
+reset. Everything else (sync, reads, uploads) passes through. It notes the path of every request, so
+a test can show which requests the bot made (or did not)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class FaultProxy:
     port: int = field(default_factory=free_port)
     mode: str = "pass"
     refused: int = 0  # sends failed on purpose
+    paths: list[str] = field(default_factory=list)  # of every request, in the order they came
     _runner: web.AppRunner | None = None
     _client: aiohttp.ClientSession | None = None
 
@@ -47,6 +49,7 @@ class FaultProxy:
             await self._client.close()
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
+        self.paths.append(request.path)
         if request.method == "PUT" and SEND.match(request.path) and self.mode != "pass":
             self.refused += 1
             if self.mode == "reset":
