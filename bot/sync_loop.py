@@ -113,6 +113,13 @@ async def stopped_within(stopping: asyncio.Event, seconds: float) -> bool:
     return stopping.is_set()
 
 
+def gap_before(timeline: list[Any], limited: bool) -> bool:
+    """Whether events may be missing before a room's timeline: Synapse marks it "limited" when more
+    arrived than the sync filter lets through, and always in a room just joined, where a timeline
+    that begins with the room's creation leaves nothing out (no /messages round trip per join)."""
+    return limited and not (timeline and isinstance(timeline[0], RoomCreateEvent))
+
+
 class SyncLoop:
     """Syncs until stopped; reconnects with backoff when the homeserver is away, and waits out a
     database that is unavailable for a while."""
@@ -315,7 +322,7 @@ class SyncLoop:
         complete = True
         for room_id, info in response.rooms.join.items():
             events = list(info.timeline.events)
-            if info.timeline.limited:
+            if gap_before(events, info.timeline.limited):
                 missed, filled = await self._fill_gap(room_id, info.timeline.prev_batch, since)
                 events = missed + events
                 complete = complete and filled

@@ -37,7 +37,9 @@ class FaultProxy:
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120), auto_decompress=False)
         app = web.Application(client_max_size=100 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A client that hangs up (a long-poll abandoned) ends the request upstream too, as a real
+        # proxy does; otherwise stopping would wait for the homeserver's answer.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         return self
