@@ -54,6 +54,16 @@ class Metrics:
         self.sync_errors = Counter(
             "regiobot_sync_errors", "Syncs with the homeserver that failed", registry=self.registry
         )
+        self.gap_fills = Counter(
+            "regiobot_gap_fills",
+            "Room timelines a sync cut short (limited) that were completed with /messages",
+            registry=self.registry,
+        )
+        self.gap_fill_events = Counter(
+            "regiobot_gap_fill_events",
+            "Events fetched with /messages to complete cut timelines",
+            registry=self.registry,
+        )
         self.database_retries = Counter(
             "regiobot_database_retries",
             "Batches tried again because the database was unavailable (locked, connection lost)",
@@ -116,6 +126,11 @@ class Metrics:
 
     def sync_failed(self) -> None:
         self.sync_errors.inc()
+
+    def gap_filled(self, events: int) -> None:
+        """A room's cut timeline completed with /messages (`events` fetched)."""
+        self.gap_fills.inc()
+        self.gap_fill_events.inc(events)
 
     def database_retried(self) -> None:
         self.database_retries.inc()

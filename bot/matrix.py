@@ -92,9 +92,19 @@ class MatrixError(Exception):
         return self.status is None or self.status == 429 or self.status >= 500
 
 
+# Timeline events per room one sync may bring. Synapse's default is 10: a burst of commands then
+# comes back "limited" and the rest costs a /messages round trip (bot/sync_loop.py). 500 holds a
+# one-second burst of 200 commands together with the bot's 200 answers even when one sync brings
+# them all, and bounds what one busy room adds to a sync response at about half a megabyte (events
+# of about 1 KB); a longer gap (the bot was down) is still fetched in pages. Synapse caps the limit
+# at its `filter_timeline_limit` (default 100, docs/operations.md).
+SYNC_TIMELINE_LIMIT = 500
 # What the bot's syncs leave out: who is online, typing notifications and read receipts (nothing
 # of it concerns the bot; a room's members typing and reading would wake each long-poll).
-SYNC_FILTER: dict[str, Any] = {"presence": {"not_types": ["*"]}, "room": {"ephemeral": {"not_types": ["*"]}}}
+SYNC_FILTER: dict[str, Any] = {
+    "presence": {"not_types": ["*"]},
+    "room": {"ephemeral": {"not_types": ["*"]}, "timeline": {"limit": SYNC_TIMELINE_LIMIT}},
+}
 # The very first sync only learns where "now" is: no history.
 FIRST_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 0}}}
 

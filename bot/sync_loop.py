@@ -3,10 +3,12 @@ who invites, see `bot.invitations`), greets them, and hands each batch of events
 
 Sync rules (see the README): the very first sync is never answered (it is history); the sync
 token is stored with the decisions on a batch's last commands, never without them; a "limited"
-timeline is completed with /messages back to the stored token; every command event is answered
-once (by event id). While the database fails transiently (locked by another process, connection
-lost), the batch is tried again with backoff for as long as that lasts: nothing is acknowledged
-that was not decided, and the homeserver is asked for nothing new meanwhile.
+timeline (more arrived than the sync filter's `SYNC_TIMELINE_LIMIT`: a real gap, such as the bot
+being down, not a burst) is completed with /messages back to the stored token, each such gap fill
+counted in the metrics and logged; every command event is answered once (by event id). While the
+database fails transiently (locked by another process, connection lost), the batch is tried again
+with backoff for as long as that lasts: nothing is acknowledged that was not decided, and the
+homeserver is asked for nothing new meanwhile.
 """
 
 from __future__ import annotations
@@ -109,6 +111,13 @@ async def stopped_within(stopping: asyncio.Event, seconds: float) -> bool:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stopping.wait(), seconds)
     return stopping.is_set()
+
+
+def gap_before(timeline: list[Any], limited: bool) -> bool:
+    """Whether events may be missing before a room's timeline: Synapse marks it "limited" when more
+    arrived than the sync filter lets through, and always in a room just joined, where a timeline
+    that begins with the room's creation leaves nothing out (no /messages round trip per join)."""
+    return limited and not (timeline and isinstance(timeline[0], RoomCreateEvent))
 
 
 class SyncLoop:
@@ -313,7 +322,7 @@ class SyncLoop:
         complete = True
         for room_id, info in response.rooms.join.items():
             events = list(info.timeline.events)
-            if info.timeline.limited:
+            if gap_before(events, info.timeline.limited):
                 missed, filled = await self._fill_gap(room_id, info.timeline.prev_batch, since)
                 events = missed + events
                 complete = complete and filled
@@ -324,7 +333,8 @@ class SyncLoop:
 
     async def _fill_gap(self, room_id: str, prev_batch: str | None, since: str) -> tuple[list[Any], bool]:
         """Events between the stored token and the start of a limited timeline, oldest first, and
-        whether that is all of them."""
+        whether that is all of them. Each fill is counted (`regiobot_gap_fills_total`) and logged
+        ("fetched N missed events")."""
         collected: list[Any] = []
         start = prev_batch
         complete = False
@@ -346,7 +356,8 @@ class SyncLoop:
                 complete = True
                 break
             start = page.end
-        if collected:
+        if prev_batch:  # /messages was asked at least once
+            self.metrics.gap_filled(len(collected))
             log.info("fetched %d missed events in %s", len(collected), room_id)
         return list(reversed(collected)), complete
 

@@ -1,6 +1,7 @@
 """A reverse proxy on loopback in front of the test homeserver that can fail the bot's sends the
 way a real one does while Synapse restarts: `502 Bad Gateway` with an HTML page, or a connection
-reset. Everything else (sync, reads, uploads) passes through."""
+reset. Everything else (sync, reads, uploads) passes through. It notes the path of every request, so
+a test can show which requests the bot made (or did not)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class FaultProxy:
     port: int = field(default_factory=free_port)
     mode: str = "pass"
     refused: int = 0  # sends failed on purpose
+    paths: list[str] = field(default_factory=list)  # of every request, in the order they came
     _runner: web.AppRunner | None = None
     _client: aiohttp.ClientSession | None = None
 
@@ -35,7 +37,9 @@ class FaultProxy:
         self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120), auto_decompress=False)
         app = web.Application(client_max_size=100 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A client that hangs up (a long-poll abandoned) ends the request upstream too, as a real
+        # proxy does; otherwise stopping would wait for the homeserver's answer.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         return self
@@ -47,6 +51,7 @@ class FaultProxy:
             await self._client.close()
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
+        self.paths.append(request.path)
         if request.method == "PUT" and SEND.match(request.path) and self.mode != "pass":
             self.refused += 1
             if self.mode == "reset":

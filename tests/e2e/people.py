@@ -30,6 +30,10 @@ from bot.matrix import ENCRYPTION_STATE, maintain_keys
 
 Event = dict[str, Any]
 _serial = itertools.count(1)
+# What a person's sync asks for: Synapse's default of 10 timeline events per room would cut a burst
+# of the bot's answers ("limited") and leave out some that were sent. 100 is the most the test
+# homeserver gives (Synapse's default `filter_timeline_limit`).
+TIMELINE_FILTER = {"room": {"timeline": {"limit": 100}}}
 
 
 def replied_to(event: Event) -> str | None:
@@ -70,7 +74,7 @@ class Person:
 
     async def _sync_forever(self, since: str) -> None:
         while True:
-            response = await self.client.sync(timeout=500, since=since)
+            response = await self.client.sync(timeout=500, since=since, sync_filter=TIMELINE_FILTER)
             if not isinstance(response, SyncResponse):
                 await asyncio.sleep(0.2)
                 continue

@@ -67,6 +67,16 @@ def test_metrics_count_commands_by_outcome_and_keep_to_their_own_registry():
     assert ("regiobot_commands_total", (("command", "anmelden"), ("outcome", "ok"))) not in samples(second.exposition())
 
 
+def test_gap_fills_are_counted_with_the_events_they_fetched():
+    metrics = Metrics()
+    assert samples(metrics.exposition())[("regiobot_gap_fills_total", ())] == 0  # shown before the first
+    metrics.gap_filled(140)
+    metrics.gap_filled(0)  # a timeline cut where /messages found nothing more is a fill all the same
+    seen = samples(metrics.exposition())
+    assert seen[("regiobot_gap_fills_total", ())] == 2
+    assert seen[("regiobot_gap_fill_events_total", ())] == 140
+
+
 async def fetch(url: str) -> tuple[int, str]:
     async with aiohttp.ClientSession() as http, http.get(url) as response:
         return response.status, await response.text()
