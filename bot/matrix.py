@@ -355,6 +355,7 @@ class Matrix:
             return
         if not room.members_synced:
             await client.joined_members(room_id)
+        await self._query_keys()  # the devices of members not known yet (a direct chat read just now)
         if room_id in client.sharing_session or not client.olm.should_share_group_session(room_id):
             return
         try:
@@ -431,11 +432,16 @@ class Matrix:
             room.encrypted = True
             client.encrypted_rooms.add(room_id)
             client.olm.update_tracked_users(room)
-            if client.should_query_keys:
-                try:
-                    await client.keys_query()
-                except LocalProtocolError:  # another room's query took these users along
-                    log.debug("key query for %s already done", room_id)
+            await self._query_keys()
+
+    async def _query_keys(self) -> None:
+        """Learn the devices of the members whose devices are not known yet (a room key shared
+        without them would not reach them)."""
+        if self.client.should_query_keys:
+            try:
+                await self.client.keys_query()
+            except LocalProtocolError:  # another room's query is under way and takes them along
+                log.debug("key query already under way")
 
     def note_creation(self, room_id: str, event: RoomCreateEvent) -> None:
         """Remember a room's creators: from room version 12 on they outrank every power level."""
