@@ -376,6 +376,8 @@ class Matrix:
             direct = await people.direct_room_ids(s)
         self._unread = set(joined.rooms)
         await self.learn(self._unread - direct)
+        unread = len(self._unread)
+        log.info("read the state of %d rooms; %d direct chats are read when used", len(joined.rooms) - unread, unread)
 
     async def learn(self, room_ids: Iterable[str]) -> None:
         """Read the state of those of these rooms whose state the bot has not read since its start
@@ -509,6 +511,7 @@ class Matrix:
         left = await self.client.room_leave(room_id)
         if not isinstance(left, RoomLeaveResponse):
             raise _error(left)
+        self._unread.discard(room_id)  # nothing left to read there
         async with self.db.transaction() as s:
             await invitations.left(s, [room_id])
         forgotten = await self.client.room_forget(room_id)
