@@ -17,6 +17,7 @@ import io
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +25,8 @@ from typing import Any
 from nio import (
     AsyncClient,
     ErrorResponse,
+    Event,
+    JoinedRoomsResponse,
     LocalProtocolError,
     LoginResponse,
     MatrixRoom,
@@ -34,6 +37,7 @@ from nio import (
     RoomGetEventResponse,
     RoomGetStateResponse,
     RoomLeaveResponse,
+    RoomMemberEvent,
     RoomPreset,
     RoomPutStateResponse,
     RoomRedactResponse,
@@ -72,6 +76,7 @@ ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"a
 PRIVILEGED_CREATORS_FROM = 12
 CREATOR_POWER_LEVEL = 2**53 - 1
 PREPARE_PARALLEL = 8  # direct rooms made side by side ahead of a fan-out
+STATE_PARALLEL = 8  # rooms whose state is read side by side
 PACED_FOR = 60.0  # seconds after a 429 during which sends go one at a time
 DEFAULT_RETRY_AFTER_MS = 5000  # when a 429 does not say how long to wait
 NOTE_RATE_LIMIT_EVERY = timedelta(minutes=1)
@@ -105,7 +110,7 @@ SYNC_FILTER: dict[str, Any] = {
     "presence": {"not_types": ["*"]},
     "room": {"ephemeral": {"not_types": ["*"]}, "timeline": {"limit": SYNC_TIMELINE_LIMIT}},
 }
-# The very first sync only learns where "now" is: no history.
+# The very first sync of all only learns where "now" is (and every room's state): no history.
 FIRST_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 0}}}
 
 
@@ -163,6 +168,7 @@ class Matrix:
         self._direct: dict[str, str] = {}
         self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._creators: dict[str, set[str]] = {}
+        self._unread: set[str] = set()  # rooms the bot is in whose state it has not read since its start
         self._resume_at = float("-inf")  # loop time at which the homeserver takes messages again
         self._one_at_a_time = asyncio.Lock()
         self._noted: datetime | None = None
@@ -171,6 +177,7 @@ class Matrix:
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
         """Send an event (an m.room.message unless said otherwise; a redaction goes by the redact
         endpoint); returns the event id. Paced while the homeserver is rate-limiting the bot."""
+        await self.learn([room_id])
         loop = asyncio.get_running_loop()
         if loop.time() < self._resume_at + PACED_FOR:
             async with self._one_at_a_time:
@@ -184,6 +191,7 @@ class Matrix:
 
     async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str:
         """Set a state event of a room (the bot needs the power level for it); the event id."""
+        await self.learn([room_id])
         response = await self.client.room_put_state(room_id, event_type, content, state_key)
         if not isinstance(response, RoomPutStateResponse):
             raise _error(response)
@@ -238,6 +246,7 @@ class Matrix:
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]:
         """Upload a file for `room_id`; returns the content fields naming it (`url`, or in an
         encrypted room `file` with the keys to decrypt it)."""
+        await self.learn([room_id])
         encrypt = self.is_encrypted(room_id)
         response, keys = await self.client.upload(
             io.BytesIO(data),
@@ -266,6 +275,8 @@ class Matrix:
             if room_id is None:
                 async with self.db.transaction() as s:
                     room_id = await people.direct_room_of(s, user_id)
+            if room_id is not None:
+                await self.learn([room_id])
             if room_id is not None and self._still_with(room_id, user_id):
                 self._direct[user_id] = room_id
                 return room_id
@@ -354,6 +365,7 @@ class Matrix:
             return
         if not room.members_synced:
             await client.joined_members(room_id)
+        await self._query_keys()  # the devices of members not known yet (a direct chat read just now)
         if room_id in client.sharing_session or not client.olm.should_share_group_session(room_id):
             return
         try:
@@ -361,6 +373,58 @@ class Matrix:
         finally:
             if (stuck := client.sharing_session.pop(room_id, None)) is not None:
                 stuck.set()
+
+    async def read_joined_rooms(self) -> None:
+        """At a start with a stored sync token: read the state of the rooms the bot is in (nio keeps
+        it only in memory), except its own direct chats, whose state is read when one is used
+        (`learn`). A full-state sync would make the homeserver assemble the state of every room,
+        thousands of direct chats among them, before the bot could answer anything."""
+        joined = await self.client.joined_rooms()
+        if not isinstance(joined, JoinedRoomsResponse):
+            raise _error(joined)
+        async with self.db.transaction() as s:
+            direct = await people.direct_room_ids(s)
+        self._unread = set(joined.rooms)
+        await self.learn(self._unread - direct)
+        unread = len(self._unread)
+        log.info("read the state of %d rooms; %d direct chats are read when used", len(joined.rooms) - unread, unread)
+
+    async def learn(self, room_ids: Iterable[str]) -> None:
+        """Read the state of those of these rooms whose state the bot has not read since its start
+        (see `read_joined_rooms`), STATE_PARALLEL at a time. Raises MatrixError when the
+        homeserver does not give it."""
+        unread = [room_id for room_id in dict.fromkeys(room_ids) if room_id in self._unread]
+        if not unread:
+            return
+        limit = asyncio.Semaphore(STATE_PARALLEL)
+
+        async def read(room_id: str) -> None:
+            async with limit:
+                await self._read_state(room_id)
+
+        await asyncio.gather(*(read(room_id) for room_id in unread))
+
+    async def _read_state(self, room_id: str) -> None:
+        """Take a room's current state into nio, as a full-state sync would."""
+        response = await self.client.room_get_state(room_id)
+        if not isinstance(response, RoomGetStateResponse):
+            raise _error(response)
+        client = self.client
+        room = client.rooms.get(room_id) or MatrixRoom(room_id, client.user_id, room_id in client.encrypted_rooms)
+        client.rooms[room_id] = room
+        for source in response.events:
+            event = Event.parse_event(source)
+            if isinstance(event, RoomMemberEvent):
+                room.handle_membership(event)
+            elif isinstance(event, Event):
+                room.handle_event(event)
+            if isinstance(event, RoomCreateEvent):
+                self.note_creation(room_id, event)
+        if room.encrypted:
+            client.encrypted_rooms.add(room_id)
+            if client.olm is not None:
+                client.olm.update_tracked_users(room)
+        self._unread.discard(room_id)
 
     def _still_with(self, room_id: str, user_id: str) -> bool:
         """Whether the bot is in the room with the person (joined or invited) and nobody else."""
@@ -380,11 +444,16 @@ class Matrix:
             room.encrypted = True
             client.encrypted_rooms.add(room_id)
             client.olm.update_tracked_users(room)
-            if client.should_query_keys:
-                try:
-                    await client.keys_query()
-                except LocalProtocolError:  # another room's query took these users along
-                    log.debug("key query for %s already done", room_id)
+            await self._query_keys()
+
+    async def _query_keys(self) -> None:
+        """Learn the devices of the members whose devices are not known yet (a room key shared
+        without them would not reach them)."""
+        if self.client.should_query_keys:
+            try:
+                await self.client.keys_query()
+            except LocalProtocolError:  # another room's query is under way and takes them along
+                log.debug("key query already under way")
 
     def note_creation(self, room_id: str, event: RoomCreateEvent) -> None:
         """Remember a room's creators: from room version 12 on they outrank every power level."""
@@ -452,6 +521,7 @@ class Matrix:
         left = await self.client.room_leave(room_id)
         if not isinstance(left, RoomLeaveResponse):
             raise _error(left)
+        self._unread.discard(room_id)  # nothing left to read there
         async with self.db.transaction() as s:
             await invitations.left(s, [room_id])
         forgotten = await self.client.room_forget(room_id)

@@ -166,11 +166,13 @@ class SyncLoop:
             self.dispatcher.wants,
         )
         failures = 0
-        full_state = True  # once per start: nio keeps room state (power levels) only in memory
+        first = True  # of this start: the rooms' state is read then (nio keeps it only in memory)
         while not self._stop.is_set():
-            response = await self._sync(since, full_state)
+            response = await self._sync(since, first)
             if response is None:
                 return
+            if isinstance(response, SyncResponse):
+                response = await self._learn_rooms(response, first and since is not None)
             if not isinstance(response, SyncResponse):
                 failures += 1
                 self.metrics.sync_failed()
@@ -179,7 +181,7 @@ class SyncLoop:
                 await stopped_within(self._stop, delay)
                 continue
             failures = 0
-            full_state = False
+            first = False
             self._note_creations(response)
             await maintain_keys(self.client)
             await self._greet(response)
@@ -221,13 +223,13 @@ class SyncLoop:
             log.warning("planned messages could not be read (%s); the next sweep places them", describe(exc))
         self.deliverer.start()
 
-    async def _sync(self, since: str | None, full_state: bool) -> Any:
-        """One long-poll, abandoned when stop() is called; None when stopping."""
+    async def _sync(self, since: str | None, first: bool) -> Any:
+        """One long-poll (the first of a start returns at once), abandoned when stop() is called;
+        None when stopping. The very first sync of all (no token) brings every room's state."""
         sync = await unless_stopped(
             self.client.sync(
-                timeout=0 if full_state else SYNC_TIMEOUT_MS,
+                timeout=0 if first else SYNC_TIMEOUT_MS,
                 since=since,
-                full_state=full_state,
                 sync_filter=FIRST_SYNC_FILTER if since is None else SYNC_FILTER,
             ),
             self._stop,
@@ -238,6 +240,19 @@ class SyncLoop:
             return sync.result()
         except Exception as exc:  # connection refused, reset … : treated like a failed sync
             return exc
+
+    async def _learn_rooms(self, response: SyncResponse, starting: bool) -> SyncResponse | Exception:
+        """Read the state the bot needs before it handles the batch: at a start (`starting`) that
+        of the rooms it is in (its direct chats when it uses them), and that of a direct chat whose
+        events are in the batch. The response, or what went wrong (treated like a failed sync: the
+        same batch comes again)."""
+        try:
+            if starting:
+                await self.matrix.read_joined_rooms()
+            await self.matrix.learn(response.rooms.join)
+        except Exception as exc:  # the homeserver went away meanwhile, or refused
+            return exc
+        return response
 
     def _note_creations(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.join.items():

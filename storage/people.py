@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import DirectRoom, PersonSettings
@@ -28,6 +29,11 @@ async def direct_room_of(s: AsyncSession, user_id: str) -> str | None:
     """The direct chat the bot made with this person, if it recorded one."""
     row = await s.get(DirectRoom, user_id)
     return row.room_id if row else None
+
+
+async def direct_room_ids(s: AsyncSession) -> set[str]:
+    """The direct chats the bot made and recorded, one per person."""
+    return set((await s.exec(select(col(DirectRoom.room_id)))).all())
 
 
 async def record_direct_room(s: AsyncSession, user_id: str, room_id: str, now: datetime) -> None:
