@@ -22,7 +22,7 @@ from bench.clients import Observer, create_room, join_all, joined
 from bench.context import ECHO, PARALLEL_ECHO, REGIOBOT, Bench, Phase
 from bench.homeserver import register_many, register_one, start_synapse
 from bench.profiling import profiled
-from bench.report import Report, summary
+from bench.report import QUICK_RESULTS, RESULTS, Report, summary
 from bot.config import parse_config
 from bot.devserver import free_port
 from storage.db import Database
@@ -496,7 +496,8 @@ async def run(args: argparse.Namespace) -> None:
                 "on_first_use": {r.label: round(r.mb, 1) for r in b.imports[1]},
             },
         }
-        b.report.write({k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()})
+        params = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        b.report.write(params, QUICK_RESULTS if args.quick else RESULTS)
         print()
         print(b.report.table())
         print()
