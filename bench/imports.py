@@ -3,7 +3,9 @@
 Fresh processes import the libraries in the order the bot loads them; each row is the growth of
 VmRSS that its imports cause (median over `runs` processes, with the spread). Libraries the bot
 loads only on first use (Alembic, dateparser, icalendar, the PostgreSQL driver, aiohttp's server,
-the stemmer, Pillow) come last, each on top of all rows above, and are listed apart.
+the stemmer, Pillow) come last, each on top of all rows above, and are listed apart. The total
+after the last library loaded at start is the floor `make bench` measures the bot's own memory
+against (`libraries_mb`).
 """
 
 from __future__ import annotations
