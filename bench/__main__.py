@@ -32,6 +32,9 @@ ROUND_TRIP_TARGET = 1.15  # × the echo bot (hold the line)
 BURST_TARGET = 1.2  # × the parallel echo bot
 FAN_OUT_TARGET_S = 5.0
 RATE_LIMITED_DMS = 30
+# The rate-limited reminder is written while the bot runs: due this long after, time for the bot's
+# sweep (every 30 s) to place it; its people's direct rooms exist since the fan-out.
+RATE_LIMITED_LEAD = timedelta(seconds=40)
 MARKET_TARGET = 1.2
 MARKET_COMMAND = "!markt Vergabestelle"
 SCALE_TARGET = 1.2
@@ -268,29 +271,15 @@ def prepare_lead(direct_rooms: int) -> timedelta:
     return timedelta(seconds=10 + 0.25 * direct_rooms)
 
 
-def rate_limited_after(b: Bench) -> timedelta:
-    """How long after the fan-out the rate-limited reminder is due: time for the fan-out to end
-    and for the scale phase's round trips (about a second per sample) in between."""
-    return timedelta(seconds=30 + 2 * b.args.samples)
-
-
 async def fan_out(b: Bench) -> None:
-    """A reminder by direct message to every person (and, unless `--quick`, the rate-limit
-    phase's reminder to a few, due later) written into the database; the bot restarted to take
-    them up; the time from the due time to the last message delivered."""
+    """A reminder by direct message to every person written into the database, the bot restarted
+    to take it up; the time from the due time to the last message delivered."""
     b.bot.stop()
     db = Database(b.config.storage_url)
-    limited = [] if b.args.quick else [p.user_id for p in b.people[:RATE_LIMITED_DMS]]
-    lead = (
-        timedelta(seconds=b.figures["startup_s"]["seeded"])
-        + b.config.remind_before[0]
-        + prepare_lead(len(b.people))  # the rate-limited people are among them
-    )
-    room = b.rooms[REGIOBOT]
+    lead = timedelta(seconds=b.figures["startup_s"]["seeded"]) + b.config.remind_before[0] + prepare_lead(len(b.people))
     try:
-        session, due_at = await seed.reminded_session(db, b.config, room, lead, [p.user_id for p in b.people])
-        if limited:
-            b.rate_limited = await seed.reminded_session(db, b.config, room, lead + rate_limited_after(b), limited)
+        people = [p.user_id for p in b.people]
+        session, due_at = await seed.reminded_session(db, b.config, b.rooms[REGIOBOT], lead, people)
     finally:
         await db.close()
     await b.bot.start()
@@ -315,8 +304,7 @@ async def fan_out(b: Bench) -> None:
 
 
 async def scale(b: Bench) -> None:
-    """`!termine`, `!meine` and `!markt` on the seeded database against the echo bot (run while
-    the rate-limited reminder is not yet due)."""
+    """`!termine`, `!meine` and `!markt` on the seeded database against the echo bot."""
     commands = [*SCALE_COMMANDS, MARKET_COMMAND]
     rooms = {REGIOBOT: b.rooms[REGIOBOT], ECHO: b.rooms[ECHO]}
     async with profiled(b.bot.pid, b.args.profile and b.args.profile / "scale.txt"):
@@ -344,12 +332,20 @@ async def scale(b: Bench) -> None:
 
 
 async def rate_limit(b: Bench) -> None:
-    """The rate-limited reminder: the bot under Synapse's default message limit at its due time."""
+    """A reminder to a few of those who just got one, written into the database while the bot
+    runs (its sweep takes it up), due shortly after; the bot under Synapse's default message limit
+    from then on."""
     what = f"rate limit: {RATE_LIMITED_DMS} reminder DMs, Synapse's default limit"
-    if b.rate_limited is None:
-        b.skip(what, "--quick: its reminder is due well after the fan-out's, then paced over about 100 s")
+    if b.args.quick:
+        b.skip(what, "--quick: it waits for the bot's sweep, then about 100 s of pacing")
         return
-    session, due_at = b.rate_limited
+    db = Database(b.config.storage_url)
+    try:
+        people = [p.user_id for p in b.people[:RATE_LIMITED_DMS]]
+        lead = b.config.remind_before[0] + RATE_LIMITED_LEAD
+        session, due_at = await seed.reminded_session(db, b.config, b.rooms[REGIOBOT], lead, people)
+    finally:
+        await db.close()
     hs, token, bot_id = b.hs, b.admin.access_token, b.bot_account.user_id
     await scenarios.exempt(hs, token, bot_id, exempt=False)
     ahead_s = (due_at - datetime.now(UTC)).total_seconds()
@@ -458,9 +454,8 @@ async def memory(b: Bench) -> None:
     )
 
 
-# The phases in their order; each gets the run's `Bench`. The rate-limited reminder is due after
-# the fan-out, time enough for the scale round trips in between (see `rate_limited_after`).
-# Phases that note the bot's memory after their work (`Bench.after_work`) come before `memory`.
+# The phases in their order; each gets the run's `Bench`. A scenario module adds its phase here;
+# phases that note the bot's memory after their work (`Bench.after_work`) come before `memory`.
 PHASES: tuple[Phase, ...] = (
     round_trips,
     bursts,

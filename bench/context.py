@@ -7,7 +7,6 @@ import argparse
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +53,6 @@ class Bench:
     # `after_work`; the memory phase checks each against the floor.
     work_mb: dict[str, float] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)  # bench/results.json
-    # The rate-limit phase's reminder (session, due), seeded with the fan-out's before the bot starts.
-    rate_limited: tuple[int, datetime] | None = None
     skipped: list[str] = field(default_factory=list)
 
     @property
