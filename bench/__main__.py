@@ -22,7 +22,7 @@ from bench.clients import Observer, create_room, join_all, joined
 from bench.context import ECHO, PARALLEL_ECHO, REGIOBOT, Bench, Phase
 from bench.homeserver import register_many, register_one, start_synapse
 from bench.profiling import profiled
-from bench.report import QUICK_RESULTS, RESULTS, Report, summary
+from bench.report import LOCAL_RESULTS, RESULTS, Report, summary
 from bot.config import parse_config
 from bot.devserver import free_port
 from storage.db import Database
@@ -492,7 +492,8 @@ async def run(args: argparse.Namespace) -> None:
             },
         }
         params = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-        b.report.write(params, QUICK_RESULTS if args.quick else RESULTS)
+        full = all(getattr(args, name) == size for name, size in FULL.items())
+        b.report.write(params, RESULTS if full else LOCAL_RESULTS)
         print()
         print(b.report.table())
         print()

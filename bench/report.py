@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).with_name("results.json")  # the latest full run, kept in git
-QUICK_RESULTS = Path(__file__).with_name("results.quick.json")  # the latest `--quick` run, not kept
+LOCAL_RESULTS = Path(__file__).with_name("results.local.json")  # the latest smaller run, not kept
 
 
 def summary(seconds: list[float]) -> dict[str, float]:
