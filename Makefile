@@ -15,7 +15,7 @@ UPGRADE ?= --upgrade
 COMPILE := $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes $(UPGRADE) \
 	--python-version 3.11 --python-platform linux --custom-compile-command 'make lock'
 
-.PHONY: test unit e2e demo bench check lock clean
+.PHONY: test unit e2e demo bench bench-quick check lock clean
 
 $(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv --clear $(VENV)
@@ -58,5 +58,13 @@ lock: $(STAMP)
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
 
+# `make bench` measures everything (bench/__main__.py); `make bench-quick` is the developer's loop
+# (`python -m bench --quick`, at most 3 minutes). Make takes no `--quick` of its own: ARGS passes
+# options through, e.g. `make bench ARGS="--quick --samples 20"`.
+ARGS ?=
+
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick $(ARGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from bench.homeserver import Account
 from bot.devserver import end_process
 
 READY_LINE = "ready: answering commands"
+# What the bot logs when a sync's timeline was cut and it fetched the rest (bot/sync_loop.py).
+GAP_FILL = re.compile(r"fetched (\d+) missed events")
 
 
 def bot_settings(homeserver: str, user_id: str, password: str, directory: Path) -> dict[str, Any]:
@@ -79,6 +82,12 @@ class Process:
             log.seek(self._offset)
             return log.read().decode(errors="replace")
 
+    def gap_fills(self, since: int = 0) -> tuple[int, int]:
+        """How many gap fills this start logged after the first `since` characters of its output,
+        and how many events they fetched."""
+        fetched = [int(n) for n in GAP_FILL.findall(self.output()[since:])]
+        return len(fetched), sum(fetched)
+
     async def logged(self, text: str, timeout: float = 90.0) -> None:
         """Wait until this start of the process has written `text`."""
         assert self.popen is not None
@@ -108,9 +117,7 @@ def regiobot(config: Path, log: Path, ready_line: str = READY_LINE) -> Process:
     return Process([sys.executable, "-m", "bot", "run", "--config", str(config)], log, ready_line)
 
 
-def echo_bot(homeserver: str, account: Account, log: Path) -> Process:
-    return Process(
-        [sys.executable, "-m", "bench.echo", homeserver, account.user_id, account.access_token, account.device_id],
-        log,
-        "ready",
-    )
+def echo_bot(homeserver: str, account: Account, log: Path, parallel: bool = False) -> Process:
+    """The echo bot (bench/echo.py): one answer after another, or every answer at once."""
+    args = [sys.executable, "-m", "bench.echo", homeserver, account.user_id, account.access_token, account.device_id]
+    return Process([*args, "--parallel"] if parallel else args, log, "ready")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
-from nio import AsyncClient, AsyncClientConfig, RoomSendResponse, SyncResponse
+from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, RoomPreset, RoomSendResponse, SyncResponse
 
 from bench.homeserver import Account
 
@@ -107,3 +108,31 @@ async def round_trip(observer: Observer, room_id: str, body: str, timeout: float
     event_id = await send_text(observer.client, room_id, body)
     arrived = await asyncio.wait_for(observer.answered(event_id), timeout)
     return arrived - started
+
+
+async def create_room(observer: Observer, name: str, invite: str) -> str:
+    """A public room the observer creates, `invite` invited."""
+    response = await observer.client.room_create(name=name, preset=RoomPreset.public_chat, invite=[invite])
+    assert isinstance(response, RoomCreateResponse), response
+    return str(response.room_id)
+
+
+async def join_all(homeserver: str, people: list[Account], rooms: list[str], parallel: int = 8) -> list[AsyncClient]:
+    """Clients of `people`, each joined to `rooms`, a few people at a time."""
+    clients = [client_for(homeserver, p) for p in people]
+    limit = asyncio.Semaphore(parallel)
+
+    async def join(client: AsyncClient) -> None:
+        async with limit:
+            for room_id in rooms:
+                await client.join(room_id)
+
+    await asyncio.gather(*(join(c) for c in clients))
+    return clients
+
+
+def joined(user_id: str) -> Callable[[dict[str, Any]], bool]:
+    """A predicate for `Observer.wait_for`: `user_id` joined."""
+    return lambda e: (
+        e.get("type") == "m.room.member" and e.get("state_key") == user_id and e["content"].get("membership") == "join"
+    )

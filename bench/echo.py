@@ -1,22 +1,32 @@
 """The floor: a minimal matrix-nio bot that answers every message with a reply notice.
 
 No regiobot code; run as its own process (`python -m bench.echo URL USER_ID TOKEN DEVICE`),
-like regiobot, so both pay for their own event loop.
+like regiobot, so both pay for their own event loop. By default it is the typical nio bot: nio
+awaits each callback, so it answers one message after another. With `--parallel` it sends every
+answer at once (a task per answer): the fastest any bot can answer through the homeserver.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageText
 
 
-async def serve(homeserver: str, user_id: str, token: str, device_id: str) -> None:
+async def serve(homeserver: str, user_id: str, token: str, device_id: str, parallel: bool = False) -> None:
     client = AsyncClient(homeserver, user_id)
     client.restore_login(user_id, device_id, token)
     started_ms = int(time.time() * 1000)
+    sending: set[asyncio.Task[Any]] = set()
+
+    def send(answer: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(answer)
+        sending.add(task)
+        task.add_done_callback(sending.discard)
 
     async def on_invite(room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key == user_id and event.membership == "invite":
@@ -30,14 +40,27 @@ async def serve(homeserver: str, user_id: str, token: str, device_id: str) -> No
             "body": event.body,
             "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
         }
-        await client.room_send(room.room_id, "m.room.message", content)
+        answer = client.room_send(room.room_id, "m.room.message", content)
+        if parallel:
+            send(answer)
+        else:
+            await answer
 
-    client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]
-    client.add_event_callback(on_message, RoomMessageText)  # type: ignore[arg-type]
+    client.add_event_callback(on_invite, InviteMemberEvent)
+    client.add_event_callback(on_message, RoomMessageText)
     print("ready", flush=True)
     # A timeline long enough that a burst never comes back "limited" (with messages left out).
     await client.sync_forever(timeout=30_000, full_state=True, sync_filter={"room": {"timeline": {"limit": 1000}}})
 
 
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.echo", description=__doc__)
+    for name in ("homeserver", "user_id", "token", "device_id"):
+        parser.add_argument(name)
+    parser.add_argument("--parallel", action="store_true", help="send every answer at once (a task per answer)")
+    return parser.parse_args()
+
+
 if __name__ == "__main__":
-    asyncio.run(serve(*sys.argv[1:5]))
+    args = arguments()
+    asyncio.run(serve(args.homeserver, args.user_id, args.token, args.device_id, args.parallel))

@@ -3,7 +3,9 @@
 Fresh processes import the libraries in the order the bot loads them; each row is the growth of
 VmRSS that its imports cause (median over `runs` processes, with the spread). Libraries the bot
 loads only on first use (Alembic, dateparser, icalendar, the PostgreSQL driver, aiohttp's server,
-the stemmer, Pillow) come last, each on top of all rows above, and are listed apart.
+the stemmer, Pillow) come last, each on top of all rows above, and are listed apart. The total
+after the last library loaded at start is the floor `make bench` measures the bot's own memory
+against (`libraries_mb`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+OWN_MODULES = "regiobot's own modules"
 # (label, modules) in the order `regiobot run` imports them.
 AT_START = (
     ("asyncio, ssl", ("asyncio", "ssl")),
@@ -23,7 +26,7 @@ AT_START = (
     ("aiosqlite + SQLite dialect", ("aiosqlite", "sqlalchemy.dialects.sqlite.aiosqlite")),
     ("APScheduler", ("apscheduler.schedulers.asyncio", "apscheduler.triggers.date")),
     ("prometheus-client", ("prometheus_client",)),
-    ("regiobot's own modules", ("bot.app", "bot.cli")),
+    (OWN_MODULES, ("bot.app", "bot.cli")),
 )
 ON_FIRST_USE = (
     ("Alembic (only when a migration is due)", ("alembic.command", "storage.migrations")),
@@ -80,10 +83,18 @@ def breakdown(runs: int = 3) -> tuple[list[Row], list[Row]]:
     return rows[: len(AT_START)], rows[len(AT_START) :]
 
 
+def libraries_mb(start: list[Row]) -> float:
+    """The floor under the bot's own memory: the interpreter and every library loaded at start,
+    without regiobot's own modules (the total after the last library row)."""
+    return [row for row in start if row.label != OWN_MODULES][-1].total
+
+
 def table(start: list[Row], later: list[Row]) -> str:
     lines = [f"{'library':<60} {'MB':>6} {'spread':>7} {'total':>7}"]
     lines.append(f"{'Python interpreter':<60} {start[0].total - start[0].mb:6.1f}")
     lines += [f"{r.label:<60} {r.mb:6.1f} {r.spread:7.1f} {r.total:7.1f}" for r in start]
+    floor = "the libraries floor: interpreter and libraries, not regiobot's own"
+    lines.append(f"{floor:<75} {libraries_mb(start):7.1f}")
     lines.append("loaded on first use, not at start:")
     lines += [f"  {r.label:<58} {r.mb:6.1f} {r.spread:7.1f}" for r in later]
     return "\n".join(lines)

@@ -12,7 +12,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).with_name("results.json")
+RESULTS = Path(__file__).with_name("results.json")  # the latest full run, kept in git
+LOCAL_RESULTS = Path(__file__).with_name("results.local.json")  # the latest smaller run, not kept
 
 
 def summary(seconds: list[float]) -> dict[str, float]:
@@ -59,7 +60,7 @@ class Report:
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
         return "\n".join([fmt.format(*head), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in lines)])
 
-    def write(self, params: dict[str, Any]) -> dict[str, Any]:
+    def write(self, params: dict[str, Any], path: Path = RESULTS) -> dict[str, Any]:
         data = {
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": machine(),
@@ -67,5 +68,5 @@ class Report:
             "verdicts": [{"measurement": w, "target": t, "measured": m, "met": ok} for w, t, m, ok in self.rows],
             **self.figures,
         }
-        RESULTS.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return data

@@ -125,9 +125,7 @@ async def delivery_times(homeserver: str, admin_token: str, bot_id: str, event_i
     headers = {"Authorization": f"Bearer {admin_token}"}
     found: list[datetime] = []
     async with aiohttp.ClientSession(headers=headers) as http:
-        async with http.get(f"{homeserver}/_synapse/admin/v1/users/{bot_id}/joined_rooms") as resp:
-            rooms = (await resp.json())["joined_rooms"]
-        for room_id in rooms:
+        for room_id in await _joined_rooms(http, homeserver, bot_id):
             async with http.get(
                 f"{homeserver}/_synapse/admin/v1/rooms/{room_id}/messages", params={"dir": "b", "limit": "20"}
             ) as resp:
@@ -138,6 +136,19 @@ async def delivery_times(homeserver: str, admin_token: str, bot_id: str, event_i
                 if e.get("event_id") in event_ids
             ]
     return found
+
+
+async def _joined_rooms(http: aiohttp.ClientSession, homeserver: str, user_id: str) -> list[str]:
+    async with http.get(f"{homeserver}/_synapse/admin/v1/users/{user_id}/joined_rooms") as resp:
+        return list((await resp.json())["joined_rooms"])
+
+
+async def rooms_joined(homeserver: str, admin_token: str, user_id: str, count: int) -> datetime:
+    """When `user_id` is in `count` rooms (polled through the admin API once a second)."""
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {admin_token}"}) as http:
+        while len(await _joined_rooms(http, homeserver, user_id)) < count:
+            await asyncio.sleep(1.0)
+    return datetime.now(UTC)
 
 
 async def exempt(homeserver: str, admin_token: str, user_id: str, exempt: bool = True) -> None:

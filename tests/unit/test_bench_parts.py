@@ -1,0 +1,50 @@
+"""The benchmark's own arithmetic, without a homeserver: the sizes of a quick run, the gap fills
+read from the bot's log, and the libraries floor of memory."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bench import botproc
+from bench.__main__ import FULL, QUICK, arguments
+from bench.imports import OWN_MODULES, Row, libraries_mb
+
+
+def test_quick_takes_its_sizes_unless_given() -> None:
+    full = arguments([])
+    assert not full.quick
+    assert {name: getattr(full, name) for name in FULL} == FULL
+    quick = arguments(["--quick", "--samples", "20"])
+    assert quick.quick
+    assert {name: getattr(quick, name) for name in QUICK} == {**QUICK, "samples": 20}
+
+
+async def test_gap_fills_are_counted_after_an_offset(tmp_path: Path) -> None:
+    log = tmp_path / "bot.log"
+    process = botproc.Process([sys.executable, "-c", "pass"], log, ready_line="")
+    await process.start()
+
+    def line(message: str) -> str:
+        return json.dumps({"time": "2026-12-03T16:00:00+00:00", "level": "INFO", "message": message}) + "\n"
+
+    with open(log, "a") as out:
+        out.write(line("fetched 3 missed events in !a:localhost"))
+        out.flush()
+        before_burst = len(process.output())
+        out.write(line("command anmelden: ok (5 ms)"))
+        out.write(line("fetched 12 missed events in !a:localhost"))
+        out.write(line("fetched 1 missed events in !b:localhost"))
+    assert process.gap_fills() == (3, 16)
+    assert process.gap_fills(before_burst) == (2, 13)
+    process.stop()
+
+
+def test_the_floor_is_the_total_before_regiobots_own_modules() -> None:
+    rows = [
+        Row("asyncio, ssl", 9.4, 0.0, 20.0),
+        Row("prometheus-client", 1.4, 0.0, 79.4),
+        Row(OWN_MODULES, 8.3, 0.0, 87.7),
+    ]
+    assert libraries_mb(rows) == 79.4
