@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import board, botproc, imports, scenarios, seed, standby
+from bench import board, botproc, direct_chats, imports, scenarios, seed, standby
 from bench.clients import Observer, create_room, join_all, joined
 from bench.context import ECHO, PARALLEL_ECHO, REGIOBOT, Bench, Phase
 from bench.homeserver import register_many, register_one, start_synapse
@@ -54,10 +54,11 @@ SIZES = {
     "sessions": "sessions in the database for the scale run",
     "registrations": "registrations for the scale run",
     "entries": "board entries for the !markt search",
+    "chats": "direct chats for the start and the takeover with many of them",
 }
 # The sizes of a full run and of a `--quick` one; an option given on the command line wins.
-FULL = {"samples": 40, "users": 200, "sessions": 10_000, "registrations": 100_000, "entries": 10_000}
-QUICK = {"samples": 8, "users": 60, "sessions": 1_000, "registrations": 10_000, "entries": 1_000}
+FULL = {"samples": 40, "users": 200, "sessions": 10_000, "registrations": 100_000, "entries": 10_000, "chats": 2_000}
+QUICK = {"samples": 8, "users": 60, "sessions": 1_000, "registrations": 10_000, "entries": 1_000, "chats": 100}
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -425,6 +426,16 @@ async def takeover(b: Bench) -> None:
     )
 
 
+async def many_direct_chats(b: Bench) -> None:
+    """Start and takeover with `--chats` direct chats, on a homeserver of their own (bench.direct_chats)."""
+    (work := b.work / "direct").mkdir()
+    figures = await direct_chats.run(b.args.chats, work)
+    for row in direct_chats.verdicts(figures):
+        b.report.check(*row)
+    b.work_mb[f"start with {b.args.chats:,} direct chats"] = figures["rss_after_start_mb"]
+    b.figures["direct_chats"] = figures
+
+
 async def board_matching(b: Bench) -> None:
     """Matching new board entries on a board of `--entries` long entries (bench.board)."""
     matching = await board.run(b.args.entries, board.LENGTH, board.SAMPLES)
@@ -481,6 +492,7 @@ PHASES: tuple[Phase, ...] = (
     rate_limit,
     outbox,
     takeover,
+    many_direct_chats,
     board_matching,
     memory,
 )
