@@ -26,7 +26,8 @@ from nio import (
 from nio.crypto import decrypt_attachment
 
 from bot.devserver import Synapse
-from bot.matrix import ENCRYPTION_STATE, maintain_keys
+from bot.matrix import ENCRYPTION_STATE
+from bot.room_keys import maintain_keys
 
 Event = dict[str, Any]
 _serial = itertools.count(1)
