@@ -108,9 +108,10 @@ def regiobot(config: Path, log: Path, ready_line: str = READY_LINE) -> Process:
     return Process([sys.executable, "-m", "bot", "run", "--config", str(config)], log, ready_line)
 
 
-def echo_bot(homeserver: str, account: Account, log: Path) -> Process:
-    return Process(
-        [sys.executable, "-m", "bench.echo", homeserver, account.user_id, account.access_token, account.device_id],
-        log,
-        "ready",
-    )
+def echo_bot(homeserver: str, account: Account, log: Path, store: Path | None = None) -> Process:
+    """The echo bot; with an encryption store in `store` (made here) if given."""
+    args = [sys.executable, "-m", "bench.echo", homeserver, account.user_id, account.access_token, account.device_id]
+    if store is not None:
+        store.mkdir(parents=True, exist_ok=True)
+        args.append(str(store))
+    return Process(args, log, "ready")

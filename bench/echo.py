@@ -1,7 +1,8 @@
 """The floor: a minimal matrix-nio bot that answers every message with a reply notice.
 
-No regiobot code; run as its own process (`python -m bench.echo URL USER_ID TOKEN DEVICE`),
-like regiobot, so both pay for their own event loop.
+No regiobot code; run as its own process (`python -m bench.echo URL USER_ID TOKEN DEVICE [STORE]`),
+like regiobot, so both pay for their own event loop. Given a STORE directory it reads and answers
+encrypted rooms, sharing its room key when it answers, as a typical nio bot does.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import asyncio
 import sys
 import time
 
-from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageText
+from nio import AsyncClient, AsyncClientConfig, InviteMemberEvent, MatrixRoom, RoomMessageText
 
 
-async def serve(homeserver: str, user_id: str, token: str, device_id: str) -> None:
-    client = AsyncClient(homeserver, user_id)
+async def serve(homeserver: str, user_id: str, token: str, device_id: str, store: str = "") -> None:
+    config = AsyncClientConfig(encryption_enabled=bool(store), store_sync_tokens=False)
+    client = AsyncClient(homeserver, user_id, store_path=store, config=config)
     client.restore_login(user_id, device_id, token)
     started_ms = int(time.time() * 1000)
 
@@ -30,7 +32,7 @@ async def serve(homeserver: str, user_id: str, token: str, device_id: str) -> No
             "body": event.body,
             "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
         }
-        await client.room_send(room.room_id, "m.room.message", content)
+        await client.room_send(room.room_id, "m.room.message", content, ignore_unverified_devices=True)
 
     client.add_event_callback(on_invite, InviteMemberEvent)  # type: ignore[arg-type]
     client.add_event_callback(on_message, RoomMessageText)  # type: ignore[arg-type]
@@ -40,4 +42,4 @@ async def serve(homeserver: str, user_id: str, token: str, device_id: str) -> No
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(*sys.argv[1:5]))
+    asyncio.run(serve(*sys.argv[1:6]))

@@ -102,7 +102,8 @@ class FakeClient:
 
 def sync(timelines: dict[str, list[Any]], changed: tuple[str, ...] = ()) -> SimpleNamespace:
     join = {r: SimpleNamespace(state=[], timeline=SimpleNamespace(events=events)) for r, events in timelines.items()}
-    return SimpleNamespace(rooms=SimpleNamespace(join=join), device_list=SimpleNamespace(changed=list(changed), left=[]))
+    devices = SimpleNamespace(changed=list(changed), left=[])
+    return SimpleNamespace(rooms=SimpleNamespace(join=join), device_list=devices)
 
 
 @pytest.fixture(autouse=True)
