@@ -16,7 +16,7 @@ from typing import Any
 
 from nio import RoomCreateResponse, RoomPreset
 
-from bench import board, botproc, imports, scenarios, seed, standby
+from bench import board, botproc, encrypted, imports, scenarios, seed, standby
 from bench.clients import Observer, client_for
 from bench.homeserver import Account, register_many, register_one, start_synapse
 from bench.profiling import profiled
@@ -50,6 +50,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=10_000, help="sessions in the database for the scale run")
     parser.add_argument("--registrations", type=int, default=100_000, help="registrations for the scale run")
     parser.add_argument("--entries", type=int, default=10_000, help="board entries for the !markt search")
+    parser.add_argument("--members", type=int, default=300, help="members with a device in the encrypted room")
     parser.add_argument(
         "--profile",
         type=Path,
@@ -318,6 +319,7 @@ async def run(args: argparse.Namespace) -> None:
             f" = {outbox_ms / outbox_round_trip_ms:.1%}",
             outbox_ms / outbox_round_trip_ms <= OUTBOX_SHARE,
         )
+        encrypted_room = await encrypted.run(server, work / "encrypted", report, args.members)
         takeover: dict[str, float] = {}
         if reason := postgres_unavailable():
             report.check("standby takeover: lock held → answering", f"≤ {START_S} s", f"not measured: {reason}", None)
@@ -347,6 +349,7 @@ async def run(args: argparse.Namespace) -> None:
             "fan_out": fan_out,
             "memory": memory,
             "startup_s": {"empty": round(ready_s, 2), "seeded": round(ready_seeded_s, 2), **takeover},
+            "encrypted_room": encrypted_room,
             "outbox": {"write_ms_per_command": round(outbox_ms, 3), "round_trip_ms": round(outbox_round_trip_ms, 1)},
             "board_matching": {k: round(v, 1) for k, v in asdict(matching).items()},
             "memory_by_library_mb": {
