@@ -74,8 +74,10 @@ class RoomKeys:
         """Wait until the device keys of the room's members have been fetched (or a round of
         upkeep begun after this call has tried); at once when none are missing."""
         olm = self.client.olm
+        if olm is None or not olm.users_for_key_query:
+            return
         room = self.client.rooms.get(room_id)
-        if olm is None or room is None or not room.encrypted or not olm.users_for_key_query:
+        if room is None or not room.encrypted:
             return
 
         def pending() -> bool:
