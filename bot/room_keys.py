@@ -83,16 +83,17 @@ class RoomKeys:
         def pending() -> bool:
             return not olm.users_for_key_query.isdisjoint(room.users)
 
-        if not pending():
+        if self._closed or not pending():
             return
         self._kick()
         wanted = self._rounds + (2 if self._in_round else 1)
         async with self._round_done:
             await self._round_done.wait_for(lambda: self._closed or not pending() or self._rounds >= wanted)
 
-    async def share(self, room_id: str) -> None:
+    async def share(self, room_id: str) -> int | None:
         """Share a new room key with the devices of the room's members, as nio's room_send would
-        before its next message there — unless the room's key is shared already or being shared.
+        before its next message there — unless the room's key is shared already or being shared
+        (then None; else the number of devices it went to).
         A send meanwhile waits for the sharing to end. If nio's sharing fails before it has begun
         (claiming one-time keys), nio would keep the room marked as being shared and every send
         would wait for good: the mark is cleared here, and the next send shares the key itself.
@@ -101,19 +102,18 @@ class RoomKeys:
         client = self.client
         room = client.rooms.get(room_id)
         if client.olm is None or room is None or not room.encrypted:
-            return
+            return None
         if not room.members_synced:
             await client.joined_members(room_id)
         await self.known(room_id)
         if room_id in client.sharing_session:
-            return
+            return None
         if room_id in self._missed:
             self._missed.discard(room_id)
             client.invalidate_outbound_session(room_id)
         if not client.olm.should_share_group_session(room_id):
-            return
-        loop = asyncio.get_running_loop()
-        started, devices = loop.time(), self._devices(room)
+            return None
+        devices = self._devices(room)
         try:
             await client.share_group_session(room_id, ignore_unverified_devices=True)
         finally:
@@ -122,8 +122,7 @@ class RoomKeys:
         if self._devices(room) - devices:
             self._missed.add(room_id)
             self._plan(room_id)
-            return
-        log.info("shared the room key of %s with %d devices in %.2f s", room_id, len(devices), loop.time() - started)
+        return len(devices)
 
     async def close(self) -> None:
         """Cancel the upkeep and the sharing planned or under way."""
@@ -172,6 +171,8 @@ class RoomKeys:
 
     def _plan(self, room_id: str) -> None:
         """Share the room's key once it has been quiet for SETTLE seconds (one task per room)."""
+        if self._closed:
+            return
         now = asyncio.get_running_loop().time()
         first, _ = self._due.get(room_id, (now, now))
         self._due[room_id] = (first, now)
@@ -189,9 +190,17 @@ class RoomKeys:
                     continue
                 del self._due[room_id]
                 try:
-                    await self.share(room_id)
+                    devices = await self.share(room_id)
                 except Exception:  # the room's next change, or the next send, tries again
                     log.warning("could not share the room key of %s", room_id, exc_info=True)
+                    continue
+                if devices is not None:
+                    log.info(
+                        "shared the room key of %s with %d devices, %.2f s after the last change",
+                        room_id,
+                        devices,
+                        loop.time() - last,
+                    )
         finally:
             self._sharing.pop(room_id, None)
 
