@@ -87,6 +87,7 @@ async def run(server: Synapse, work: Path, report: Report, members: int = 300) -
         await observer.wait_for(
             bot_room, lambda e: e["sender"] == bot_account.user_id and e.get("type") == "m.room.message"
         )  # its welcome, decrypted
+        bot_before_mb = botproc.rss_mb(bot.pid)
 
         member_ids = {p.user_id for p in people}
         echo_figures = await wave_and_answers(observer, joiners, echo_room, member_ids)
@@ -137,13 +138,18 @@ async def run(server: Synapse, work: Path, report: Report, members: int = 300) -
         f"{readable} of {answers} (echo bot {read['echo'][1]} of {read['echo'][0]})",
         answers > 0 and readable == answers,
     )
-    report.check(f"{what}: memory after (RSS)", "reported", f"{bot_mb:.0f} MB (echo bot {echo_mb:.0f} MB)", None)
+    report.check(
+        f"{what}: memory after (RSS)",
+        "reported",
+        f"{bot_mb:.0f} MB, before the joins {bot_before_mb:.0f} MB (echo bot {echo_mb:.0f} MB)",
+        None,
+    )
     return {
         "members": members,
         "regiobot": bot_figures,
         "echo": echo_figures,
         "answers_at_devices": {name: {"expected": n, "decrypted": ok} for name, (n, ok) in read.items()},
-        "rss_mb": {"regiobot": round(bot_mb, 1), "echo": round(echo_mb, 1)},
+        "rss_mb": {"regiobot": round(bot_mb, 1), "regiobot_before": round(bot_before_mb, 1), "echo": round(echo_mb, 1)},
     }
 
 
@@ -214,6 +220,7 @@ async def wave_and_answers(
         figures["key_s"] = round(key_at - ended, 2)
         figures["keys_received"] = len(arrivals)
     await share_ahead(observer.client, room_id)
+    await asyncio.sleep(1)  # the homeserver has delivered the probe's key to every device
     first = await round_trip(observer, room_id, COMMAND)
     warm = []
     for _ in range(WARM_SAMPLES):
