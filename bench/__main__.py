@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import board, botproc, direct_chats, imports, scenarios, seed, standby
+from bench import board, botproc, direct_chats, encrypted, imports, scenarios, seed, standby
 from bench.clients import Observer, create_room, join_all, joined
 from bench.context import ECHO, PARALLEL_ECHO, REGIOBOT, Bench, Phase
 from bench.homeserver import register_many, register_one, start_synapse
@@ -55,10 +55,27 @@ SIZES = {
     "registrations": "registrations for the scale run",
     "entries": "board entries for the !markt search",
     "chats": "direct chats for the start and the takeover with many of them",
+    "members": "members with a device each in the encrypted room",
 }
 # The sizes of a full run and of a `--quick` one; an option given on the command line wins.
-FULL = {"samples": 40, "users": 200, "sessions": 10_000, "registrations": 100_000, "entries": 10_000, "chats": 2_000}
-QUICK = {"samples": 8, "users": 60, "sessions": 1_000, "registrations": 10_000, "entries": 1_000, "chats": 100}
+FULL = {
+    "samples": 40,
+    "users": 200,
+    "sessions": 10_000,
+    "registrations": 100_000,
+    "entries": 10_000,
+    "chats": 2_000,
+    "members": 300,
+}
+QUICK = {
+    "samples": 8,
+    "users": 60,
+    "sessions": 1_000,
+    "registrations": 10_000,
+    "entries": 1_000,
+    "chats": 100,
+    "members": 30,
+}
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -426,6 +443,13 @@ async def takeover(b: Bench) -> None:
     )
 
 
+async def encrypted_room(b: Bench) -> None:
+    """A wave of `--members` members with a device each joins an encrypted room (bench.encrypted)."""
+    figures = await encrypted.run(b.server, b.work / "encrypted", b.report, b.args.members)
+    b.work_mb[f"{b.args.members} encrypted members"] = figures["rss_mb"]["regiobot"]
+    b.figures["encrypted_room"] = figures
+
+
 async def many_direct_chats(b: Bench) -> None:
     """Start and takeover with `--chats` direct chats, on a homeserver of their own (bench.direct_chats)."""
     (work := b.work / "direct").mkdir()
@@ -492,6 +516,7 @@ PHASES: tuple[Phase, ...] = (
     rate_limit,
     outbox,
     takeover,
+    encrypted_room,
     many_direct_chats,
     board_matching,
     memory,

@@ -117,7 +117,15 @@ def regiobot(config: Path, log: Path, ready_line: str = READY_LINE) -> Process:
     return Process([sys.executable, "-m", "bot", "run", "--config", str(config)], log, ready_line)
 
 
-def echo_bot(homeserver: str, account: Account, log: Path, parallel: bool = False) -> Process:
-    """The echo bot (bench/echo.py): one answer after another, or every answer at once."""
+def echo_bot(
+    homeserver: str, account: Account, log: Path, parallel: bool = False, store: Path | None = None
+) -> Process:
+    """The echo bot (bench/echo.py): one answer after another, or every answer at once; with an
+    encryption store in `store` (made here) if given."""
     args = [sys.executable, "-m", "bench.echo", homeserver, account.user_id, account.access_token, account.device_id]
-    return Process([*args, "--parallel"] if parallel else args, log, "ready")
+    if parallel:
+        args.append("--parallel")
+    if store is not None:
+        store.mkdir(parents=True, exist_ok=True)
+        args += ["--store", str(store)]
+    return Process(args, log, "ready")

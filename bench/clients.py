@@ -1,15 +1,26 @@
-"""Lean Matrix clients for the benchmark: no encryption, no room state kept beyond nio's own."""
+"""Lean Matrix clients for the benchmark: no room state kept beyond nio's own; encryption only for
+those given a store (a device with keys, as Element's)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse, RoomPreset, RoomSendResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    RoomCreateResponse,
+    RoomKeyEvent,
+    RoomPreset,
+    RoomSendResponse,
+    SyncResponse,
+)
 
 from bench.homeserver import Account
+from bot.room_keys import maintain_keys
 
 # A timeline long enough that a one-second burst never comes back "limited" (with gaps).
 SYNC_FILTER = {
@@ -18,10 +29,16 @@ SYNC_FILTER = {
 }
 
 
-def client_for(homeserver: str, account: Account) -> AsyncClient:
-    """An AsyncClient already logged in with the account's token (encryption off)."""
+def client_for(homeserver: str, account: Account, store: Path | None = None) -> AsyncClient:
+    """An AsyncClient already logged in with the account's token: with end-to-end encryption and
+    its keys in `store` (a directory of its own), or without encryption."""
+    if store is not None:
+        store.mkdir(parents=True, exist_ok=True)
     client = AsyncClient(
-        homeserver, account.user_id, config=AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False)
+        homeserver,
+        account.user_id,
+        store_path=str(store or ""),
+        config=AsyncClientConfig(encryption_enabled=store is not None, store_sync_tokens=False),
     )
     client.restore_login(account.user_id, account.device_id, account.access_token)
     return client
@@ -35,11 +52,14 @@ def replied_to(source: dict[str, Any]) -> str | None:
 class Observer:
     """A client that long-polls sync and notes, for each event, when it arrived here.
 
-    `timeline[room_id]` keeps every event in the order the homeserver hands them out;
-    `answered(event_id)` waits for the first reply to an event and returns its arrival time."""
+    `timeline[room_id]` keeps every event in the order the homeserver hands them out (decrypted
+    where it could be); `answered(event_id)` waits for the first reply to an event and returns its
+    arrival time. With a `store` it is an encrypting device: it publishes its keys, and notes in
+    `room_keys` each room key it receives with its arrival time."""
 
-    def __init__(self, homeserver: str, account: Account) -> None:
-        self.client = client_for(homeserver, account)
+    def __init__(self, homeserver: str, account: Account, store: Path | None = None) -> None:
+        self.client = client_for(homeserver, account, store)
+        self.room_keys: list[tuple[float, RoomKeyEvent]] = []
         self.timeline: dict[str, list[dict[str, Any]]] = {}
         self.replies: dict[str, list[tuple[float, dict[str, Any]]]] = {}
         self._waiting: dict[str, asyncio.Future[float]] = {}
@@ -48,6 +68,7 @@ class Observer:
     async def start(self) -> None:
         first = await self.client.sync(timeout=0, sync_filter=SYNC_FILTER, full_state=True)
         assert isinstance(first, SyncResponse), first
+        await maintain_keys(self.client)
         self._task = asyncio.create_task(self._loop(first.next_batch))
 
     async def _loop(self, since: str) -> None:
@@ -58,6 +79,8 @@ class Observer:
                 await asyncio.sleep(0.1)
                 continue
             since = response.next_batch
+            await maintain_keys(self.client)
+            self.room_keys += [(seen, e) for e in response.to_device_events if isinstance(e, RoomKeyEvent)]
             for room_id, info in response.rooms.join.items():
                 for event in info.timeline.events:
                     self._note(room_id, event.source, seen)
@@ -97,7 +120,8 @@ class Observer:
 
 async def send_text(client: AsyncClient, room_id: str, body: str) -> str:
     """Send an m.text and return its event id."""
-    response = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": body})
+    content = {"msgtype": "m.text", "body": body}
+    response = await client.room_send(room_id, "m.room.message", content, ignore_unverified_devices=True)
     assert isinstance(response, RoomSendResponse), response
     return str(response.event_id)
 

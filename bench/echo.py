@@ -3,7 +3,9 @@
 No regiobot code; run as its own process (`python -m bench.echo URL USER_ID TOKEN DEVICE`),
 like regiobot, so both pay for their own event loop. By default it is the typical nio bot: nio
 awaits each callback, so it answers one message after another. With `--parallel` it sends every
-answer at once (a task per answer): the fastest any bot can answer through the homeserver.
+answer at once (a task per answer): the fastest any bot can answer through the homeserver. With
+`--store DIR` it reads and answers encrypted rooms, sharing its room key when it answers, as a
+typical nio bot does.
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
-from nio import AsyncClient, InviteMemberEvent, MatrixRoom, RoomMessageText
+from nio import AsyncClient, AsyncClientConfig, InviteMemberEvent, MatrixRoom, RoomMessageText
 
 
-async def serve(homeserver: str, user_id: str, token: str, device_id: str, parallel: bool = False) -> None:
-    client = AsyncClient(homeserver, user_id)
+async def serve(
+    homeserver: str, user_id: str, token: str, device_id: str, parallel: bool = False, store: str = ""
+) -> None:
+    config = AsyncClientConfig(encryption_enabled=bool(store), store_sync_tokens=False)
+    client = AsyncClient(homeserver, user_id, store_path=store, config=config)
     client.restore_login(user_id, device_id, token)
     started_ms = int(time.time() * 1000)
     sending: set[asyncio.Task[Any]] = set()
@@ -40,7 +45,7 @@ async def serve(homeserver: str, user_id: str, token: str, device_id: str, paral
             "body": event.body,
             "m.relates_to": {"m.in_reply_to": {"event_id": event.event_id}},
         }
-        answer = client.room_send(room.room_id, "m.room.message", content)
+        answer = client.room_send(room.room_id, "m.room.message", content, ignore_unverified_devices=True)
         if parallel:
             send(answer)
         else:
@@ -58,9 +63,10 @@ def arguments() -> argparse.Namespace:
     for name in ("homeserver", "user_id", "token", "device_id"):
         parser.add_argument(name)
     parser.add_argument("--parallel", action="store_true", help="send every answer at once (a task per answer)")
+    parser.add_argument("--store", default="", help="encryption store directory: read and answer encrypted rooms")
     return parser.parse_args()
 
 
 if __name__ == "__main__":
     args = arguments()
-    asyncio.run(serve(args.homeserver, args.user_id, args.token, args.device_id, args.parallel))
+    asyncio.run(serve(args.homeserver, args.user_id, args.token, args.device_id, args.parallel, args.store))

@@ -205,6 +205,7 @@ class Bot:
             *([self.web.stop] if self.web else []),
             self.scheduler.stop,
             self.deliverer.stop,
+            self.matrix.keys.close,
             self.client.close,
             self.db.close,
             self.leadership.release,

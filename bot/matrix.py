@@ -27,7 +27,6 @@ from nio import (
     ErrorResponse,
     Event,
     JoinedRoomsResponse,
-    LocalProtocolError,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
@@ -49,6 +48,7 @@ from nio import (
 from nio.api import RelationshipType
 
 from bot.config import MatrixConfig
+from bot.room_keys import RoomKeys
 from rules.key_stretching import stretched
 from storage import invitations, people, state
 from storage.db import Database
@@ -142,28 +142,13 @@ async def log_in(client: AsyncClient, matrix: MatrixConfig, device_name: str = "
             raise LoginFailed(str(getattr(response, "message", response)))
 
 
-async def maintain_keys(client: AsyncClient) -> None:
-    """After each sync: publish our keys, learn other devices' keys, pass on key messages."""
-    if client.olm is None:
-        return
-    try:
-        if client.should_upload_keys:
-            await client.keys_upload()
-        if client.should_query_keys:
-            await client.keys_query()
-        if client.should_claim_keys:
-            await client.keys_claim(client.get_users_for_key_claiming())
-        await client.send_to_device_messages()
-    except Exception:
-        log.warning("could not update encryption keys", exc_info=True)
-
-
 class Matrix:
     """Sending, uploading and direct rooms on behalf of the bot."""
 
     def __init__(self, client: AsyncClient, db: Database, secret: str) -> None:
         self.client = client
         self.db = db
+        self.keys = RoomKeys(client)
         self._alias_key = stretched(secret, "room-alias")
         self._direct: dict[str, str] = {}
         self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -218,6 +203,7 @@ class Matrix:
     async def _room_send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str) -> Any:
         if event_type == REDACTION:
             return await self.client.room_redact(room_id, content["redacts"], content.get("reason"), tx_id=tx_id)
+        await self.keys.known(room_id)  # a member who just joined can read it
         return await self.client.room_send(room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True)
 
     async def _rate_limited(self, response: ErrorResponse) -> None:
@@ -347,32 +333,11 @@ class Matrix:
         async def prepare(user_id: str) -> None:
             async with limit:
                 try:
-                    await self._share_room_key(await self.direct_room(user_id))
+                    await self.keys.share(await self.direct_room(user_id))
                 except Exception:
                     log.warning("could not prepare the direct room of a person", exc_info=True)
 
         await asyncio.gather(*(prepare(user_id) for user_id in user_ids))
-
-    async def _share_room_key(self, room_id: str) -> None:
-        """What nio's room_send does before its first message to an encrypted room — learn the
-        members, share a new room key with their devices — done ahead. A send meanwhile waits
-        for the sharing to end; if nio's sharing fails before it has begun (claiming one-time
-        keys), nio would keep the room marked as being shared, and every send to it would wait
-        for good: the mark is cleared here, and the next send shares the key itself."""
-        client = self.client
-        room = client.rooms.get(room_id)
-        if client.olm is None or room is None or not room.encrypted:
-            return
-        if not room.members_synced:
-            await client.joined_members(room_id)
-        await self._query_keys()  # the devices of members not known yet (a direct chat read just now)
-        if room_id in client.sharing_session or not client.olm.should_share_group_session(room_id):
-            return
-        try:
-            await client.share_group_session(room_id, ignore_unverified_devices=True)
-        finally:
-            if (stuck := client.sharing_session.pop(room_id, None)) is not None:
-                stuck.set()
 
     async def read_joined_rooms(self) -> None:
         """At a start with a stored sync token: read the state of the rooms the bot is in (nio keeps
@@ -444,16 +409,7 @@ class Matrix:
             room.encrypted = True
             client.encrypted_rooms.add(room_id)
             client.olm.update_tracked_users(room)
-            await self._query_keys()
-
-    async def _query_keys(self) -> None:
-        """Learn the devices of the members whose devices are not known yet (a room key shared
-        without them would not reach them)."""
-        if self.client.should_query_keys:
-            try:
-                await self.client.keys_query()
-            except LocalProtocolError:  # another room's query is under way and takes them along
-                log.debug("key query already under way")
+            await self.keys.known(room_id)
 
     def note_creation(self, room_id: str, event: RoomCreateEvent) -> None:
         """Remember a room's creators: from room version 12 on they outrank every power level."""

@@ -38,7 +38,7 @@ from bot.dispatch import Dispatcher, Incoming
 from bot.events import EventReader
 from bot.health import Metrics
 from bot.invitations import Invitations
-from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, backoff_delay, maintain_keys
+from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, backoff_delay
 from bot.scheduler import Scheduler
 from rules.i18n import t
 from rules.rendering.content import message_content
@@ -181,9 +181,9 @@ class SyncLoop:
                 await stopped_within(self._stop, delay)
                 continue
             failures = 0
+            self.matrix.keys.after_sync(response, first=first)  # in the background
             first = False
             self._note_creations(response)
-            await maintain_keys(self.client)
             await self._greet(response)
             await self._accept_invites(response, reader)
             if not self.scheduler.running and not self._to_greet:

@@ -18,6 +18,7 @@ from nio import (
     MemoryDownloadResponse,
     MessageDirection,
     RoomCreateResponse,
+    RoomKeyEvent,
     RoomMessagesResponse,
     RoomRedactResponse,
     RoomSendResponse,
@@ -26,7 +27,8 @@ from nio import (
 from nio.crypto import decrypt_attachment
 
 from bot.devserver import Synapse
-from bot.matrix import ENCRYPTION_STATE, maintain_keys
+from bot.matrix import ENCRYPTION_STATE
+from bot.room_keys import maintain_keys
 
 Event = dict[str, Any]
 _serial = itertools.count(1)
@@ -57,6 +59,7 @@ class Person:
         )
         self.password = password
         self.events: list[Event] = []
+        self.room_keys: list[RoomKeyEvent] = []  # room keys their device received (decrypted)
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
 
@@ -69,6 +72,7 @@ class Person:
         assert isinstance(response, LoginResponse), response
         first = await self.client.sync(timeout=0, full_state=True)
         assert isinstance(first, SyncResponse), first
+        await maintain_keys(self.client)  # the device's keys are published, as Element does at once
         self._task = asyncio.create_task(self._sync_forever(first.next_batch))
         return self
 
@@ -82,14 +86,16 @@ class Person:
             await maintain_keys(self.client)
             for room_id in response.rooms.invite:
                 await self.client.join(room_id)
+            keys = [e for e in response.to_device_events if isinstance(e, RoomKeyEvent)]
             fresh = [
                 dict(e.source, room_id=room_id, encrypted=bool(getattr(e, "decrypted", False)))
                 for room_id, info in response.rooms.join.items()
                 for e in info.timeline.events
             ]
-            if fresh:
+            if fresh or keys:
                 async with self._changed:
                     self.events.extend(fresh)
+                    self.room_keys.extend(keys)
                     self._changed.notify_all()
 
     async def close(self) -> None:
@@ -169,6 +175,18 @@ class Person:
                     raise AssertionError(f"{self.user_id} saw {len(found)} of {count} expected events")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def room_key(self, room_id: str, sender: str, timeout: float = 15.0) -> RoomKeyEvent:
+        """The first room key for `room_id` from `sender` that this person's device received."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while not (found := [k for k in self.room_keys if k.room_id == room_id and k.sender == sender]):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{self.user_id} received no room key for {room_id} from {sender}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), remaining)
+            return found[0]
 
     def answers_to(self, event_id: str) -> list[Event]:
         return [e for e in self.events if replied_to(e) == event_id]

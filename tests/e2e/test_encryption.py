@@ -1,6 +1,7 @@
 """Encrypted rooms and direct chats: the bot reads commands and answers encrypted, sends files as
-encrypted attachments, keeps its device across restarts, shares keys with members who join later,
-and answers a message it cannot decrypt with a hint instead of silence."""
+encrypted attachments, keeps its device across restarts, shares keys with members who join later
+(ahead, before anything is sent to them), and answers a message it cannot decrypt with a hint
+instead of silence."""
 
 from __future__ import annotations
 
@@ -83,3 +84,20 @@ async def test_encrypted_rooms_and_direct_chats(people, bot_config, run_bot, syn
         event_id = (await resp.json())["event_id"]
     hint = (await bernd.wait_for(lambda e: replied_to(e) == event_id))[0]
     assert "nicht entschlüsseln" in body(hint)
+
+
+async def test_room_key_shared_ahead_with_a_new_member(people, bot_config, run_bot):
+    """Someone joins: the bot shares its room key with their device in the background, before any
+    command; its next message uses that key, and they can read it."""
+    anna, dora = await people("anna"), await people("dora")
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
+    room = await anna.create_room(invite=[bot.user_id], encrypted=True)
+    await anna.wait_for(from_bot(bot.user_id, room))  # the welcome went out with a room key
+    invited = await anna.client.room_invite(room, dora.user_id)
+    assert not hasattr(invited, "status_code"), invited
+    key = await dora.room_key(room, bot.user_id)  # dora's client joins the room it is invited to
+    assert bot.bot.client.olm.outbound_group_sessions[room].id == key.session_id
+
+    answer = await anna.ask(room, "!termine")
+    seen = (await dora.wait_for(lambda e: e.get("event_id") == answer["event_id"]))[0]
+    assert seen["encrypted"] and body(seen) == body(answer)

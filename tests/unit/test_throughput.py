@@ -209,6 +209,7 @@ class RateLimitingClient:
 
     def __init__(self, retry_after_ms: int) -> None:
         self.retry_after_ms = retry_after_ms
+        self.olm = None  # no encryption
         self.callbacks: list[Any] = []
         self.sent: list[tuple[float, str]] = []
         self.in_flight = self.most_in_flight = 0
