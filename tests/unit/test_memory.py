@@ -5,8 +5,10 @@ count as work."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import platform
+import weakref
 from typing import Any
 
 import pytest
@@ -41,7 +43,8 @@ def test_without_the_c_functions_nothing_happens(monkeypatch):
 async def test_trims_once_after_the_last_work_of_a_spell():
     calls: list[float] = []
     loop = asyncio.get_running_loop()
-    trimmer = IdleTrim(idle=0.05, trim=lambda: calls.append(loop.time()) or True)
+    firsts: list[float] = []
+    trimmer = IdleTrim(idle=0.05, trim=lambda: calls.append(loop.time()) or True, first=lambda: firsts.append(1))
     for _ in range(3):  # a burst: each piece of work puts the trim off
         trimmer.busy()
     last_work = loop.time()
@@ -51,25 +54,40 @@ async def test_trims_once_after_the_last_work_of_a_spell():
     assert len(calls) == 1  # idle: nothing more to give back
     trimmer.busy()
     await asyncio.sleep(0.2)
-    assert trimmer.trimmed == len(calls) == 2
+    assert trimmer.trimmed == len(calls) == 2 and firsts == [1]  # the first quiet spell only
 
 
 async def test_a_failing_trim_is_logged_and_closing_cancels(caplog):
     def broken() -> bool:
         raise RuntimeError("allocator gone")
 
-    trimmer = IdleTrim(idle=0.01, trim=broken)
+    trimmer = IdleTrim(idle=0.01, trim=broken, first=lambda: None)
     trimmer.busy()
     with caplog.at_level(logging.WARNING, logger="bot.memory"):
         await asyncio.sleep(0.05)
     assert "could not give freed memory back" in caplog.text and trimmer.trimmed == 0
 
     calls: list[int] = []
-    trimmer = IdleTrim(idle=0.01, trim=lambda: calls.append(1) or True)
+    trimmer = IdleTrim(idle=0.01, trim=lambda: calls.append(1) or True, first=lambda: None)
     trimmer.busy()
     trimmer.close()
     await asyncio.sleep(0.05)
     assert calls == []
+
+
+def test_the_survivors_of_the_start_are_set_aside_and_its_garbage_collected():
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    garbage = weakref.ref(Cycle())
+    kept = Cycle()
+    try:
+        memory.freeze_survivors()
+        assert garbage() is None and gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())  # no full pass walks it again
+    finally:
+        gc.unfreeze()
 
 
 def sync(rooms: dict[str, Any] | None = None, to_device: list[dict[str, Any]] | None = None) -> SyncResponse:
@@ -91,7 +109,7 @@ def test_only_a_sync_that_brings_something_counts_as_work():
     assert not carries_work(sync())  # a long-poll that timed out
     assert not carries_work(sync({"join": {ROOM: {"timeline": {"events": []}}}}))  # a receipt, say
     assert carries_work(sync({"join": {ROOM: {"timeline": {"events": [message]}}}}))
-    invite = {"invite_state": {"events": [{"type": "m.room.member", "state_key": "@bot:localhost",
-                                          "sender": "@anna:localhost", "content": {"membership": "invite"}}]}}  # fmt: skip
+    member = {"type": "m.room.member", "state_key": "@bot:localhost", "sender": "@anna:localhost"}
+    invite = {"invite_state": {"events": [{**member, "content": {"membership": "invite"}}]}}
     assert carries_work(sync({"invite": {ROOM: invite}}))
     assert carries_work(sync({"leave": {ROOM: {"timeline": {"events": []}}}}))
