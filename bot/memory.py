@@ -1,8 +1,8 @@
 """Keeping the bot's resident memory near what its work needs, where the C library allows it.
 
 glibc's allocator keeps memory that was freed, and gives every thread that allocates an arena of
-its own (up to eight per core): each of SQLite's worker threads (one per connection) holds on to
-the high-water mark of its page cache and its queries in its own arena. `limit_arenas` lets all
+its own (up to eight per core): each of SQLite's worker threads (one per connection) may hold on
+to the high-water mark of its page cache and its queries in an arena of its own. `limit_arenas` lets all
 threads share two arenas; `IdleTrim` hands freed memory back to the system once the bot has been
 idle for a moment after some work (a burst of commands, a fan-out). Elsewhere (musl, macOS) both
 do nothing. The first time the bot is idle, the objects of its start (the libraries', the first
@@ -65,7 +65,8 @@ def freeze_survivors() -> None:
 
 class IdleTrim:
     """`busy()` after each piece of work; once `idle` seconds pass without another, `trim` runs
-    (once per quiet spell, on the event loop: a few milliseconds), after `first` the first time."""
+    (once per quiet spell, on the event loop: under a millisecond), after `first` the first time
+    (a collection: tens of milliseconds, once)."""
 
     def __init__(
         self, idle: float = IDLE, trim: Callable[[], bool] = trim, first: Callable[[], None] = freeze_survivors
