@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.config import Config, ConfigError, check_storage_url, load_config, require_store_key
 from bot.logs import setup_logging
+from bot.memory import limit_arenas
 from rules.dates import DateError, parse_when
 from rules.i18n import bilingual, t
 
@@ -55,6 +56,7 @@ def load_or_explain(path: str, encryption: bool = False) -> Config | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    limit_arenas()  # before any thread starts (see bot.memory)
     config = load_or_explain(args.config, encryption=True)
     if config is None:
         return 2

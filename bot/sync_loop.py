@@ -39,6 +39,7 @@ from bot.events import EventReader
 from bot.health import Metrics
 from bot.invitations import Invitations
 from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, backoff_delay
+from bot.memory import IdleTrim
 from bot.scheduler import Scheduler
 from rules.i18n import t
 from rules.rendering.content import message_content
@@ -120,6 +121,18 @@ def gap_before(timeline: list[Any], limited: bool) -> bool:
     return limited and not (timeline and isinstance(timeline[0], RoomCreateEvent))
 
 
+def carries_work(response: SyncResponse) -> bool:
+    """Whether a sync brought anything to work on (an empty long-poll brings nothing): events
+    in rooms (the bot's own sent messages among them), invitations, rooms left, to-device events."""
+    rooms = response.rooms
+    return bool(
+        rooms.invite
+        or rooms.leave
+        or response.to_device_events
+        or any(info.timeline.events or info.state for info in rooms.join.values())
+    )
+
+
 class SyncLoop:
     """Syncs until stopped; reconnects with backoff when the homeserver is away, and waits out a
     database that is unavailable for a while."""
@@ -151,11 +164,15 @@ class SyncLoop:
         self.invited = invited
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._to_greet: set[str] = set()
+        self.memory = IdleTrim()  # freed memory goes back once a burst or a fan-out is over
 
     async def run(self) -> None:
         """Sync until stopped (a database error that does not pass by itself is raised)."""
-        with contextlib.suppress(Stopped):
-            await self._run()
+        try:
+            with contextlib.suppress(Stopped):
+                await self._run()
+        finally:
+            self.memory.close()
 
     async def _run(self) -> None:
         since, first_sync_at = await self._database(self._start_state)
@@ -199,6 +216,8 @@ class SyncLoop:
                 continue
             since = response.next_batch
             self.metrics.synced(self.clock())
+            if carries_work(response):
+                self.memory.busy()
             if not self.ready.is_set():
                 log.info("ready: answering commands")
                 self.ready.set()

@@ -59,13 +59,16 @@ async def need(ctx: Context, text: str) -> None:
 async def market(ctx: Context, text: str) -> None:
     async with ctx.join_batch() as s:
         found = await board.find(ctx, s, text)
-    head = (
-        ctx.t("board.found_head", count=len(found.entries), query=found.query)
-        if found.query is not None
-        else ctx.t("board.newest_head")
-    )
-    lines = [summary_line(ctx, e) for e in found.entries]
-    await ctx.reply(Message.join([head, *lines, ctx.t("board.found_howto")]))
+    if found.query is None:
+        head = ctx.t("board.newest_head")
+    elif found.more:
+        head = ctx.t("board.found_head_best", count=len(found.entries), query=found.query)
+    else:
+        head = ctx.t("board.found_head", count=len(found.entries), query=found.query)
+    lines = [head, *(summary_line(ctx, e) for e in found.entries), ctx.t("board.found_howto")]
+    if found.more:
+        lines.append(ctx.t("board.narrow", example=ctx.config.board.categories[0]))
+    await ctx.reply(Message.join(lines))
 
 
 @router.command(

@@ -154,29 +154,32 @@ async def create(act: Acting, s: AsyncSession, kind: EntryKind, draft: Draft) ->
 
 @dataclass(frozen=True)
 class Found:
-    """What a search found: the entries, and what was looked for (None: the newest entries)."""
+    """What a search found: the entries (the first SHOW), what was looked for (None: the newest
+    entries), and whether more were found than shown."""
 
     entries: list[BoardEntry]
     query: str | None
+    more: bool = False
 
 
 async def find(act: Acting, s: AsyncSession, text: str) -> Found:
     """Without a word: the newest entries; with a category or a municipality: its entries;
-    otherwise a full-text search, best matches first."""
+    otherwise a full-text search, best matches first. One entry beyond those shown tells whether
+    there are more (they are not counted: that would rank every match)."""
     categories = act.config.board.categories
     category = match_category(text, categories) if text else None
     # Only a name or its first words count here (looking for typos is slow, and most words are no names).
     place = match(act.config.municipalities, text, typos=False) if text and category is None else None
     municipality = place.name if place and place.outcome == Outcome.SURE else None
     if not text or category or municipality:
-        found = await board.listing(s, act.now, SHOW, category=category, municipality=municipality)
+        found = await board.listing(s, act.now, SHOW + 1, category=category, municipality=municipality)
     else:
-        found = await board.search(s, text, act.now, SHOW)
+        found = await board.search(s, text, act.now, SHOW + 1)
     if not found and place and place.candidates:  # nothing found, and the word began several names
         raise UserError("board.did_you_mean", candidates=", ".join(place.candidates), example=place.candidates[0])
     if not found:
         raise UserError("board.nothing_found" if text else "board.empty")
-    return Found(found, (category or municipality or text) if text else None)
+    return Found(found[:SHOW], (category or municipality or text) if text else None, len(found) > SHOW)
 
 
 # --- Getting in touch ---------------------------------------------------------------------------

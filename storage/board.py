@@ -78,7 +78,13 @@ async def listing(
     s: AsyncSession, now: datetime, limit: int, category: str | None = None, municipality: str | None = None
 ) -> list[BoardEntry]:
     """Active entries, newest first (of one category or municipality)."""
-    query = select(BoardEntry).where(col(BoardEntry.state).in_(ACTIVE), col(BoardEntry.expires_at) > now)
+    active = [col(BoardEntry.state).in_(ACTIVE), col(BoardEntry.expires_at) > now]
+    if board_search.dialect_of(s) == "sqlite":
+        # Told that most entries are active (they expire after months), SQLite reads from the newest
+        # down and stops at `limit`, instead of reading every active entry by the (state, expires_at)
+        # index and sorting them all: about 1 ms instead of 8–13 ms with 10,000 entries.
+        active = [func.likely(condition) for condition in active]
+    query = select(BoardEntry).where(*active)
     if category is not None:
         query = query.where(BoardEntry.category == category)
     if municipality is not None:

@@ -46,13 +46,13 @@ def scope_token(kind: str, category: str) -> str:
     return f"{kind}{category.encode().hex()}"
 
 
-def _dialect(s: AsyncSession) -> str:
+def dialect_of(s: AsyncSession) -> str:
     return s.bind.dialect.name if s.bind is not None else "sqlite"
 
 
 async def index(s: AsyncSession, entry: BoardEntry) -> None:
     """Put an entry into the search index (PostgreSQL's index follows the table by itself)."""
-    if _dialect(s) != "sqlite":
+    if dialect_of(s) != "sqlite":
         return
     await _index_row(s, entry.id, entry.kind, entry.category, entry.title, entry.description)
 
@@ -77,7 +77,7 @@ async def _index_row(
 
 async def rebuild(s: AsyncSession) -> None:
     """Index every entry again (after rows were copied in from elsewhere)."""
-    if _dialect(s) != "sqlite":
+    if dialect_of(s) != "sqlite":
         return
     conn = await s.connection()
     await conn.execute(text("DELETE FROM board_search"))
@@ -110,7 +110,7 @@ async def search(s: AsyncSession, text_: str, now: datetime, limit: int) -> list
     if not words:
         return []
     conn = await s.connection()
-    if _dialect(s) == "sqlite":
+    if dialect_of(s) == "sqlite":
         return await _sqlite_search(conn, fts5_query(words), now, limit)
     tsquery, params = _tsquery(words)
     statement = text(
@@ -154,7 +154,7 @@ async def related(
         "e.kind = :kind AND e.category = :category AND e.author <> :author "
         f"AND e.state IN ({_ACTIVE}) AND e.expires_at > :now"
     )
-    if _dialect(s) == "sqlite":
+    if dialect_of(s) == "sqlite":
         terms = " OR ".join(f'"{h}"*' if len(h) >= MIN_PREFIX else f'"{h}"' for h in heads)
         statement = text(
             "SELECT e.id FROM board_search JOIN board_entries e ON e.id = board_search.rowid "

@@ -36,6 +36,7 @@ from rules.board import (
 )
 from rules.errors import UserError
 from rules.search import MAX_KEY_WORDS, affinity, key_heads, prefixes, query, similarity, stem, weighted_stems
+from services.board import SHOW
 from storage import board, planned, purge
 from storage.db import Database
 from storage.models import BoardEntry
@@ -354,6 +355,26 @@ async def test_offer_need_match_contact_and_done(bot):
     assert edit["m.new_content"]["body"].startswith("A2: Dieser Eintrag wurde") and "Vergabestelle" not in str(edit)
     await dispatcher.handle(say("!markt Vergabestelle", DORA, "$m4"), NOW)
     assert "A2" not in reply(outbox, "$m4")
+
+
+async def test_a_search_shows_the_best_ten_and_says_how_to_narrow_when_there_are_more(bot):
+    dispatcher, _ = bot
+    outbox = dispatcher.outbox
+    db = dispatcher.db
+    for n in range(SHOW + 1):
+        await add(db, f"Vergabestelle {n}", kind=EntryKind.OFFER if n % 2 else EntryKind.NEED)
+    await add(db, "Starkregenvorsorge im Verbund", category="Sonstiges")
+
+    await dispatcher.handle(say("!markt Vergabestelle", DORA, "$m1"), NOW)
+    answer = reply(outbox, "$m1")
+    assert answer.count(" · Vergabe und Beschaffung · ") == SHOW and "Die 10 besten Treffer" in answer
+    assert "Es gibt weitere Einträge" in answer and f"!markt {DEFAULT_CATEGORIES[0]}" in answer
+    await dispatcher.handle(say("!markt", DORA, "$m2"), NOW)  # the newest: more than fit, too
+    assert reply(outbox, "$m2").count("\nA") == SHOW and "Es gibt weitere Einträge" in reply(outbox, "$m2")
+
+    await dispatcher.handle(say("!markt Starkregen", DORA, "$m3"), NOW)  # all there are: no hint
+    answer = reply(outbox, "$m3")
+    assert "1 Eintrag zu „Starkregen“" in answer and "A12 ·" in answer and "weitere" not in answer
 
 
 async def test_the_author_declines_a_contact_in_its_room(bot):

@@ -1,0 +1,115 @@
+"""Giving freed memory back: the allocator's settings where the C library has them (and nothing,
+without a crash, where it has not), a trim once per quiet spell after work, and which syncs
+count as work."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import platform
+import weakref
+from typing import Any
+
+import pytest
+from nio import SyncResponse
+
+from bot import memory
+from bot.memory import IdleTrim
+from bot.sync_loop import carries_work
+
+ROOM = "!room:localhost"
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+def test_glibc_takes_the_arena_limit_and_trims():
+    assert memory.limit_arenas() is True
+    assert memory.trim() is True
+
+
+def test_without_the_c_functions_nothing_happens(monkeypatch):
+    """musl has no malloc_trim, macOS neither it nor M_ARENA_MAX: no crash, nothing done."""
+    monkeypatch.setattr(memory.ctypes, "CDLL", lambda _: object())
+    assert memory.limit_arenas() is False
+    assert memory.trim() is False
+
+    def no_library(_: Any) -> Any:
+        raise OSError("no C library")
+
+    monkeypatch.setattr(memory.ctypes, "CDLL", no_library)
+    assert memory.trim() is False
+
+
+async def test_trims_once_after_the_last_work_of_a_spell():
+    calls: list[float] = []
+    loop = asyncio.get_running_loop()
+    firsts: list[float] = []
+    trimmer = IdleTrim(idle=0.05, trim=lambda: calls.append(loop.time()) or True, first=lambda: firsts.append(1))
+    for _ in range(3):  # a burst: each piece of work puts the trim off
+        trimmer.busy()
+    last_work = loop.time()
+    await asyncio.sleep(0.2)
+    assert len(calls) == 1 and calls[0] >= last_work + 0.05 - 0.005  # the loop's clock resolution
+    await asyncio.sleep(0.1)
+    assert len(calls) == 1  # idle: nothing more to give back
+    trimmer.busy()
+    await asyncio.sleep(0.2)
+    assert trimmer.trimmed == len(calls) == 2 and firsts == [1]  # the first quiet spell only
+
+
+async def test_a_failing_trim_is_logged_and_closing_cancels(caplog):
+    def broken() -> bool:
+        raise RuntimeError("allocator gone")
+
+    trimmer = IdleTrim(idle=0.01, trim=broken, first=lambda: None)
+    trimmer.busy()
+    with caplog.at_level(logging.WARNING, logger="bot.memory"):
+        await asyncio.sleep(0.05)
+    assert "could not give freed memory back" in caplog.text and trimmer.trimmed == 0
+
+    calls: list[int] = []
+    trimmer = IdleTrim(idle=0.01, trim=lambda: calls.append(1) or True, first=lambda: None)
+    trimmer.busy()
+    trimmer.close()
+    await asyncio.sleep(0.05)
+    assert calls == []
+
+
+def test_the_survivors_of_the_start_are_set_aside_and_its_garbage_collected():
+    class Cycle:
+        def __init__(self) -> None:
+            self.me = self
+
+    garbage = weakref.ref(Cycle())
+    kept = Cycle()
+    try:
+        memory.freeze_survivors()
+        assert garbage() is None and gc.get_freeze_count() > 0
+        assert not any(o is kept for o in gc.get_objects())  # no full pass walks it again
+    finally:
+        gc.unfreeze()
+
+
+def sync(rooms: dict[str, Any] | None = None, to_device: list[dict[str, Any]] | None = None) -> SyncResponse:
+    response = SyncResponse.from_dict(
+        {"next_batch": "s2", "rooms": rooms or {}, "to_device": {"events": to_device or []}}
+    )
+    assert isinstance(response, SyncResponse)
+    return response
+
+
+def test_only_a_sync_that_brings_something_counts_as_work():
+    message = {
+        "type": "m.room.message",
+        "event_id": "$1",
+        "sender": "@anna:localhost",
+        "origin_server_ts": 1,
+        "content": {"msgtype": "m.text", "body": "!termine"},
+    }
+    assert not carries_work(sync())  # a long-poll that timed out
+    assert not carries_work(sync({"join": {ROOM: {"timeline": {"events": []}}}}))  # a receipt, say
+    assert carries_work(sync({"join": {ROOM: {"timeline": {"events": [message]}}}}))
+    member = {"type": "m.room.member", "state_key": "@bot:localhost", "sender": "@anna:localhost"}
+    invite = {"invite_state": {"events": [{**member, "content": {"membership": "invite"}}]}}
+    assert carries_work(sync({"invite": {ROOM: invite}}))
+    assert carries_work(sync({"leave": {ROOM: {"timeline": {"events": []}}}}))
