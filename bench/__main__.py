@@ -453,7 +453,7 @@ async def encrypted_room(b: Bench) -> None:
 async def many_direct_chats(b: Bench) -> None:
     """Start and takeover with `--chats` direct chats, on a homeserver of their own (bench.direct_chats)."""
     (work := b.work / "direct").mkdir()
-    figures = await direct_chats.run(b.args.chats, work)
+    figures = await direct_chats.run(b.args.chats, work, standby_too=not b.args.quick)
     for row in direct_chats.verdicts(figures):
         b.report.check(*row)
     b.work_mb[f"start with {b.args.chats:,} direct chats"] = figures["rss_after_start_mb"]

@@ -172,9 +172,11 @@ def import_floor_s(samples: int = 3) -> float:
     return min(times)
 
 
-async def measure(server: Synapse, work: Path, settings: dict[str, Any], first: bool) -> dict[str, Any]:
+async def measure(
+    server: Synapse, work: Path, settings: dict[str, Any], first: bool, standby_too: bool = True
+) -> dict[str, Any]:
     """The bot's start (and its first start ever when `first`), its memory, the first sync
-    alone, and the standby's takeover."""
+    alone, and (when `standby_too`) the standby's takeover."""
     config = parse_config(settings, {}, base_dir=work / "bot")
     bot = botproc.regiobot(work / "bot.toml", work / "bot.log")
     figures: dict[str, Any] = {}
@@ -203,7 +205,9 @@ async def measure(server: Synapse, work: Path, settings: dict[str, Any], first: 
     matrix = settings["matrix"]
     token = await bot_token(server.url, matrix["user_id"], matrix["password"])
     figures["full_state_sync"] = await full_state_sync(server.url, matrix["user_id"], token, since)
-    if reason := postgres_unavailable():
+    if not standby_too:
+        figures["takeover"] = {"not_measured": "skipped (--quick)"}
+    elif reason := postgres_unavailable():
         figures["takeover"] = {"not_measured": reason}
     else:
         print("standby on PostgreSQL: kill the active one …", flush=True)
@@ -212,10 +216,15 @@ async def measure(server: Synapse, work: Path, settings: dict[str, Any], first: 
 
 
 async def run(
-    chats: int = CHATS, work: Path | None = None, parallel: int = PARALLEL, reuse: bool = False
+    chats: int = CHATS,
+    work: Path | None = None,
+    parallel: int = PARALLEL,
+    reuse: bool = False,
+    standby_too: bool = True,
 ) -> dict[str, Any]:
     """Seed `chats` direct chats against a Synapse of its own in `work` (a new temp folder if
-    None) and measure; the figures. With `reuse`, `work` holds a run seeded before: measured again."""
+    None) and measure (the takeover only when `standby_too`); the figures. With `reuse`, `work`
+    holds a run seeded before: measured again."""
     work = work or Path(tempfile.mkdtemp(prefix="regiobench-direct-"))
     print(f"direct chats: working in {work}", flush=True)
     if reuse:
@@ -228,7 +237,7 @@ async def run(
         settings = await seed(server, work, chats, parallel)
         figures = {"chats": chats, "seed_s": round(time.monotonic() - seeding, 1)}
     try:
-        return figures | await measure(server, work, settings, first=not reuse)
+        return figures | await measure(server, work, settings, first=not reuse, standby_too=standby_too)
     finally:
         server.stop()
 

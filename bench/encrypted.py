@@ -84,6 +84,7 @@ async def run(server: Synapse, work: Path, report: Report, members: int = 300) -
         settings["rooms"] = {bot_room: "beide"}
         (work / "bot").mkdir(exist_ok=True)
         botproc.write_toml(settings, work / "bot.toml")
+        await botproc.migrated(settings, work / "bot")
         bot = botproc.regiobot(work / "bot.toml", work / "bot.log")
         processes.append(bot)
         await bot.start()
