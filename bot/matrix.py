@@ -27,6 +27,7 @@ from nio import (
     ErrorResponse,
     Event,
     JoinedRoomsResponse,
+    JoinResponse,
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
@@ -338,6 +339,12 @@ class Matrix:
                     log.warning("could not prepare the direct room of a person", exc_info=True)
 
         await asyncio.gather(*(prepare(user_id) for user_id in user_ids))
+
+    async def join(self, room_id: str) -> None:
+        """Join a room the bot was invited into; MatrixError when the homeserver refuses."""
+        response = await self.client.join(room_id)
+        if not isinstance(response, JoinResponse):
+            raise _error(response)
 
     async def read_joined_rooms(self) -> None:
         """At a start with a stored sync token: read the state of the rooms the bot is in (nio keeps

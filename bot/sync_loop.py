@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nio import (
     InviteMemberEvent,
-    JoinResponse,
     MegolmEvent,
     MessageDirection,
     RoomCreateEvent,
@@ -38,7 +37,7 @@ from bot.dispatch import Dispatcher, Incoming
 from bot.events import EventReader
 from bot.health import Metrics
 from bot.invitations import Invitations
-from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, backoff_delay
+from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, MatrixError, backoff_delay
 from bot.memory import IdleTrim
 from bot.scheduler import Scheduler
 from rules.i18n import t
@@ -57,6 +56,7 @@ SYNC_TIMEOUT_MS = 30_000
 GAP_PAGE = 100
 GAP_MAX_PAGES = 1000  # 100,000 events; a longer gap is not skipped but fetched again after a while
 GAP_RETRY = 5.0  # seconds before a sync whose gap could not be filled is tried again
+JOIN_ATTEMPTS = 8  # further tries of a join that failed for a passing reason (backoff: about 4 minutes in all)
 DATABASE_RETRY_CAP = 30.0  # seconds between attempts at most while the database is unavailable
 T = TypeVar("T")
 
@@ -165,6 +165,7 @@ class SyncLoop:
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._to_greet: set[str] = set()
         self.memory = IdleTrim()  # freed memory goes back once a burst or a fan-out is over
+        self._joining: set[asyncio.Task[None]] = set()  # joins tried again after a passing failure
 
     async def run(self) -> None:
         """Sync until stopped (a database error that does not pass by itself is raised)."""
@@ -173,6 +174,8 @@ class SyncLoop:
                 await self._run()
         finally:
             self.memory.close()
+            for task in self._joining:
+                task.cancel()
 
     async def _run(self) -> None:
         since, first_sync_at = await self._database(self._start_state)
@@ -305,12 +308,31 @@ class SyncLoop:
                 await self.client.room_leave(room_id)
                 self.deliverer.wake()
                 continue
-            joined = await self.client.join(room_id)
-            if not isinstance(joined, JoinResponse):
-                log.warning("could not join %s: %s", room_id, joined)
-                continue
-            await self._database(functools.partial(self.invited.joined, room_id, inviter))
-            self._to_greet.add(room_id)
+            if await self._join(room_id, inviter) is None:
+                self._joining.add(task := asyncio.create_task(self._join_later(room_id, inviter)))
+                task.add_done_callback(self._joining.discard)
+
+    async def _join(self, room_id: str, inviter: str) -> bool | None:
+        """Join on `inviter`'s invitation: True when joined, False when refused for good (the
+        invitation withdrawn, say), None when it failed for a passing reason."""
+        try:
+            await self.matrix.join(room_id)
+        except MatrixError as error:
+            log.warning("could not join %s: %s", room_id, error)
+            return None if error.temporary else False
+        await self._database(functools.partial(self.invited.joined, room_id, inviter))
+        self._to_greet.add(room_id)
+        return True
+
+    async def _join_later(self, room_id: str, inviter: str) -> None:
+        """Try a failed join again with backoff (a homeserver restarting, a proxy's 502): the
+        invitation does not come again in a later sync."""
+        for attempt in range(1, JOIN_ATTEMPTS + 1):
+            if await stopped_within(self._stop, backoff_delay(attempt)):
+                return
+            if await self._join(room_id, inviter) is not None:
+                return
+        log.warning("gave up joining %s after %d attempts; invite the bot again", room_id, JOIN_ATTEMPTS + 1)
 
     async def _database(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run database `work`, again while the database is unavailable (see `retried`)."""

@@ -14,17 +14,20 @@ from aiohttp import web
 from bot.devserver import free_port
 
 SEND = re.compile(r"^/_matrix/client/(?:v3|r0)/rooms/[^/]+/send/")
+JOIN = re.compile(r"^/_matrix/client/(?:v3|r0)/(?:join/|rooms/[^/]+/join$)")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length", "host"}
 
 
 @dataclass
 class FaultProxy:
-    """`mode`: "pass", "bad_gateway" (sends get 502) or "reset" (sends have their connection closed)."""
+    """`mode`: "pass", "bad_gateway" (sends get 502) or "reset" (sends have their connection closed);
+    `failing_joins`: so many joins to come get 502."""
 
     upstream: str
     port: int = field(default_factory=free_port)
     mode: str = "pass"
-    refused: int = 0  # sends failed on purpose
+    failing_joins: int = 0
+    refused: int = 0  # sends and joins failed on purpose
     paths: list[str] = field(default_factory=list)  # of every request, in the order they came
     _runner: web.AppRunner | None = None
     _client: aiohttp.ClientSession | None = None
@@ -52,6 +55,10 @@ class FaultProxy:
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         self.paths.append(request.path)
+        if self.failing_joins and JOIN.match(request.path):
+            self.failing_joins -= 1
+            self.refused += 1
+            return web.Response(status=502, text="<html><body><h1>502 Bad Gateway</h1></body></html>")
         if request.method == "PUT" and SEND.match(request.path) and self.mode != "pass":
             self.refused += 1
             if self.mode == "reset":

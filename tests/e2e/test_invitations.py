@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from rules import joining
 from storage.models import OutboxMessage
+from tests.e2e.faults import FaultProxy
 from tests.e2e.people import Event, body
 
 pytestmark = pytest.mark.e2e
@@ -52,3 +53,16 @@ async def test_an_invitation_beyond_the_cap_is_declined_and_explained_once(peopl
     await anna.client.room_kick(joined[0], bot.user_id)
     room = await anna.create_room(invite=[bot.user_id])
     await anna.wait_for(membership_of(bot.user_id, room, "join"))
+
+
+async def test_a_join_refused_for_a_passing_reason_is_tried_again(synapse, people, bot_config, run_bot):
+    proxy = await FaultProxy(synapse.url, failing_joins=2).start()  # as while Synapse restarts
+    try:
+        anna = await people("anna")
+        bot = await run_bot(await bot_config(matrix={"homeserver": proxy.url}))
+        room = await anna.create_room(invite=[bot.user_id])  # the invitation comes in one sync only
+        await anna.wait_for(membership_of(bot.user_id, room, "join"), timeout=30)
+        assert proxy.refused == 2
+        await bot.stop()
+    finally:
+        await proxy.stop()
