@@ -90,6 +90,13 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     for name, what in SIZES.items():
         parser.add_argument(f"--{name}", type=int, help=f"{what} ({FULL[name]:,}; --quick {QUICK[name]:,})")
     parser.add_argument(
+        "--chats-from",
+        type=Path,
+        metavar="DIR",
+        help="the direct chats seeded by an earlier run (its work folder's direct/, kept): measured"
+        " again without seeding them (minutes with 2,000)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         metavar="DIR",
@@ -452,8 +459,12 @@ async def encrypted_room(b: Bench) -> None:
 
 async def many_direct_chats(b: Bench) -> None:
     """Start and takeover with `--chats` direct chats, on a homeserver of their own (bench.direct_chats)."""
-    (work := b.work / "direct").mkdir()
-    figures = await direct_chats.run(b.args.chats, work, standby_too=not b.args.quick)
+    if b.args.chats_from:
+        work, reuse = b.args.chats_from, True
+    else:
+        (work := b.work / "direct").mkdir()
+        reuse = False
+    figures = await direct_chats.run(b.args.chats, work, reuse=reuse, standby_too=not b.args.quick)
     for row in direct_chats.verdicts(figures):
         b.report.check(*row)
     b.work_mb[f"start with {b.args.chats:,} direct chats"] = figures["rss_after_start_mb"]
