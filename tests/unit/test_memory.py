@@ -8,7 +8,10 @@ import asyncio
 import gc
 import logging
 import platform
+import subprocess
+import sys
 import weakref
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from nio import SyncResponse
 from bot import memory
 from bot.memory import IdleTrim
 from bot.sync_loop import carries_work
+from storage.models import PlannedMessage, PlannedStatus, TableModel
 
 ROOM = "!room:localhost"
 
@@ -113,3 +117,30 @@ def test_only_a_sync_that_brings_something_counts_as_work():
     invite = {"invite_state": {"events": [{**member, "content": {"membership": "invite"}}]}}
     assert carries_work(sync({"invite": {ROOM: invite}}))
     assert carries_work(sync({"leave": {ROOM: {"timeline": {"events": []}}}}))
+
+
+def test_the_start_keeps_no_validators_of_table_models_and_no_difflib():
+    """What the bot imports at start leaves the table models' pydantic validators unbuilt and
+    difflib unloaded (a fresh interpreter: other tests build and load them)."""
+    probe = (
+        "import sys, bot.app, bot.cli\n"
+        "from storage.models import TableModel\n"
+        "print(sorted(c.__name__ for c in TableModel.__subclasses__() if c.__pydantic_complete__))\n"
+        "print('difflib' in sys.modules)\n"
+    )
+    built, difflib_loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split("\n")[:2]
+    assert built == "[]"
+    assert difflib_loaded == "False"
+
+
+def test_a_table_model_builds_its_validator_when_first_needed():
+    """Deferred, not lost: dumping and validating a table model work as before."""
+    now = datetime.now(UTC)
+    row = PlannedMessage(key="reminder:1", kind="reminder", due_at=now, created_at=now, revision=2)
+    dumped = row.model_dump(exclude={"id"})
+    assert dumped["key"] == "reminder:1" and dumped["revision"] == 2 and dumped["status"] == PlannedStatus.PENDING
+    again = PlannedMessage.model_validate(dumped)
+    assert (again.key, again.due_at, again.revision) == ("reminder:1", now, 2)
+    assert all(c.model_config.get("defer_build") for c in TableModel.__subclasses__())
