@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Generic, TypeVar
 
 from sqlalchemy import (
@@ -55,8 +56,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# One instance for every column: SQLAlchemy makes a class of its own (its comparator) for each
+# instance of a custom type the first time a query uses it, and keeps it.
+UTC_DATETIME = UTCDateTime()
+
+
 def _utc_column(nullable: bool = False) -> Column[datetime]:
-    return Column(UTCDateTime(), nullable=nullable)
+    return Column(UTC_DATETIME, nullable=nullable)
 
 
 Status = TypeVar("Status", bound=StrEnum)
@@ -79,8 +85,14 @@ class EnumText(TypeDecorator[Status], Generic[Status]):
         return None if value is None else self.enum(value)
 
 
+@cache
+def _enum_text(enum: type[StrEnum], length: int) -> EnumText[StrEnum]:
+    """One type instance per enum and length, shared by its columns (as UTC_DATETIME)."""
+    return EnumText(enum, length)
+
+
 def _enum_column(enum: type[StrEnum], length: int = 16) -> Column[str]:
-    return Column(EnumText(enum, length), nullable=False)
+    return Column(_enum_text(enum, length), nullable=False)
 
 
 class TableModel(SQLModel):

@@ -1,6 +1,6 @@
 """Giving freed memory back: the allocator's settings where the C library has them (and nothing,
 without a crash, where it has not), a trim once per quiet spell after work, and which syncs
-count as work."""
+count as work; and what the start keeps resident of regiobot's own (validators, types, difflib)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 from nio import SyncResponse
+from sqlmodel import SQLModel
 
 from bot import memory
 from bot.memory import IdleTrim
 from bot.sync_loop import carries_work
-from storage.models import PlannedMessage, PlannedStatus, TableModel
+from storage.models import UTC_DATETIME, EnumText, PlannedMessage, PlannedStatus, TableModel, UTCDateTime
 
 ROOM = "!room:localhost"
 
@@ -144,3 +145,16 @@ def test_a_table_model_builds_its_validator_when_first_needed():
     again = PlannedMessage.model_validate(dumped)
     assert (again.key, again.due_at, again.revision) == ("reminder:1", now, 2)
     assert all(c.model_config.get("defer_build") for c in TableModel.__subclasses__())
+
+
+def test_columns_of_a_custom_type_share_one_instance():
+    """SQLAlchemy keeps a comparator class for each instance of a custom column type: the UTC
+    datetime columns share one, the columns of each enum another."""
+    columns = [column for table in SQLModel.metadata.sorted_tables for column in table.columns]
+    utc = [column.type for column in columns if isinstance(column.type, UTCDateTime)]
+    assert len(utc) > 20 and all(t is UTC_DATETIME for t in utc)
+    enums: dict[type, set[int]] = {}
+    for column in columns:
+        if isinstance(column.type, EnumText):
+            enums.setdefault(column.type.enum, set()).add(id(column.type))
+    assert enums and all(len(instances) == 1 for instances in enums.values())
