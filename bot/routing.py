@@ -7,7 +7,6 @@ Handler modules declare on a `Router`; the assembly point (`bot.app`) hands the 
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -201,7 +200,9 @@ class CommandSet:
 
     def suggest(self, word: str) -> str | None:
         names = [n for n in self._by_name if " " not in n]
-        close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+        from difflib import get_close_matches  # on a typo only: not kept at rest
+
+        close = get_close_matches(word, names, n=1, cutoff=0.6)
         return close[0] if close else None
 
     def visible_to(self, role: Role) -> list[Command]:

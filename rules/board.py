@@ -11,7 +11,6 @@ length a card shows, and the comparison takes time in proportion to the texts' l
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -179,7 +178,9 @@ def match_category(text: str, categories: Sequence[str]) -> str | None:
                 words.setdefault(_folded(word), set()).add(category)
     if len(words.get(wanted, ())) == 1:
         return next(iter(words[wanted]))
-    close = difflib.get_close_matches(wanted, [*names, *words], n=1, cutoff=_CATEGORY_CUTOFF)
+    from difflib import get_close_matches  # on a typo only: not kept at rest
+
+    close = get_close_matches(wanted, [*names, *words], n=1, cutoff=_CATEGORY_CUTOFF)
     if not close:
         return None
     if close[0] in names:

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.board import ACTIVE
 from rules.search import MIN_PREFIX, QueryWord, indexed, query
-from storage.models import BoardEntry, UTCDateTime
+from storage.models import UTC_DATETIME, BoardEntry
 
 SEARCH_COLUMN = "search_vector"
 SEARCH_INDEX = "ix_board_entries_search"
@@ -117,7 +117,7 @@ async def search(s: AsyncSession, text_: str, now: datetime, limit: int) -> list
         f"SELECT e.id FROM board_entries e, ({'SELECT ' + tsquery} AS q) found "
         f"WHERE e.{SEARCH_COLUMN} @@ found.q AND e.state IN ({_ACTIVE}) AND e.expires_at > :now "
         f"ORDER BY ts_rank(e.{SEARCH_COLUMN}, found.q) DESC, e.id DESC LIMIT :limit"
-    ).bindparams(bindparam("now", type_=UTCDateTime()))
+    ).bindparams(bindparam("now", type_=UTC_DATETIME))
     rows = await conn.execute(statement, {**params, "now": now, "limit": limit})
     return [int(row[0]) for row in rows.all()]
 
@@ -132,7 +132,7 @@ async def _sqlite_search(conn: AsyncConnection, match: str, now: datetime, limit
             "WHERE board_search MATCH :match ORDER BY score, rowid DESC LIMIT :fetch"
             ") AS hits JOIN board_entries e ON e.id = hits.rowid "
             f"WHERE e.state IN ({_ACTIVE}) AND e.expires_at > :now ORDER BY hits.score, e.id DESC LIMIT :limit"
-        ).bindparams(bindparam("now", type_=UTCDateTime()))
+        ).bindparams(bindparam("now", type_=UTC_DATETIME))
         found = await conn.execute(statement, {"match": match, "fetch": fetch, "now": now, "limit": limit})
         ids = [int(row[0]) for row in found.all()]
         if len(ids) == limit:
@@ -169,6 +169,6 @@ async def related(
             f"ORDER BY ts_rank(e.{SEARCH_COLUMN}, q) DESC, e.id DESC LIMIT :limit"
         )
         params = {"terms": " | ".join(f"{h}:*" if len(h) >= MIN_PREFIX else h for h in heads)}
-    statement = statement.bindparams(bindparam("now", type_=UTCDateTime()))
+    statement = statement.bindparams(bindparam("now", type_=UTC_DATETIME))
     values = {**params, "kind": kind, "category": category, "author": author, "now": now, "limit": limit}
     return [int(row[0]) for row in (await conn.execute(statement, values)).all()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Generic, TypeVar
 
 from sqlalchemy import (
@@ -23,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import false
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from rules.board import EntryKind, EntryState
 from rules.states import OutboxStatus, PlannedStatus, QuestionStatus, RegistrationStatus, SessionStatus, TopicStatus
@@ -54,8 +56,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# One instance for every column: SQLAlchemy makes a class of its own (its comparator) for each
+# instance of a custom type the first time a query uses it, and keeps it.
+UTC_DATETIME = UTCDateTime()
+
+
 def _utc_column(nullable: bool = False) -> Column[datetime]:
-    return Column(UTCDateTime(), nullable=nullable)
+    return Column(UTC_DATETIME, nullable=nullable)
 
 
 Status = TypeVar("Status", bound=StrEnum)
@@ -78,11 +85,26 @@ class EnumText(TypeDecorator[Status], Generic[Status]):
         return None if value is None else self.enum(value)
 
 
+@cache
+def _enum_text(enum: type[StrEnum], length: int) -> EnumText[StrEnum]:
+    """One type instance per enum and length, shared by its columns (as UTC_DATETIME)."""
+    return EnumText(enum, length)
+
+
 def _enum_column(enum: type[StrEnum], length: int = 16) -> Column[str]:
-    return Column(EnumText(enum, length), nullable=False)
+    return Column(_enum_text(enum, length), nullable=False)
 
 
-class Series(SQLModel, table=True):
+class TableModel(SQLModel):
+    """The base of every table model. Pydantic builds a model's validator and serializer only
+    when one is first needed (`defer_build`): a table model is constructed without validation and
+    read through SQLAlchemy, so most never need either, and the bot does not keep them in memory
+    (about 0.6 MB for all tables)."""
+
+    model_config = SQLModelConfig(defer_build=True)
+
+
+class Series(TableModel, table=True):
     """Sessions planned together (shown to users as `Reihe N`): each part is a session of its own;
     ✅ on the series' announcement (`announcement_event_id`) registers for every part ahead."""
 
@@ -102,7 +124,7 @@ class Series(SQLModel, table=True):
         return self.id
 
 
-class Session(SQLModel, table=True):
+class Session(TableModel, table=True):
     """One event of the series (shown to users as #id)."""
 
     __tablename__ = "sessions"
@@ -148,7 +170,7 @@ class Session(SQLModel, table=True):
         return self.id
 
 
-class Registration(SQLModel, table=True):
+class Registration(TableModel, table=True):
     """A person's place in a session; `queued_at` orders the waiting list."""
 
     __tablename__ = "registrations"
@@ -169,7 +191,7 @@ class Registration(SQLModel, table=True):
     reaction_event_id: str | None = Field(default=None, index=True)
 
 
-class BotState(SQLModel, table=True):
+class BotState(TableModel, table=True):
     """Small key/value facts the bot keeps across restarts (e.g. the sync token)."""
 
     __tablename__ = "bot_state"
@@ -178,7 +200,7 @@ class BotState(SQLModel, table=True):
     value: str
 
 
-class HandledEvent(SQLModel, table=True):
+class HandledEvent(TableModel, table=True):
     """Command events already answered, so none is answered twice."""
 
     __tablename__ = "handled_events"
@@ -188,7 +210,7 @@ class HandledEvent(SQLModel, table=True):
     handled_at: datetime = Field(sa_column=_utc_column())
 
 
-class PlannedMessage(SQLModel, table=True):
+class PlannedMessage(TableModel, table=True):
     """A message the bot must post once at `due_at`: the source of truth for the scheduler.
 
     It concerns a session, or a board entry (`entry_id`), and goes to `room_id`, or to `user_id` by
@@ -233,7 +255,7 @@ class PlannedMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column())
 
 
-class Material(SQLModel, table=True):
+class Material(TableModel, table=True):
     """Slides and other documents of a session (`!material`)."""
 
     __tablename__ = "materials"
@@ -248,7 +270,7 @@ class Material(SQLModel, table=True):
     added_at: datetime = Field(sa_column=_utc_column())
 
 
-class PersonSettings(SQLModel, table=True):
+class PersonSettings(TableModel, table=True):
     """A person's choices that hold for every session (reminders by direct message), and when
     they were shown the privacy notice."""
 
@@ -261,7 +283,7 @@ class PersonSettings(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_utc_column())
 
 
-class QaRound(SQLModel, table=True):
+class QaRound(TableModel, table=True):
     """A Q&A round of a session: a thread in the session's room, open until the moderator closes it."""
 
     __tablename__ = "qa_rounds"
@@ -279,7 +301,7 @@ class QaRound(SQLModel, table=True):
     digest: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class Question(SQLModel, table=True):
+class Question(TableModel, table=True):
     """A question of a session: asked in the round's thread, or before it (also anonymously).
 
     `event_id` is the message people vote on (the asker's own, or the bot's post of it)."""
@@ -304,7 +326,7 @@ class Question(SQLModel, table=True):
     answered_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
-class Vote(SQLModel, table=True):
+class Vote(TableModel, table=True):
     """A 👍 on a question, one per person; removing the reaction removes the vote."""
 
     __tablename__ = "votes"
@@ -317,7 +339,7 @@ class Vote(SQLModel, table=True):
     voted_at: datetime = Field(sa_column=_utc_column())
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(TableModel, table=True):
     """One event the bot must send, written in the transaction of the change that causes it and
     delivered until it lands.
 
@@ -359,7 +381,7 @@ class OutboxMessage(SQLModel, table=True):
     sent_event_id: str | None = None
 
 
-class DirectRoom(SQLModel, table=True):
+class DirectRoom(TableModel, table=True):
     """The direct chat the bot made itself with one person (invite-only, encrypted, the bot its
     creator): the only room private data is ever sent to."""
 
@@ -370,7 +392,7 @@ class DirectRoom(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column())
 
 
-class OfficialRoom(SQLModel, table=True):
+class OfficialRoom(TableModel, table=True):
     """A room a coordinator from the config enabled (`!raum freischalten`): the bot serves it
     officially, so power levels there count as roles. Rooms named in the config are not stored."""
 
@@ -381,7 +403,7 @@ class OfficialRoom(SQLModel, table=True):
     enabled_at: datetime = Field(sa_column=_utc_column())
 
 
-class RoomInvitation(SQLModel, table=True):
+class RoomInvitation(TableModel, table=True):
     """Who invited the bot into a room it joined (official rooms aside), kept while the bot is in
     it (at most the retention period): how many rooms one person brought it into is capped
     (`rules.invitations`)."""
@@ -393,7 +415,7 @@ class RoomInvitation(SQLModel, table=True):
     joined_at: datetime = Field(sa_column=_utc_column())
 
 
-class Topic(SQLModel, table=True):
+class Topic(TableModel, table=True):
     """A topic wish (shown as T<id>): posted by the bot in an official room, voted for with 👍,
     turned into a session by a coordinator or closed."""
 
@@ -416,7 +438,7 @@ class Topic(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
-class TopicVote(SQLModel, table=True):
+class TopicVote(TableModel, table=True):
     """A 👍 on a topic wish, one per person; removing the reaction removes the vote. Once the
     retention period has passed, the vote of a wish still open counts on without its voter
     (`user_id` empty)."""
@@ -431,7 +453,7 @@ class TopicVote(SQLModel, table=True):
     voted_at: datetime = Field(sa_column=_utc_column())
 
 
-class TalkOffer(SQLModel, table=True):
+class TalkOffer(TableModel, table=True):
     """Someone who could give the input talk on a topic wish (`!thema T<n> referieren`)."""
 
     __tablename__ = "talk_offers"
@@ -448,7 +470,7 @@ def random_answer_id() -> int:
     return secrets.randbelow(2**62) + 1
 
 
-class FeedbackAnswer(SQLModel, table=True):
+class FeedbackAnswer(TableModel, table=True):
     """One anonymous answer to the feedback question of a session: no person, only `respondent`,
     a keyed hash of the person and the session (so a second answer replaces the first). It is set
     empty when the session's personal data is purged; the answer then stays, linked to no one.
@@ -476,7 +498,7 @@ class FeedbackAnswer(SQLModel, table=True):
     )
 
 
-class FeedbackPublished(SQLModel, table=True):
+class FeedbackPublished(TableModel, table=True):
     """A session's feedback totals as published last: how many gave each rating. Every view shows
     these; they are published anew only once enough answers were given or changed since (see
     `rules.feedback.step_due`), so no difference between two of them tells a single answer."""
@@ -493,7 +515,7 @@ class FeedbackPublished(SQLModel, table=True):
     rated_5: int = 0
 
 
-class Poll(SQLModel, table=True):
+class Poll(TableModel, table=True):
     """A Matrix poll a coordinator added for a session's rating in its room (votes there are
     visible to the room); the bot ends it and posts the result."""
 
@@ -510,7 +532,7 @@ class Poll(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
 
 
-class BoardEntry(SQLModel, table=True):
+class BoardEntry(TableModel, table=True):
     """An offer or a need on the cooperation board (shown to users as A<id>), personal data of
     its author. `card_event_id` is its card in the board room, edited when its state changes."""
 
@@ -536,7 +558,7 @@ class BoardEntry(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_utc_column())
 
 
-class BoardContact(SQLModel, table=True):
+class BoardContact(TableModel, table=True):
     """Someone asked to get in touch about an entry (`!kontakt A<n>`): the room the bot made for
     the two of them (None until it exists), and whether the entry's author declined."""
 
@@ -554,7 +576,7 @@ class BoardContact(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column())
 
 
-class PersonMunicipality(SQLModel, table=True):
+class PersonMunicipality(TableModel, table=True):
     """The municipality a person works for (`!kommune`): the directory's name, or the text as
     typed when it matched nothing there (`listed` false)."""
 
@@ -566,7 +588,7 @@ class PersonMunicipality(SQLModel, table=True):
     set_at: datetime = Field(sa_column=_utc_column())
 
 
-class ParticipationCount(SQLModel, table=True):
+class ParticipationCount(TableModel, table=True):
     """How many people of a municipality held a place in a session that ended, kept without names
     when the retention purge deletes the registrations, so the yearly statistics stay right.
     `municipality` is as recorded with the registrations (None: not given)."""
@@ -581,7 +603,7 @@ class ParticipationCount(SQLModel, table=True):
     registrations: int
 
 
-class CalendarToken(SQLModel, table=True):
+class CalendarToken(TableModel, table=True):
     """A person's personal calendar feed (`!kalender abonnieren`): only the SHA-256 of its secret
     token is kept, so the address cannot be read back from the database."""
 
@@ -592,7 +614,7 @@ class CalendarToken(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc_column())
 
 
-class WebLogin(SQLModel, table=True):
+class WebLogin(TableModel, table=True):
     """A one-time sign-in link for the web pages (`!web`), valid once and briefly: only the SHA-256
     of its token is kept."""
 
@@ -604,7 +626,7 @@ class WebLogin(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=_utc_column())
 
 
-class WebSession(SQLModel, table=True):
+class WebSession(TableModel, table=True):
     """A person signed in on the web pages (by a `!web` link or the room widget): the session
     cookie's token is kept only as its SHA-256."""
 

@@ -1,6 +1,6 @@
 """Giving freed memory back: the allocator's settings where the C library has them (and nothing,
 without a crash, where it has not), a trim once per quiet spell after work, and which syncs
-count as work."""
+count as work; and what the start keeps resident of regiobot's own (validators, types, difflib)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,20 @@ import asyncio
 import gc
 import logging
 import platform
+import subprocess
+import sys
 import weakref
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from nio import SyncResponse
+from sqlmodel import SQLModel
 
 from bot import memory
 from bot.memory import IdleTrim
 from bot.sync_loop import carries_work
+from storage.models import UTC_DATETIME, EnumText, PlannedMessage, PlannedStatus, TableModel, UTCDateTime
 
 ROOM = "!room:localhost"
 
@@ -113,3 +118,43 @@ def test_only_a_sync_that_brings_something_counts_as_work():
     invite = {"invite_state": {"events": [{**member, "content": {"membership": "invite"}}]}}
     assert carries_work(sync({"invite": {ROOM: invite}}))
     assert carries_work(sync({"leave": {ROOM: {"timeline": {"events": []}}}}))
+
+
+def test_the_start_keeps_no_validators_of_table_models_and_no_difflib():
+    """What the bot imports at start leaves the table models' pydantic validators unbuilt and
+    difflib unloaded (a fresh interpreter: other tests build and load them)."""
+    probe = (
+        "import sys, bot.app, bot.cli\n"
+        "from storage.models import TableModel\n"
+        "print(sorted(c.__name__ for c in TableModel.__subclasses__() if c.__pydantic_complete__))\n"
+        "print('difflib' in sys.modules)\n"
+    )
+    built, difflib_loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split("\n")[:2]
+    assert built == "[]"
+    assert difflib_loaded == "False"
+
+
+def test_a_table_model_builds_its_validator_when_first_needed():
+    """Deferred, not lost: dumping and validating a table model work as before."""
+    now = datetime.now(UTC)
+    row = PlannedMessage(key="reminder:1", kind="reminder", due_at=now, created_at=now, revision=2)
+    dumped = row.model_dump(exclude={"id"})
+    assert dumped["key"] == "reminder:1" and dumped["revision"] == 2 and dumped["status"] == PlannedStatus.PENDING
+    again = PlannedMessage.model_validate(dumped)
+    assert (again.key, again.due_at, again.revision) == ("reminder:1", now, 2)
+    assert all(c.model_config.get("defer_build") for c in TableModel.__subclasses__())
+
+
+def test_columns_of_a_custom_type_share_one_instance():
+    """SQLAlchemy keeps a comparator class for each instance of a custom column type: the UTC
+    datetime columns share one, the columns of each enum another."""
+    columns = [column for table in SQLModel.metadata.sorted_tables for column in table.columns]
+    utc = [column.type for column in columns if isinstance(column.type, UTCDateTime)]
+    assert len(utc) > 20 and all(t is UTC_DATETIME for t in utc)
+    enums: dict[type, set[int]] = {}
+    for column in columns:
+        if isinstance(column.type, EnumText):
+            enums.setdefault(column.type.enum, set()).add(id(column.type))
+    assert enums and all(len(instances) == 1 for instances in enums.values())
