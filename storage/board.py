@@ -20,7 +20,7 @@ from rules.voice import Voice
 from storage import board_search
 from storage.models import BoardContact, BoardEntry
 from storage.outbox import Outgoing, redaction
-from storage.rows import save
+from storage.rows import dialect_of, save
 from storage.state import get_state, set_state
 
 BOARD_ROOM = "board_room"  # bot_state key: the room `!raum brett` chose
@@ -79,7 +79,7 @@ async def listing(
 ) -> list[BoardEntry]:
     """Active entries, newest first (of one category or municipality)."""
     active = [col(BoardEntry.state).in_(ACTIVE), col(BoardEntry.expires_at) > now]
-    if board_search.dialect_of(s) == "sqlite":
+    if dialect_of(s) == "sqlite":
         # Told that most entries are active (they expire after months), SQLite reads from the newest
         # down and stops at `limit`, instead of reading every active entry by the (state, expires_at)
         # index and sorting them all: about 1 ms instead of 8–13 ms with 10,000 entries.

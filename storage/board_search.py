@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from rules.board import ACTIVE
 from rules.search import MIN_PREFIX, QueryWord, indexed, query
 from storage.models import UTC_DATETIME, BoardEntry
+from storage.rows import dialect_of
 
 SEARCH_COLUMN = "search_vector"
 SEARCH_INDEX = "ix_board_entries_search"
@@ -44,10 +45,6 @@ def scope_token(kind: str, category: str) -> str:
     """The one word (letters and digits) that stands for an entry's kind and category in SQLite's
     index; migration 0014 writes it as `kind || hex(category)`."""
     return f"{kind}{category.encode().hex()}"
-
-
-def dialect_of(s: AsyncSession) -> str:
-    return s.bind.dialect.name if s.bind is not None else "sqlite"
 
 
 async def index(s: AsyncSession, entry: BoardEntry) -> None:

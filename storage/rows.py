@@ -25,11 +25,15 @@ def row_id(row: SQLModel) -> int:
     return value
 
 
+def dialect_of(s: AsyncSession) -> str:
+    """The database the session writes to: "sqlite" or "postgresql"."""
+    return s.bind.dialect.name if s.bind is not None else "sqlite"
+
+
 def _insert(s: AsyncSession) -> Any:
     """The dialect's INSERT (with ON CONFLICT), SQLite's or PostgreSQL's; each dialect's module is
     loaded only where it is used."""
-    dialect = s.bind.dialect.name if s.bind is not None else "sqlite"
-    if dialect == "postgresql":
+    if dialect_of(s) == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
         return postgresql_insert

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from bot.dispatch import Dispatcher, Incoming
-from storage import registrations
+from storage import registrations, sessions
 from storage.models import RegistrationStatus
 from tests.postgres import on_both_databases
 from tests.unit.fakes import configured, dispatcher_for
@@ -84,3 +85,26 @@ async def test_a_place_freed_while_others_register_goes_to_exactly_one(dispatche
         "@second:localhost": RegistrationStatus.REGISTERED,
         "@third:localhost": RegistrationStatus.REGISTERED,
     }
+
+
+@on_both_databases
+async def test_taking_turns_on_a_session_costs_sqlite_no_query_and_locks_the_row_on_postgresql(dispatcher):
+    await create_session(dispatcher, capacity=2)
+    issued: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:
+        issued.append(statement)
+
+    engine = dispatcher.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        async with dispatcher.db.transaction() as s:
+            issued.clear()
+            await sessions.lock_session(s, 1)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+    if dispatcher.db.sqlite_file is not None:  # the write lock, held since BEGIN IMMEDIATE, is the turn
+        assert issued == []
+    else:
+        assert len(issued) == 1 and "FOR UPDATE" in issued[0]
