@@ -43,7 +43,7 @@ from storage.people import FORGOTTEN
 
 log = logging.getLogger(__name__)
 
-PARALLEL_SENDS = 32
+PARALLEL_SENDS = 64  # below aiohttp's 100 connections per client: the sync and key upkeep keep theirs
 IDLE_CHECK = 30.0  # seconds: look for due retries at least this often
 Observer = Callable[[str], None]  # the outcome of each delivery attempt: sent, retry, failed
 
