@@ -7,8 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench import botproc
-from bench.__main__ import FULL, QUICK, arguments
+from bench.__main__ import FULL, QUICK, arguments, chosen_phases
 from bench.imports import OWN_MODULES, Row, libraries_mb
 
 
@@ -19,6 +21,18 @@ def test_quick_takes_its_sizes_unless_given() -> None:
     quick = arguments(["--quick", "--samples", "20"])
     assert quick.quick
     assert {name: getattr(quick, name) for name in QUICK} == {**QUICK, "samples": 20}
+
+
+def test_only_runs_the_phases_named_with_what_they_build_on() -> None:
+    def names(argv: list[str]) -> list[str]:
+        return [phase.__name__ for phase in chosen_phases(arguments(argv).only)]
+
+    assert names(["--only", "bursts"]) == ["bursts", "memory"]
+    assert names(["--only", "rate-limit,takeover"]) == ["seeded_start", "fan_out", "rate_limit", "takeover", "memory"]
+    assert names(["--only", "scale"]) == ["round_trips", "seeded_start", "scale", "memory"]
+    assert len(names([])) > 10
+    with pytest.raises(SystemExit):
+        arguments(["--only", "burst,nothing"])
 
 
 async def test_gap_fills_are_counted_after_an_offset(tmp_path: Path) -> None:
