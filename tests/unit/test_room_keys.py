@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -118,10 +119,30 @@ async def until(condition: Any, timeout: float = 3.0) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_a_wave_of_joins_is_one_sharing_after_the_keys_are_known() -> None:
+Hall = tuple[FakeClient, RoomKeys]
+
+
+@pytest.fixture
+async def hall() -> AsyncIterator[Hall]:
+    """The bot and Anna in an encrypted room, its room keys kept up (stopped after the test)."""
     client = FakeClient()
     client.room("!hall:localhost", "@anna:localhost")
     keys = RoomKeys(client)  # type: ignore[arg-type]
+    yield client, keys
+    await keys.close()
+
+
+@pytest.fixture
+async def bernd_held(hall: Hall) -> Hall:
+    """Bernd has just joined the hall; the query for his keys is held until the test lets it go."""
+    client, keys = hall
+    client.query_gate.clear()
+    keys.after_sync(client.join("!hall:localhost", "@bernd:localhost"))  # type: ignore[arg-type]
+    return hall
+
+
+async def test_a_wave_of_joins_is_one_sharing_after_the_keys_are_known(hall: Hall) -> None:
+    client, keys = hall
     for i in range(30):
         keys.after_sync(client.join("!hall:localhost", f"@p{i}:localhost"))  # type: ignore[arg-type]
         await asyncio.sleep(0.005)
@@ -129,53 +150,37 @@ async def test_a_wave_of_joins_is_one_sharing_after_the_keys_are_known() -> None
     await asyncio.sleep(0.2)
     assert client.shared == [("!hall:localhost", set())]  # once, with every member's keys known
     assert set().union(*client.queries) == {f"@p{i}:localhost" for i in range(30)}
-    await keys.close()
 
 
-async def test_the_first_sync_of_a_start_plans_no_sharing() -> None:
-    client = FakeClient()
-    client.room("!hall:localhost", "@anna:localhost")
-    keys = RoomKeys(client)  # type: ignore[arg-type]
+async def test_the_first_sync_of_a_start_plans_no_sharing(hall: Hall) -> None:
+    client, keys = hall
     keys.after_sync(client.join("!hall:localhost", "@bernd:localhost"), first=True)  # type: ignore[arg-type]
     await asyncio.sleep(0.2)
     assert client.queries == [{"@bernd:localhost"}] and client.shared == []
-    await keys.close()
 
 
-async def test_a_send_waits_for_its_own_rooms_key_query_only() -> None:
-    client = FakeClient()
-    client.room("!hall:localhost", "@anna:localhost")
+async def test_a_send_waits_for_its_own_rooms_key_query_only(bernd_held: Hall) -> None:
+    client, keys = bernd_held
     client.room("!quiet:localhost", "@anna:localhost")
-    keys = RoomKeys(client)  # type: ignore[arg-type]
-    client.query_gate.clear()
-    keys.after_sync(client.join("!hall:localhost", "@bernd:localhost"))  # type: ignore[arg-type]
     await asyncio.wait_for(keys.known("!quiet:localhost"), 0.5)
     waiting = asyncio.create_task(keys.known("!hall:localhost"))
     await asyncio.sleep(0.1)
     assert not waiting.done()
     client.query_gate.set()
     await asyncio.wait_for(waiting, 1)
-    await keys.close()
 
 
-async def test_a_device_change_during_a_key_query_is_queried_again() -> None:
-    client = FakeClient()
-    client.room("!hall:localhost", "@anna:localhost")
-    keys = RoomKeys(client)  # type: ignore[arg-type]
-    client.query_gate.clear()
-    keys.after_sync(client.join("!hall:localhost", "@bernd:localhost"))  # type: ignore[arg-type]
+async def test_a_device_change_during_a_key_query_is_queried_again(bernd_held: Hall) -> None:
+    client, keys = bernd_held
     await until(lambda: client.queries)
     keys.after_sync(sync({}, changed=("@bernd:localhost",)))  # type: ignore[arg-type]
     client.query_gate.set()
     await until(lambda: len(client.queries) == 2)
     assert client.queries == [{"@bernd:localhost"}, {"@bernd:localhost"}]
-    await keys.close()
 
 
-async def test_a_failed_sharing_is_logged_and_tried_again_on_the_next_change(caplog) -> None:
-    client = FakeClient()
-    client.room("!hall:localhost", "@anna:localhost")
-    keys = RoomKeys(client)  # type: ignore[arg-type]
+async def test_a_failed_sharing_is_logged_and_tried_again_on_the_next_change(hall: Hall, caplog) -> None:
+    client, keys = hall
     client.share_failures.append(ConnectionError("gone"))
     with caplog.at_level(logging.WARNING, "bot.room_keys"):
         keys.after_sync(client.join("!hall:localhost", "@bernd:localhost"))  # type: ignore[arg-type]
@@ -184,26 +189,18 @@ async def test_a_failed_sharing_is_logged_and_tried_again_on_the_next_change(cap
     keys.after_sync(client.join("!hall:localhost", "@clara:localhost"))  # type: ignore[arg-type]
     await until(lambda: "!hall:localhost" in client.olm.shared)
     assert len(client.shared) == 2
-    await keys.close()
 
 
-async def test_devices_learnt_while_sharing_get_a_new_key() -> None:
-    client = FakeClient()
-    client.room("!hall:localhost", "@anna:localhost")
-    keys = RoomKeys(client)  # type: ignore[arg-type]
+async def test_devices_learnt_while_sharing_get_a_new_key(hall: Hall) -> None:
+    client, keys = hall
     client.during_share.append(lambda: client.devices.setdefault("@anna:localhost", []).append("laptop"))
     keys.after_sync(client.join("!hall:localhost", "@bernd:localhost"))  # type: ignore[arg-type]
     await until(lambda: len(client.shared) == 2 and "!hall:localhost" in client.olm.shared)
     assert client.invalidated == ["!hall:localhost"]
-    await keys.close()
 
 
-async def test_stopping_cancels_the_planned_sharing_and_the_upkeep() -> None:
-    client = FakeClient()
-    client.room("!hall:localhost", "@anna:localhost")
-    keys = RoomKeys(client)  # type: ignore[arg-type]
-    client.query_gate.clear()
-    keys.after_sync(client.join("!hall:localhost", "@bernd:localhost"))  # type: ignore[arg-type]
+async def test_stopping_cancels_the_planned_sharing_and_the_upkeep(bernd_held: Hall) -> None:
+    client, keys = bernd_held
     waiting = asyncio.create_task(keys.known("!hall:localhost"))
     await asyncio.sleep(0.1)
     await asyncio.wait_for(keys.close(), 1)
