@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -98,6 +98,35 @@ class Acting(Voice):
     plans: PlanChanges = field(default_factory=PlanChanges)
     messages: list[tuple[Outgoing, datetime]] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    @classmethod
+    def begin(
+        cls,
+        config: Config,
+        roles: Roles,
+        rooms: RoomInfo,
+        *,
+        sender: str,
+        room_id: str,
+        request_id: str,
+        now: datetime,
+        **more: Any,
+    ) -> Self:
+        """An action of `sender` at `now`, in the bot's configured voice (what it sends others is
+        theirs); `more` are the fields a face's own kind of action adds."""
+        return cls(
+            language=config.language,
+            prefix=config.command_prefix,
+            timezone=config.timezone,
+            now=now,
+            config=config,
+            roles=roles,
+            rooms=rooms,
+            sender=sender,
+            room_id=room_id,
+            request_id=request_id,
+            **more,
+        )
 
     @property
     def official(self) -> OfficialRooms:

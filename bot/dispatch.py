@@ -254,19 +254,16 @@ class Dispatcher:
         return heads
 
     def _context(self, event: Incoming, now: datetime) -> Context:
-        return Context(
-            language=self.config.language,
-            prefix=self.config.command_prefix,
-            timezone=self.config.timezone,
-            now=now,
-            config=self.config,
-            db=self.db,
-            rooms=self.rooms,
-            commands=self.commands,
-            roles=self.roles,
-            room_id=event.room_id,
+        return Context.begin(
+            self.config,
+            self.roles,
+            self.rooms,
             sender=event.sender,
+            room_id=event.room_id,
             request_id=event.event_id,
+            now=now,
+            db=self.db,
+            commands=self.commands,
             thread_root=event.thread_root,
             by_reaction=event.kind in (EventKind.REACTION, EventKind.REDACTION),
         )

@@ -193,17 +193,14 @@ class WebFace:
         """Run a use case for the visitor: its changes and messages committed together, then its
         plans passed on and its messages delivered. A refusal (UserError) leaves nothing behind.
         It speaks the bot's configured language, as in chat: what it sends others is theirs."""
-        act = Acting(
-            language=self.config.language,
-            prefix=self.config.command_prefix,
-            timezone=self.config.timezone,
-            now=self.clock(),
-            config=self.config,
-            roles=self.roles,
-            rooms=self.rooms,
+        act = Acting.begin(
+            self.config,
+            self.roles,
+            self.rooms,
             sender=visitor.user_id,
             room_id="",
             request_id=f"web-{secrets.token_hex(8)}",
+            now=self.clock(),
         )
         async with self.db.transaction() as s:
             result = await work(act, s)

@@ -219,15 +219,7 @@ def acting_for(
 ) -> Acting:
     """The acting person a use case gets: `sender` in `room_id` ("" as on the web), with power
     levels as `rooms` has them."""
-    return Acting(
-        language=config.language,
-        prefix=config.command_prefix,
-        timezone=config.timezone,
-        now=now,
-        config=config,
-        roles=Roles(config.roles, rooms or FakeRooms(), OfficialRooms(config.official_rooms)),
-        rooms=FakeOutbox(),
-        sender=sender,
-        room_id=room_id,
-        request_id=f"$request{next(_requests)}",
+    roles = Roles(config.roles, rooms or FakeRooms(), OfficialRooms(config.official_rooms))
+    return Acting.begin(
+        config, roles, FakeOutbox(), sender=sender, room_id=room_id, request_id=f"$request{next(_requests)}", now=now
     )

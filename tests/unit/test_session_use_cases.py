@@ -18,8 +18,6 @@ import pytest
 
 from bot.acting import Acting
 from bot.dispatch import Incoming
-from bot.roles import Roles
-from bot.rooms import OfficialRooms
 from rules.errors import UserError
 from rules.states import SessionStatus
 from services.changes import cancel_session, change_series, change_session
@@ -32,7 +30,7 @@ from services.sessions import add_session, new_session
 from storage import sessions
 from storage.models import Series
 from storage.rows import save
-from tests.unit.fakes import NOW, FakeOutbox, FakeRooms, configured, dispatcher_for
+from tests.unit.fakes import NOW, FakeRooms, acting_for, configured, dispatcher_for
 
 BIELEFELD, PADERBORN, OWN, DIRECT = "!bi:localhost", "!pb:localhost", "!own:localhost", "!dm:localhost"
 ANNA = "@anna:localhost"  # a coordinator from the config
@@ -48,23 +46,10 @@ async def core(tmp_path, migrated_url):
     config, db = await configured(tmp_path, ANNA, migrated_url, rooms={BIELEFELD: "Bielefeld", PADERBORN: "Paderborn"})
     rooms = FakeRooms()
     rooms.levels.update({(PADERBORN, PAUL): 100, (BIELEFELD, BIRGIT): 100, (OWN, STAFF): 100})
-    roles = Roles(config.roles, rooms, OfficialRooms(config.official_rooms))
-    requests = iter(range(1000))
 
     def acting(sender: str, room_id: str = "") -> Acting:
         """`sender` acting from `room_id` ("": a web form)."""
-        return Acting(
-            language=config.language,
-            prefix=config.command_prefix,
-            timezone=config.timezone,
-            now=NOW,
-            config=config,
-            roles=roles,
-            rooms=FakeOutbox(),
-            sender=sender,
-            room_id=room_id,
-            request_id=f"$request{next(requests)}",
-        )
+        return acting_for(config, sender, room_id, rooms)
 
     yield db, acting, rooms
     await db.close()

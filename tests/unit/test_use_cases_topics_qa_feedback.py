@@ -14,8 +14,6 @@ import pytest
 
 from bot.acting import Acting
 from bot.config import Config
-from bot.roles import Roles
-from bot.rooms import OfficialRooms
 from rules.errors import UserError
 from rules.feedback import Answer
 from rules.i18n import t
@@ -25,7 +23,7 @@ from services import feedback, polls, qa, topics
 from storage.db import Database
 from storage.models import PlannedMessage, Registration, Session, Topic
 from storage.rows import save
-from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, configured
+from tests.unit.fakes import COORDINATOR, NOW, FakeRooms, acting_for, configured
 
 ROOM = "!room:localhost"  # official (Bielefeld)
 OWN = "!own:localhost"  # a room someone made, where they hold all power
@@ -42,19 +40,7 @@ class World:
 
     def acting(self, sender: str, room_id: str = WEB, now: datetime = NOW) -> Acting:
         """`sender` acting from `room_id` at `now`."""
-        roles = Roles(self.config.roles, self.levels, OfficialRooms(self.config.official_rooms))
-        return Acting(
-            language="de",
-            prefix="!",
-            timezone=self.config.timezone,
-            now=now,
-            config=self.config,
-            roles=roles,
-            rooms=FakeOutbox(),
-            sender=sender,
-            room_id=room_id,
-            request_id=f"$request-{sender}",
-        )
+        return acting_for(self.config, sender, room_id, self.levels, now)
 
 
 @pytest.fixture

@@ -11,12 +11,10 @@ import pytest
 from bot.acting import Acting
 from bot.config import WebConfig
 from bot.dispatch import Incoming
-from bot.roles import Roles
-from bot.rooms import OfficialRooms
 from rules.errors import UserError
 from rules.widget import LAYOUT_EVENT, WIDGET_EVENT, WIDGET_ID
 from services.widget import add_widget
-from tests.unit.fakes import COORDINATOR, NOW, FakeOutbox, FakeRooms, configured, dispatcher_for
+from tests.unit.fakes import COORDINATOR, NOW, FakeRooms, acting_for, configured, dispatcher_for
 
 ROOM, OWN = "!room:localhost", "!own:localhost"
 OWNER, STAFF = "@owner:localhost", "@staff:localhost"
@@ -79,21 +77,9 @@ async def test_without_the_power_to_set_room_state_the_coordinator_is_told_what_
 
 def test_the_use_case_decides_the_role_and_the_room_itself(setup):
     config, _, rooms = setup
-    roles = Roles(config.roles, rooms, OfficialRooms(config.official_rooms))
 
     def acting(sender: str, room_id: str) -> Acting:
-        return Acting(
-            language="de",
-            prefix="!",
-            timezone=config.timezone,
-            now=NOW,
-            config=config,
-            roles=roles,
-            rooms=FakeOutbox(),
-            sender=sender,
-            room_id=room_id,
-            request_id="$r",
-        )
+        return acting_for(config, sender, room_id, rooms)
 
     for sender, room_id, key in [
         (STAFF, ROOM, "errors.role_required_in_room"),
