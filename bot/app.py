@@ -21,6 +21,7 @@ from bot.invitations import Invitations
 from bot.keystore import CryptoStore, StoreState, rekey_store
 from bot.leadership import leadership_for
 from bot.matrix import Client, Matrix, log_in
+from bot.removals import Removals
 from bot.roles import Roles
 from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
@@ -161,6 +162,7 @@ class Bot:
             clock,
             self._stop,
             Invitations(config, self.db, self.official, clock),
+            Removals(config, self.db, self.official, self.matrix, clock),
         )
         self.ready = self.sync.ready  # set after the first sync: from then on commands are answered
 

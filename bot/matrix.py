@@ -164,6 +164,10 @@ class Matrix:
         """Send an event (an m.room.message unless said otherwise; a redaction goes by the redact
         endpoint); returns the event id. Paced while the homeserver is rate-limiting the bot."""
         await self.learn([room_id])
+        if self.client.olm is not None and room_id not in self.client.rooms:
+            # nio refuses a room it does not know (LocalProtocolError, which would pass for a passing
+            # failure and be retried): the bot left it, or was removed. A final refusal, as Synapse's.
+            raise MatrixError(f"the bot is not in {room_id}", 403, "M_FORBIDDEN")
         loop = asyncio.get_running_loop()
         if loop.time() < self._resume_at + PACED_FOR:
             async with self._one_at_a_time:
@@ -425,8 +429,25 @@ class Matrix:
             extra = event.source.get("content", {}).get("additional_creators") or []
             self._creators[room_id] = {event.sender, *(u for u in extra if isinstance(u, str))}
 
+    def forget(self, room_ids: Iterable[str]) -> None:
+        """The bot left these rooms, or was removed or banned: what it knew of them goes, so power
+        levels there count for nothing and nothing is sent there, until it joins again (the sync
+        of the join brings the room's state anew)."""
+        for room_id in room_ids:
+            self.client.rooms.pop(room_id, None)
+            self._creators.pop(room_id, None)
+            self._unread.discard(room_id)
+
+    def holders(self, room_id: str, level: int) -> set[str]:
+        """The members of the room (other than the bot) with at least this power level, as of the
+        last sync."""
+        room = self.client.rooms.get(room_id)
+        users = set(room.users) if room else set()
+        return {u for u in users - {self.client.user_id} if self.power_level(room_id, u) >= level}
+
     def power_level(self, room_id: str, user_id: str) -> int:
-        """The user's power level in the room as of the last sync (0 if unknown)."""
+        """The user's power level in the room as of the last sync (0 if unknown, or the bot is no
+        longer in it)."""
         if user_id in self._creators.get(room_id, ()):
             return CREATOR_POWER_LEVEL
         room = self.client.rooms.get(room_id)

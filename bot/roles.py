@@ -34,7 +34,8 @@ class Rooms(Protocol):
 
 class Roles:
     """Roles in a room: the config lists count everywhere, power levels in their room, and only
-    in rooms the bot serves officially.
+    in rooms the bot serves officially and is in (it forgets a room it left, `bot.removals`: power
+    levels it no longer sees change are not trusted).
 
     Anyone can create a room and hold all power there; so for a command about a session, what
     counts is the power in the official room where that session is announced (see `Context.require`).

@@ -26,6 +26,7 @@ from nio import (
     MegolmEvent,
     MessageDirection,
     RoomCreateEvent,
+    RoomMemberEvent,
     RoomMessagesResponse,
     SyncResponse,
 )
@@ -39,6 +40,7 @@ from bot.health import Metrics
 from bot.invitations import Invitations
 from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, MatrixError, backoff_delay
 from bot.memory import IdleTrim
+from bot.removals import Removals
 from bot.scheduler import Scheduler
 from rules.i18n import t
 from rules.rendering.content import message_content
@@ -121,6 +123,16 @@ def gap_before(timeline: list[Any], limited: bool) -> bool:
     return limited and not (timeline and isinstance(timeline[0], RoomCreateEvent))
 
 
+def removal_marks(response: SyncResponse, user_id: str) -> dict[str, str]:
+    """The rooms the bot left since the last sync, each with what names its removal: the event
+    that took it out, or (not in the timeline) the sync that told it."""
+    marks = {}
+    for room_id, info in response.rooms.leave.items():
+        own = [e for e in info.timeline.events if isinstance(e, RoomMemberEvent) and e.state_key == user_id]
+        marks[room_id] = own[-1].event_id if own else response.next_batch
+    return marks
+
+
 def carries_work(response: SyncResponse) -> bool:
     """Whether a sync brought anything to work on (an empty long-poll brings nothing): events
     in rooms (the bot's own sent messages among them), invitations, rooms left, to-device events."""
@@ -150,6 +162,7 @@ class SyncLoop:
         clock: Callable[[], datetime],
         stopping: asyncio.Event,
         invited: Invitations,
+        removed: Removals,
     ) -> None:
         self.config = config
         self.client = client
@@ -162,6 +175,7 @@ class SyncLoop:
         self.clock = clock
         self._stop = stopping
         self.invited = invited
+        self.removed = removed
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._to_greet: set[str] = set()
         self.memory = IdleTrim()  # freed memory goes back once a burst or a fan-out is over
@@ -285,9 +299,14 @@ class SyncLoop:
     async def _accept_invites(self, response: SyncResponse, reader: EventReader) -> None:
         """Join the rooms invited into (declining those from servers not allowed, and those beyond
         the inviter's cap); rooms left or removed from count no longer (first: a room one was
-        removed from makes room for the next invitation in the same sync)."""
+        removed from makes room for the next invitation in the same sync), and are forgotten
+        before the batch's commands are decided (see `bot.removals`)."""
         if response.rooms.leave:
+            removals = self.removed.forget(removal_marks(response, self.client.user_id))
+            await self._database(functools.partial(self.removed.tell, removals))
             await self._database(functools.partial(self.invited.left, list(response.rooms.leave)))
+            if removals:
+                self.deliverer.wake()
         for room_id, info in response.rooms.invite.items():
             inviter = next(
                 (

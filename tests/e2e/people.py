@@ -244,6 +244,20 @@ def body(event: Event) -> str:
     return str(event.get("content", {}).get("body", ""))
 
 
+def membership_of(user_id: str, room_id: str, membership: str) -> Callable[[Event], bool]:
+    """Matches the event in which `user_id`'s membership of the room becomes `membership`."""
+
+    def matches(e: Event) -> bool:
+        return (
+            e.get("type") == "m.room.member"
+            and e.get("state_key") == user_id
+            and e["room_id"] == room_id
+            and e["content"].get("membership") == membership
+        )
+
+    return matches
+
+
 async def new_person(server: Synapse, name: str) -> Person:
     """Register a fresh user (`name` plus a number) on `server` and start their client."""
     localpart = f"{name}{next(_serial)}"

@@ -8,22 +8,10 @@ from sqlmodel import select
 from rules import joining
 from storage.models import OutboxMessage
 from tests.e2e.faults import FaultProxy
-from tests.e2e.people import Event, body
+from tests.e2e.people import Event, body, membership_of
 
 pytestmark = pytest.mark.e2e
 CAP = 2
-
-
-def membership_of(user_id: str, room_id: str, membership: str):
-    def matches(e: Event) -> bool:
-        return (
-            e.get("type") == "m.room.member"
-            and e.get("state_key") == user_id
-            and e["room_id"] == room_id
-            and e["content"].get("membership") == membership
-        )
-
-    return matches
 
 
 async def test_an_invitation_beyond_the_cap_is_declined_and_explained_once(people, bot_config, run_bot, monkeypatch):
