@@ -380,6 +380,7 @@ async def fan_out(b: Bench) -> None:
         f"{len(delivered)} delivered, last {last_s:.1f} s after due (direct rooms made {made})",
         len(delivered) == len(b.people) and last_s <= FAN_OUT_TARGET_S,
     )
+    await asyncio.sleep(REST_S)  # at rest after the work, as after the burst
     b.after_work("after the fan-out")
 
 

@@ -54,9 +54,9 @@ async def insert_new_rows(
 ) -> dict[Any, Any]:
     """Insert the rows (all with the same keys) but those whose `unique` value exists; the primary
     key of each row written, by its `unique` value. One statement, compiled once whatever the
-    number of rows: SQLAlchemy sends the rows as multi-row INSERTs of as many as the database takes
-    ("insertmanyvalues"), where a statement built for each number of rows would be compiled anew
-    and kept in the statement cache for every batch size."""
+    number of rows: SQLAlchemy sends the rows as multi-row INSERTs of `ROWS_PER_INSERT` rows at
+    most ("insertmanyvalues", see `storage.db`), where a statement built for each number of rows
+    would be compiled anew and kept in the statement cache for every batch size."""
     if not rows:
         return {}
     table = model.__table__  # type: ignore[attr-defined]
