@@ -25,7 +25,7 @@ MODERATOR = Role.MODERATOR
 SWITCH = {"an": True, "ein": True, "ja": True, "on": True, "aus": False, "nein": False, "off": False}
 CONFIRM = {"ja": True, "yes": True, "bestätigen": True}
 REGION_WORDS = {"bielefeld": "Bielefeld", "paderborn": "Paderborn", "beide": BOTH, "both": BOTH}
-MAX_MATERIAL_TITLE = 200
+MAX_MATERIAL_TITLE = 200  # characters of a material's title (`!material`)
 MUNICIPALITY = Rest(
     "municipality",
     "args.municipality",
