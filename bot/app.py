@@ -27,27 +27,7 @@ from bot.rooms import OfficialRooms
 from bot.routing import CommandSet
 from bot.scheduler import Scheduler
 from bot.sync_loop import SyncLoop, unless_stopped
-from commands import (
-    board,
-    calendar_feed,
-    coordination,
-    feedback,
-    followups,
-    municipalities,
-    polls,
-    privacy,
-    qa,
-    registration,
-    rooms,
-    series,
-    sessions,
-    statistics,
-    status,
-    topics,
-    web_login,
-    widget,
-)
-from commands import help as help_commands
+from commands import ROUTERS
 from rules.i18n import bilingual
 from services import board_upkeep, feedback_upkeep, poll_upkeep, privacy_upkeep, qa_upkeep
 from storage.db import Database, Fenced
@@ -58,28 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Every handler module's router; the dispatcher knows them only through this list.
-ROUTERS = (
-    help_commands.router,
-    sessions.router,
-    registration.router,
-    coordination.router,
-    series.router,
-    followups.router,
-    status.router,
-    privacy.router,
-    qa.router,
-    rooms.router,
-    topics.router,
-    feedback.router,
-    polls.router,
-    board.router,
-    municipalities.router,
-    statistics.router,
-    calendar_feed.router,
-    web_login.router,
-    widget.router,
-)
 # What the features ask of the scheduler and the deliverer (planned messages, delivery, periodic work).
 FEATURES = Features(
     (qa_upkeep.FEATURE, feedback_upkeep.FEATURE, poll_upkeep.FEATURE, board_upkeep.FEATURE, privacy_upkeep.FEATURE)

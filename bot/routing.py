@@ -1,16 +1,20 @@
 """Routers: what handlers declare they take — commands with typed arguments, reactions, redactions
 and messages in threads — and the one table of all routes the dispatcher looks things up in.
 
-Handler modules declare on a `Router`; the assembly point (`bot.app`) hands the routers to
-`Routes`. Nothing here knows a handler module.
+Routes are declared on a `Router`; the assembly point (`bot.app`) hands the routers to
+`CommandSet`. A route's handler may live in a module imported only when the first event is routed
+to it (`Router.later`): the words, arguments and lookups are known at start, the code that answers
+is loaded on first use. Nothing here knows a handler module.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -71,15 +75,35 @@ class ThreadListener:
     handler: Handler
 
 
+class Later:
+    """A handler that lives in `module`, imported on the first call: the function `function` (with
+    `bound` keyword arguments given to it). `__name__` is the function's, as a handler's is."""
+
+    def __init__(self, module: str, function: str, bound: dict[str, Any]) -> None:
+        self.module = module
+        self.__name__ = function
+        self.bound = bound
+
+    def resolve(self) -> Handler:
+        """The handler itself; the first call imports its module."""
+        handler: Handler = getattr(importlib.import_module(self.module), self.__name__)
+        return partial(handler, **self.bound) if self.bound else handler
+
+    async def __call__(self, ctx: Any, *args: Any, **kwargs: Any) -> None:
+        await self.resolve()(ctx, *args, **kwargs)
+
+
 class Router:
     """A family of handlers, declared with `@router.command(...)`, `@router.reaction(...)`,
-    `@router.redaction(...)`, `@router.thread_message(...)` and `@router.reply_message(...)`.
+    `@router.redaction(...)`, `@router.thread_message(...)` and `@router.reply_message(...)`, or,
+    for handlers in `module` (imported on first use), with `router.command(...)(router.later("f"))`.
 
     Reactions, redactions and thread messages name a `lookup` (`on=`): what the event refers to
     is found in the database first, and only an event that refers to something is routed."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, module: str | None = None) -> None:
         self.name = name
+        self.module = module
         self.commands: list[Command] = []
         self.reactions: list[Reaction] = []
         self.redactions: list[Redaction] = []
@@ -90,11 +114,18 @@ class Router:
         self, name: str, *, aliases: Iterable[str] = (), help: str, role: Role = Role.STAFF, args: Sequence[Arg] = ()
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            check_parameters(name, handler, [arg.name for arg in args])
+            if not isinstance(handler, Later):  # checked when declared later: tests/unit/test_routes.py
+                check_parameters(name, handler, [arg.name for arg in args])
             self.commands.append(Command(name, tuple(aliases), help, role, handler, tuple(args)))
             return handler
 
         return register
+
+    def later(self, function: str, **bound: Any) -> Later:
+        """The handler `function` of this router's module, imported when it is first called."""
+        if self.module is None:
+            raise ValueError(f"router {self.name!r} names no module to import its handlers from")
+        return Later(self.module, function, bound)
 
     def reaction(self, keys: Iterable[str], *, on: Lookup, role: Role = Role.STAFF) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:

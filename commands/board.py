@@ -3,12 +3,8 @@
 
 from __future__ import annotations
 
-from bot.arguments import Choice, EntryRef, Flag, Rest
 from bot.context import Context
-from bot.routing import Router
 from rules.board import (
-    ACTION_WORDS,
-    MAX_TEXT,
     EntryAction,
     EntryKind,
     EntryState,
@@ -20,7 +16,6 @@ from rules.i18n import Message
 from services import board
 from services.board import about
 
-router = Router("board")
 CREATED = {EntryKind.OFFER: "board.created_offer", EntryKind.NEED: "board.created_need"}
 
 
@@ -37,25 +32,14 @@ async def create(ctx: Context, kind: EntryKind, text: str) -> None:
     await ctx.reply(Message.join(lines))
 
 
-ENTRY_TEXT = Rest("text", "args.board_entry", missing="board.usage", maximum=MAX_TEXT, too_long="board.too_long")
-
-
-@router.command("biete", aliases=("angebot", "offer"), help="help.offer", args=[ENTRY_TEXT])
 async def offer(ctx: Context, text: str) -> None:
     await create(ctx, EntryKind.OFFER, text)
 
 
-@router.command("suche", aliases=("gesuch", "need"), help="help.need", args=[ENTRY_TEXT])
 async def need(ctx: Context, text: str) -> None:
     await create(ctx, EntryKind.NEED, text)
 
 
-@router.command(
-    "markt",
-    aliases=("market",),
-    help="help.market",
-    args=[Rest("text", "args.board_search", required=False, maximum=200, too_long="board.too_long")],
-)
 async def market(ctx: Context, text: str) -> None:
     async with ctx.join_batch() as s:
         found = await board.find(ctx, s, text)
@@ -71,12 +55,6 @@ async def market(ctx: Context, text: str) -> None:
     await ctx.reply(Message.join(lines))
 
 
-@router.command(
-    "kontakt",
-    aliases=("contact",),
-    help="help.contact",
-    args=[EntryRef(), Flag("decline", "args.decline", words=("ablehnen", "decline"))],
-)
 async def contact(ctx: Context, number: int, decline: bool) -> None:
     async with ctx.join_batch() as s:
         if decline:
@@ -86,22 +64,6 @@ async def contact(ctx: Context, number: int, decline: bool) -> None:
     await ctx.reply("board.declined" if decline else "board.contact_opened", **about(entry))
 
 
-@router.command(
-    "eintrag",
-    aliases=("entry",),
-    help="help.entry",
-    args=[
-        EntryRef(),
-        Choice(
-            "action",
-            "args.entry_action",
-            choices=ACTION_WORDS,
-            missing="board.entry_usage",
-            invalid="board.entry_usage",
-        ),
-        Rest("reason", "args.reason", required=False),
-    ],
-)
 async def change(ctx: Context, number: int, action: EntryState | EntryAction, reason: str) -> None:
     """The author closes, reopens or renews an entry; a coordinator of the board room takes it
     down (`sperren`, with a reason for its author)."""

@@ -4,14 +4,10 @@ of a feed with their registrations (by direct message), `!kalender abbestellen` 
 from __future__ import annotations
 
 from bot.context import Context
-from bot.routing import Router
 from services import calendar_feed
 from services.calendar_feed import Handed
 
-router = Router("calendar_feed")
 
-
-@router.command("kalender abonnieren", aliases=("calendar subscribe",), help="help.calendar_subscribe")
 async def subscribe(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         handed = await calendar_feed.subscribe(ctx, s)
@@ -19,7 +15,6 @@ async def subscribe(ctx: Context) -> None:
         await ctx.reply("calendar.sent_privately")
 
 
-@router.command("kalender abbestellen", aliases=("calendar unsubscribe",), help="help.calendar_unsubscribe")
 async def unsubscribe(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         revoked = await calendar_feed.unsubscribe(ctx, s)

@@ -3,10 +3,8 @@ in `services.sessions`, `services.changes` and `services.participants`."""
 
 from __future__ import annotations
 
-from bot.arguments import Rest, SessionOrSeries, SessionRef, Target
+from bot.arguments import Target
 from bot.context import Context
-from bot.roles import Role
-from bot.routing import Router
 from rules.i18n import Message
 from rules.series import part_lines, series_ref
 from rules.sessions import about, created_message, ref, session_details
@@ -14,16 +12,7 @@ from services.changes import cancel_session, change_series, change_session
 from services.participants import participant_list
 from services.sessions import new_session
 
-router = Router("coordination")
 
-
-@router.command(
-    "termin neu",
-    aliases=("session new",),
-    help="help.session_new",
-    role=Role.COORDINATOR,
-    args=[Rest("fields", "args.new_fields", missing="sessions.new_usage")],
-)
 async def create_session(ctx: Context, fields: str) -> None:
     """A new session, announced in this room if it is an official one; a coordinator from the
     config may name an official room (`Raum: !id`) from anywhere, e.g. a direct chat."""
@@ -32,13 +21,6 @@ async def create_session(ctx: Context, fields: str) -> None:
     await ctx.reply(created_message(ctx, session))
 
 
-@router.command(
-    "termin ändern",
-    aliases=("termin aendern", "session change"),
-    help="help.session_change",
-    role=Role.COORDINATOR,
-    args=[SessionOrSeries(), Rest("fields", "args.change_fields", missing="coordination.change_usage")],
-)
 async def change_command(ctx: Context, target: Target, fields: str) -> None:
     """`!termin ändern #N Feld: Wert` (one session) or `!termin ändern Reihe N Feld: Wert` (every
     part still ahead)."""
@@ -60,26 +42,12 @@ async def changed_series(ctx: Context, number: int, fields: str) -> None:
     await ctx.reply(Message.join([head, *part_lines(ctx, change.whole.parts, shown=change.ahead)]))
 
 
-@router.command(
-    "termin absagen",
-    aliases=("session cancel",),
-    help="help.session_cancel",
-    role=Role.COORDINATOR,
-    args=[SessionRef(), Rest("reason", "args.reason", required=False)],
-)
 async def cancel_command(ctx: Context, number: int, reason: str) -> None:
     async with ctx.join_batch() as s:
         cancelled = await cancel_session(ctx, s, number, reason)
     await ctx.reply("coordination.cancelled", **about(cancelled.session), count=cancelled.told)
 
 
-@router.command(
-    "teilnehmer",
-    aliases=("teilnehmende", "participants"),
-    help="help.participants",
-    role=Role.COORDINATOR,
-    args=[SessionRef()],
-)
 async def participants(ctx: Context, number: int) -> None:
     """The counts here; the list with names goes to the coordinator's direct chat."""
     async with ctx.join_batch() as s:

@@ -10,18 +10,13 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from bot.arguments import Rest, SessionRef
 from bot.context import Context
-from bot.roles import Role
-from bot.routing import Handler, Router
-from rules.feedback import DIGIT_KEYS, MAX_SENTENCE, RATINGS, Answer, evaluation, parse_answer
+from rules.feedback import Answer, evaluation, parse_answer
 from rules.sessions import about, ref
 from services import feedback
-from storage import planned
 from storage.models import PlannedMessage, Session
 from storage.outbox import FORGET
 
-router = Router("feedback")
 _shuffle = random.SystemRandom()
 
 
@@ -33,12 +28,6 @@ async def thank(ctx: Context, session: Session) -> None:
     ctx.messages[queued:] = [(replace(message, records=FORGET), until) for message, until in ctx.messages[queued:]]
 
 
-@router.command(
-    "feedback",
-    aliases=("rückmeldung", "rueckmeldung"),
-    help="help.feedback",
-    args=[SessionRef(), Rest("answer", "args.feedback", required=False, maximum=MAX_SENTENCE + 10)],
-)
 async def give_feedback(ctx: Context, number: int, answer: str) -> None:
     """`!feedback #N`: the question again, privately; `!feedback #N 4 Satz` (privately): the answer."""
     if not answer:
@@ -61,7 +50,6 @@ async def answer_question(ctx: Context, question: PlannedMessage, answer: Answer
         await thank(ctx, session)
 
 
-@router.reply_message(on=planned.feedback_question_by_event)
 async def reply_to_question(ctx: Context, question: PlannedMessage, text: str) -> None:
     """A reply to the question: a rating and maybe a sentence, replacing an earlier answer."""
     if question.user_id == ctx.sender:
@@ -69,26 +57,14 @@ async def reply_to_question(ctx: Context, question: PlannedMessage, text: str) -
         await answer_question(ctx, question, parse_answer(text), keep_sentence=False)
 
 
-def rate_by_reaction(rating: int) -> Handler:
-    """The handler for one digit reaction on the question: the rating (an earlier sentence stays).
-    All five share one name, so neither the log nor the metrics tell which digit it was."""
-
-    async def feedback_rating(ctx: Context, question: PlannedMessage) -> None:
-        ctx.record_handled = False
-        await answer_question(ctx, question, Answer(rating, None), keep_sentence=True)
-
-    return feedback_rating
+async def feedback_rating(ctx: Context, question: PlannedMessage, *, rating: int) -> None:
+    """A digit reaction on the question: the rating (an earlier sentence stays). Each digit is a
+    route of its own (`rating` bound to it) under this one name, so neither the log nor the metrics
+    tell which digit it was."""
+    ctx.record_handled = False
+    await answer_question(ctx, question, Answer(rating, None), keep_sentence=True)
 
 
-for _rating in RATINGS:
-    router.reaction({k for k in DIGIT_KEYS if k.startswith(str(_rating))}, on=planned.feedback_question_by_event)(
-        rate_by_reaction(_rating)
-    )
-
-
-@router.command(
-    "auswertung", aliases=("evaluation",), help="help.evaluation", role=Role.COORDINATOR, args=[SessionRef()]
-)
 async def evaluate(ctx: Context, number: int) -> None:
     """Number of answers, the published totals and their sentences in random order, privately."""
     async with ctx.join_batch() as s:

@@ -3,61 +3,24 @@ are in `services.followups`."""
 
 from __future__ import annotations
 
-from bot.arguments import Link, Rest, SessionRef
 from bot.context import Context
-from bot.roles import Role
-from bot.routing import Router
 from rules.i18n import Message
 from rules.sessions import about, ref
 from services.followups import add_material, archive, plan_followup, save_protocol
 
-router = Router("followups")
-MAX_MATERIAL_TITLE = 200
 
-
-@router.command(
-    "protokoll",
-    aliases=("protocol", "minutes"),
-    help="help.protocol",
-    role=Role.COORDINATOR,
-    args=[SessionRef(), Link("url", missing="followups.link_missing")],
-)
 async def protocol(ctx: Context, number: int, url: str) -> None:
     async with ctx.join_batch() as s:
         saved = await save_protocol(ctx, s, number, url)
     await ctx.reply("followups.protocol_saved", **about(saved.session), count=saved.registered)
 
 
-@router.command(
-    "material",
-    aliases=("folien", "slides"),
-    help="help.material",
-    role=Role.COORDINATOR,
-    args=[
-        SessionRef(),
-        Link("url", missing="followups.link_missing"),
-        Rest(
-            "title",
-            "args.title",
-            required=False,
-            maximum=MAX_MATERIAL_TITLE,
-            too_long="followups.material_title_too_long",
-        ),
-    ],
-)
 async def material(ctx: Context, number: int, url: str, title: str) -> None:
     async with ctx.join_batch() as s:
         session = await add_material(ctx, s, number, url, title)
     await ctx.reply("followups.material_saved", **about(session))
 
 
-@router.command(
-    "nachbereitung",
-    aliases=("followup",),
-    help="help.followup",
-    role=Role.COORDINATOR,
-    args=[SessionRef(), Rest("text", "args.followup", missing="followups.text_missing")],
-)
 async def followup(ctx: Context, number: int, text: str) -> None:
     """`!nachbereitung #N Text` now, or `!nachbereitung #N Wann | Text` at that time."""
     async with ctx.join_batch() as s:
@@ -68,7 +31,6 @@ async def followup(ctx: Context, number: int, text: str) -> None:
         await ctx.reply("followups.followup_now", **about(planned.session))
 
 
-@router.command("archiv", aliases=("archive",), help="help.archive")
 async def archive_command(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         past = await archive(ctx, s)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from bot.arguments import usage_line
 from bot.context import Context
-from bot.routing import Command, Router
+from bot.routing import Command
 from rules.i18n import Message
-
-router = Router("help")
 
 
 def help_line(ctx: Context, command: Command) -> Message:
@@ -20,7 +18,6 @@ def help_line(ctx: Context, command: Command) -> Message:
     )
 
 
-@router.command("hilfe", aliases=("help",), help="help.help")
 async def show_help(ctx: Context) -> None:
     lines = [help_line(ctx, c) for c in ctx.commands.visible_to(ctx.role)]
     await ctx.reply(Message.join([ctx.t("help.head"), *lines, ctx.t("help.foot")]))

@@ -3,18 +3,13 @@ directory), `!kommune` shows it. The use cases are in `services.municipalities`.
 
 from __future__ import annotations
 
-from bot.arguments import Rest
 from bot.context import Context
-from bot.routing import Router
 from services.municipalities import (
-    MAX_MUNICIPALITY,
     Municipality,
     my_municipality,
     set_municipality,
     typed_municipality,
 )
-
-router = Router("municipalities")
 
 ANSWERS = {
     (True, True): "municipalities.set",
@@ -24,20 +19,6 @@ ANSWERS = {
 }
 
 
-@router.command(
-    "kommune",
-    aliases=("municipality",),
-    help="help.municipality",
-    args=[
-        Rest(
-            "name",
-            "args.municipality",
-            required=False,
-            maximum=MAX_MUNICIPALITY,
-            too_long="registration.municipality_too_long",
-        )
-    ],
-)
 async def municipality(ctx: Context, name: str) -> None:
     """Record the sender's municipality (used by `!anmelden` from then on), or show it."""
     found: Municipality | None

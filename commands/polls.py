@@ -4,23 +4,11 @@ anonymous way stays the question by direct message. The use cases are `services.
 
 from __future__ import annotations
 
-from bot.arguments import Flag, SessionRef
 from bot.context import Context
-from bot.roles import Role
-from bot.routing import Router
 from rules.sessions import about
 from services import polls
 
-router = Router("polls")
 
-
-@router.command(
-    "umfrage",
-    aliases=("poll",),
-    help="help.poll",
-    role=Role.COORDINATOR,
-    args=[Flag("end", "args.poll_end", words=("ende", "end")), SessionRef()],
-)
 async def poll(ctx: Context, end: bool, number: int) -> None:
     """Start a rating poll in the session's room, or (`ende`) end it: the bot posts the result,
     counted from the responses on the homeserver when the end goes out."""

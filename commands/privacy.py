@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from bot.arguments import Choice
 from bot.context import Context
-from bot.routing import Router
 from services import privacy
 
-router = Router("privacy")
-CONFIRM = {"ja": True, "yes": True, "bestätigen": True}
 
-
-@router.command("meine-daten", aliases=("meinedaten", "my-data"), help="help.my_data")
 async def my_data(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         export = await privacy.my_data(ctx, s)
@@ -19,12 +13,6 @@ async def my_data(ctx: Context) -> None:
     await ctx.reply("privacy.sent")
 
 
-@router.command(
-    "daten-löschen",
-    aliases=("daten-loeschen", "delete-my-data"),
-    help="help.delete_data",
-    args=[Choice("confirmed", "args.confirm", choices=CONFIRM, missing="privacy.confirm", invalid="privacy.confirm")],
-)
 async def delete_data(ctx: Context, confirmed: bool) -> None:
     """Deletes only once confirmed (`!daten-löschen ja`); without it the parser explains what goes."""
     async with ctx.join_batch() as s:

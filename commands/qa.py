@@ -4,50 +4,28 @@ cases are `services.qa`."""
 
 from __future__ import annotations
 
-from bot.arguments import Flag, Number, Rest, SessionRef
 from bot.context import Context
-from bot.roles import Role
-from bot.routing import Router
 from rules import qa_digest
-from rules.reactions import VOTES
 from rules.sessions import about, ref
 from rules.states import QuestionStatus
 from services import qa
-from services.qa import MAX_QUESTION
-from storage import qa as stored
 from storage.models import QaRound, Question, Vote
 
-router = Router("qa")
 NOTED = "📝"  # the bot's reaction on a question taken from the thread
 
 
-@router.command(
-    "fragerunde start",
-    aliases=("qa start",),
-    help="help.qa_start",
-    role=Role.MODERATOR,
-    args=[SessionRef(required=False)],
-)
 async def start_round(ctx: Context, number: int | None) -> None:
     async with ctx.join_batch() as s:
         started = await qa.start_round(ctx, s, number)
     await ctx.reply("qa.started", **about(started.session), waiting=started.waiting)
 
 
-@router.command(
-    "fragerunde ende",
-    aliases=("qa ende", "qa end"),
-    help="help.qa_end",
-    role=Role.MODERATOR,
-    args=[SessionRef(required=False)],
-)
 async def end_round(ctx: Context, number: int | None) -> None:
     async with ctx.join_batch() as s:
         ended = await qa.end_round(ctx, s, number, ctx.thread_root)
     await ctx.reply("qa.ended", ref=ref(ended.session.id), count=ended.questions)
 
 
-@router.thread_message(on=stored.round_by_root)
 async def question_in_thread(ctx: Context, round_: QaRound, text: str) -> None:
     """A message in a round's thread is a question; in a closed round's thread it gets a short note."""
     async with ctx.join_batch() as s:
@@ -56,16 +34,6 @@ async def question_in_thread(ctx: Context, round_: QaRound, text: str) -> None:
         ctx.react(ctx.event_id, NOTED)
 
 
-@router.command(
-    "frage",
-    aliases=("question",),
-    help="help.question",
-    args=[
-        Flag("anonymous", "args.anonymous", words=("anonym", "anonymous")),
-        SessionRef(),
-        Rest("text", "args.question", missing="qa.text_missing", maximum=MAX_QUESTION, too_long="qa.too_long"),
-    ],
-)
 async def ask(ctx: Context, anonymous: bool, number: int, text: str) -> None:
     async with ctx.join_batch() as s:
         asked = await qa.ask(ctx, s, number, text, anonymous=anonymous)
@@ -73,39 +41,30 @@ async def ask(ctx: Context, anonymous: bool, number: int, text: str) -> None:
     await ctx.reply(key, number=asked.number, **about(asked.session))
 
 
-@router.command(
-    "fragen", aliases=("questions",), help="help.questions", role=Role.MODERATOR, args=[SessionRef(required=False)]
-)
 async def list_questions(ctx: Context, number: int | None) -> None:
     async with ctx.join_batch() as s:
         entries = await qa.ranking(ctx, s, number, ctx.thread_root)
     await ctx.reply(qa_digest.ranking(ctx, entries))
 
 
-@router.command(
-    "beantwortet", aliases=("answered",), help="help.answered", role=Role.MODERATOR, args=[Number("question")]
-)
 async def answered(ctx: Context, question: int) -> None:
     async with ctx.join_batch() as s:
         done = await qa.moderate(ctx, s, question, QuestionStatus.ANSWERED, ctx.thread_root)
     await ctx.reply("qa.marked_answered", number=done.question.number)
 
 
-@router.command("verbergen", aliases=("hide",), help="help.hide", role=Role.MODERATOR, args=[Number("question")])
 async def hide(ctx: Context, question: int) -> None:
     async with ctx.join_batch() as s:
         done = await qa.moderate(ctx, s, question, QuestionStatus.HIDDEN, ctx.thread_root)
     await ctx.reply("qa.marked_hidden", number=done.question.number)
 
 
-@router.reaction(VOTES, on=stored.question_by_event)
 async def vote(ctx: Context, question: Question) -> None:
     """A 👍 on a question of an open round counts once per person (silently)."""
     async with ctx.join_batch() as s:
         await qa.vote(ctx, s, question.session_id, question.number, reaction=ctx.event_id)
 
 
-@router.redaction(on=stored.vote_by_reaction)
 async def withdraw_vote(ctx: Context, found: Vote) -> None:
     """Taking the 👍 back withdraws the vote while the round is open (silently)."""
     async with ctx.join_batch() as s:

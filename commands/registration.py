@@ -4,16 +4,15 @@
 
 from __future__ import annotations
 
-from bot.arguments import Choice, Rest, SessionOrSeries, Target
+from bot.arguments import Target
 from bot.context import Context
-from bot.routing import Router
 from rules.errors import UserError
 from rules.i18n import Message
 from rules.series import grouped_lines, series_ref
 from rules.sessions import about, ref
 from rules.states import RegistrationStatus
 from services.leaving import Leaving, LeavingOutcome, SeriesLeft, leave, leave_series, withdraw
-from services.municipalities import MAX_MUNICIPALITY, typed_municipality
+from services.municipalities import typed_municipality
 from services.personal import my_registrations, set_reminders
 from services.registration import (
     EnrolmentOutcome,
@@ -22,13 +21,10 @@ from services.registration import (
     register,
     register_series,
 )
-from storage import planned, registrations, series
+from storage import registrations
 from storage.models import PlannedMessage, Registration, Series, Session
 
-router = Router("registration")
-SWITCH = {"an": True, "ein": True, "ja": True, "on": True, "aus": False, "nein": False, "off": False}
 # Reactions on an announcement that register (with and without the emoji variation selector).
-REGISTER_REACTIONS = frozenset({"✅", "✅\ufe0f", "✔️", "✔", "☑️", "☑"})
 
 ENROLMENT_ANSWERS = {
     EnrolmentOutcome.CONFIRMED: "registration.confirmed",
@@ -59,21 +55,6 @@ REMINDER_ANSWERS = {
 }
 
 
-@router.command(
-    "anmelden",
-    aliases=("register",),
-    help="help.register",
-    args=[
-        SessionOrSeries(required=False),
-        Rest(
-            "municipality",
-            "args.municipality",
-            required=False,
-            maximum=MAX_MUNICIPALITY,
-            too_long="registration.municipality_too_long",
-        ),
-    ],
-)
 async def register_command(ctx: Context, target: Target | None, municipality: str) -> None:
     """`!anmelden #N` (or without a number: the one session open here) or `!anmelden Reihe N`.
     The municipality typed here, else the one given with `!kommune`, is recorded with the
@@ -90,13 +71,11 @@ async def register_command(ctx: Context, target: Target | None, municipality: st
     await enrol_in_session(ctx, number, municipality)
 
 
-@router.reaction(REGISTER_REACTIONS, on=planned.announcement_by_event)
 async def register_by_reaction(ctx: Context, announcement: PlannedMessage) -> None:
     """✅ on an announcement: like `!anmelden #N` (answered by direct message)."""
     await enrol_in_session(ctx, announcement.session_id, "")
 
 
-@router.reaction(REGISTER_REACTIONS, on=series.series_by_announcement)
 async def register_series_by_reaction(ctx: Context, announced: Series) -> None:
     """✅ on a series' announcement: like `!anmelden Reihe N` (answered by direct message)."""
     await enrol_in_series(ctx, announced.number, "")
@@ -148,9 +127,6 @@ def part_line(
     return ctx.t("series.outcome", **about(session), date=ctx.short(session.starts_at), outcome=said)
 
 
-@router.command(
-    "abmelden", aliases=("unregister", "cancel"), help="help.unregister", args=[SessionOrSeries(required=False)]
-)
 async def unregister_command(ctx: Context, target: Target | None) -> None:
     """`!abmelden #N` (without a number: the one session one is registered for) or `!abmelden Reihe N`."""
     async with ctx.join_batch() as s:
@@ -161,7 +137,6 @@ async def unregister_command(ctx: Context, target: Target | None) -> None:
     await left_answer(ctx, left)
 
 
-@router.redaction(on=registrations.registration_by_reaction)
 async def withdraw_by_reaction(ctx: Context, registration: Registration) -> None:
     """Taking back the ✅ that registered someone: like `!abmelden #N` (only for that person); the
     ✅ on a series' announcement stood for every part it registered for."""
@@ -182,7 +157,6 @@ async def left_answer(ctx: Context, left: Leaving | SeriesLeft) -> None:
     await ctx.reply(Message.join(lines))
 
 
-@router.command("meine", aliases=("mine",), help="help.mine")
 async def mine(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         held = await my_registrations(ctx, s)
@@ -202,12 +176,6 @@ def mine_line(ctx: Context, row: registrations.MyRegistration) -> Message:
     return ctx.t("registration.mine_waiting", **about(row.session), date=date, position=row.position)
 
 
-@router.command(
-    "erinnerung",
-    aliases=("erinnerungen", "reminders"),
-    help="help.reminders",
-    args=[Choice("choice", "args.switch", required=False, choices=SWITCH, invalid="registration.reminders_usage")],
-)
 async def reminders(ctx: Context, choice: bool | None) -> None:
     """Reminders by direct message, for every session one is registered for: on, off, or as it is."""
     async with ctx.join_batch() as s:

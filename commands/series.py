@@ -4,24 +4,12 @@ are in `services.series`."""
 
 from __future__ import annotations
 
-from bot.arguments import Number, Rest
 from bot.context import Context
-from bot.roles import Role
-from bot.routing import Router
 from rules.i18n import Message
 from rules.series import part_lines, series_announcement, series_ref
 from services.series import create_series, series_parts
 
-router = Router("series")
 
-
-@router.command(
-    "reihe neu",
-    aliases=("series new",),
-    help="help.series_new",
-    role=Role.COORDINATOR,
-    args=[Rest("fields", "args.series_fields", missing="series.new_usage")],
-)
 async def new_series(ctx: Context, fields: str) -> None:
     """Every part a session of its own (number, places, waiting list, announcement, reminders),
     announced where `!termin neu` would announce it; the answer shows every date as understood."""
@@ -33,7 +21,6 @@ async def new_series(ctx: Context, fields: str) -> None:
     await ctx.reply(Message.join([head, *part_lines(ctx, created.parts), foot]))
 
 
-@router.command("reihe", aliases=("series",), help="help.series", args=[Number("number", "args.series")])
 async def show_series(ctx: Context, number: int) -> None:
     async with ctx.join_batch() as s:
         found = await series_parts(ctx, s, number)

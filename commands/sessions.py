@@ -3,19 +3,15 @@ series). The use cases are in `services.sessions` and `services.series`."""
 
 from __future__ import annotations
 
-from bot.arguments import SessionOrSeries, SessionRef, Target
+from bot.arguments import Target
 from bot.context import Context
-from bot.routing import Router
 from rules.i18n import Message
 from rules.series import grouped_lines
 from rules.sessions import session_details, session_line
 from services.series import series_calendar_file
 from services.sessions import calendar_file, programme, session_summary
 
-router = Router("sessions")
 
-
-@router.command("termine", aliases=("sessions",), help="help.sessions")
 async def list_sessions(ctx: Context) -> None:
     """The sessions ahead in this room's region (everywhere else: in every region)."""
     async with ctx.join_batch() as s:
@@ -29,14 +25,12 @@ async def list_sessions(ctx: Context) -> None:
     await ctx.reply(Message.join([ctx.t("sessions.list_head"), *lines, ctx.t("sessions.list_foot")]))
 
 
-@router.command("termin", aliases=("session",), help="help.session", args=[SessionRef()])
 async def show_session(ctx: Context, number: int) -> None:
     async with ctx.join_batch() as s:
         summary = await session_summary(ctx, s, number)
     await ctx.reply(session_details(ctx, summary))
 
 
-@router.command("kalender", aliases=("calendar", "ics"), help="help.calendar", args=[SessionOrSeries()])
 async def calendar(ctx: Context, target: Target) -> None:
     async with ctx.join_batch() as s:
         if target.series:

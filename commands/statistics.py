@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.arguments import Rest
 from bot.context import Context
-from bot.roles import Role
-from bot.routing import Router
 from rules.i18n import Message
 from rules.participation import Participation, filename, participation_csv
 from rules.rendering.bar_chart import Group, bar_chart
 from services.statistics import bad_year, year_figures
-
-router = Router("statistics")
 
 
 def table(ctx: Context, figures: Participation) -> Message:
@@ -69,13 +64,6 @@ def chart_groups(ctx: Context, figures: Participation) -> list[Group]:
     return [*groups, Group(ctx.t("statistics.chart_others").plain, others)] if others else groups
 
 
-@router.command(
-    "statistik",
-    aliases=("statistics",),
-    help="help.statistics",
-    role=Role.COORDINATOR,
-    args=[Rest("typed", "args.year", required=False)],
-)
 async def statistics(ctx: Context, typed: str) -> None:
     """The year's figures (the current year so far without a year), sent to the coordinator only."""
     if typed and not (typed.isascii() and typed.isdigit()):

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.roles import Role
-from bot.routing import Router
 from rules.board import entry_ref
 from rules.i18n import Message
 from rules.sessions import ref
 from services.status import report
 from storage.models import OutboxMessage, OutboxStatus, PlannedMessage
 
-router = Router("status")
 # Why a message was skipped (see storage.planned and rules.timing), in words.
 REASONS = ("moved", "cancelled", "skip_started", "skip_too_late", "board_closed")
 
@@ -35,7 +32,6 @@ def planned_line(ctx: Context, row: PlannedMessage, key: str) -> Message:
     )
 
 
-@router.command("status", help="help.status", role=Role.COORDINATOR)
 async def status(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         found = await report(ctx, s)

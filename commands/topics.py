@@ -3,21 +3,16 @@ ranking), 👍 on a wish's post to vote and taking it back. The use cases are `s
 
 from __future__ import annotations
 
-from bot.arguments import Rest
 from bot.context import Context
-from bot.routing import Router
 from rules.i18n import Message
-from rules.reactions import VOTES
 from rules.sessions import created_message, ref
 from rules.states import TopicStatus
 from rules.topics import Act, Proposal, TopicAction, parse_topic, permalink, topic_ref, wish_post
 from services import topics
-from storage import topics as stored
 from storage.models import Topic, TopicVote
 from storage.rows import row_id
 from storage.topics import TopicVotes
 
-router = Router("topics")
 STATUS = {
     TopicStatus.OPEN: "topics.status_open",
     TopicStatus.PLANNED: "topics.status_planned",
@@ -25,12 +20,6 @@ STATUS = {
 }
 
 
-@router.command(
-    "thema",
-    aliases=("topic",),
-    help="help.topic",
-    args=[Rest("text", "args.topic", missing="topics.usage")],
-)
 async def topic(ctx: Context, text: str) -> None:
     parsed = parse_topic(text)
     if isinstance(parsed, Proposal):
@@ -94,7 +83,6 @@ async def close(ctx: Context, act: Act) -> None:
     await ctx.reply("topics.closed", ref=topic_ref(wish.id), title=wish.title)
 
 
-@router.command("themen", aliases=("topics",), help="help.topics")
 async def list_topics(ctx: Context) -> None:
     """Open wishes ranked by votes, with how many offered a talk; a coordinator also gets, by
     direct message, who offered (names never go to a shared room)."""
@@ -122,14 +110,12 @@ async def list_topics(ctx: Context) -> None:
         ctx.tell(ctx.sender, Message.join(named))
 
 
-@router.reaction(VOTES, on=stored.topic_by_event)
 async def vote(ctx: Context, wish: Topic) -> None:
     """A 👍 on a wish's post counts once per person, the proposer's own too (silently)."""
     async with ctx.join_batch() as s:
         await topics.vote(ctx, s, row_id(wish), reaction=ctx.event_id)
 
 
-@router.redaction(on=stored.vote_by_reaction)
 async def withdraw_vote(ctx: Context, found: TopicVote) -> None:
     """Taking the 👍 back withdraws the vote while the wish is open (silently)."""
     if found.user_id == ctx.sender:

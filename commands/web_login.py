@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.routing import Router
 from services.calendar_feed import Handed
 from services.web_login import login_link, sign_out_everywhere
 
-router = Router("web_login")
 
-
-@router.command("web", aliases=("login",), help="help.web")
 async def send_link(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         link = await login_link(ctx, s)
@@ -19,7 +15,6 @@ async def send_link(ctx: Context) -> None:
         await ctx.reply("web_login.sent_privately", minutes=link.minutes)
 
 
-@router.command("web abmelden", aliases=("web logout",), help="help.web_logout")
 async def sign_out(ctx: Context) -> None:
     async with ctx.join_batch() as s:
         ended = await sign_out_everywhere(ctx, s)

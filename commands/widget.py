@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.roles import Role
-from bot.routing import Router
 from services.widget import add_widget
 
-router = Router("widget")
 
-
-@router.command("raum widget", aliases=("room widget",), help="help.room_widget", role=Role.COORDINATOR)
 async def widget(ctx: Context) -> None:
     added = add_widget(ctx)
     await ctx.reply("widget.added" if added.framable else "widget.added_not_framable")

@@ -27,6 +27,7 @@ _UMLAUTS = ({"ä": "ae", "ö": "oe", "ü": "ue"}, {"ä": "a", "ö": "o", "ü": "
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 MIN_PREFIX = 3  # a name's first words count when they have at least this many letters
 MAX_CANDIDATES = 3
+MAX_MUNICIPALITY = 100  # characters of a typed municipality
 
 
 class Outcome(StrEnum):

@@ -9,6 +9,7 @@ from rules.i18n import Message
 from rules.states import QuestionStatus
 from rules.voice import Voice
 
+MAX_QUESTION = 2000  # characters of a question, however it is asked
 # The digest's sections: answered questions first, then those left open (hidden ones not at all).
 SECTIONS = ((QuestionStatus.ANSWERED, "qa.digest_answered"), (QuestionStatus.OPEN, "qa.digest_open"))
 

@@ -4,3 +4,5 @@ from __future__ import annotations
 
 # 👍 in every skin tone: a vote for a question or a topic wish.
 VOTES = frozenset({"👍", "👍️", *(f"👍{tone}" for tone in "🏻🏼🏽🏾🏿")})
+# ✅ and its look-alikes: signing up for the session or series announced.
+REGISTER = frozenset({"✅", "✅\ufe0f", "✔️", "✔", "☑️", "☑"})

@@ -12,8 +12,6 @@ from rules.errors import UserError
 from rules.municipalities import Outcome, match
 from storage import municipalities
 
-MAX_MUNICIPALITY = 100  # characters of a typed municipality
-
 
 def typed_municipality(act: Acting, text: str, retry: str) -> tuple[str, bool]:
     """(name, listed): the directory's name for what was typed, or the text itself (not listed)

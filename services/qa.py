@@ -14,6 +14,7 @@ from bot.roles import Role
 from rules import qa_digest
 from rules.cleaning import one_line, person_name
 from rules.errors import UserError
+from rules.qa_digest import MAX_QUESTION
 from rules.sessions import about, ref
 from rules.states import QuestionStatus, SessionStatus
 from storage import people, qa, sessions
@@ -22,7 +23,6 @@ from storage.rows import row_id, save
 
 # A session counts as running this long before its start and after its end.
 RUNNING_MARGIN = timedelta(minutes=30)
-MAX_QUESTION = 2000
 MAX_QUESTIONS = 10  # questions one person may ask for a round (before it and in it)
 
 

@@ -8,8 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.acting import Acting
 from bot.web_face import Fields, WebFace
+from rules.municipalities import MAX_MUNICIPALITY
 from rules.voice import Voice
-from services.municipalities import MAX_MUNICIPALITY, set_municipality, typed_municipality
+from services.municipalities import set_municipality, typed_municipality
 
 BACK = "/ich#kommune"
 

@@ -14,8 +14,7 @@ from bot.config import parse_config
 from bot.dispatch import EventKind, Incoming
 from bot.roles import Role, role_of
 from bot.routing import CommandSet, Invocation, Router, parse_invocation, strip_reply_fallback
-from commands import coordination
-from commands import sessions as session_commands
+from commands import coordination_router, sessions_router
 from rules.errors import UserError
 from services.status import report
 from storage import planned, registrations, sessions
@@ -51,13 +50,13 @@ def test_parse_invocation(body, expected):
 
 
 def test_two_word_commands_win_and_names_are_unique():
-    commands = CommandSet([session_commands.router, coordination.router])
+    commands = CommandSet([sessions_router, coordination_router])
     command, args = commands.resolve(Invocation(("termin", "neu"), "neu A | B"))
     assert command.name == "termin neu" and args == "A | B"
     command, args = commands.resolve(Invocation(("termin", "#2"), "#2"))
     assert command.name == "termin" and args == "#2"
     with pytest.raises(ValueError):
-        CommandSet([session_commands.router, session_commands.router])
+        CommandSet([sessions_router, sessions_router])
 
 
 def test_roles_from_lists_and_power_levels():
