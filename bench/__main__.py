@@ -31,6 +31,7 @@ from tests.postgres import unavailable as postgres_unavailable
 ROUND_TRIP_TARGET = 1.15  # × the echo bot (hold the line)
 BURST_TARGET = 1.2  # × the parallel echo bot
 FAN_OUT_TARGET_S = 5.0
+PROFILE_BEFORE_DUE_S = 3.0  # the fan-out's profile starts this long before the due time
 RATE_LIMITED_DMS = 30
 # The rate-limited reminder is written while the bot runs: due this long after, time for the bot's
 # sweep (every 30 s) to place it; its people's direct rooms exist since the fan-out.
@@ -108,7 +109,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="record py-spy profiles (collapsed stacks) of the bot's round trips and burst in DIR",
+        help="record py-spy profiles (collapsed stacks) of the bot's round trips, burst, fan-out and scale run in DIR",
     )
     args = parser.parse_args(argv)
     for name, value in (QUICK if args.quick else FULL).items():
@@ -352,7 +353,10 @@ async def fan_out(b: Bench) -> None:
     making = asyncio.create_task(
         scenarios.rooms_joined(b.hs, b.admin.access_token, b.bot_account.user_id, 1 + len(b.people))
     )
-    sent = await scenarios.wait_for_reminders(b.db_file, session, len(b.people), timeout=180)
+    # Profiled from a little before the due time (not the preparation ahead) to the last one sent.
+    await asyncio.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - PROFILE_BEFORE_DUE_S))
+    async with profiled(b.bot.pid, b.args.profile and b.args.profile / "fan-out.txt"):
+        sent = await scenarios.wait_for_reminders(b.db_file, session, len(b.people), timeout=180)
     await asyncio.wait({making}, timeout=30)
     making.cancel()
     made_s = (making.result() - due_at).total_seconds() if making.done() and not making.cancelled() else None

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(seconds=30)
 PRUNE_EVERY = timedelta(hours=6)
 PRUNE_AFTER_START = timedelta(minutes=1)  # the first pruning, out of the way of the first answers
+# A pruning (one long transaction with years of data) waits this long after a planned message due
+# within that time: a reminder's fan-out to hundreds would wait for it otherwise.
+PRUNE_CLEAR_OF = timedelta(minutes=2)
 KEEP_HANDLED = timedelta(days=30)
 EDIT_DEBOUNCE = 1.0  # seconds: many registrations in a row give one edit of the announcement
 STOP_WAIT = 10.0  # seconds a delivery under way may take to finish when the bot stops
@@ -200,10 +203,26 @@ class Scheduler:
             elif row.id not in self._in_flight and self._aps.get_job(job_id(row.id)) is None:
                 self._add_job(row)  # placed once: a reminder's preparation is not repeated
 
-    async def prune(self) -> None:
+    async def prune(self, step_aside: bool = True) -> None:
         """Forget old answered events, and do the features' periodic work (e.g. deleting the
-        personal data of sessions past the retention period)."""
+        personal data of sessions past the retention period) — unless `step_aside` and a planned
+        message is due within PRUNE_CLEAR_OF: then once, that long after the last of those."""
         now = self.clock()
+        if step_aside:
+            async with self.db.transaction() as s:
+                soon = await planned.pending(s, due_by=now + PRUNE_CLEAR_OF)
+            if soon:
+                later = max(now, *(row.due_at for row in soon)) + PRUNE_CLEAR_OF
+                self._aps.add_job(
+                    self.prune,
+                    "date",
+                    run_date=later,
+                    args=[False],
+                    id="prune-later",
+                    replace_existing=True,
+                    misfire_grace_time=None,
+                )
+                return
         async with self.db.transaction() as s:
             await state.prune_handled(s, now - KEEP_HANDLED)
             for work in self.features.periodic:
