@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(seconds=30)
 PRUNE_EVERY = timedelta(hours=6)
 PRUNE_AFTER_START = timedelta(minutes=1)  # the first pruning, out of the way of the first answers
-# A pruning (one long transaction with years of data) waits this long after a planned message due
-# within that time: a reminder's fan-out to hundreds would wait for it otherwise.
+# A pruning (one long transaction with years of data) waits until this long after a planned
+# message due within that time (before or after): a reminder's fan-out to hundreds, being handed
+# over or sent, would wait for it otherwise.
 PRUNE_CLEAR_OF = timedelta(minutes=2)
 KEEP_HANDLED = timedelta(days=30)
 EDIT_DEBOUNCE = 1.0  # seconds: many registrations in a row give one edit of the announcement
@@ -206,17 +207,16 @@ class Scheduler:
     async def prune(self, step_aside: bool = True) -> None:
         """Forget old answered events, and do the features' periodic work (e.g. deleting the
         personal data of sessions past the retention period) — unless `step_aside` and a planned
-        message is due within PRUNE_CLEAR_OF: then once, that long after the last of those."""
+        message is (or was) due within PRUNE_CLEAR_OF of now: then once, that long after the last."""
         now = self.clock()
         if step_aside:
             async with self.db.transaction() as s:
-                soon = await planned.pending(s, due_by=now + PRUNE_CLEAR_OF)
-            if soon:
-                later = max(now, *(row.due_at for row in soon)) + PRUNE_CLEAR_OF
+                due = await planned.last_due_between(s, now - PRUNE_CLEAR_OF, now + PRUNE_CLEAR_OF)
+            if due is not None:
                 self._aps.add_job(
                     self.prune,
                     "date",
-                    run_date=later,
+                    run_date=due + PRUNE_CLEAR_OF,
                     args=[False],
                     id="prune-later",
                     replace_existing=True,

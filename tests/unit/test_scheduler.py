@@ -291,9 +291,9 @@ async def test_jobs_are_placed_for_the_messages_due_soon_and_each_sweep_places_t
         await scheduler.stop()
 
 
-async def test_the_pruning_steps_aside_for_a_message_due_soon_and_runs_once_it_is_out(world):
-    """Pruning is one long transaction: with a reminder due within PRUNE_CLEAR_OF it runs that long
-    after it instead (then whatever is due), so the reminder's fan-out does not wait for it."""
+async def test_the_pruning_steps_aside_for_a_message_due_about_now_and_runs_once_it_is_out(world):
+    """Pruning is one long transaction: with a reminder due within PRUNE_CLEAR_OF (or handed over
+    that recently) it runs that long after it instead, so the reminder's fan-out does not wait."""
     config, db, clock, _outbox, _scheduler, sid = world
     pruned: list[datetime] = []
 
@@ -303,13 +303,21 @@ async def test_the_pruning_steps_aside_for_a_message_due_soon_and_runs_once_it_i
     scheduler = Scheduler(config, db, lambda: None, clock, features=Features([Feature("note", periodic=(note,))]))
     await announcements_sent(db, sid)
     async with db.transaction() as s:
-        due = min(row.due_at for row in await planned.pending(s, session_id=sid))
+        reminder = min(await planned.pending(s, session_id=sid), key=lambda row: row.due_at)
+    due = reminder.due_at
     clock.now = due - timedelta(hours=1)
     await scheduler.start()
     try:
         await scheduler.prune()  # nothing due soon: at once
         assert pruned == [clock.now]
         clock.now = due - timedelta(minutes=1)
+        await scheduler.prune()
+        assert len(pruned) == 1
+        assert scheduler._aps.get_job("prune-later").next_run_time == due + PRUNE_CLEAR_OF
+        clock.now = due + timedelta(seconds=10)
+        await scheduler.deliver(reminder.id)  # handed over: its copies may still be going out
+        async with db.transaction() as s:
+            assert await planned.pending(s, due_by=clock.now) == []
         await scheduler.prune()
         later = scheduler._aps.get_job("prune-later")
         assert len(pruned) == 1 and later.next_run_time == due + PRUNE_CLEAR_OF
