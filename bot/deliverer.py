@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 
 PARALLEL_SENDS = 64  # below aiohttp's 100 connections per client: the sync and key upkeep keep theirs
 # Messages other than answers (a reminder's direct copies, the bot's posts, reports) hold at most
-# this many of those slots: answers always find one free, and share the homeserver with few.
-BULK_SENDS = 16
+# this many of those slots: answers always find one free, and share the homeserver with fewer.
+# (16 kept a quiet homeserver less busy than 64 did; 32 about as busy.)
+BULK_SENDS = 32
 IDLE_CHECK = 30.0  # seconds: look for due retries at least this often
 Observer = Callable[[str], None]  # the outcome of each delivery attempt: sent, retry, failed
 
