@@ -45,9 +45,9 @@ log = logging.getLogger(__name__)
 
 PARALLEL_SENDS = 64  # below aiohttp's 100 connections per client: the sync and key upkeep keep theirs
 # Messages other than answers (a reminder's direct copies, the bot's posts, reports) hold at most
-# this many of those slots: answers always find one free, and share the homeserver with fewer.
-# (16 kept a quiet homeserver less busy than 64 did; 32 about as busy.)
-BULK_SENDS = 32
+# this many of those slots, so answers always find one free (fewer kept a quiet homeserver less
+# busy during a fan-out: docs/performance.md).
+BULK_SENDS = 48
 IDLE_CHECK = 30.0  # seconds: look for due retries at least this often
 Observer = Callable[[str], None]  # the outcome of each delivery attempt: sent, retry, failed
 
@@ -238,8 +238,7 @@ class Deliverer:
     @contextlib.asynccontextmanager
     async def _slot(self, row: OutboxMessage) -> AsyncIterator[None]:
         """A send slot: an answer takes one of PARALLEL_SENDS, any other message one of BULK_SENDS
-        first (a fan-out to hundreds cannot keep answers waiting for a slot, nor crowd them out
-        at the homeserver, which works on everything in flight at once)."""
+        first (a fan-out to hundreds cannot keep answers waiting for a slot)."""
         async with contextlib.AsyncExitStack() as held:
             if not row.lane.startswith(ANSWER_LANE):
                 await held.enter_async_context(self._bulk_sends)
