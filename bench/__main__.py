@@ -31,6 +31,8 @@ from tests.postgres import unavailable as postgres_unavailable
 ROUND_TRIP_TARGET = 1.15  # × the echo bot (hold the line)
 BURST_TARGET = 1.2  # × the parallel echo bot
 FAN_OUT_TARGET_S = 5.0
+FAN_OUT_FLOOR_BODY = "Erinnerung: „Erinnerungstest“ beginnt in 20 Sekunden. " * 4  # about a reminder's length
+PROFILE_BEFORE_DUE_S = 3.0  # the fan-out's profile starts this long before the due time
 RATE_LIMITED_DMS = 30
 # The rate-limited reminder is written while the bot runs: due this long after, time for the bot's
 # sweep (every 30 s) to place it; its people's direct rooms exist since the fan-out.
@@ -108,7 +110,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="record py-spy profiles (collapsed stacks) of the bot's round trips and burst in DIR",
+        help="record py-spy profiles (collapsed stacks) of the bot's round trips, burst, fan-out and scale run in DIR",
     )
     args = parser.parse_args(argv)
     for name, value in (QUICK if args.quick else FULL).items():
@@ -352,12 +354,20 @@ async def fan_out(b: Bench) -> None:
     making = asyncio.create_task(
         scenarios.rooms_joined(b.hs, b.admin.access_token, b.bot_account.user_id, 1 + len(b.people))
     )
-    sent = await scenarios.wait_for_reminders(b.db_file, session, len(b.people), timeout=180)
+    # Profiled from a little before the due time (not the preparation ahead) to the last one sent.
+    await asyncio.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds() - PROFILE_BEFORE_DUE_S))
+    async with profiled(b.bot.pid, b.args.profile and b.args.profile / "fan-out.txt"):
+        sent = await scenarios.wait_for_reminders(b.db_file, session, len(b.people), timeout=180)
     await asyncio.wait({making}, timeout=30)
     making.cancel()
     made_s = (making.result() - due_at).total_seconds() if making.done() and not making.cancelled() else None
     delivered = await scenarios.delivery_times(b.hs, b.admin.access_token, b.bot_account.user_id, set(sent))
     last_s = (max(delivered) - due_at).total_seconds() if delivered else float("nan")
+    # The floor: what the homeserver takes for as many messages into the same rooms from the same
+    # account, sent at once by a plain client right after (under the same load).
+    floor_s = await scenarios.send_to_each(
+        b.hs, b.bot_account.access_token, scenarios.direct_rooms(b.db_file), FAN_OUT_FLOOR_BODY, "floor"
+    )
     b.figures["fan_out"] = {
         "recipients": len(b.people),
         "sent": len(sent),
@@ -365,6 +375,7 @@ async def fan_out(b: Bench) -> None:
         "last_delivered_after_due_s": round(last_s, 2),
         "first_delivered_after_due_s": round((min(delivered) - due_at).total_seconds(), 2) if delivered else None,
         "direct_rooms_made_after_due_s": None if made_s is None else round(made_s, 1),
+        "homeserver_floor_s": round(floor_s, 2),
     }
     # Made after the due time: the machine was too loaded for the lead (see `prepare_lead`).
     made = (
@@ -379,6 +390,13 @@ async def fan_out(b: Bench) -> None:
         f"all delivered, last ≤ {FAN_OUT_TARGET_S:.0f} s after due",
         f"{len(delivered)} delivered, last {last_s:.1f} s after due (direct rooms made {made})",
         len(delivered) == len(b.people) and last_s <= FAN_OUT_TARGET_S,
+    )
+    b.report.check(
+        f"fan-out: reminder DMs to {len(b.people)} against the homeserver's floor",
+        "(informative)",
+        f"{last_s:.1f} s / floor {floor_s:.1f} s = {last_s / floor_s:.2f} × (the floor: as many notices"
+        " into the same rooms, sent at once by a plain client)",
+        None,
     )
     await asyncio.sleep(REST_S)  # at rest after the work, as after the burst
     b.after_work("after the fan-out")

@@ -120,6 +120,30 @@ async def wait_for_reminders(db_file: Path, session_id: int, count: int, timeout
         await asyncio.sleep(0.5)
 
 
+def direct_rooms(db_file: Path) -> list[str]:
+    """The direct rooms the bot made and recorded."""
+    with sqlite3.connect(db_file) as conn:
+        return [room_id for (room_id,) in conn.execute("SELECT room_id FROM direct_rooms")]
+
+
+async def send_to_each(homeserver: str, token: str, room_ids: list[str], body: str, tag: str) -> float:
+    """The homeserver's floor for a fan-out: one notice into each room, all at once (as many
+    connections as aiohttp allows) with plain HTTP; seconds from the first request to the last
+    answer."""
+    headers = {"Authorization": f"Bearer {token}"}
+    content = {"msgtype": "m.notice", "body": body, "m.mentions": {}}
+    async with aiohttp.ClientSession(headers=headers) as http:
+
+        async def one(n: int, room_id: str) -> None:
+            url = f"{homeserver}/_matrix/client/v3/rooms/{room_id}/send/m.room.message/{tag}-{n}"
+            async with http.put(url, json=content) as resp:
+                assert resp.status == 200, await resp.text()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(n, room_id) for n, room_id in enumerate(room_ids)))
+        return time.perf_counter() - started
+
+
 async def delivery_times(homeserver: str, admin_token: str, bot_id: str, event_ids: set[str]) -> list[datetime]:
     """When the homeserver received each of `event_ids` (searched in the bot's rooms, admin API)."""
     headers = {"Authorization": f"Bearer {admin_token}"}

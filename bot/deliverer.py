@@ -22,7 +22,7 @@ import contextlib
 import contextvars
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -38,12 +38,16 @@ from rules.timing import retry_delay
 from storage import outbox, sessions
 from storage.db import Database, Fenced
 from storage.models import OutboxMessage
-from storage.outbox import Outgoing, planned_row
+from storage.outbox import ANSWER_LANE, Outgoing, planned_row
 from storage.people import FORGOTTEN
 
 log = logging.getLogger(__name__)
 
 PARALLEL_SENDS = 64  # below aiohttp's 100 connections per client: the sync and key upkeep keep theirs
+# Messages other than answers (a reminder's direct copies, the bot's posts, reports) hold at most
+# this many of those slots, so answers always find one free (fewer kept a quiet homeserver less
+# busy during a fan-out: docs/performance.md).
+BULK_SENDS = 48
 IDLE_CHECK = 30.0  # seconds: look for due retries at least this often
 Observer = Callable[[str], None]  # the outcome of each delivery attempt: sent, retry, failed
 
@@ -114,6 +118,7 @@ class Deliverer:
         self._idle.set()
         self._wake = asyncio.Event()
         self._sends = asyncio.Semaphore(PARALLEL_SENDS)
+        self._bulk_sends = asyncio.Semaphore(BULK_SENDS)
         self._task: asyncio.Task[Any] | None = None
         self._stopping = False
         self._started = False  # until the first round is done, what was left over goes first
@@ -212,7 +217,7 @@ class Deliverer:
         """One attempt, and the lane's next message: True when the lane may go on (sent, or given
         up), False when it must wait for a retry, None when the message waits for another one."""
         try:
-            async with self._sends:
+            async with self._slot(row):
                 room_id, event_id = await self._send(row)
         except _Waiting:
             return None, None
@@ -229,6 +234,16 @@ class Deliverer:
             following = await outbox.head_of(s, row.lane)
         self.observe("sent")
         return True, following
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, row: OutboxMessage) -> AsyncIterator[None]:
+        """A send slot: an answer takes one of PARALLEL_SENDS, any other message one of BULK_SENDS
+        first (a fan-out to hundreds cannot keep answers waiting for a slot)."""
+        async with contextlib.AsyncExitStack() as held:
+            if not row.lane.startswith(ANSWER_LANE):
+                await held.enter_async_context(self._bulk_sends)
+            await held.enter_async_context(self._sends)
+            yield
 
     async def _send(self, row: OutboxMessage) -> tuple[str, str]:
         content: dict[str, Any] = json.loads(row.content)

@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 SWEEP_EVERY = timedelta(seconds=30)
 PRUNE_EVERY = timedelta(hours=6)
 PRUNE_AFTER_START = timedelta(minutes=1)  # the first pruning, out of the way of the first answers
+# A pruning (one long transaction with years of data) waits until this long after a planned
+# message due within that time (before or after): a reminder's fan-out to hundreds, being handed
+# over or sent, would wait for it otherwise.
+PRUNE_CLEAR_OF = timedelta(minutes=2)
 KEEP_HANDLED = timedelta(days=30)
 EDIT_DEBOUNCE = 1.0  # seconds: many registrations in a row give one edit of the announcement
 STOP_WAIT = 10.0  # seconds a delivery under way may take to finish when the bot stops
@@ -200,10 +204,25 @@ class Scheduler:
             elif row.id not in self._in_flight and self._aps.get_job(job_id(row.id)) is None:
                 self._add_job(row)  # placed once: a reminder's preparation is not repeated
 
-    async def prune(self) -> None:
+    async def prune(self, step_aside: bool = True) -> None:
         """Forget old answered events, and do the features' periodic work (e.g. deleting the
-        personal data of sessions past the retention period)."""
+        personal data of sessions past the retention period) — unless `step_aside` and a planned
+        message is (or was) due within PRUNE_CLEAR_OF of now: then once, that long after the last."""
         now = self.clock()
+        if step_aside:
+            async with self.db.transaction() as s:
+                due = await planned.last_due_between(s, now - PRUNE_CLEAR_OF, now + PRUNE_CLEAR_OF)
+            if due is not None:
+                self._aps.add_job(
+                    self.prune,
+                    "date",
+                    run_date=due + PRUNE_CLEAR_OF,
+                    args=[False],
+                    id="prune-later",
+                    replace_existing=True,
+                    misfire_grace_time=None,
+                )
+                return
         async with self.db.transaction() as s:
             await state.prune_handled(s, now - KEEP_HANDLED)
             for work in self.features.periodic:

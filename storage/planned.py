@@ -77,6 +77,14 @@ async def pending(
     return list((await s.exec(query)).all())
 
 
+async def last_due_between(s: AsyncSession, earliest: datetime, latest: datetime) -> datetime | None:
+    """When the last planned message due between `earliest` and `latest` is (or was) due, sent or not."""
+    query = select(func.max(PlannedMessage.due_at)).where(
+        col(PlannedMessage.due_at) >= earliest, col(PlannedMessage.due_at) <= latest
+    )
+    return (await s.exec(query)).one()
+
+
 async def planned(s: AsyncSession, planned_id: int) -> PlannedMessage | None:
     return await s.get(PlannedMessage, planned_id)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.deliverer import Deliverer
+from bot.deliverer import BULK_SENDS, Deliverer
 from bot.matrix import MatrixError
 from rules.rendering.content import relation
 from rules.timing import retry_delay
@@ -203,6 +206,51 @@ async def test_a_send_under_way_is_not_made_once_the_instance_is_demoted(world):
     assert sender.sent == []
     db.fence = lambda: True
     assert await statuses(db) == {"a": OutboxStatus.PENDING}
+
+
+class HeldDirectMessages(FakeOutbox):
+    """The homeserver stand-in, holding every direct message until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.held = 0
+        self.most_held = 0
+
+    async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
+        if room_id.startswith("!dm-"):
+            self.held += 1
+            self.most_held = max(self.most_held, self.held)
+            try:
+                await self.release.wait()
+            finally:
+                self.held -= 1
+        return await super().send(room_id, content, tx_id, event_type)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_a_fan_out_takes_only_the_bulk_send_slots_and_answers_go_out_meanwhile(world):
+    """A reminder to more people than BULK_SENDS: that many of its copies are in flight at once,
+    and an answer to a command goes out while all of them are held at the homeserver."""
+    db, clock, _, deliverer = world
+    sender = deliverer.sender = HeldDirectMessages()
+    people = [f"@person{n}:localhost" for n in range(BULK_SENDS + 4)]
+    await put(db, clock, *(text(f"dm:{n}", "Erinnerung", room_id=None, user_id=p) for n, p in enumerate(people)))
+    fan_out = asyncio.create_task(deliverer.drain())
+    await until(lambda: sender.held == BULK_SENDS)
+    await put(db, clock, *answers(2))
+    answering = asyncio.create_task(deliverer.drain())
+    await until(lambda: len(sender.sent) == 2)
+    assert sender.bodies() == ["Antwort 0", "Antwort 1"] and sender.held == BULK_SENDS
+    sender.release.set()
+    await asyncio.gather(fan_out, answering)
+    assert sender.most_held == BULK_SENDS
+    assert sorted(room for room, _, _ in sender.sent[2:]) == sorted(f"!dm-{p}" for p in people)
 
 
 def test_backoff_grows_with_jitter_and_is_capped():

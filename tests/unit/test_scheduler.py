@@ -13,8 +13,9 @@ import pytest
 from bot.app import FEATURES
 from bot.deliverer import Deliverer
 from bot.dispatch import EventKind, Incoming
+from bot.features import Feature, Features
 from bot.matrix import MatrixError
-from bot.scheduler import HORIZON, PREPARE_AHEAD, Scheduler, job_id
+from bot.scheduler import HORIZON, PREPARE_AHEAD, PRUNE_CLEAR_OF, Scheduler, job_id
 from rules.timing import Kind
 from storage import feedback, planned
 from storage.db import Database
@@ -286,5 +287,42 @@ async def test_jobs_are_placed_for_the_messages_due_soon_and_each_sweep_places_t
         clock.now += timedelta(minutes=6)  # past the preparation: a sweep does not place it again
         await scheduler.sweep()
         assert scheduler._aps.get_job(f"prepare-{reminder.id}").next_run_time == prepare_at
+    finally:
+        await scheduler.stop()
+
+
+async def test_the_pruning_steps_aside_for_a_message_due_about_now_and_runs_once_it_is_out(world):
+    """Pruning is one long transaction: with a reminder due within PRUNE_CLEAR_OF (or handed over
+    that recently) it runs that long after it instead, so the reminder's fan-out does not wait."""
+    config, db, clock, _outbox, _scheduler, sid = world
+    pruned: list[datetime] = []
+
+    async def note(_s: object, _config: object, now: datetime) -> None:
+        pruned.append(now)
+
+    scheduler = Scheduler(config, db, lambda: None, clock, features=Features([Feature("note", periodic=(note,))]))
+    await announcements_sent(db, sid)
+    async with db.transaction() as s:
+        reminder = min(await planned.pending(s, session_id=sid), key=lambda row: row.due_at)
+    due = reminder.due_at
+    clock.now = due - timedelta(hours=1)
+    await scheduler.start()
+    try:
+        await scheduler.prune()  # nothing due soon: at once
+        assert pruned == [clock.now]
+        clock.now = due - timedelta(minutes=1)
+        await scheduler.prune()
+        assert len(pruned) == 1
+        assert scheduler._aps.get_job("prune-later").next_run_time == due + PRUNE_CLEAR_OF
+        clock.now = due + timedelta(seconds=10)
+        await scheduler.deliver(reminder.id)  # handed over: its copies may still be going out
+        async with db.transaction() as s:
+            assert await planned.pending(s, due_by=clock.now) == []
+        await scheduler.prune()
+        later = scheduler._aps.get_job("prune-later")
+        assert len(pruned) == 1 and later.next_run_time == due + PRUNE_CLEAR_OF
+        clock.now = due + PRUNE_CLEAR_OF
+        await scheduler.prune(*later.args)  # put off once: done now, whatever is due
+        assert pruned[1:] == [clock.now]
     finally:
         await scheduler.stop()
