@@ -18,7 +18,7 @@ import ctypes
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -66,15 +66,22 @@ def freeze_survivors() -> None:
 class IdleTrim:
     """`busy()` after each piece of work; once `idle` seconds pass without another, `trim` runs
     (once per quiet spell, on the event loop: under a millisecond), after `first` the first time
-    (a collection: tens of milliseconds, once)."""
+    (a collection: tens of milliseconds, once) and after `release` each time (what others hold
+    and can let go, such as SQLite's page cache: awaited in a task of its own)."""
 
     def __init__(
-        self, idle: float = IDLE, trim: Callable[[], bool] = trim, first: Callable[[], None] = freeze_survivors
+        self,
+        idle: float = IDLE,
+        trim: Callable[[], bool] = trim,
+        first: Callable[[], None] = freeze_survivors,
+        release: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.idle = idle
         self._trim = trim
         self._first: Callable[[], None] | None = first
+        self._release = release
         self._pending: asyncio.TimerHandle | None = None
+        self._releasing: asyncio.Task[None] | None = None
         self.trimmed = 0  # quiet spells that were trimmed (for the tests and the log)
 
     def busy(self) -> None:
@@ -88,9 +95,27 @@ class IdleTrim:
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
+        if self._releasing is not None:
+            self._releasing.cancel()
+            self._releasing = None
 
     def _quiet(self) -> None:
         self._pending = None
+        if self._release is None:
+            self._give_back()
+        elif self._releasing is None:
+            self._releasing = asyncio.get_running_loop().create_task(self._release_then_give_back(self._release))
+
+    async def _release_then_give_back(self, release: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await release()
+        except Exception:  # never worth stopping the bot for; the trim still runs
+            log.warning("could not release memory held for the work", exc_info=True)
+        finally:
+            self._releasing = None
+        self._give_back()
+
+    def _give_back(self) -> None:
         started = time.perf_counter()
         try:
             if self._first is not None:

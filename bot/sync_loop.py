@@ -178,7 +178,8 @@ class SyncLoop:
         self.removed = removed
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._to_greet: set[str] = set()
-        self.memory = IdleTrim()  # freed memory goes back once a burst or a fan-out is over
+        # Freed memory goes back once a burst or a fan-out is over, SQLite's page cache with it.
+        self.memory = IdleTrim(release=db.release_memory)
         self._joining: set[asyncio.Task[None]] = set()  # joins tried again after a passing failure
 
     async def run(self) -> None:

@@ -34,13 +34,12 @@ _REVISION = re.compile(r'^(down_revision|revision)\b[^=]*=\s*"([^"]+)"', re.MULT
 # The transaction the current task holds open, if any (nothing may call the homeserver then).
 _CURRENT: ContextVar[AsyncSession | None] = ContextVar("current_transaction", default=None)
 READERS = 4  # SQLite: read-only connections for the readers (each one a worker thread)
-# SQLite's memory per connection, which it keeps for the life of the connection once used: the
-# page cache (SQLite's default 2 MiB; the pages not in it come from the system's file cache, a
-# few microseconds each) and the prepared statements (Python's default keeps the last 128, a
-# megabyte once the bot has run a few dozen kinds of command; preparing one again takes tens of
-# microseconds).
-WRITER_CACHE_KIB = 512
+# SQLite keeps a connection's page cache (its default: up to 2 MiB) for the life of the
+# connection; the writers' one lets it go when the bot is idle (`release_memory`), each reader's
+# (the web pages) stays below this. Pages not in it come from the system's file cache.
 READER_CACHE_KIB = 256
+# Prepared statements a connection keeps (Python's default 128: over a megabyte once a burst has
+# written batches of many sizes; preparing one again takes tens of microseconds).
 PREPARED_STATEMENTS = 32
 # Rows in one multi-row INSERT (SQLAlchemy's "insertmanyvalues"; by default as many as the database
 # takes): a reminder to 200 people is four statements of one shape, not one of 200 rows, which
@@ -56,7 +55,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
     cursor.execute("PRAGMA journal_mode=WAL")
     # In WAL mode a commit is then written but not flushed to disk: it survives a crash of the
     # process (SIGKILL) and loses at most the last commits, in order, on a power cut or a crash
@@ -248,6 +246,15 @@ class Database:
                 finally:
                     _CURRENT.reset(token)
             self._versions.update(session.info.get(WRITTEN, ()))  # committed: readers may see it
+
+    async def release_memory(self) -> None:
+        """Let SQLite free the writers' page cache (the bot is idle; what the next command reads
+        comes from the system's file cache). Nothing on PostgreSQL, in memory, or when this
+        instance may not write."""
+        if self.sqlite_file is None or not self.fence():
+            return
+        async with self.transaction() as s:
+            await (await s.connection()).execute(text("PRAGMA shrink_memory"))
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

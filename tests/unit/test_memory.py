@@ -1,26 +1,32 @@
 """Giving freed memory back: the allocator's settings where the C library has them (and nothing,
 without a crash, where it has not), a trim once per quiet spell after work, and which syncs
-count as work; and what the start keeps resident of regiobot's own (validators, types, difflib)."""
+count as work, SQLite's page cache let go when idle; and what the start keeps resident of
+regiobot's own (validators, types, difflib)."""
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
 import platform
 import subprocess
 import sys
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from nio import SyncResponse
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from bot import memory
 from bot.memory import IdleTrim
 from bot.sync_loop import carries_work
+from storage.db import Database
 from storage.models import UTC_DATETIME, EnumText, PlannedMessage, PlannedStatus, TableModel, UTCDateTime
 
 ROOM = "!room:localhost"
@@ -158,3 +164,69 @@ def test_columns_of_a_custom_type_share_one_instance():
         if isinstance(column.type, EnumText):
             enums.setdefault(column.type.enum, set()).add(id(column.type))
     assert enums and all(len(instances) == 1 for instances in enums.values())
+
+
+async def test_what_others_hold_is_released_before_the_trim(caplog):
+    order: list[str] = []
+
+    async def release() -> None:
+        await asyncio.sleep(0.01)
+        order.append("release")
+
+    trimmer = IdleTrim(idle=0.01, trim=lambda: order.append("trim") or True, first=lambda: None, release=release)
+    trimmer.busy()
+    await asyncio.sleep(0.1)
+    assert order == ["release", "trim"] and trimmer.trimmed == 1
+
+    async def broken() -> None:
+        raise RuntimeError("database gone")
+
+    calls: list[int] = []
+    trimmer = IdleTrim(idle=0.01, trim=lambda: calls.append(1) or True, first=lambda: None, release=broken)
+    trimmer.busy()
+    with caplog.at_level(logging.WARNING, logger="bot.memory"):
+        await asyncio.sleep(0.1)
+    assert "could not release memory" in caplog.text and calls == [1]  # the trim runs all the same
+
+    held = asyncio.Event()
+    trimmer = IdleTrim(idle=0.01, trim=lambda: calls.append(2) or True, first=lambda: None, release=held.wait)
+    trimmer.busy()
+    await asyncio.sleep(0.05)
+    trimmer.close()  # the loop stops while a release waits
+    held.set()
+    await asyncio.sleep(0.05)
+    assert calls == [1]
+
+
+def _sqlite_memory_used() -> Callable[[], int] | None:
+    """SQLite's own count of the memory it holds, from the library the sqlite3 module uses."""
+    maps = Path("/proc/self/maps").read_text().splitlines()
+    path = next((line.split()[-1] for line in maps if "libsqlite3" in line), None)
+    if path is None:
+        return None
+    used = ctypes.CDLL(path).sqlite3_memory_used
+    used.restype = ctypes.c_int64
+    return used
+
+
+async def test_sqlite_lets_its_page_cache_go_when_idle(tmp_path):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'regiobot.db'}")
+    await db.migrate()
+    try:
+        async with db.transaction() as s:
+            conn = await s.connection()
+            await conn.execute(text("CREATE TABLE filler (text TEXT)"))
+            await conn.execute(text("INSERT INTO filler VALUES (:t)"), [{"t": "x" * 1000}] * 1500)
+        async with db.transaction() as s:  # a read through the writers' connection fills its cache
+            found = await (await s.connection()).execute(text("SELECT count(*) FROM filler WHERE text LIKE '%y%'"))
+            assert found.scalar() == 0
+        used = _sqlite_memory_used()
+        if used is None:
+            pytest.skip("the sqlite3 module is linked statically")
+        before = used()
+        await db.release_memory()
+        assert used() < before - 1_000_000  # about 1.5 MB of pages were cached
+        db.fence = lambda: False
+        await db.release_memory()  # a standby does not take the write lock for it
+    finally:
+        await db.close()
