@@ -239,11 +239,12 @@ class Deliverer:
     async def _slot(self, row: OutboxMessage) -> AsyncIterator[None]:
         """A send slot: an answer takes one of PARALLEL_SENDS, any other message one of BULK_SENDS
         first (a fan-out to hundreds cannot keep answers waiting for a slot)."""
-        async with contextlib.AsyncExitStack() as held:
-            if not row.lane.startswith(ANSWER_LANE):
-                await held.enter_async_context(self._bulk_sends)
-            await held.enter_async_context(self._sends)
-            yield
+        if row.lane.startswith(ANSWER_LANE):
+            async with self._sends:
+                yield
+        else:
+            async with self._bulk_sends, self._sends:
+                yield
 
     async def _send(self, row: OutboxMessage) -> tuple[str, str]:
         content: dict[str, Any] = json.loads(row.content)

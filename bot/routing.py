@@ -83,11 +83,14 @@ class Later:
         self.module = module
         self.__name__ = function
         self.bound = bound
+        self._handler: Handler | None = None
 
     def resolve(self) -> Handler:
-        """The handler itself; the first call imports its module."""
-        handler: Handler = getattr(importlib.import_module(self.module), self.__name__)
-        return partial(handler, **self.bound) if self.bound else handler
+        """The handler itself; the first call imports its module (later calls reuse it)."""
+        if self._handler is None:
+            handler: Handler = getattr(importlib.import_module(self.module), self.__name__)
+            self._handler = partial(handler, **self.bound) if self.bound else handler
+        return self._handler
 
     async def __call__(self, ctx: Any, *args: Any, **kwargs: Any) -> None:
         await self.resolve()(ctx, *args, **kwargs)
