@@ -26,6 +26,8 @@ from sqlmodel import Session as SyncSession
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.one_trip import one_trip_dbapi
+
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
@@ -162,7 +164,7 @@ class Database:
             # Every SQLite transaction takes the write lock at its start, so they run one at a time
             # anyway: one connection, those waiting queued in the pool (in turn, not in SQLite's
             # busy-wait sleeps), one worker thread, one page cache. (In memory: SQLAlchemy's own.)
-            pool = {"connect_args": {"cached_statements": PREPARED_STATEMENTS}}
+            pool = {"connect_args": {"cached_statements": PREPARED_STATEMENTS}, "module": one_trip_dbapi()}
             pool |= {} if in_memory else {"pool_size": 1, "max_overflow": 0}
         self.engine: AsyncEngine = create_async_engine(
             url, hide_parameters=True, insertmanyvalues_page_size=ROWS_PER_INSERT, **pool
@@ -186,6 +188,7 @@ class Database:
                 pool_size=READERS,
                 max_overflow=0,
                 connect_args={"cached_statements": PREPARED_STATEMENTS},
+                module=one_trip_dbapi(),
             )
             event.listen(self._reader.sync_engine, "connect", _sqlite_reader_pragmas)
             event.listen(self._reader.sync_engine, "begin", _begin_deferred)
