@@ -116,6 +116,9 @@ class Deliverer:
         self._busy: set[str] = set()
         self._idle = asyncio.Event()  # no lane is being worked on
         self._idle.set()
+        self._answering: set[str] = set()  # the answer lanes among them
+        self._answered = asyncio.Event()  # no answer lane is being worked on
+        self._answered.set()
         self._wake = asyncio.Event()
         self._sends = asyncio.Semaphore(PARALLEL_SENDS)
         self._bulk_sends = asyncio.Semaphore(BULK_SENDS)
@@ -174,6 +177,13 @@ class Deliverer:
             moved = await asyncio.gather(*(self._lane(head.lane, first=head if fresh else None) for head in due))
             stuck |= {head.lane for head, progress in zip(due, moved, strict=True) if not progress}
 
+    async def answers_out(self, within: float) -> None:
+        """Wait until the answers being sent are out (sent, given up, or waiting for a retry),
+        `within` seconds at most; other messages (a fan-out) are not waited for."""
+        if self._answering:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._answered.wait(), within)
+
     def send_now(self, heads: list[OutboxMessage]) -> None:
         """Messages just written that head their lanes: send them at once, without looking for
         them first (the fast path of an answer); a lane already at work picks them up itself."""
@@ -181,7 +191,7 @@ class Deliverer:
             if row.lane in self._busy or not self._started:
                 self.wake()
             else:
-                self._busy.add(row.lane)  # taken now, so a second head of the lane waits its turn
+                self._take(row.lane)  # now, so a second head of the lane waits its turn
                 task = _background(self._lane(row.lane, first=row, taken=True))
                 self._lanes.add(task)
                 task.add_done_callback(self._lanes.discard)
@@ -191,8 +201,7 @@ class Deliverer:
         at least one attempt was made."""
         if lane in self._busy and not taken:
             return True
-        self._busy.add(lane)
-        self._idle.clear()
+        self._take(lane)
         tried = False
         try:
             row = first
@@ -209,9 +218,20 @@ class Deliverer:
             return tried
         finally:
             self._busy.discard(lane)
+            self._answering.discard(lane)
             self._finished += 1
             if not self._busy:
                 self._idle.set()
+            if not self._answering:
+                self._answered.set()
+
+    def _take(self, lane: str) -> None:
+        """Mark `lane` as being worked on."""
+        self._busy.add(lane)
+        self._idle.clear()
+        if lane.startswith(ANSWER_LANE):
+            self._answering.add(lane)
+            self._answered.clear()
 
     async def _deliver(self, row: OutboxMessage) -> tuple[bool | None, OutboxMessage | None]:
         """One attempt, and the lane's next message: True when the lane may go on (sent, or given

@@ -8,7 +8,9 @@ being down, not a burst) is completed with /messages back to the stored token, e
 counted in the metrics and logged; every command event is answered once (by event id). While the
 database fails transiently (locked by another process, connection lost), the batch is tried again
 with backoff for as long as that lasts: nothing is acknowledged that was not decided, and the
-homeserver is asked for nothing new meanwhile.
+homeserver is asked for nothing new meanwhile. The next long-poll waits until the batch's answers
+are out (`ANSWERS_FIRST` at most): the homeserver then wakes only the person's sync with an answer,
+not also the bot's own, which would only bring the bot its answers back.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ GAP_MAX_PAGES = 1000  # 100,000 events; a longer gap is not skipped but fetched 
 GAP_RETRY = 5.0  # seconds before a sync whose gap could not be filled is tried again
 JOIN_ATTEMPTS = 8  # further tries of a join that failed for a passing reason (backoff: about 4 minutes in all)
 DATABASE_RETRY_CAP = 30.0  # seconds between attempts at most while the database is unavailable
+ANSWERS_FIRST = 0.5  # seconds the next long-poll waits at most for the batch's answers to be out
 T = TypeVar("T")
 
 
@@ -234,11 +237,12 @@ class SyncLoop:
                 continue
             since = response.next_batch
             self.metrics.synced(self.clock())
-            if carries_work(response):
-                self.memory.busy()
             if not self.ready.is_set():
                 log.info("ready: answering commands")
                 self.ready.set()
+            if carries_work(response):
+                self.memory.busy()
+                await self.deliverer.answers_out(ANSWERS_FIRST)
 
     async def _start_state(self) -> tuple[str | None, str]:
         """The stored sync token, and when the very first sync happened (noted now if never)."""

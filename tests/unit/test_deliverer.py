@@ -208,17 +208,19 @@ async def test_a_send_under_way_is_not_made_once_the_instance_is_demoted(world):
     assert await statuses(db) == {"a": OutboxStatus.PENDING}
 
 
-class HeldDirectMessages(FakeOutbox):
-    """The homeserver stand-in, holding every direct message until `release` is set."""
+class Held(FakeOutbox):
+    """The homeserver stand-in, holding every message into a room whose id begins with `rooms`
+    (the direct rooms unless told otherwise) until `release` is set."""
 
-    def __init__(self) -> None:
+    def __init__(self, rooms: str = "!dm-") -> None:
         super().__init__()
+        self.rooms = rooms
         self.release = asyncio.Event()
         self.held = 0
         self.most_held = 0
 
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
-        if room_id.startswith("!dm-"):
+        if room_id.startswith(self.rooms):
             self.held += 1
             self.most_held = max(self.most_held, self.held)
             try:
@@ -238,7 +240,7 @@ async def test_a_fan_out_takes_only_the_bulk_send_slots_and_answers_go_out_meanw
     """A reminder to more people than BULK_SENDS: that many of its copies are in flight at once,
     and an answer to a command goes out while all of them are held at the homeserver."""
     db, clock, _, deliverer = world
-    sender = deliverer.sender = HeldDirectMessages()
+    sender = deliverer.sender = Held()
     people = [f"@person{n}:localhost" for n in range(BULK_SENDS + 4)]
     await put(db, clock, *(text(f"dm:{n}", "Erinnerung", room_id=None, user_id=p) for n, p in enumerate(people)))
     fan_out = asyncio.create_task(deliverer.drain())
@@ -251,6 +253,41 @@ async def test_a_fan_out_takes_only_the_bulk_send_slots_and_answers_go_out_meanw
     await asyncio.gather(fan_out, answering)
     assert sender.most_held == BULK_SENDS
     assert sorted(room for room, _, _ in sender.sent[2:]) == sorted(f"!dm-{p}" for p in people)
+
+
+async def test_the_sync_loop_can_wait_for_the_answers_under_way_but_not_for_a_fan_out(world):
+    """`answers_out`: until the answers being sent are out, or as long as it was asked to wait;
+    a reminder to many people is not waited for."""
+    db, clock, _, deliverer = world
+    sender = deliverer.sender = Held(ROOM)
+    await put(db, clock, *answers(2))
+    sending = asyncio.create_task(deliverer.drain())
+    await until(lambda: sender.held == 2)
+    waiting = asyncio.create_task(deliverer.answers_out(60.0))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    sender.release.set()
+    await asyncio.wait_for(waiting, 5.0)
+    assert sender.bodies() == ["Antwort 0", "Antwort 1"]
+    await sending
+
+    sender.release.clear()
+    await put(db, clock, text("reply:$c9:0", "Antwort 9", answers="$c9"))
+    sending = asyncio.create_task(deliverer.drain())
+    await until(lambda: sender.held == 1)
+    await asyncio.wait_for(deliverer.answers_out(0.05), 5.0)  # gave up waiting: still held
+    assert sender.held == 1
+    sender.release.set()
+    await sending
+
+    sender = deliverer.sender = Held()
+    await put(db, clock, text("dm:0", "Erinnerung", room_id=None, user_id="@person:localhost"))
+    sending = asyncio.create_task(deliverer.drain())
+    await until(lambda: sender.held == 1)
+    await asyncio.wait_for(deliverer.answers_out(60.0), 5.0)
+    assert sender.held == 1
+    sender.release.set()
+    await sending
 
 
 def test_backoff_grows_with_jitter_and_is_capped():
