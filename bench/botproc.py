@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.homeserver import Account
+from bench.imports import installed_bytecode
 from bot.config import parse_config
 from bot.devserver import end_process
 from storage.db import Database
@@ -81,6 +82,7 @@ class Process:
 
     async def start(self, timeout: float = 90.0) -> float:
         """Start and wait until ready; returns the seconds that took."""
+        installed_bytecode()
         started = time.monotonic()
         with open(self.log, "ab") as out:
             self._offset = out.tell()  # only this start's output counts

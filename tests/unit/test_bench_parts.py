@@ -1,8 +1,10 @@
 """The benchmark's own arithmetic, without a homeserver: the sizes of a quick run, the gap fills
-read from the bot's log, and the libraries floor of memory."""
+read from the bot's log, the libraries floor of memory, and the bot's modules byte-compiled as a
+deployed bot has them."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 
 from bench import botproc
 from bench.__main__ import FULL, QUICK, arguments, chosen_phases
-from bench.imports import OWN_MODULES, Row, libraries_mb
+from bench.imports import OWN_MODULES, Row, installed_bytecode, libraries_mb
 
 
 def test_quick_takes_its_sizes_unless_given() -> None:
@@ -62,3 +64,13 @@ def test_the_floor_is_the_total_before_regiobots_own_modules() -> None:
         Row(OWN_MODULES, 8.3, 0.0, 87.7),
     ]
     assert libraries_mb(rows) == 79.4
+
+
+def test_the_bots_modules_are_byte_compiled_as_an_installed_package_has_them() -> None:
+    import rules.timing
+
+    source = Path(rules.timing.__file__)
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    cached.unlink(missing_ok=True)
+    installed_bytecode()
+    assert cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime
