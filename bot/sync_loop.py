@@ -40,6 +40,7 @@ from bot.dispatch import Dispatcher, Incoming
 from bot.events import EventReader
 from bot.health import Metrics
 from bot.invitations import Invitations
+from bot.keystore import CryptoStore
 from bot.matrix import FIRST_SYNC_FILTER, SYNC_FILTER, Client, Matrix, MatrixError, backoff_delay
 from bot.memory import IdleTrim
 from bot.removals import Removals
@@ -181,8 +182,8 @@ class SyncLoop:
         self.removed = removed
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._to_greet: set[str] = set()
-        # Freed memory goes back once a burst or a fan-out is over, SQLite's page cache with it.
-        self.memory = IdleTrim(release=db.release_memory)
+        # Freed memory goes back once a burst or a fan-out is over, SQLite's page caches with it.
+        self.memory = IdleTrim(release=self._release_memory)
         self._joining: set[asyncio.Task[None]] = set()  # joins tried again after a passing failure
 
     async def run(self) -> None:
@@ -243,6 +244,13 @@ class SyncLoop:
             if carries_work(response):
                 self.memory.busy()
                 await self.deliverer.answers_out(ANSWERS_FIRST)
+
+    async def _release_memory(self) -> None:
+        """What the databases hold for the work: the page caches of the bot's own and of the
+        encryption store."""
+        await self.db.release_memory()
+        if isinstance(self.client.store, CryptoStore):
+            self.client.store.release_memory()
 
     async def _start_state(self) -> tuple[str | None, str]:
         """The stored sync token, and when the very first sync happened (noted now if never)."""

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from bot import memory
+from bot.keystore import CryptoStore
 from bot.memory import IdleTrim
 from bot.sync_loop import carries_work
 from storage.db import Database
@@ -230,3 +231,20 @@ async def test_sqlite_lets_its_page_cache_go_when_idle(tmp_path):
         await db.release_memory()  # a standby does not take the write lock for it
     finally:
         await db.close()
+
+
+def test_the_encryption_store_lets_its_page_cache_go(tmp_path):
+    store = CryptoStore("@bot:localhost", "BOT", str(tmp_path), "unit-test-store-key")
+    try:
+        store.database.execute_sql("CREATE TABLE filler (text TEXT)")
+        with store.database.atomic():
+            store.database.cursor().executemany("INSERT INTO filler VALUES (?)", [("x" * 1000,)] * 1500)
+        store.database.execute_sql("SELECT count(*) FROM filler WHERE text LIKE '%y%'").fetchall()
+        used = _sqlite_memory_used()
+        if used is None:
+            pytest.skip("the sqlite3 module is linked statically")
+        before = used()
+        store.release_memory()
+        assert used() < before - 1_000_000  # about 1.5 MB of pages were cached
+    finally:
+        store.database.close()
