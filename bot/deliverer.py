@@ -116,7 +116,6 @@ class Deliverer:
         self._busy: set[str] = set()
         self._idle = asyncio.Event()  # no lane is being worked on
         self._idle.set()
-        self._answering: set[str] = set()  # the answer lanes among them
         self._answered = asyncio.Event()  # no answer lane is being worked on
         self._answered.set()
         self._wake = asyncio.Event()
@@ -180,7 +179,7 @@ class Deliverer:
     async def answers_out(self, within: float) -> None:
         """Wait until the answers being sent are out (sent, given up, or waiting for a retry),
         `within` seconds at most; other messages (a fan-out) are not waited for."""
-        if self._answering:
+        if not self._answered.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._answered.wait(), within)
 
@@ -218,11 +217,10 @@ class Deliverer:
             return tried
         finally:
             self._busy.discard(lane)
-            self._answering.discard(lane)
             self._finished += 1
             if not self._busy:
                 self._idle.set()
-            if not self._answering:
+            if not any(busy.startswith(ANSWER_LANE) for busy in self._busy):
                 self._answered.set()
 
     def _take(self, lane: str) -> None:
@@ -230,7 +228,6 @@ class Deliverer:
         self._busy.add(lane)
         self._idle.clear()
         if lane.startswith(ANSWER_LANE):
-            self._answering.add(lane)
             self._answered.clear()
 
     async def _deliver(self, row: OutboxMessage) -> tuple[bool | None, OutboxMessage | None]:
