@@ -156,7 +156,10 @@ class Dispatcher:
         finished = False
         while fresh:
             last = then if len(fresh) <= BATCH_LIMIT else None
-            decided, rest, finished = await self._decide_batch(fresh[:BATCH_LIMIT], now, last)
+            batch = fresh[:BATCH_LIMIT]
+            decided, rest, finished = await self._decide_batch(batch, now, last)
+            going_on = {e.event_id for e in rest}
+            self.flood.settled(e.event_id for e in batch if e.event_id not in going_on)
             fresh = rest + fresh[BATCH_LIMIT:]
             taken += decided
         if then is not None and not finished:
@@ -386,6 +389,8 @@ class Dispatcher:
         last = self._hinted.get((event.room_id, event.sender))
         if last is not None and last[1] != event.event_id and now - last[0] < UNDECRYPTABLE_HINT_EVERY:
             return False
+        # Those hinted longer ago may have one again anyway: not kept for ever.
+        self._hinted = {key: seen for key, seen in self._hinted.items() if now - seen[0] < UNDECRYPTABLE_HINT_EVERY}
         self._hinted[(event.room_id, event.sender)] = (now, event.event_id)
         return True
 

@@ -3,11 +3,13 @@
 Pure: the time of each command comes in (the homeserver's timestamp of the event, so commands
 caught up after a restart count when they were sent, not when they were read). A command judged
 again (its batch was not committed and is decided anew) gets its verdict again, counted once.
+What the guard keeps is what the limit needs, not a record of everyone who ever wrote: the
+people who sent a command within the last window, and the verdicts of batches not yet settled.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -21,36 +23,36 @@ class Verdict(StrEnum):
 class FloodGuard:
     """At most `limit` commands per person within `window`."""
 
-    MAX_PEOPLE = 10_000  # forget idle people beyond this many
-    MAX_JUDGED = 10_000  # verdicts kept by event id (a batch tried again is far smaller)
-
     def __init__(self, limit: int, window: timedelta) -> None:
         self.limit = limit
         self.window = window
-        self._recent: dict[str, deque[datetime]] = {}
+        # Each person's commands within the window, the person judged longest ago first.
+        self._recent: dict[str, list[datetime]] = {}
         self._warned: set[str] = set()
-        self._judged: OrderedDict[str, Verdict] = OrderedDict()
+        self._judged: dict[str, Verdict] = {}  # by event id, until `settled`
 
     def check(self, user_id: str, at: datetime, event_id: str | None = None) -> Verdict:
         """The verdict on a command of `user_id` sent `at`; the same `event_id` again gets the
-        verdict it got before, without counting twice."""
+        verdict it got before, without counting twice, until it is `settled`."""
         if event_id is not None and (known := self._judged.get(event_id)) is not None:
             return known
+        self._forget_idle(at)
         verdict = self._judge(user_id, at)
         if event_id is not None:
             self._judged[event_id] = verdict
-            if len(self._judged) > self.MAX_JUDGED:
-                self._judged.popitem(last=False)
         return verdict
 
+    def settled(self, event_ids: Iterable[str]) -> None:
+        """These events' batch was committed (or given up): they are not judged again."""
+        for event_id in event_ids:
+            self._judged.pop(event_id, None)
+
     def _judge(self, user_id: str, at: datetime) -> Verdict:
-        recent = self._recent.setdefault(user_id, deque())
-        while recent and recent[0] <= at - self.window:
-            recent.popleft()
+        recent = [sent for sent in self._recent.pop(user_id, ()) if sent > at - self.window]
+        self._recent[user_id] = recent  # now the person judged last
         if len(recent) < self.limit:
             recent.append(at)
             self._warned.discard(user_id)
-            self._forget_idle(at)
             return Verdict.ALLOW
         if user_id in self._warned:
             return Verdict.IGNORE
@@ -58,8 +60,10 @@ class FloodGuard:
         return Verdict.WARN
 
     def _forget_idle(self, at: datetime) -> None:
-        if len(self._recent) <= self.MAX_PEOPLE:
-            return
-        for user_id in [u for u, times in self._recent.items() if not times or times[-1] <= at - self.window]:
+        """Forget the people judged longest ago whose commands all lie before the window."""
+        while self._recent:
+            user_id, times = next(iter(self._recent.items()))
+            if times and times[-1] > at - self.window:
+                return
             del self._recent[user_id]
             self._warned.discard(user_id)

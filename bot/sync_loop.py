@@ -244,6 +244,7 @@ class SyncLoop:
             if carries_work(response):
                 self.memory.busy()
                 await self.deliverer.answers_out(ANSWERS_FIRST)
+            del response  # not kept through the next long-poll: a burst's events, its body
 
     async def _release_memory(self) -> None:
         """What the databases hold for the work: the page caches of the bot's own and of the
