@@ -15,6 +15,9 @@ from nio.store import DefaultStore
 from peewee import SqliteDatabase
 
 NIO_DEFAULT_KEY = "DEFAULT_KEY"
+# Prepared statements the store keeps (Python's default 128: a third of a megabyte once a fan-out
+# has saved hundreds of room keys, where preparing one again takes tens of microseconds).
+STORE_PREPARED_STATEMENTS = 16
 
 
 class StoreState(StrEnum):
@@ -36,6 +39,7 @@ class CryptoStore(DefaultStore):
         return SqliteDatabase(
             self.database_path,
             pragmas={"foreign_keys": 1, "secure_delete": 1, "journal_mode": "wal", "synchronous": "normal"},
+            cached_statements=STORE_PREPARED_STATEMENTS,
         )
 
     def save_encrypted_rooms(self, rooms: set[str]) -> None:

@@ -243,6 +243,9 @@ class Database:
             raise Fenced("this instance is not the active one")
         async with self._sessions() as session:
             async with session.begin():
+                # The connection first: a wait for it in the pool leaves a cancelled timer behind
+                # for the pool's timeout, holding a copy of the task's context (and this session).
+                await session.connection()
                 token = _CURRENT.set(session)
                 try:
                     yield session

@@ -233,6 +233,38 @@ async def test_sqlite_lets_its_page_cache_go_when_idle(tmp_path):
         await db.close()
 
 
+async def test_a_wait_for_the_writers_connection_leaves_no_session_behind(tmp_path):
+    """A transaction that waited in the pool (another held the one writer) leaves a cancelled
+    timer in the event loop for the pool's timeout; its copy of the task's context must not keep
+    the finished session (and what it refers to) alive that long."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'regiobot.db'}")
+    await db.migrate()
+    first_holds = asyncio.Event()
+
+    async def holding() -> None:
+        async with db.transaction() as s:
+            await s.connection()
+            first_holds.set()
+            await asyncio.sleep(0.05)
+
+    async def waiting() -> weakref.ref[Any]:
+        await first_holds.wait()
+        async with db.transaction() as s:
+            await (await s.connection()).execute(text("SELECT 1"))
+            return weakref.ref(s)
+
+    # A timer due before the pool's timeout, as the bot always has one (its sync's, its checks'):
+    # the event loop drops a cancelled timer at once only when it is the next one due.
+    earlier = asyncio.get_running_loop().call_later(10, lambda: None)
+    try:
+        _, session = await asyncio.gather(holding(), asyncio.create_task(waiting()))
+        gc.collect()
+        assert session() is None
+    finally:
+        earlier.cancel()
+        await db.close()
+
+
 def test_the_encryption_store_lets_its_page_cache_go(tmp_path):
     store = CryptoStore("@bot:localhost", "BOT", str(tmp_path), "unit-test-store-key")
     try:
