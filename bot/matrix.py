@@ -11,13 +11,14 @@ homeserver is away nothing is dropped, and no request storm greets it when it co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import io
 import logging
 import random
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -152,9 +153,11 @@ class Matrix:
         self.keys = RoomKeys(client)
         self._alias_key = stretched(secret, "room-alias")
         self._direct: dict[str, str] = {}
-        self._direct_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._direct_locks: dict[str, asyncio.Lock] = {}  # of the people whose direct chat is being looked up
+        self._direct_wanted: Counter[str] = Counter()  # … and how many lookups hold or await each lock
+        self._in_use: Counter[str] = Counter()  # rooms whose state a send or an upload works with now
         self._creators: dict[str, set[str]] = {}
-        self._unread: set[str] = set()  # rooms the bot is in whose state it has not read since its start
+        self._unread: set[str] = set()  # rooms the bot is in whose state it does not hold (read when used)
         self._resume_at = float("-inf")  # loop time at which the homeserver takes messages again
         self._one_at_a_time = asyncio.Lock()
         self._noted: datetime | None = None
@@ -163,18 +166,20 @@ class Matrix:
     async def send(self, room_id: str, content: dict[str, Any], tx_id: str, event_type: str = "m.room.message") -> str:
         """Send an event (an m.room.message unless said otherwise; a redaction goes by the redact
         endpoint); returns the event id. Paced while the homeserver is rate-limiting the bot."""
-        await self.learn([room_id])
-        if self.client.olm is not None and room_id not in self.client.rooms:
-            # nio refuses a room it does not know (LocalProtocolError, which would pass for a passing
-            # failure and be retried): the bot left it, or was removed. A final refusal, as Synapse's.
-            raise MatrixError(f"the bot is not in {room_id}", 403, "M_FORBIDDEN")
-        loop = asyncio.get_running_loop()
-        if loop.time() < self._resume_at + PACED_FOR:
-            async with self._one_at_a_time:
-                await asyncio.sleep(max(0.0, self._resume_at - loop.time()))
+        with self._using(room_id):
+            await self.learn([room_id])
+            if self.client.olm is not None and room_id not in self.client.rooms:
+                # nio refuses a room it does not know (LocalProtocolError, which would pass for a
+                # passing failure and be retried): the bot left it, or was removed. A final refusal,
+                # as Synapse's.
+                raise MatrixError(f"the bot is not in {room_id}", 403, "M_FORBIDDEN")
+            loop = asyncio.get_running_loop()
+            if loop.time() < self._resume_at + PACED_FOR:
+                async with self._one_at_a_time:
+                    await asyncio.sleep(max(0.0, self._resume_at - loop.time()))
+                    response = await self._room_send(room_id, content, tx_id, event_type)
+            else:
                 response = await self._room_send(room_id, content, tx_id, event_type)
-        else:
-            response = await self._room_send(room_id, content, tx_id, event_type)
         if not isinstance(response, RoomSendResponse | RoomRedactResponse):
             raise _error(response)
         return str(response.event_id)
@@ -237,8 +242,9 @@ class Matrix:
     async def upload(self, room_id: str, data: bytes, content_type: str, filename: str) -> dict[str, Any]:
         """Upload a file for `room_id`; returns the content fields naming it (`url`, or in an
         encrypted room `file` with the keys to decrypt it)."""
-        await self.learn([room_id])
-        encrypt = self.is_encrypted(room_id)
+        with self._using(room_id):
+            await self.learn([room_id])
+            encrypt = self.is_encrypted(room_id)
         response, keys = await self.client.upload(
             io.BytesIO(data),
             content_type="application/octet-stream" if encrypt else content_type,
@@ -261,16 +267,17 @@ class Matrix:
         is still in it (joined or invited); otherwise a new one, invite-only and encrypted, with the
         bot its creator. A room somebody else made is never used, whoever is in it: it may have been
         public once, or its maker may come back."""
-        async with self._direct_locks[user_id]:  # one new room per person, people side by side
+        async with self._alone_with(user_id):  # one new room per person, people side by side
             room_id = self._direct.get(user_id)
             if room_id is None:
                 async with self.db.transaction() as s:
                     room_id = await people.direct_room_of(s, user_id)
             if room_id is not None:
-                await self.learn([room_id])
-            if room_id is not None and self._still_with(room_id, user_id):
-                self._direct[user_id] = room_id
-                return room_id
+                with self._using(room_id):
+                    await self.learn([room_id])
+                    if self._still_with(room_id, user_id):
+                        self._direct[user_id] = room_id
+                        return room_id
             if room_id is not None and room_id in self.client.rooms:
                 await self.client.room_leave(room_id)  # someone else got in, or the person left
             encrypted = self.client.olm is not None
@@ -286,6 +293,49 @@ class Matrix:
                 await people.record_direct_room(s, user_id, room_id, datetime.now(UTC))
             self._direct[user_id] = room_id
             return room_id
+
+    @contextlib.asynccontextmanager
+    async def _alone_with(self, user_id: str) -> AsyncIterator[None]:
+        """One lookup of this person's direct chat at a time; the person's lock is kept only while
+        a lookup holds or awaits it."""
+        lock = self._direct_locks.setdefault(user_id, asyncio.Lock())
+        self._direct_wanted[user_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._direct_wanted[user_id] -= 1
+            if not self._direct_wanted[user_id]:
+                del self._direct_wanted[user_id], self._direct_locks[user_id]
+
+    @contextlib.contextmanager
+    def _using(self, room_id: str) -> Iterator[None]:
+        """Mark the room's state as in use (not let go meanwhile: `let_go_of_direct_chats`)."""
+        self._in_use[room_id] += 1
+        try:
+            yield
+        finally:
+            self._in_use[room_id] -= 1
+            if not self._in_use[room_id]:
+                del self._in_use[room_id]
+
+    async def let_go_of_direct_chats(self, keep: Iterable[str] = ()) -> int:
+        """Let go of the state of the bot's direct chats that nothing uses now (nor `keep`, nor a
+        room key being shared there), as after a start: it is read again when one is used. A
+        fan-out to thousands of people does not stay in memory. Returns how many were let go."""
+        async with self.db.transaction() as s:
+            direct = await people.direct_room_ids(s)
+        busy = {*self._in_use, *keep}
+        idle = [r for r in direct if r in self.client.rooms and r not in busy and not self.keys.busy_with(r)]
+        for room_id in idle:
+            del self.client.rooms[room_id]
+            self._creators.pop(room_id, None)
+            self._unread.add(room_id)
+        let_go = set(idle)
+        self._direct = {user_id: room_id for user_id, room_id in self._direct.items() if room_id not in let_go}
+        if idle:
+            log.debug("let go of the state of %d direct chats", len(idle))
+        return len(idle)
 
     async def group_room(self, user_ids: list[str], name: str, key: str) -> str:
         """The room for these people and the bot made for `key` (invite-only, encrypted, the bot
@@ -338,7 +388,10 @@ class Matrix:
         async def prepare(user_id: str) -> None:
             async with limit:
                 try:
-                    await self.keys.share(await self.direct_room(user_id))
+                    room_id = await self.direct_room(user_id)
+                    with self._using(room_id):
+                        await self.learn([room_id])  # in case it was let go meanwhile
+                        await self.keys.share(room_id)
                 except Exception:
                     log.warning("could not prepare the direct room of a person", exc_info=True)
 

@@ -90,6 +90,10 @@ class RoomKeys:
         async with self._round_done:
             await self._round_done.wait_for(lambda: self._closed or not pending() or self._rounds >= wanted)
 
+    def busy_with(self, room_id: str) -> bool:
+        """Whether a new room key for the room is planned or being shared."""
+        return room_id in self._sharing
+
     async def share(self, room_id: str) -> int | None:
         """Share a new room key with the devices of the room's members, as nio's room_send would
         before its next message there — unless the room's key is shared already or being shared

@@ -185,6 +185,7 @@ class SyncLoop:
         # Freed memory goes back once a burst or a fan-out is over, SQLite's page caches with it.
         self.memory = IdleTrim(release=self._release_memory)
         self._joining: set[asyncio.Task[None]] = set()  # joins tried again after a passing failure
+        self._in_hand: set[str] = set()  # the rooms of the batch being handled
 
     async def run(self) -> None:
         """Sync until stopped (a database error that does not pass by itself is raised)."""
@@ -211,6 +212,7 @@ class SyncLoop:
             if response is None:
                 return
             if isinstance(response, SyncResponse):
+                self._in_hand = set(response.rooms.join)
                 response = await self._learn_rooms(response, first and since is not None)
             if not isinstance(response, SyncResponse):
                 failures += 1
@@ -245,10 +247,12 @@ class SyncLoop:
                 self.memory.busy()
                 await self.deliverer.answers_out(ANSWERS_FIRST)
             del response  # not kept through the next long-poll: a burst's events, its body
+            self._in_hand = set()
 
     async def _release_memory(self) -> None:
-        """What the databases hold for the work: the page caches of the bot's own and of the
-        encryption store."""
+        """What is held for the work: the state of the direct chats not in use (a fan-out's), the
+        page caches of the bot's own database and of the encryption store."""
+        await self.matrix.let_go_of_direct_chats(keep=self._in_hand)
         await self.db.release_memory()
         if isinstance(self.client.store, CryptoStore):
             self.client.store.release_memory()

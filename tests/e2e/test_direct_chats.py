@@ -81,3 +81,50 @@ async def test_after_a_restart_the_bot_knows_who_is_in_a_direct_chat_before_it_a
     assert "Direktnachricht" in body(refused) and refused["encrypted"]
     asked = await dora.ask(alone, "!frage anonym #1 Was hat es gekostet?")
     assert "Nr. 1" in body(asked) and asked["encrypted"]
+
+
+async def test_a_direct_chat_let_go_when_idle_is_read_again_when_used(people, bot_config, run_bot):
+    """What the bot holds of its direct chats goes once it is idle after some work (a fan-out to
+    thousands would stay in memory otherwise); the next use reads the chat again: the same chat,
+    encrypted and readable, with whoever is in it now."""
+    anna, bernd, clara = [await people(name) for name in ("anna", "bernd", "clara")]
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
+    assert bot.bot is not None
+    matrix = bot.bot.matrix
+    room = await shared_room(anna, bot.user_id, bernd)
+    await anna.ask(room, "!termin neu Vergaberecht | 14.01.2099 14 Uhr | Plätze: 5")
+    await bernd.ask(room, "!anmelden #1")
+    await matrix.prepare_direct_rooms([anna.user_id, bernd.user_id])  # as ahead of a reminder
+    direct, bernds = await matrix.direct_room(anna.user_id), await matrix.direct_room(bernd.user_id)
+    await anna.knows(direct)
+    await bernd.knows(bernds)
+    assert not matrix._direct_locks  # a person's lock goes with the last lookup
+
+    await anna.ask(room, "!termine")  # some work; idle a moment later
+    await until(lambda: direct not in bot.bot.client.rooms and bernds not in bot.bot.client.rooms)
+    invited = await bernd.client.room_invite(bernds, clara.user_id)  # while the bot holds nothing of it
+    assert isinstance(invited, RoomInviteResponse), invited
+    await clara.knows(bernds)
+
+    await anna.ask(room, "!teilnehmer #1")  # the participant list goes to anna's direct chat
+    sent = (await anna.wait_for(csv_outside(room)))[0]
+    assert sent["room_id"] == direct and sent["encrypted"]
+    assert ";angemeldet;" in (await anna.download(sent)).decode("utf-8-sig")
+    refused = await bernd.ask(bernds, "!frage anonym #1 Was hat es gekostet?")
+    assert "Direktnachricht" in body(refused)  # it knows clara is in bernd's chat now
+
+
+async def test_a_direct_chat_in_use_is_not_let_go(people, bot_config, run_bot):
+    anna = await people("anna")
+    bot = await run_bot(await bot_config())
+    assert bot.bot is not None
+    matrix = bot.bot.matrix
+    direct = await matrix.direct_room(anna.user_id)
+    await until(lambda: not matrix.keys.busy_with(direct))  # its room key, shared once it is quiet
+    assert await matrix.let_go_of_direct_chats(keep=[direct]) == 0  # the rooms of the batch in hand
+    with matrix._using(direct):  # a send or an upload under way there
+        assert await matrix.let_go_of_direct_chats() == 0
+    assert await matrix.let_go_of_direct_chats() == 1
+    assert direct not in bot.bot.client.rooms
+    assert await matrix.direct_room(anna.user_id) == direct  # read again: still the same chat
+    assert direct in bot.bot.client.rooms
