@@ -176,6 +176,11 @@ class Deliverer:
             moved = await asyncio.gather(*(self._lane(head.lane, first=head if fresh else None) for head in due))
             stuck |= {head.lane for head, progress in zip(due, moved, strict=True) if not progress}
 
+    @property
+    def sending(self) -> bool:
+        """Whether a lane is being worked on (a message on its way, or paced)."""
+        return not self._idle.is_set()
+
     async def answers_out(self, within: float) -> None:
         """Wait until the answers being sent are out (sent, given up, or waiting for a retry),
         `within` seconds at most; other messages (a fan-out) are not waited for."""

@@ -78,6 +78,9 @@ ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "", "content": {"a
 PRIVILEGED_CREATORS_FROM = 12
 CREATOR_POWER_LEVEL = 2**53 - 1
 PREPARE_PARALLEL = 8  # direct rooms made side by side ahead of a fan-out
+# A direct room prepared ahead of a message is kept in memory until a message went there, or for
+# this long (the scheduler prepares them five minutes ahead of a reminder).
+KEEP_PREPARED = 15 * 60.0
 STATE_PARALLEL = 8  # rooms whose state is read side by side
 PACED_FOR = 60.0  # seconds after a 429 during which sends go one at a time
 DEFAULT_RETRY_AFTER_MS = 5000  # when a 429 does not say how long to wait
@@ -156,6 +159,7 @@ class Matrix:
         self._direct_locks: dict[str, asyncio.Lock] = {}  # of the people whose direct chat is being looked up
         self._direct_wanted: Counter[str] = Counter()  # … and how many lookups hold or await each lock
         self._in_use: Counter[str] = Counter()  # rooms whose state a send or an upload works with now
+        self._prepared: dict[str, float] = {}  # direct rooms prepared for a message: loop time prepared
         self._creators: dict[str, set[str]] = {}
         self._unread: set[str] = set()  # rooms the bot is in whose state it does not hold (read when used)
         self._resume_at = float("-inf")  # loop time at which the homeserver takes messages again
@@ -182,6 +186,7 @@ class Matrix:
                 response = await self._room_send(room_id, content, tx_id, event_type)
         if not isinstance(response, RoomSendResponse | RoomRedactResponse):
             raise _error(response)
+        self._prepared.pop(room_id, None)
         return str(response.event_id)
 
     async def put_state(self, room_id: str, event_type: str, content: dict[str, Any], state_key: str) -> str:
@@ -321,11 +326,14 @@ class Matrix:
 
     async def let_go_of_direct_chats(self, keep: Iterable[str] = ()) -> int:
         """Let go of the state of the bot's direct chats that nothing uses now (nor `keep`, nor a
-        room key being shared there), as after a start: it is read again when one is used. A
-        fan-out to thousands of people does not stay in memory. Returns how many were let go."""
+        room key being shared there, nor a message it was prepared for), as after a start: it is
+        read again when one is used. A fan-out to thousands of people does not stay in memory.
+        Returns how many were let go."""
         async with self.db.transaction() as s:
             direct = await people.direct_room_ids(s)
-        busy = {*self._in_use, *keep}
+        now = asyncio.get_running_loop().time()
+        self._prepared = {r: at for r, at in self._prepared.items() if now - at < KEEP_PREPARED}
+        busy = {*self._in_use, *self._prepared, *keep}
         idle = [r for r in direct if r in self.client.rooms and r not in busy and not self.keys.busy_with(r)]
         for room_id in idle:
             del self.client.rooms[room_id]
@@ -392,6 +400,7 @@ class Matrix:
                     with self._using(room_id):
                         await self.learn([room_id])  # in case it was let go meanwhile
                         await self.keys.share(room_id)
+                    self._prepared[room_id] = asyncio.get_running_loop().time()
                 except Exception:
                     log.warning("could not prepare the direct room of a person", exc_info=True)
 
@@ -489,6 +498,7 @@ class Matrix:
         for room_id in room_ids:
             self.client.rooms.pop(room_id, None)
             self._creators.pop(room_id, None)
+            self._prepared.pop(room_id, None)
             self._unread.discard(room_id)
 
     def holders(self, room_id: str, level: int) -> set[str]:

@@ -64,10 +64,11 @@ def freeze_survivors() -> None:
 
 
 class IdleTrim:
-    """`busy()` after each piece of work; once `idle` seconds pass without another, `trim` runs
-    (once per quiet spell, on the event loop: under a millisecond), after `first` the first time
-    (a collection: tens of milliseconds, once) and after `release` each time (what others hold
-    and can let go, such as SQLite's page cache: awaited in a task of its own)."""
+    """`busy()` after each piece of work; once `idle` seconds pass without another, and nothing
+    is `working()` (messages still going out), `trim` runs (once per quiet spell, on the event
+    loop: under a millisecond), after `first` the first time (a collection: tens of
+    milliseconds, once) and after `release` each time (what others hold and can let go, such as
+    SQLite's page cache: awaited in a task of its own)."""
 
     def __init__(
         self,
@@ -75,11 +76,13 @@ class IdleTrim:
         trim: Callable[[], bool] = trim,
         first: Callable[[], None] = freeze_survivors,
         release: Callable[[], Awaitable[None]] | None = None,
+        working: Callable[[], bool] = lambda: False,
     ) -> None:
         self.idle = idle
         self._trim = trim
         self._first: Callable[[], None] | None = first
         self._release = release
+        self._working = working
         self._pending: asyncio.TimerHandle | None = None
         self._releasing: asyncio.Task[None] | None = None
         self.trimmed = 0  # quiet spells that were trimmed (for the tests and the log)
@@ -101,6 +104,9 @@ class IdleTrim:
 
     def _quiet(self) -> None:
         self._pending = None
+        if self._working():  # e.g. a burst's answers held up at the homeserver: not idle yet
+            self.busy()
+            return
         if self._release is None:
             self._give_back()
         elif self._releasing is None:

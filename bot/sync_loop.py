@@ -183,7 +183,7 @@ class SyncLoop:
         self.ready = asyncio.Event()  # set after the first sync: from then on commands are answered
         self._to_greet: set[str] = set()
         # Freed memory goes back once a burst or a fan-out is over, SQLite's page caches with it.
-        self.memory = IdleTrim(release=self._release_memory)
+        self.memory = IdleTrim(release=self._release_memory, working=lambda: self.deliverer.sending)
         self._joining: set[asyncio.Task[None]] = set()  # joins tried again after a passing failure
         self._in_hand: set[str] = set()  # the rooms of the batch being handled
 

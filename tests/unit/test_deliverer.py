@@ -285,9 +285,10 @@ async def test_the_sync_loop_can_wait_for_the_answers_under_way_but_not_for_a_fa
     sending = asyncio.create_task(deliverer.drain())
     await until(lambda: sender.held == 1)
     await asyncio.wait_for(deliverer.answers_out(60.0), 5.0)
-    assert sender.held == 1
+    assert sender.held == 1 and deliverer.sending  # the bot is not idle while the copy is on its way
     sender.release.set()
     await sending
+    assert not deliverer.sending
 
 
 def test_backoff_grows_with_jitter_and_is_capped():

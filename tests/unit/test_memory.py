@@ -69,6 +69,20 @@ async def test_trims_once_after_the_last_work_of_a_spell():
     assert trimmer.trimmed == len(calls) == 2 and firsts == [1]  # the first quiet spell only
 
 
+async def test_no_trim_while_messages_are_still_going_out():
+    """A burst's answers held up at the homeserver: no sync brings work meanwhile, but the bot is
+    not idle; what it holds for them is let go once they are out."""
+    calls: list[int] = []
+    sending = True
+    trimmer = IdleTrim(idle=0.02, trim=lambda: calls.append(1) or True, first=lambda: None, working=lambda: sending)
+    trimmer.busy()
+    await asyncio.sleep(0.15)
+    assert calls == []
+    sending = False
+    await asyncio.sleep(0.1)
+    assert calls == [1]
+
+
 async def test_a_failing_trim_is_logged_and_closing_cancels(caplog):
     def broken() -> bool:
         raise RuntimeError("allocator gone")
