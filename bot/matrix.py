@@ -334,13 +334,12 @@ class Matrix:
         now = asyncio.get_running_loop().time()
         self._prepared = {r: at for r, at in self._prepared.items() if now - at < KEEP_PREPARED}
         busy = {*self._in_use, *self._prepared, *keep}
-        idle = [r for r in direct if r in self.client.rooms and r not in busy and not self.keys.busy_with(r)]
+        idle = {r for r in direct if r in self.client.rooms and r not in busy and not self.keys.busy_with(r)}
         for room_id in idle:
             del self.client.rooms[room_id]
             self._creators.pop(room_id, None)
-            self._unread.add(room_id)
-        let_go = set(idle)
-        self._direct = {user_id: room_id for user_id, room_id in self._direct.items() if room_id not in let_go}
+        self._unread |= idle
+        self._direct = {user_id: room_id for user_id, room_id in self._direct.items() if room_id not in idle}
         if idle:
             log.debug("let go of the state of %d direct chats", len(idle))
         return len(idle)
