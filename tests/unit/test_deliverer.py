@@ -63,6 +63,17 @@ async def test_a_lane_keeps_its_order_and_a_repeated_key_is_written_once(world):
     assert len({tx for _, _, tx in sender.sent}) == 3
 
 
+async def test_a_message_is_stored_as_ascii_and_goes_out_as_written(world):
+    db, clock, sender, deliverer = world
+    body = "Ihre Themenwünsche mit 👍-Stimmen – „bitte“"
+    await put(db, clock, text("a", body))
+    async with db.transaction() as s:
+        stored = (await outbox.get(s, 1)).content
+    assert stored.isascii()  # held at a byte a character, not four (the emoji)
+    await deliverer.drain()
+    assert sender.bodies() == [body]
+
+
 async def test_temporary_failures_are_retried_with_backoff_and_the_same_transaction_id(world):
     db, clock, sender, deliverer = world
     sender.fail_with = MatrixError("502: unknown error", 502)
