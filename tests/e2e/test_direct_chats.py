@@ -91,13 +91,13 @@ async def test_a_direct_chat_let_go_when_idle_is_read_again_when_used(people, bo
     anna, bernd, clara = [await people(name) for name in ("anna", "bernd", "clara")]
     bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
     assert bot.bot is not None
-    rooms = bot.bot.client.rooms
+    matrix, rooms = bot.bot.matrix, bot.bot.client.rooms
     room = await shared_room(anna, bot.user_id, bernd)
     await anna.ask(room, "!termin neu Vergaberecht | 14.01.2099 14 Uhr | Plätze: 5")
     await bernd.ask(room, "!anmelden #1")
-    await bot.bot.matrix.prepare_direct_rooms([anna.user_id, bernd.user_id])  # as ahead of a reminder
-    direct, bernds = await bot.bot.matrix.direct_room(anna.user_id), await bot.bot.matrix.direct_room(bernd.user_id)
-    assert not bot.bot.matrix._direct_locks  # a person's lock goes with the last lookup
+    await matrix.prepare_direct_rooms([anna.user_id, bernd.user_id])  # as ahead of a reminder
+    direct, bernds = await matrix.direct_room(anna.user_id), await matrix.direct_room(bernd.user_id)
+    assert not matrix._direct_locks  # a person's lock goes with the last lookup
     await anna.knows(direct)
 
     await anna.ask(room, "!teilnehmer #1")  # the participant list goes to anna's direct chat
