@@ -22,6 +22,7 @@ import contextlib
 import contextvars
 import json
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -124,7 +125,11 @@ class Deliverer:
         self._task: asyncio.Task[Any] | None = None
         self._stopping = False
         self._started = False  # until the first round is done, what was left over goes first
-        self._lanes: set[asyncio.Task[Any]] = set()  # lanes started by send_now
+        self._lanes: set[asyncio.Task[Any]] = set()  # senders started by send_now
+        # Lanes handed to send_now, waiting for one of its senders (answers: True), and how many
+        # senders work through each.
+        self._handed: dict[bool, deque[OutboxMessage]] = {True: deque(), False: deque()}
+        self._senders = {True: 0, False: 0}
         self._finished = 0  # how many times a lane was let go (its head may have changed)
 
     def wake(self) -> None:
@@ -190,15 +195,36 @@ class Deliverer:
 
     def send_now(self, heads: list[OutboxMessage]) -> None:
         """Messages just written that head their lanes: send them at once, without looking for
-        them first (the fast path of an answer); a lane already at work picks them up itself."""
+        them first (the fast path of an answer); a lane already at work picks them up itself.
+        Beyond the messages of their kind that may be in flight (`_handed_over`), they wait in
+        turn as rows, not each as a task waiting for a send slot."""
         for row in heads:
             if row.lane in self._busy or not self._started:
                 self.wake()
-            else:
-                self._take(row.lane)  # now, so a second head of the lane waits its turn
-                task = _background(self._lane(row.lane, first=row, taken=True))
+                continue
+            self._take(row.lane)  # now, so a second head of the lane waits its turn
+            answer = row.lane.startswith(ANSWER_LANE)
+            self._handed[answer].append(row)
+            if self._senders[answer] < (PARALLEL_SENDS if answer else BULK_SENDS):
+                self._senders[answer] += 1
+                task = _background(self._handed_over(answer))
                 self._lanes.add(task)
                 task.add_done_callback(self._lanes.discard)
+
+    async def _handed_over(self, answers: bool) -> None:
+        """Send the lanes handed to `send_now` (answers, or all else), one after another while
+        any wait; as many of these side by side as messages of their kind may be in flight."""
+        handed = self._handed[answers]
+        try:
+            while handed:
+                row = handed.popleft()
+                try:
+                    await self._lane(row.lane, first=row, taken=True)
+                except Exception:  # the database failed on the way: what is not noted is still pending
+                    log.exception("outbox message %s: its lane stopped; it is looked at again", row.id)
+                    self.wake()
+        finally:
+            self._senders[answers] -= 1
 
     async def _lane(self, lane: str, first: OutboxMessage | None = None, taken: bool = False) -> bool:
         """Send a lane's messages in order until it is empty or its next one must wait; True when

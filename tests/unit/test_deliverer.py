@@ -266,6 +266,36 @@ async def test_a_fan_out_takes_only_the_bulk_send_slots_and_answers_go_out_meanw
     assert sorted(room for room, _, _ in sender.sent[2:]) == sorted(f"!dm-{p}" for p in people)
 
 
+async def test_messages_handed_over_beyond_the_send_slots_wait_as_rows_and_all_go_out(world):
+    """A reminder's copies handed over at once (`send_now`, the fast path): as many are on their
+    way as BULK_SENDS allows, the others wait in turn without a task each; answers handed over
+    meanwhile go out at once; every copy goes out once."""
+    db, clock, _, deliverer = world
+    sender = deliverer.sender = Held()
+    deliverer.start()
+    await until(lambda: deliverer._started)  # its first round: nothing was left over
+    people = [f"@person{n}:localhost" for n in range(BULK_SENDS + 20)]
+    copies = [(text(f"dm:{n}", "Erinnerung", room_id=None, user_id=p), clock.now + timedelta(hours=1)) for n, p in enumerate(people)]
+    tasks = len(asyncio.all_tasks())
+    async with db.transaction() as s:
+        heads = await outbox.write(s, copies, clock.now)
+    deliverer.send_now(heads)
+    await until(lambda: sender.held == BULK_SENDS)
+    assert len(asyncio.all_tasks()) - tasks == BULK_SENDS
+    async with db.transaction() as s:
+        heads = await outbox.write(s, [(answer, clock.now + timedelta(hours=1)) for answer in answers(2)], clock.now)
+    deliverer.send_now(heads)
+    await until(lambda: len(sender.sent) == 2)
+    assert sender.bodies() == ["Antwort 0", "Antwort 1"] and sender.held == BULK_SENDS
+    sender.release.set()
+    await until(lambda: not deliverer.sending)
+    await deliverer.stop()
+    assert sender.most_held == BULK_SENDS
+    assert sorted(room for room, _, _ in sender.sent[2:]) == sorted(f"!dm-{p}" for p in people)
+    async with db.transaction() as s:
+        assert (await outbox.backlog(s)).pending == 0
+
+
 async def test_the_sync_loop_can_wait_for_the_answers_under_way_but_not_for_a_fan_out(world):
     """`answers_out`: until the answers being sent are out, or as long as it was asked to wait;
     a reminder to many people is not waited for."""
