@@ -196,8 +196,9 @@ class Deliverer:
     def send_now(self, heads: list[OutboxMessage]) -> None:
         """Messages just written that head their lanes: send them at once, without looking for
         them first (the fast path of an answer); a lane already at work picks them up itself.
-        Beyond the messages of their kind that may be in flight (`_handed_over`), they wait in
-        turn as rows, not each as a task waiting for a send slot."""
+        Up to PARALLEL_SENDS senders of each kind (answers, all else) take them up in turn
+        (`_handed_over`); the rest wait as rows, not each as a task waiting for a send slot (a
+        fan-out's copies take BULK_SENDS slots: the other senders are noting theirs as sent)."""
         for row in heads:
             if row.lane in self._busy or not self._started:
                 self.wake()
@@ -205,7 +206,7 @@ class Deliverer:
             self._take(row.lane)  # now, so a second head of the lane waits its turn
             answer = row.lane.startswith(ANSWER_LANE)
             self._handed[answer].append(row)
-            if self._senders[answer] < (PARALLEL_SENDS if answer else BULK_SENDS):
+            if self._senders[answer] < PARALLEL_SENDS:
                 self._senders[answer] += 1
                 task = _background(self._handed_over(answer))
                 self._lanes.add(task)
@@ -213,13 +214,15 @@ class Deliverer:
 
     async def _handed_over(self, answers: bool) -> None:
         """Send the lanes handed to `send_now` (answers, or all else), one after another while
-        any wait; as many of these side by side as messages of their kind may be in flight."""
+        any wait."""
         handed = self._handed[answers]
         try:
             while handed:
                 row = handed.popleft()
                 try:
                     await self._lane(row.lane, first=row, taken=True)
+                except Fenced:
+                    log.warning("outbox message %s: not noted, this instance is no longer the active one", row.id)
                 except Exception:  # the database failed on the way: what is not noted is still pending
                     log.exception("outbox message %s: its lane stopped; it is looked at again", row.id)
                     self.wake()

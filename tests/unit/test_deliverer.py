@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.deliverer import BULK_SENDS, Deliverer
+from bot.deliverer import BULK_SENDS, PARALLEL_SENDS, Deliverer
 from bot.matrix import MatrixError
 from rules.rendering.content import relation
 from rules.timing import retry_delay
@@ -267,21 +267,24 @@ async def test_a_fan_out_takes_only_the_bulk_send_slots_and_answers_go_out_meanw
 
 
 async def test_messages_handed_over_beyond_the_send_slots_wait_as_rows_and_all_go_out(world):
-    """A reminder's copies handed over at once (`send_now`, the fast path): as many are on their
-    way as BULK_SENDS allows, the others wait in turn without a task each; answers handed over
-    meanwhile go out at once; every copy goes out once."""
+    """A reminder's copies handed over at once (`send_now`, the fast path): PARALLEL_SENDS of them
+    are taken up (BULK_SENDS on their way), the others wait in turn as rows, without a task each;
+    answers handed over meanwhile go out at once; every copy goes out once."""
     db, clock, _, deliverer = world
     sender = deliverer.sender = Held()
     deliverer.start()
     await until(lambda: deliverer._started)  # its first round: nothing was left over
-    people = [f"@person{n}:localhost" for n in range(BULK_SENDS + 20)]
-    copies = [(text(f"dm:{n}", "Erinnerung", room_id=None, user_id=p), clock.now + timedelta(hours=1)) for n, p in enumerate(people)]
+    people = [f"@person{n}:localhost" for n in range(PARALLEL_SENDS + 20)]
+    copies = [
+        (text(f"dm:{n}", "Erinnerung", room_id=None, user_id=p), clock.now + timedelta(hours=1))
+        for n, p in enumerate(people)
+    ]
     tasks = len(asyncio.all_tasks())
     async with db.transaction() as s:
         heads = await outbox.write(s, copies, clock.now)
     deliverer.send_now(heads)
     await until(lambda: sender.held == BULK_SENDS)
-    assert len(asyncio.all_tasks()) - tasks == BULK_SENDS
+    assert len(asyncio.all_tasks()) - tasks == PARALLEL_SENDS
     async with db.transaction() as s:
         heads = await outbox.write(s, [(answer, clock.now + timedelta(hours=1)) for answer in answers(2)], clock.now)
     deliverer.send_now(heads)
