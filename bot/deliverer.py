@@ -131,6 +131,8 @@ class Deliverer:
         self._handed: dict[bool, deque[OutboxMessage]] = {True: deque(), False: deque()}
         self._senders = {True: 0, False: 0}
         self._finished = 0  # how many times a lane was let go (its head may have changed)
+        # Called each time the last lane at work is let go (a fan-out, the answers of a burst are out).
+        self.settled: Callable[[], None] = lambda: None
 
     def wake(self) -> None:
         """Something was written to the outbox: deliver it soon."""
@@ -254,6 +256,7 @@ class Deliverer:
             self._finished += 1
             if not self._busy:
                 self._idle.set()
+                self.settled()
             if not any(busy.startswith(ANSWER_LANE) for busy in self._busy):
                 self._answered.set()
 

@@ -10,7 +10,9 @@ database fails transiently (locked by another process, connection lost), the bat
 with backoff for as long as that lasts: nothing is acknowledged that was not decided, and the
 homeserver is asked for nothing new meanwhile. The next long-poll waits until the batch's answers
 are out (`ANSWERS_FIRST` at most): the homeserver then wakes only the person's sync with an answer,
-not also the bot's own, which would only bring the bot its answers back.
+not also the bot's own. What the bot sent itself is taken out of each sync before nio reads it
+(`Client`): the memory release after the messages of a fan-out, which no sync brings, follows the
+deliverer (`Deliverer.settled`).
 """
 
 from __future__ import annotations
@@ -139,7 +141,8 @@ def removal_marks(response: SyncResponse, user_id: str) -> dict[str, str]:
 
 def carries_work(response: SyncResponse) -> bool:
     """Whether a sync brought anything to work on (an empty long-poll brings nothing): events
-    in rooms (the bot's own sent messages among them), invitations, rooms left, to-device events."""
+    in rooms (not the bot's own messages: they are taken out), invitations, rooms left,
+    to-device events."""
     rooms = response.rooms
     return bool(
         rooms.invite
@@ -184,6 +187,7 @@ class SyncLoop:
         self._to_greet: set[str] = set()
         # Freed memory goes back once a burst or a fan-out is over, SQLite's page caches with it.
         self.memory = IdleTrim(release=self._release_memory, working=lambda: self.deliverer.sending)
+        deliverer.settled = self.memory.busy  # a fan-out (its copies do not come back in the sync)
         self._joining: set[asyncio.Task[None]] = set()  # joins tried again after a passing failure
         self._in_hand: set[str] = set()  # the rooms of the batch being handled
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from nio import Event as NioEvent
 
 from bot.matrix import SYNC_TIMELINE_LIMIT
 from tests.e2e.faults import FaultProxy
 from tests.e2e.people import Person, body, replied_to, shared_room
+from tests.e2e.sessions import edits_of, from_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -102,6 +104,39 @@ async def test_a_burst_of_commands_in_one_sync_is_read_without_messages_requests
         await bot.stop()  # its long-poll ends, so the proxy need not wait for it
     finally:
         await proxy.stop()
+
+
+async def test_the_bot_is_not_sent_back_what_it_sent(people, bot_config, run_bot):
+    """The bot's own messages are taken out of its syncs (its answers to a burst would come back as
+    many again); what the others write still arrives, its own edits keep the announcement right,
+    and a state change it made itself still reaches its view of the room."""
+    anna, bernd = await people("anna"), await people("bernd")
+    bot = await run_bot(await bot_config(coordinators=[anna.user_id]))
+    assert bot.bot is not None
+    room = await shared_room(anna, bot.user_id, bernd)
+    seen: list[NioEvent] = []  # the messages (not state) the bot's nio is given
+
+    def note(_room: object, event: NioEvent) -> None:
+        if "state_key" not in event.source:
+            seen.append(event)
+
+    bot.bot.client.add_event_callback(note, NioEvent)
+    await anna.ask(room, "!termin neu Starkregen | morgen 10 Uhr | Plätze: 1")
+    announcement = (await bernd.wait_for(from_bot(bot.user_id, room, "Einladung zur Regiopol")))[0]["event_id"]
+    assert "angemeldet" in body(await bernd.ask(room, "!anmelden #1"))
+    await bernd.wait_for(edits_of(announcement, "ausgebucht"))
+    assert "Warteliste" in body(await anna.ask(room, "!anmelden #1"))
+    await asyncio.sleep(1)  # time for the bot's next sync
+    senders = {event.sender for event in seen}
+    assert {anna.user_id, bernd.user_id} <= senders and bot.user_id not in senders
+
+    member = {"membership": "join", "displayname": "Regiopol-Bot"}
+    await bot.bot.matrix.put_state(room, "m.room.member", member, bot.user_id)
+    known = bot.bot.client.rooms[room]
+    async with asyncio.timeout(10):
+        while known.user_name(bot.user_id) != "Regiopol-Bot":
+            await asyncio.sleep(0.1)
+    assert bot.user_id not in {event.sender for event in seen}
 
 
 async def test_invites_only_from_allowed_servers(people, bot_config, run_bot):

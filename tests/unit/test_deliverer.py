@@ -335,6 +335,22 @@ async def test_the_sync_loop_can_wait_for_the_answers_under_way_but_not_for_a_fa
     assert not deliverer.sending
 
 
+async def test_it_says_when_the_last_message_on_its_way_is_out(world):
+    """`settled` once nothing is on its way any more (the memory release after a fan-out, whose
+    copies do not come back in the sync), not while some copies are still held."""
+    db, clock, _, deliverer = world
+    sender = deliverer.sender = Held()
+    settled: list[bool] = []
+    deliverer.settled = lambda: settled.append(deliverer.sending)
+    await put(db, clock, *(text(f"dm:{n}", "Erinnerung", room_id=None, user_id=f"@p{n}:localhost") for n in range(3)))
+    sending = asyncio.create_task(deliverer.drain())
+    await until(lambda: sender.held == 3)
+    assert settled == []
+    sender.release.set()
+    await sending
+    assert settled == [False]
+
+
 def test_backoff_grows_with_jitter_and_is_capped():
     assert retry_delay(1, lambda a, b: b) == timedelta(seconds=2)
     assert retry_delay(3, lambda a, b: a) == timedelta(seconds=4)
