@@ -38,6 +38,7 @@ from rules.sessions import ref
 from rules.timing import retry_delay
 from storage import outbox, sessions
 from storage.db import Database, Fenced
+from storage.failures import describe, is_transient
 from storage.models import OutboxMessage
 from storage.outbox import ANSWER_LANE, Outgoing, planned_row
 from storage.people import FORGOTTEN
@@ -225,8 +226,11 @@ class Deliverer:
                     await self._lane(row.lane, first=row, taken=True)
                 except Fenced:
                     log.warning("outbox message %s: not noted, this instance is no longer the active one", row.id)
-                except Exception:  # the database failed on the way: what is not noted is still pending
-                    log.exception("outbox message %s: its lane stopped; it is looked at again", row.id)
+                except Exception as exc:  # what is not noted as sent is still pending
+                    if is_transient(exc):  # the database is away for now: the next rounds find it
+                        log.warning("outbox message %s: database unavailable (%s)", row.id, describe(exc))
+                    else:
+                        log.exception("outbox message %s: its lane stopped; it is looked at again", row.id)
                     self.wake()
         finally:
             self._senders[answers] -= 1

@@ -147,7 +147,6 @@ SYNC_FILTER: dict[str, Any] = {
     "presence": {"not_types": ["*"]},
     "room": {"ephemeral": {"not_types": ["*"]}, "timeline": {"limit": SYNC_TIMELINE_LIMIT}},
 }
-
 # The very first sync of all only learns where "now" is (and every room's state): no history.
 FIRST_SYNC_FILTER: dict[str, Any] = {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": {"limit": 0}}}
 
