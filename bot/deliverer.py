@@ -47,9 +47,13 @@ log = logging.getLogger(__name__)
 
 PARALLEL_SENDS = 64  # below aiohttp's 100 connections per client: the sync and key upkeep keep theirs
 # Messages other than answers (a reminder's direct copies, the bot's posts, reports) hold at most
-# this many of those slots, so answers always find one free (fewer kept a quiet homeserver less
-# busy during a fan-out: docs/performance.md).
-BULK_SENDS = 48
+# this many of those slots, so answers always find one free; each in flight holds its request, its
+# encryption and its transaction, which a fan-out's memory keeps as a high-water mark (32 against
+# 48: 0.5 MB less after a fan-out to 200, at the homeserver's pace: docs/performance.md).
+BULK_SENDS = 32
+# Senders that take up such messages handed over at once: a few more than their slots, as a sender
+# notes its message as sent after giving its slot back.
+BULK_SENDERS = 40
 IDLE_CHECK = 30.0  # seconds: look for due retries at least this often
 Observer = Callable[[str], None]  # the outcome of each delivery attempt: sent, retry, failed
 
@@ -179,10 +183,17 @@ class Deliverer:
                 later = [h.next_attempt_at for h in heads if h.next_attempt_at is not None]
                 return max(0.0, (min(later) - now).total_seconds()) if later else IDLE_CHECK
             # The heads read are sent as read unless some lane finished meanwhile (one of them
-            # may have been sent then): a lane taken meanwhile is busy, and skipped.
+            # may have been sent then); a lane taken meanwhile is skipped. The others are taken
+            # now and worked through by up to PARALLEL_SENDS at a time (the rest wait as rows).
             fresh = finished == self._finished
-            moved = await asyncio.gather(*(self._lane(head.lane, first=head if fresh else None) for head in due))
-            stuck |= {head.lane for head, progress in zip(due, moved, strict=True) if not progress}
+            taken = [head for head in due if head.lane not in self._busy]
+            for head in taken:
+                self._take(head.lane)
+            waiting = deque(taken)
+            workers = min(PARALLEL_SENDS, len(taken))
+            done = await asyncio.gather(*(self._work_through(waiting, fresh) for _ in range(workers)))
+            moved = set().union(*(lanes for lanes, _ in done))
+            stuck |= {head.lane for head in taken if head.lane not in moved}
 
     @property
     def sending(self) -> bool:
@@ -199,9 +210,9 @@ class Deliverer:
     def send_now(self, heads: list[OutboxMessage]) -> None:
         """Messages just written that head their lanes: send them at once, without looking for
         them first (the fast path of an answer); a lane already at work picks them up itself.
-        Up to PARALLEL_SENDS senders of each kind (answers, all else) take them up in turn
-        (`_handed_over`); the rest wait as rows, not each as a task waiting for a send slot (a
-        fan-out's copies take BULK_SENDS slots: the other senders are noting theirs as sent)."""
+        Up to PARALLEL_SENDS senders for answers and BULK_SENDERS for all else take them up in
+        turn (`_handed_over`); the rest wait as rows, not each as a task waiting for a send slot
+        (a fan-out's copies take BULK_SENDS slots: the other senders are noting theirs as sent)."""
         for row in heads:
             if row.lane in self._busy or not self._started:
                 self.wake()
@@ -209,7 +220,7 @@ class Deliverer:
             self._take(row.lane)  # now, so a second head of the lane waits its turn
             answer = row.lane.startswith(ANSWER_LANE)
             self._handed[answer].append(row)
-            if self._senders[answer] < PARALLEL_SENDS:
+            if self._senders[answer] < (PARALLEL_SENDS if answer else BULK_SENDERS):
                 self._senders[answer] += 1
                 task = _background(self._handed_over(answer))
                 self._lanes.add(task)
@@ -217,30 +228,38 @@ class Deliverer:
 
     async def _handed_over(self, answers: bool) -> None:
         """Send the lanes handed to `send_now` (answers, or all else), one after another while
-        any wait."""
-        handed = self._handed[answers]
+        any wait; a lane stopped by an error is looked at again by the next round."""
         try:
-            while handed:
-                row = handed.popleft()
-                try:
-                    await self._lane(row.lane, first=row, taken=True)
-                except Fenced:
-                    log.warning("outbox message %s: not noted, this instance is no longer the active one", row.id)
-                except Exception as exc:  # what is not noted as sent is still pending
-                    if is_transient(exc):  # the database is away for now: the next rounds find it
-                        log.warning("outbox message %s: database unavailable (%s)", row.id, describe(exc))
-                    else:
-                        log.exception("outbox message %s: its lane stopped; it is looked at again", row.id)
-                    self.wake()
+            _, failed = await self._work_through(self._handed[answers])
+            if failed:
+                self.wake()
         finally:
             self._senders[answers] -= 1
 
-    async def _lane(self, lane: str, first: OutboxMessage | None = None, taken: bool = False) -> bool:
-        """Send a lane's messages in order until it is empty or its next one must wait; True when
-        at least one attempt was made."""
-        if lane in self._busy and not taken:
-            return True
-        self._take(lane)
+    async def _work_through(self, heads: deque[OutboxMessage], fresh: bool = True) -> tuple[set[str], bool]:
+        """Send the lanes of `heads` (taken already) one after another while any wait, from
+        their heads as read when `fresh` (else read again); the lanes where an attempt was made,
+        and whether a lane stopped on an error (logged; what is not noted as sent stays pending)."""
+        moved: set[str] = set()
+        failed = False
+        while heads:
+            row = heads.popleft()
+            try:
+                if await self._lane(row.lane, first=row if fresh else None):
+                    moved.add(row.lane)
+            except Fenced:
+                log.warning("outbox message %s: not noted, this instance is no longer the active one", row.id)
+            except Exception as exc:
+                failed = True
+                if is_transient(exc):  # the database is away for now: the next rounds find it
+                    log.warning("outbox message %s: database unavailable (%s)", row.id, describe(exc))
+                else:
+                    log.exception("outbox message %s: its lane stopped; it is looked at again", row.id)
+        return moved, failed
+
+    async def _lane(self, lane: str, first: OutboxMessage | None = None) -> bool:
+        """Send a lane's messages (the lane taken already) in order until it is empty or its next
+        one must wait; True when at least one attempt was made."""
         tried = False
         try:
             row = first

@@ -265,10 +265,10 @@ class Scheduler:
                 )
                 handed, written = handed + dms, written + dm_messages
             heads = await outbox.lane_heads_among(s, written)
+        if handed:  # at once, before a round of the deliverer has to look for them
+            self.send_now(heads)
         if summary is not None and (kind == Kind.REMINDER or self._plans_more(kind)):
             await self.reload(summary.session.number)
-        if handed:
-            self.send_now(heads)
         for done in handed:
             log.info(
                 "planned message %s (%s): handed to the outbox%s", done.id, done.kind, " late" if done.late else ""

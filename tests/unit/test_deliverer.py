@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.deliverer import BULK_SENDS, PARALLEL_SENDS, Deliverer
+from bot.deliverer import BULK_SENDERS, BULK_SENDS, PARALLEL_SENDS, Deliverer
 from bot.matrix import MatrixError
 from rules.rendering.content import relation
 from rules.timing import retry_delay
@@ -267,7 +267,7 @@ async def test_a_fan_out_takes_only_the_bulk_send_slots_and_answers_go_out_meanw
 
 
 async def test_messages_handed_over_beyond_the_send_slots_wait_as_rows_and_all_go_out(world):
-    """A reminder's copies handed over at once (`send_now`, the fast path): PARALLEL_SENDS of them
+    """A reminder's copies handed over at once (`send_now`, the fast path): BULK_SENDERS of them
     are taken up (BULK_SENDS on their way), the others wait in turn as rows, without a task each;
     answers handed over meanwhile go out at once; every copy goes out once."""
     db, clock, _, deliverer = world
@@ -284,7 +284,7 @@ async def test_messages_handed_over_beyond_the_send_slots_wait_as_rows_and_all_g
         heads = await outbox.write(s, copies, clock.now)
     deliverer.send_now(heads)
     await until(lambda: sender.held == BULK_SENDS)
-    assert len(asyncio.all_tasks()) - tasks == PARALLEL_SENDS
+    assert len(asyncio.all_tasks()) - tasks == BULK_SENDERS
     async with db.transaction() as s:
         heads = await outbox.write(s, [(answer, clock.now + timedelta(hours=1)) for answer in answers(2)], clock.now)
     deliverer.send_now(heads)
@@ -295,6 +295,30 @@ async def test_messages_handed_over_beyond_the_send_slots_wait_as_rows_and_all_g
     await deliverer.stop()
     assert sender.most_held == BULK_SENDS
     assert sorted(room for room, _, _ in sender.sent[2:]) == sorted(f"!dm-{p}" for p in people)
+    async with db.transaction() as s:
+        assert (await outbox.backlog(s)).pending == 0
+
+
+async def test_a_round_works_through_the_lanes_it_finds_with_as_many_tasks_as_send_slots(world):
+    """Messages left over from before a start (or due for a retry): a round takes up to 100 lanes
+    and works through them with PARALLEL_SENDS tasks (BULK_SENDS on their way), not a task each;
+    every message goes out once, each lane in order."""
+    db, clock, _, deliverer = world
+    sender = deliverer.sender = Held()
+    people = [f"@person{n}:localhost" for n in range(PARALLEL_SENDS + 20)]
+    await put(db, clock, *(text(f"dm:{n}", "Erinnerung", room_id=None, user_id=p) for n, p in enumerate(people)))
+    await put(db, clock, text("dm:0:more", "Nachtrag", room_id=None, user_id=people[0]))
+    tasks = len(asyncio.all_tasks())
+    sending = asyncio.create_task(deliverer.drain())
+    await until(lambda: sender.held == BULK_SENDS)
+    assert len(asyncio.all_tasks()) - tasks == 1 + PARALLEL_SENDS  # the round and its workers
+    sender.release.set()
+    await sending
+    assert sender.most_held == BULK_SENDS
+    rooms = [room for room, _, _ in sender.sent]
+    assert sorted(rooms) == sorted([*(f"!dm-{p}" for p in people), f"!dm-{people[0]}"])
+    mine = [body for room, body in zip(rooms, sender.bodies(), strict=True) if room == f"!dm-{people[0]}"]
+    assert mine == ["Erinnerung", "Nachtrag"]
     async with db.transaction() as s:
         assert (await outbox.backlog(s)).pending == 0
 
