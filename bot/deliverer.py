@@ -48,12 +48,12 @@ log = logging.getLogger(__name__)
 PARALLEL_SENDS = 64  # below aiohttp's 100 connections per client: the sync and key upkeep keep theirs
 # Messages other than answers (a reminder's direct copies, the bot's posts, reports) hold at most
 # this many of those slots, so answers always find one free; each in flight holds its request, its
-# encryption and its transaction, which a fan-out's memory keeps as a high-water mark (32 against
+# encryption and its transaction, which a fan-out's memory keeps as a high-water mark (24 against
 # 48: 0.5 MB less after a fan-out to 200, at the homeserver's pace: docs/performance.md).
-BULK_SENDS = 32
+BULK_SENDS = 24
 # Senders that take up such messages handed over at once: a few more than their slots, as a sender
 # notes its message as sent after giving its slot back.
-BULK_SENDERS = 40
+BULK_SENDERS = 32
 IDLE_CHECK = 30.0  # seconds: look for due retries at least this often
 Observer = Callable[[str], None]  # the outcome of each delivery attempt: sent, retry, failed
 
