@@ -11,7 +11,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
+from nio.crypto import GroupSessionStore, InboundGroupSession, OlmAccount
 from nio.store import DefaultStore
+from nio.store.models import MegolmInboundSessions
 from peewee import SqliteDatabase
 
 NIO_DEFAULT_KEY = "DEFAULT_KEY"
@@ -27,13 +29,33 @@ class StoreState(StrEnum):
     WRONG_KEY = "wrong_key"  # neither opens it
 
 
+class OthersRoomKeys(GroupSessionStore):
+    """The room keys nio keeps to read messages (inbound Megolm sessions), without the bot's own.
+
+    For every room key the bot makes to send with, nio also keeps the key to read those messages,
+    saves it and loads it again at every start: a reminder by direct message to 2,000 people adds
+    2,000 of them (about 1 KB each in memory), for ever. The bot never reads its own messages
+    (they are dropped before nio sees them), and nio gives a room key on request only to the
+    bot's own other devices (it has none), so they are not kept."""
+
+    def __init__(self, own_key: str) -> None:
+        super().__init__()
+        self.own_key = own_key
+
+    def add(self, session: InboundGroupSession) -> bool:
+        return session.sender_key != self.own_key and bool(super().add(session))
+
+
 class CryptoStore(DefaultStore):
-    """nio's store of the bot's encryption keys, with two changes for speed. Its commits go to a
+    """nio's store of the bot's encryption keys, with three changes. Its commits go to a
     write-ahead log without waiting for the disk (WAL, synchronous=NORMAL: a crash of the bot
     loses nothing; a power cut may lose the last keys made, and a lost outbound session is made
-    again), where nio would flush the disk on the event loop for every room key it makes. And a
-    sync that brought no room's encryption event writes nothing (nio opens a transaction on every
-    sync otherwise, in the way of the answer to a command)."""
+    again), where nio would flush the disk on the event loop for every room key it makes. A sync
+    that brought no room's encryption event writes nothing (nio opens a transaction on every sync
+    otherwise, in the way of the answer to a command). And it keeps no room key of the bot's own
+    (`OthersRoomKeys`); those an earlier version saved are deleted when the keys are loaded."""
+
+    own_key = ""  # the device's identity key (curve25519), once its account is loaded or made
 
     def _create_database(self) -> SqliteDatabase:
         return SqliteDatabase(
@@ -41,6 +63,28 @@ class CryptoStore(DefaultStore):
             pragmas={"foreign_keys": 1, "secure_delete": 1, "journal_mode": "wal", "synchronous": "normal"},
             cached_statements=STORE_PREPARED_STATEMENTS,
         )
+
+    def load_account(self) -> OlmAccount | None:
+        account = super().load_account()
+        if account is not None:
+            self.own_key = account.identity_keys["curve25519"]
+        return account
+
+    def save_account(self, account: OlmAccount) -> None:
+        super().save_account(account)
+        self.own_key = account.identity_keys["curve25519"]
+
+    def load_inbound_group_sessions(self) -> GroupSessionStore:
+        with self.database.bind_ctx(self.models):
+            MegolmInboundSessions.delete().where(MegolmInboundSessions.sender_key == self.own_key).execute()
+        keys = OthersRoomKeys(self.own_key)
+        for session in super().load_inbound_group_sessions():
+            keys.add(session)
+        return keys
+
+    def save_inbound_group_session(self, session: InboundGroupSession) -> None:
+        if session.sender_key != self.own_key:
+            super().save_inbound_group_session(session)
 
     def save_encrypted_rooms(self, rooms: set[str]) -> None:
         if rooms:

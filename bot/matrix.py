@@ -230,13 +230,15 @@ class Matrix:
         return str(response.event_id)
 
     async def relations(self, room_id: str, event_id: str) -> list[dict[str, Any]]:
-        """The events that refer to `event_id` (`m.reference`, e.g. the responses to a poll), as
-        raw events, decrypted where the bot can; all pages."""
+        """The events others sent that refer to `event_id` (`m.reference`, e.g. the responses to
+        a poll), as raw events, decrypted where the bot can; all pages."""
         found: list[dict[str, Any]] = []
         try:
             async for event in self.client.room_get_event_relations(
                 room_id, event_id, rel_type=RelationshipType.reference
             ):
+                if event.sender == self.client.user_id:  # it keeps no keys to read its own
+                    continue
                 if isinstance(event, MegolmEvent):
                     try:
                         event = self.client.decrypt_event(event)

@@ -434,6 +434,8 @@ class SyncLoop:
         ("fetched N missed events")."""
         collected: list[Any] = []
         start = prev_batch
+        # Not the bot's own messages: it does not read them, nor keep the keys to decrypt them.
+        others_only = {"not_senders": [self.client.user_id]}
         complete = False
         for _ in range(GAP_MAX_PAGES):
             if not start:
@@ -441,7 +443,12 @@ class SyncLoop:
                 break
             try:
                 page = await self.client.room_messages(
-                    room_id, start=start, end=since, direction=MessageDirection.back, limit=GAP_PAGE
+                    room_id,
+                    start=start,
+                    end=since,
+                    direction=MessageDirection.back,
+                    limit=GAP_PAGE,
+                    message_filter=others_only,
                 )
             except Exception as exc:  # the homeserver went away while we were reading
                 page = exc

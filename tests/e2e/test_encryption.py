@@ -1,7 +1,7 @@
 """Encrypted rooms and direct chats: the bot reads commands and answers encrypted, sends files as
-encrypted attachments, keeps its device across restarts, shares keys with members who join later
-(ahead, before anything is sent to them), and answers a message it cannot decrypt with a hint
-instead of silence."""
+encrypted attachments, keeps its device across restarts (and no room key of its own), shares keys
+with members who join later (ahead, before anything is sent to them), and answers a message it
+cannot decrypt with a hint instead of silence."""
 
 from __future__ import annotations
 
@@ -54,6 +54,11 @@ async def test_encrypted_rooms_and_direct_chats(people, bot_config, run_bot, syn
     assert bot.bot.client.olm.account.identity_keys["ed25519"] == key
     again = await bernd.ask(room, "!meine")
     assert again["encrypted"] and "Vergaberecht" in body(again)
+    # It keeps the members' room keys to read them, none of its own (it never reads its own).
+    own = bot.bot.client.olm.account.identity_keys["curve25519"]
+    senders = {s.sender_key for s in bot.bot.client.olm.inbound_group_store}
+    assert senders and own not in senders
+    assert own not in {s.sender_key for s in bot.bot.client.store.load_inbound_group_sessions()}
 
     # Someone who joins later can read the answers to their commands.
     clara = await people("clara")
