@@ -237,7 +237,7 @@ class Matrix:
             async for event in self.client.room_get_event_relations(
                 room_id, event_id, rel_type=RelationshipType.reference
             ):
-                if event.sender == self.client.user_id:  # it keeps no keys to read its own
+                if getattr(event, "sender", None) == self.client.user_id:  # it keeps no keys to read its own
                     continue
                 if isinstance(event, MegolmEvent):
                     try:
