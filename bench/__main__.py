@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import statistics
 import tempfile
 import time
 from contextlib import AsyncExitStack
@@ -30,6 +31,9 @@ from tests.postgres import unavailable as postgres_unavailable
 
 ROUND_TRIP_TARGET = 1.15  # × the echo bot (hold the line)
 BURST_TARGET = 1.2  # × the parallel echo bot
+# The burst and its floor, in turn, this many times: the verdict is the median of the pairs' ratios
+# (a single burst's floor moves by more than the target's margin from one run to the next).
+BURST_PAIRS = 3
 FAN_OUT_TARGET_S = 5.0
 FAN_OUT_FLOOR_BODY = "Erinnerung: „Erinnerungstest“ beginnt in 20 Sekunden. " * 4  # about a reminder's length
 PROFILE_BEFORE_DUE_S = 3.0  # the fan-out's profile starts this long before the due time
@@ -195,13 +199,13 @@ async def setup(args: argparse.Namespace, work: Path, stack: AsyncExitStack) -> 
     await db.migrate()
     db_file = db.sqlite_file
     assert db_file is not None
-    round_trip, burst, mine = await seed.add_sessions(
+    round_trip, mine, *bursting = await seed.add_sessions(
         db,
         rooms[REGIOBOT],
         [
             ("Rundlauf", timedelta(days=30), None),
-            ("Ansturm", timedelta(days=31), CAPACITY),
             ("Meine", timedelta(days=32), None),
+            *((f"Ansturm {n}", timedelta(days=31, hours=n), CAPACITY) for n in range(1, BURST_PAIRS + 1)),
         ],
     )
     await seed.register(db, mine, [probe.user_id])
@@ -235,7 +239,8 @@ async def setup(args: argparse.Namespace, work: Path, stack: AsyncExitStack) -> 
         settings=settings,
         config=config,
         db_file=db_file,
-        sessions={"round_trip": round_trip, "burst": burst, "mine": mine},
+        sessions={"round_trip": round_trip, "mine": mine},
+        burst_sessions=bursting,
         bot=bot,
         echo_pids=echo_pids,
         imports=breakdown,
@@ -262,48 +267,81 @@ async def round_trips(b: Bench) -> None:
 
 
 async def bursts(b: Bench) -> None:
-    """Every person sends `!anmelden` within a second: to each echo bot, then to regiobot."""
-    body = f"!anmelden #{b.sessions['burst']}"
-    floors = {}
-    for name in (ECHO, PARALLEL_ECHO):
-        floors[name] = await scenarios.burst(b.observer, b.clients, b.rooms[name], body)
-        await asyncio.sleep(2)
+    """Every person sends `!anmelden` within a second: to the typical echo bot once, then in turn
+    to the parallel echo bot and to regiobot, `BURST_PAIRS` times (a new session each time, and
+    each time every person's first registration, with the privacy notice)."""
+    people = {c.user_id for c in b.clients}
+    typical = await scenarios.burst(b.observer, b.clients, b.rooms[ECHO], f"!anmelden #{b.burst_sessions[0]}")
+    await asyncio.sleep(2)
     logged = len(b.bot.output())
-    async with profiled(b.bot.pid, b.args.profile and b.args.profile / "burst.txt"):
-        mine = await scenarios.burst(b.observer, b.clients, b.rooms[REGIOBOT], body)
-    await asyncio.sleep(REST_S)
-    b.after_work("after the burst")
+    pairs: list[tuple[scenarios.Burst, scenarios.Burst]] = []
+    checks = []
+    rss_mb: list[float] = []  # beyond the libraries floor, at rest after each of regiobot's bursts
+    for n, session in enumerate(b.burst_sessions, start=1):
+        body = f"!anmelden #{session}"
+        floor = await scenarios.burst(b.observer, b.clients, b.rooms[PARALLEL_ECHO], body)
+        await asyncio.sleep(2)
+        scenarios.forget_privacy_notices(b.db_file, people)
+        async with profiled(b.bot.pid, b.args.profile and b.args.profile / f"burst-{n}.txt"):
+            mine = await scenarios.burst(b.observer, b.clients, b.rooms[REGIOBOT], body)
+        await asyncio.sleep(REST_S)
+        rss_mb.append(botproc.rss_mb(b.bot.pid) - b.libraries_mb)
+        if n == 1:  # the target's burst; the others repeat it for the time
+            b.after_work("after the burst")
+        rows = scenarios.registrations(b.db_file, session)
+        checks.append(_check_burst(b.observer, b.rooms[REGIOBOT], mine, rows, people))
+        pairs.append((mine, floor))
     fills, fetched = b.bot.gap_fills(logged)
-    rows = scenarios.registrations(b.db_file, b.sessions["burst"])
-    burst = _check_burst(b.observer, b.rooms[REGIOBOT], mine, rows, {c.user_id for c in b.clients})
-    burst.update(
-        regiobot_s=round(mine.last_answer_s, 2),
-        echo_s=round(floors[ECHO].last_answer_s, 2),
-        parallel_echo_s=round(floors[PARALLEL_ECHO].last_answer_s, 2),
-        echo_unanswered={name: result.unanswered for name, result in floors.items()},
-        gap_fills=fills,
-        gap_fill_events=fetched,
-    )
-    b.figures["burst"] = burst
+    ratios = [mine.last_answer_s / floor.last_answer_s for mine, floor in pairs]
+    regiobot_s = statistics.median(mine.last_answer_s for mine, _ in pairs)
+    wrong = [check for check in checks if not check["correct"]]
+    shown = (wrong or checks)[0]  # the first wrong burst, else the first
+    b.figures["burst"] = {
+        **shown,
+        "correct": not wrong,
+        "regiobot_s": round(regiobot_s, 2),
+        "parallel_echo_s": round(statistics.median(floor.last_answer_s for _, floor in pairs), 2),
+        "echo_s": round(typical.last_answer_s, 2),
+        "ratio": round(statistics.median(ratios), 2),
+        "pairs": [
+            {"regiobot_s": round(m.last_answer_s, 2), "parallel_echo_s": round(f.last_answer_s, 2)} for m, f in pairs
+        ],
+        "echo_unanswered": {ECHO: typical.unanswered, PARALLEL_ECHO: sum(f.unanswered for _, f in pairs)},
+        "gap_fills": fills,
+        "gap_fill_events": fetched,
+        "own_mb_after_each": [round(mb, 1) for mb in rss_mb],
+    }
     what = f"burst: {len(b.clients)} × !anmelden, last answer"
-    for name, target in ((PARALLEL_ECHO, BURST_TARGET), (ECHO, None)):
-        floor = floors[name].last_answer_s
-        ratio = mine.last_answer_s / floor
-        b.report.check(
-            f"{what} vs the {name} bot",
-            f"≤ {target} × floor" if target else "(informative)",
-            f"{mine.last_answer_s:.2f} s / floor {floor:.2f} s = {ratio:.2f} ×"
-            + (f" ({floors[name].unanswered} unanswered)" if floors[name].unanswered else ""),
-            ratio <= target if target else None,
-        )
+    each = ", ".join(f"{m.last_answer_s:.2f} / {f.last_answer_s:.2f} s" for m, f in pairs)
+    unanswered = sum(f.unanswered for _, f in pairs)
+    b.report.check(
+        f"{what} vs the {PARALLEL_ECHO} bot ({len(pairs)} in turn)",
+        f"≤ {BURST_TARGET} × floor (median)",
+        f"{each} = median {statistics.median(ratios):.2f} ×" + (f" ({unanswered} unanswered)" if unanswered else ""),
+        statistics.median(ratios) <= BURST_TARGET,
+    )
+    b.report.check(
+        f"{what} vs the {ECHO} bot",
+        "(informative)",
+        f"median {regiobot_s:.2f} s / floor {typical.last_answer_s:.2f} s = {regiobot_s / typical.last_answer_s:.2f} ×"
+        + (f" ({typical.unanswered} unanswered)" if typical.unanswered else ""),
+        None,
+    )
     b.report.check(
         "burst: places, waiting list, order, answers",
-        f"{min(CAPACITY, len(b.clients))} + {max(0, len(b.clients) - CAPACITY)}, server order, 1 answer each",
-        f"{burst['registered']} + {burst['waitlisted']}, order {'ok' if burst['order_ok'] else 'WRONG'}, "
-        f"unanswered {burst['unanswered']}, duplicate answers {burst['duplicate_answers']}",
-        burst["correct"],
+        f"{min(CAPACITY, len(people))} + {max(0, len(people) - CAPACITY)}, server order, 1 answer each",
+        f"{shown['registered']} + {shown['waitlisted']}, order {'ok' if shown['order_ok'] else 'WRONG'}, "
+        f"unanswered {shown['unanswered']}, duplicate answers {shown['duplicate_answers']}"
+        + (f" ({len(checks) - len(wrong)} of {len(checks)} bursts right)" if wrong else f" (each of {len(checks)})"),
+        not wrong,
     )
     b.report.check("burst: gap fills (/messages)", "0", f"{fills} ({fetched} events fetched)", fills == 0)
+    b.report.check(
+        "burst: memory after each burst (RSS beyond the floor)",
+        "(informative; the first is checked below)",
+        ", ".join(f"{mb:.1f}" for mb in rss_mb) + " MB",
+        None,
+    )
 
 
 async def seeded_start(b: Bench) -> None:

@@ -42,7 +42,8 @@ class Bench:
     settings: dict[str, Any]  # regiobot's configuration (written to bot.toml)
     config: Config
     db_file: Path  # regiobot's SQLite database
-    sessions: dict[str, int]  # the seeded sessions the commands name ("round_trip", "burst", "mine")
+    sessions: dict[str, int]  # the seeded sessions the round trips name ("round_trip", "mine")
+    burst_sessions: list[int]  # a session for each of regiobot's bursts (capacity CAPACITY)
     bot: botproc.Process  # regiobot on bot.toml; its log is bot.log
     echo_pids: dict[str, int]  # ECHO, PARALLEL_ECHO → process id
     imports: tuple[list[Row], list[Row]]  # bench.imports.breakdown() at the start of the run

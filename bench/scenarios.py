@@ -97,6 +97,13 @@ def registrations(db_file: Path, session_id: int) -> list[tuple[str, str]]:
         )
 
 
+def forget_privacy_notices(db_file: Path, user_ids: set[str]) -> None:
+    """The people's settings removed from the bot's database, so that their next registration is
+    their first again (with the privacy notice): a repeated burst is the same work as the first."""
+    with sqlite3.connect(db_file) as conn:
+        conn.executemany("DELETE FROM person_settings WHERE user_id = ?", [(u,) for u in user_ids])
+
+
 def sent_reminders(db_file: Path, session_id: int) -> list[tuple[str, str, str]]:
     """(status, sent_at, sent_event_id) of a session's reminder DMs."""
     with sqlite3.connect(db_file) as conn:
