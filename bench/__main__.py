@@ -271,8 +271,14 @@ async def bursts(b: Bench) -> None:
     to the parallel echo bot and to regiobot, `BURST_PAIRS` times (a new session each time, and
     each time every person's first registration, with the privacy notice)."""
     people = {c.user_id for c in b.clients}
+    forks: dict[str, list[int]] = {ECHO: [], PARALLEL_ECHO: [], REGIOBOT: []}
+
+    async def settled(name: str) -> None:  # each burst in a room of one forward extremity
+        forks[name].append(await scenarios.settle(b.hs, b.admin.access_token, b.rooms[name]))
+
     typical = await scenarios.burst(b.observer, b.clients, b.rooms[ECHO], f"!anmelden #{b.burst_sessions[0]}")
     await asyncio.sleep(2)
+    await settled(ECHO)
     logged = len(b.bot.output())
     pairs: list[tuple[scenarios.Burst, scenarios.Burst]] = []
     checks = []
@@ -281,10 +287,12 @@ async def bursts(b: Bench) -> None:
         body = f"!anmelden #{session}"
         floor = await scenarios.burst(b.observer, b.clients, b.rooms[PARALLEL_ECHO], body)
         await asyncio.sleep(2)
+        await settled(PARALLEL_ECHO)
         scenarios.forget_privacy_notices(b.db_file, people)
         async with profiled(b.bot.pid, b.args.profile and b.args.profile / f"burst-{n}.txt"):
             mine = await scenarios.burst(b.observer, b.clients, b.rooms[REGIOBOT], body)
         await asyncio.sleep(REST_S)
+        await settled(REGIOBOT)
         rss_mb.append(botproc.rss_mb(b.bot.pid) - b.libraries_mb)
         if n == 1:  # the target's burst; the others repeat it for the time
             b.after_work("after the burst")
@@ -310,6 +318,7 @@ async def bursts(b: Bench) -> None:
         "gap_fills": fills,
         "gap_fill_events": fetched,
         "own_mb_after_each": [round(mb, 1) for mb in rss_mb],
+        "forward_extremities_after_each": forks,
     }
     what = f"burst: {len(b.clients)} × !anmelden, last answer"
     each = ", ".join(f"{m.last_answer_s:.2f} / {f.last_answer_s:.2f} s" for m, f in pairs)
@@ -336,6 +345,12 @@ async def bursts(b: Bench) -> None:
         not wrong,
     )
     b.report.check("burst: gap fills (/messages)", "0", f"{fills} ({fetched} events fetched)", fills == 0)
+    b.report.check(
+        "burst: forward extremities each burst left in its room (forks)",
+        "(informative; cleared after each)",
+        "; ".join(f"{name} {', '.join(map(str, counts))}" for name, counts in forks.items()),
+        None,
+    )
     b.report.check(
         "burst: memory after each burst (RSS beyond the floor)",
         "(informative; the first is checked below)",

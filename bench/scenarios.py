@@ -169,6 +169,21 @@ async def delivery_times(homeserver: str, admin_token: str, bot_id: str, event_i
     return found
 
 
+async def settle(homeserver: str, admin_token: str, room_id: str) -> int:
+    """The room's forward extremities cleared but the latest (admin API); how many it had.
+
+    Commands and answers sent at once fork a room's history: each event made while others are in
+    flight names the same latest events as its predecessors, and each becomes an end of the
+    history (a forward extremity) that Synapse works through for every later event until enough
+    of them are merged (each new event names up to ten). After a burst, a room carries hundreds of
+    them into the next phase; settled, every bot's room starts the same."""
+    url = f"{homeserver}/_synapse/admin/v1/rooms/{room_id}/forward_extremities"
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    async with aiohttp.ClientSession(headers=headers) as http, http.delete(url) as resp:
+        assert resp.status == 200, await resp.text()
+        return int((await resp.json())["deleted"]) + 1
+
+
 async def _joined_rooms(http: aiohttp.ClientSession, homeserver: str, user_id: str) -> list[str]:
     async with http.get(f"{homeserver}/_synapse/admin/v1/users/{user_id}/joined_rooms") as resp:
         return list((await resp.json())["joined_rooms"])

@@ -1,19 +1,24 @@
 """The benchmark's own arithmetic, without a homeserver: the sizes of a quick run, the gap fills
-read from the bot's log, the libraries floor of memory, and the bot's modules byte-compiled as a
-deployed bot has them."""
+read from the bot's log, the libraries floor of memory, the bot's modules byte-compiled as a
+deployed bot has them, and a repeated burst's people made new to the bot again."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bench import botproc
+from bench import botproc, scenarios
 from bench.__main__ import FULL, QUICK, arguments, chosen_phases
 from bench.imports import OWN_MODULES, Row, installed_bytecode, libraries_mb
+from storage.db import Database
+from storage.models import PersonSettings
+from storage.people import settings_for
+from storage.rows import save
 
 
 def test_quick_takes_its_sizes_unless_given() -> None:
@@ -74,3 +79,15 @@ def test_the_bots_modules_are_byte_compiled_as_an_installed_package_has_them() -
     cached.unlink(missing_ok=True)
     installed_bytecode()
     assert cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime
+
+
+async def test_a_repeated_bursts_people_are_shown_the_privacy_notice_again(migrated: Database) -> None:
+    now = datetime(2026, 12, 5, 9, tzinfo=UTC)
+    async with migrated.transaction() as s:
+        for user_id in ("@a:localhost", "@b:localhost"):
+            await save(s, PersonSettings(user_id=user_id, privacy_notice_at=now, updated_at=now))
+    assert migrated.sqlite_file is not None
+    scenarios.forget_privacy_notices(migrated.sqlite_file, {"@a:localhost"})
+    async with migrated.transaction() as s:
+        assert (await settings_for(s, "@a:localhost", now)).privacy_notice_at is None
+        assert (await settings_for(s, "@b:localhost", now)).privacy_notice_at == now
