@@ -45,7 +45,11 @@ from storage.people import FORGOTTEN
 
 log = logging.getLogger(__name__)
 
-PARALLEL_SENDS = 64  # below aiohttp's 100 connections per client: the sync and key upkeep keep theirs
+# Messages on their way at once, below aiohttp's 100 connections per client (the sync and the key
+# upkeep keep theirs). Each holds its request and its row until the homeserver answers, and each
+# sent alongside another forks the room's history: 48 against 64 left 0.4–0.7 MB less after a
+# burst of 200 at the same pace (docs/performance.md).
+PARALLEL_SENDS = 48
 # Messages other than answers (a reminder's direct copies, the bot's posts, reports) hold at most
 # this many of those slots, so answers always find one free; each in flight holds its request, its
 # encryption and its transaction, which a fan-out's memory keeps as a high-water mark (24 against
