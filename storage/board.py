@@ -94,7 +94,7 @@ async def listing(
 
 async def search(s: AsyncSession, text: str, now: datetime, limit: int) -> list[BoardEntry]:
     """Active entries that match `text` (German word forms understood), best first."""
-    return await _in_order(s, await board_search.search(s, text, now, limit))
+    return await board_search.search(s, text, now, limit)
 
 
 def card_record(found: BoardEntry) -> str:

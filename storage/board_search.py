@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import TextClause, bindparam, text
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rules.board import ACTIVE
@@ -101,40 +101,45 @@ def _tsquery(words: list[QueryWord]) -> tuple[str, dict[str, Any]]:
     return " && ".join(parts), params
 
 
-async def search(s: AsyncSession, text_: str, now: datetime, limit: int) -> list[int]:
-    """The ids of active entries matching `text_`, best first (newer first among equals)."""
+async def search(s: AsyncSession, text_: str, now: datetime, limit: int) -> list[BoardEntry]:
+    """The active entries matching `text_`, best first (newer first among equals), read by the
+    search's own statement (not looked up by id afterwards: a statement less per search)."""
     words = query(text_)
     if not words:
         return []
-    conn = await s.connection()
     if dialect_of(s) == "sqlite":
-        return await _sqlite_search(conn, fts5_query(words), now, limit)
+        return await _sqlite_search(s, fts5_query(words), now, limit)
     tsquery, params = _tsquery(words)
     statement = text(
-        f"SELECT e.id FROM board_entries e, ({'SELECT ' + tsquery} AS q) found "
+        f"SELECT e.* FROM board_entries e, ({'SELECT ' + tsquery} AS q) found "
         f"WHERE e.{SEARCH_COLUMN} @@ found.q AND e.state IN ({_ACTIVE}) AND e.expires_at > :now "
         f"ORDER BY ts_rank(e.{SEARCH_COLUMN}, found.q) DESC, e.id DESC LIMIT :limit"
-    ).bindparams(bindparam("now", type_=UTC_DATETIME))
-    rows = await conn.execute(statement, {**params, "now": now, "limit": limit})
-    return [int(row[0]) for row in rows.all()]
+    )
+    return await _entries(s, statement, {**params, "now": now, "limit": limit})
 
 
-async def _sqlite_search(conn: AsyncConnection, match: str, now: datetime, limit: int) -> list[int]:
+async def _sqlite_search(s: AsyncSession, match: str, now: datetime, limit: int) -> list[BoardEntry]:
     """FTS5 ranks its best few matches on its own (ranking after a join would rank every match),
     and of those the active entries are kept; only when too few of them are, all matches."""
     for fetch in (limit * OVERFETCH, -1):  # -1: no limit
         statement = text(
-            "SELECT e.id FROM ("
+            "SELECT e.* FROM ("
             f"SELECT rowid, bm25(board_search, {_WEIGHTS}) AS score FROM board_search "
             "WHERE board_search MATCH :match ORDER BY score, rowid DESC LIMIT :fetch"
             ") AS hits JOIN board_entries e ON e.id = hits.rowid "
             f"WHERE e.state IN ({_ACTIVE}) AND e.expires_at > :now ORDER BY hits.score, e.id DESC LIMIT :limit"
-        ).bindparams(bindparam("now", type_=UTC_DATETIME))
-        found = await conn.execute(statement, {"match": match, "fetch": fetch, "now": now, "limit": limit})
-        ids = [int(row[0]) for row in found.all()]
-        if len(ids) == limit:
+        )
+        found = await _entries(s, statement, {"match": match, "fetch": fetch, "now": now, "limit": limit})
+        if len(found) == limit:
             break
-    return ids
+    return found
+
+
+async def _entries(s: AsyncSession, statement: TextClause, values: dict[str, Any]) -> list[BoardEntry]:
+    """The board entries a raw statement selects (every column of `board_entries`), in its order."""
+    entries = select(BoardEntry).from_statement(statement.bindparams(bindparam("now", type_=UTC_DATETIME)))
+    found = await s.exec(entries, params=values)  # type: ignore[call-overload]  # sqlmodel types only its own selects
+    return list(found.scalars())
 
 
 async def related(
