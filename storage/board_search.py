@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import TextClause, bindparam, inspect, text
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +31,8 @@ TITLE_WEIGHT, DESCRIPTION_WEIGHT = 2.0, 1.0
 _WEIGHTS = f"{TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}, 0.0"  # bm25's: title, description, scope
 _TEXT = "{title description}"  # FTS5's columns of the words (not the scope)
 OVERFETCH = 4  # SQLite: matches fetched per entry wanted (some may be closed or expired)
+# The entries' own columns (on PostgreSQL `e.*` would bring the generated search vector along).
+_ENTRY = ", ".join(f"e.{column.name}" for column in inspect(BoardEntry).columns)
 
 
 def is_search_index(name: str | None) -> bool:
@@ -111,7 +113,7 @@ async def search(s: AsyncSession, text_: str, now: datetime, limit: int) -> list
         return await _sqlite_search(s, fts5_query(words), now, limit)
     tsquery, params = _tsquery(words)
     statement = text(
-        f"SELECT e.* FROM board_entries e, ({'SELECT ' + tsquery} AS q) found "
+        f"SELECT {_ENTRY} FROM board_entries e, ({'SELECT ' + tsquery} AS q) found "
         f"WHERE e.{SEARCH_COLUMN} @@ found.q AND e.state IN ({_ACTIVE}) AND e.expires_at > :now "
         f"ORDER BY ts_rank(e.{SEARCH_COLUMN}, found.q) DESC, e.id DESC LIMIT :limit"
     )
@@ -123,7 +125,7 @@ async def _sqlite_search(s: AsyncSession, match: str, now: datetime, limit: int)
     and of those the active entries are kept; only when too few of them are, all matches."""
     for fetch in (limit * OVERFETCH, -1):  # -1: no limit
         statement = text(
-            "SELECT e.* FROM ("
+            f"SELECT {_ENTRY} FROM ("
             f"SELECT rowid, bm25(board_search, {_WEIGHTS}) AS score FROM board_search "
             "WHERE board_search MATCH :match ORDER BY score, rowid DESC LIMIT :fetch"
             ") AS hits JOIN board_entries e ON e.id = hits.rowid "
@@ -136,7 +138,7 @@ async def _sqlite_search(s: AsyncSession, match: str, now: datetime, limit: int)
 
 
 async def _entries(s: AsyncSession, statement: TextClause, values: dict[str, Any]) -> list[BoardEntry]:
-    """The board entries a raw statement selects (every column of `board_entries`), in its order."""
+    """The board entries a raw statement selects (their columns, `_ENTRY`), in its order."""
     entries = select(BoardEntry).from_statement(statement.bindparams(bindparam("now", type_=UTC_DATETIME)))
     found = await s.exec(entries, params=values)  # type: ignore[call-overload]  # sqlmodel types only its own selects
     return list(found.scalars())
