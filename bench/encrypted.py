@@ -10,8 +10,9 @@ last join to its room key at the members' devices; the bot's memory after; and t
 devices decrypt every answer.
 
 A first answer is one sample, so there are `WAVES` waves, each into a pair of rooms of its own
-(the same members join them all); the verdicts take the medians. The first wave meets devices
-neither bot has a session with yet (both claim their one-time keys); the memory is read after it.
+(the same members join them all); the verdicts are the medians of the waves' ratios. The first
+wave meets devices neither bot has a session with yet (both claim their one-time keys); the
+memory is read after it.
 
 Each bot answers one command in each of its rooms before the waves: a process that has answered
 before, as one that has run for days (its first command ever costs more, for reasons that have
@@ -158,7 +159,7 @@ async def run(server: Synapse, work: Path, report: Report, members: int = 300) -
     report.check(
         f"{what}: key sharing, last join → key at the devices",
         "in the background (time reported)",
-        f"{bot_figures['key_s']:.2f} s, median of {seconds(waves['regiobot'], 'key_s')} (a wave of joins took "
+        f"{bot_figures['key_s']:.2f} s, median of {seconds(bot_waves, 'key_s')} (a wave of joins took "
         f"{bot_figures['wave_s']:.1f} s)",
         None,
     )
